@@ -1,0 +1,29 @@
+"""The SMS port: how the verification domain hands a text to a gateway."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.db import DomainError
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    """What a gateway answers for one accepted message."""
+
+    gateway: str
+    message_id: str | None = None
+
+
+class SmsDeliveryFailed(DomainError):
+    """The gateway did not accept the message; the code was not delivered."""
+
+    status, slug, title = 502, "sms-delivery-failed", "The text message could not be sent"
+
+
+class SmsGateway(Protocol):
+    """Anything that can deliver one text message to a phone number."""
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        """Deliver `body` to `to` (E.164) or raise SmsDeliveryFailed."""
+        ...
