@@ -1,0 +1,67 @@
+"""Settings from the environment (API.md "Settings"), with defaults for the embedded setup."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_WEBHOOK_SECRET = "lockdesk-demo-webhook-secret"
+
+
+def _int(name: str, default: int) -> int:
+    """An integer setting."""
+    return int(os.environ.get(name, default))
+
+
+def _json(name: str, default: Any) -> Any:
+    """A JSON setting."""
+    raw = os.environ.get(name)
+    return json.loads(raw) if raw else default
+
+
+def from_environment(instance_path: str) -> dict[str, Any]:
+    """Read every setting; anything not given gets the embedded default."""
+    env = os.environ.get
+    sqlite_path = Path(instance_path) / "lockdesk.sqlite"
+    return {
+        "DATABASE_URL": env("DATABASE_URL", f"sqlite:///{sqlite_path}"),
+        "SECRET_KEY": env("SECRET_KEY"),
+        "FIELD_ENCRYPTION_KEY": env("FIELD_ENCRYPTION_KEY"),
+        "EXCHANGE_ADAPTER": env("EXCHANGE_ADAPTER", "local"),
+        "EXCHANGE_API_BASE": env("EXCHANGE_API_BASE"),
+        "EXCHANGE_API_KEY": env("EXCHANGE_API_KEY"),
+        "EXCHANGE_API_SECRET": env("EXCHANGE_API_SECRET"),
+        "ANOMALY_WEBHOOK_SECRET": env("ANOMALY_WEBHOOK_SECRET"),
+        "SMS_GATEWAY": env("SMS_GATEWAY", "log"),
+        "SMS_LOG_PATH": env("SMS_LOG_PATH"),
+        "TWILIO_ACCOUNT_SID": env("TWILIO_ACCOUNT_SID"),
+        "TWILIO_AUTH_TOKEN": env("TWILIO_AUTH_TOKEN"),
+        "TWILIO_FROM": env("TWILIO_FROM"),
+        "TWILIO_API_BASE": env("TWILIO_API_BASE", "https://api.twilio.com"),
+        "SMTP_URL": env("SMTP_URL"),
+        "MAIL_FROM": env("MAIL_FROM", "Lockdesk <security@lockdesk.invalid>"),
+        "ETH_RPC_URL": env("ETH_RPC_URL"),
+        "EVM_RPC_URLS": _json("EVM_RPC_URLS", {}),
+        "ESPLORA_URL": env("ESPLORA_URL"),
+        "ETHERSCAN_API_URL": env("ETHERSCAN_API_URL"),
+        "ETHERSCAN_API_KEY": env("ETHERSCAN_API_KEY"),
+        "CELERY_BROKER_URL": env("CELERY_BROKER_URL"),
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "REPORT_RATE_LIMIT": env("REPORT_RATE_LIMIT", "10 per minute;100 per hour"),
+        "REPORT_ACCOUNT_RATE_LIMIT": env("REPORT_ACCOUNT_RATE_LIMIT", "5 per minute;30 per hour"),
+        "FACTOR_TRUST_DAYS": _int("FACTOR_TRUST_DAYS", 7),
+        "HIGH_RISK_SCORE": _int("HIGH_RISK_SCORE", 80),
+        "HIGH_LOSS_AMOUNT": env("HIGH_LOSS_AMOUNT", "10000"),
+        "UNFREEZE_MIN_WAIT_MINUTES": _int("UNFREEZE_MIN_WAIT_MINUTES", 120),
+        "WITHDRAWAL_COOLDOWN_HOURS": _int("WITHDRAWAL_COOLDOWN_HOURS", 24),
+        "SLA_HOURS": _int("SLA_HOURS", 24),
+        "ANOMALY_WEIGHTS": _json("ANOMALY_WEIGHTS", {}),
+        "ANOMALY_WATCH_THRESHOLD": _int("ANOMALY_WATCH_THRESHOLD", 30),
+        "ANOMALY_FREEZE_THRESHOLD": _int("ANOMALY_FREEZE_THRESHOLD", 80),
+        "ANOMALY_WINDOW_MINUTES": _int("ANOMALY_WINDOW_MINUTES", 24 * 60),
+        "WEBHOOK_TOLERANCE_SECONDS": _int("WEBHOOK_TOLERANCE_SECONDS", 300),
+        "FREEZE_WAIT_MS": _int("FREEZE_WAIT_MS", 2000),
+        "WORKER_ENABLED": env("WORKER_ENABLED", "1") not in ("0", "false", "no"),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+    }

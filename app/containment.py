@@ -1,0 +1,16 @@
+"""The freeze fast path after commit: dispatch at once, wait a bounded time, leave the rest to the worker."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.extensions import get_session, runtime
+from incidents.models import ExchangeCommand, Incident
+
+
+def dispatch_after_commit(incident: Incident, command: ExchangeCommand | None) -> None:
+    """Send a just-committed freeze now; the answer then reads `frozen` if the exchange confirmed in time."""
+    dispatcher = runtime().ports.get("dispatcher")
+    if command is None or dispatcher is None:
+        return
+    dispatcher.dispatch_now(command.id, timeout=current_app.config["FREEZE_WAIT_MS"] / 1000)
+    get_session().refresh(incident)

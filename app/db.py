@@ -1,0 +1,216 @@
+"""The shared kernel every domain builds on: declarative Base, column types, engines, errors.
+
+This module imports nothing else of the project, so the domains (which know nothing
+of Flask) can import it, and Alembic sees one metadata for every table.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Text, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    """Return a fresh random UUID for a primary or public key."""
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        """Refuse naive datetimes and store everything in UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        """Give back an aware UTC datetime."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class FieldCipher:
+    """Symmetric encryption for secrets at rest; the first key encrypts, all keys decrypt."""
+
+    _active: ClassVar[FieldCipher | None] = None
+
+    def __init__(self, keys: list[str]):
+        if not keys:
+            raise ValueError("at least one field-encryption key is needed")
+        self._fernet = MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        """Encrypt text with the newest key."""
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        """Decrypt text written under any configured key."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ValueError("a secret could not be decrypted with the configured keys") from exc
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt a value under the newest key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+    @classmethod
+    def install(cls, keys: list[str]) -> FieldCipher:
+        """Make this cipher the one the EncryptedText columns use in this process."""
+        cls._active = cls(keys)
+        return cls._active
+
+    @classmethod
+    def active(cls) -> FieldCipher:
+        """Return the installed cipher; a configuration error if none was installed."""
+        if cls._active is None:
+            raise RuntimeError("FieldCipher.install() was not called (FIELD_ENCRYPTION_KEY)")
+        return cls._active
+
+
+class EncryptedText(TypeDecorator):
+    """Text encrypted with the installed FieldCipher before it reaches the database."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        """Encrypt on the way in."""
+        return None if value is None else FieldCipher.active().encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect) -> str | None:
+        """Decrypt on the way out."""
+        return None if value is None else FieldCipher.active().decrypt(value)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table of the product."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+        str: String(255),
+    }
+
+
+class DomainError(Exception):
+    """A failure a caller can act on; the web layer maps it to a problem document."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or must not be shown to exist)."""
+
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state."""
+
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class InvalidInput(DomainError):
+    """Input the schema accepted but the domain refuses; names the field."""
+
+    status, slug, title = 422, "validation", "Validation failed"
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}", errors={field: [message]})
+
+
+class RateLimited(DomainError):
+    """Too many attempts; try again after `retry_after` seconds."""
+
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    """WAL, enforced foreign keys and a busy timeout; transactions begin IMMEDIATE."""
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    """Take the write lock up front so read-then-write transactions never deadlock."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Build an engine for SQLite (WAL, immediate transactions) or PostgreSQL (psycopg 3)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, json_serializer=_dumps, **options)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    options.setdefault("pool_pre_ping", True)
+    options.setdefault("pool_size", 10)
+    options.setdefault("max_overflow", 20)
+    return create_engine(url, json_serializer=_dumps, **options)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def is_postgresql(session: Session) -> bool:
+    """Tell whether the session talks to PostgreSQL (row locks, advisory locks)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _dumps(value: Any) -> str:
+    """JSON for columns: compact, with datetimes and UUIDs as strings."""
+    return json.dumps(value, separators=(",", ":"), default=str)

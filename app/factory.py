@@ -1,0 +1,93 @@
+"""The composition root: configuration, database, extensions, blueprints, adapters."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, request
+from flask_smorest import Api
+
+from app import config as settings
+from app import errors, observability
+from app.db import FieldCipher, make_engine, make_sessionmaker
+from app.extensions import Runtime, close_session, limiter
+from app.secrets import fill_missing, split_keys
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class LockdeskApi(Api):
+    """flask-smorest with our problem+json errors."""
+
+    def handle_http_exception(self, error):
+        """Answer HTTP errors as problem documents."""
+        return errors.handle_http_exception(error)
+
+
+def build_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and wire the application."""
+    app = Flask("app", instance_path=os.environ.get("LOCKDESK_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(settings.from_environment(app.instance_path))
+    app.config.update(test_config or {})
+    fill_missing(app.config, app.instance_path)
+    _derive(app)
+    FieldCipher.install(split_keys(app.config["FIELD_ENCRYPTION_KEY"]))
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["lockdesk"] = Runtime(engine=engine, sessions=make_sessionmaker(engine))
+    observability.init_app(app)
+    errors.init_app(app)
+    app.before_request(_check_body)
+    app.teardown_appcontext(close_session)
+    limiter.init_app(app)
+    _register_api(app)
+    _register_cli(app)
+    return app
+
+
+def _derive(app: Flask) -> None:
+    """Settings computed from others."""
+    config = app.config
+    config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    config["ANOMALY_WEBHOOK_SECRETS"] = split_keys(config["ANOMALY_WEBHOOK_SECRET"])
+    config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"]
+    config.setdefault("RATELIMIT_ENABLED", True)
+    config.update(
+        API_TITLE="Lockdesk", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    )
+
+
+def _check_body() -> None:
+    """API bodies are JSON (else 415) and at most 64 KiB (else 413), before any parsing."""
+    from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
+
+    if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
+        return
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
+    if has_body and not request.is_json:
+        raise UnsupportedMediaType("the body must be application/json")
+
+
+def _register_api(app: Flask) -> None:
+    """The JSON API and the operations endpoints."""
+    from app.api import anomalies, audit, incidents, operations, reports
+
+    api = LockdeskApi(app)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for module in (reports, anomalies, incidents, audit):
+        api.register_blueprint(module.blp)
+    app.register_blueprint(operations.blp)
+    app.extensions["lockdesk_api"] = api
+
+
+def _register_cli(app: Flask) -> None:
+    """Command-line groups."""
+    from app import cli
+
+    cli.init_app(app)

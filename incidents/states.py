@@ -1,0 +1,67 @@
+"""The two state machines of a case, as data, and the one function that moves them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.orm import Session
+
+from app.db import DomainError, utcnow
+from incidents import audit
+from incidents.models import Incident
+
+Machine = Literal["status", "containment"]
+
+INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "open": frozenset({"in_progress", "awaiting_user", "resolved", "closed"}),
+    "in_progress": frozenset({"awaiting_user", "resolved", "closed"}),
+    "awaiting_user": frozenset({"in_progress", "resolved", "closed"}),
+    "resolved": frozenset(),
+    "closed": frozenset(),
+}
+
+CONTAINMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    "none": frozenset({"freeze_pending"}),
+    "freeze_pending": frozenset({"frozen", "freeze_failed"}),
+    "freeze_failed": frozenset({"freeze_pending", "frozen"}),
+    "frozen": frozenset({"unfreeze_pending", "freeze_pending"}),
+    "unfreeze_pending": frozenset({"unfrozen", "frozen"}),
+    "unfrozen": frozenset({"freeze_pending"}),
+}
+
+TABLES: dict[str, dict[str, frozenset[str]]] = {
+    "status": INCIDENT_TRANSITIONS,
+    "containment": CONTAINMENT_TRANSITIONS,
+}
+
+TERMINAL_STATUSES = frozenset({"resolved", "closed"})
+
+
+class IllegalTransition(DomainError):
+    """A move the state machine does not list."""
+
+    status, slug, title = 409, "illegal-transition", "Illegal transition"
+
+
+def can_transition(machine: Machine, current: str, target: str) -> bool:
+    """Whether the table lists current → target."""
+    return target in TABLES[machine].get(current, frozenset())
+
+
+def transition(session: Session, incident: Incident, *, machine: Machine, to: str, actor: str,
+               reason: str | None = None, now: datetime | None = None) -> None:
+    """Validate, apply and audit one move of the incident's status or containment."""
+    current = getattr(incident, machine)
+    if not can_transition(machine, current, to):
+        raise IllegalTransition(f"{machine} cannot go from {current} to {to}",
+                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    now = now or utcnow()
+    setattr(incident, machine, to)
+    incident.updated_at = now
+    if machine == "containment" and to == "frozen" and current != "unfreeze_pending":
+        incident.frozen_at = now
+    if machine == "status" and to in TERMINAL_STATUSES:
+        incident.closed_at = now
+    audit.record(session, actor=actor, action=f"incident.{machine}.{to}", subject_type="incident",
+                 subject_id=incident.id, incident_id=incident.id,
+                 data={"from": current, "to": to, "reason": reason}, now=now)
