@@ -27,3 +27,11 @@ class SmsGateway(Protocol):
     def send(self, *, to: str, body: str) -> SmsReceipt:
         """Deliver `body` to `to` (E.164) or raise SmsDeliveryFailed."""
         ...
+
+
+def mask_phone(phone: str) -> str:
+    """Show only the country prefix and the last four digits: '+15555550001' → '+1*****0001'."""
+    if len(phone) <= 6:
+        return "*" * max(0, len(phone) - 2) + phone[-2:]
+    # A fixed run of stars, so the mask does not tell the number's length.
+    return f"{phone[:2]}*****{phone[-4:]}"
