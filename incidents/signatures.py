@@ -16,10 +16,14 @@ class BadSignature(DomainError):
     status, slug, title = 401, "unauthorized", "Bad webhook signature"
 
 
+def hmac_sha256_hex(secret: str, message: bytes) -> str:
+    """Hex HMAC-SHA256 of a message."""
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
 def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of "<timestamp>.<body>"."""
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(secret, str(timestamp).encode() + b"." + body)
 
 
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
