@@ -58,7 +58,7 @@ class FakeTwilio(BaseHTTPRequestHandler):
 def twilio_server():
     FakeTwilio.received, FakeTwilio.answer_status = [], 201
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTwilio)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
