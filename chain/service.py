@@ -1,0 +1,254 @@
+"""Use cases of the money trail: request, run and read traces; import labels; draft letters."""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import DomainError, InvalidInput, NotFound, utcnow
+from chain.caching import CachedHistory, cacheable_transaction, transaction_key
+from chain.explorers.port import Explorer, Transaction
+from chain.explorers.registry import build_explorers
+from chain.graph import render_svg
+from chain.labels import Label, LabelIndex, findings_for, read_label_file, shipped_labels
+from chain.letters import freeze_request_letter
+from chain.models import AddressLabel, ChainCache, Trace
+from chain.tracing import MAX_DEPTH, TraceBounds, trace_funds
+
+BITCOIN_CHAINS = frozenset({"bitcoin", "bitcoin-testnet"})
+EVM_HASH = re.compile(r"^0x[0-9a-f]{64}$")
+BITCOIN_HASH = re.compile(r"^[0-9a-f]{64}$")
+CHAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+
+
+@dataclass(frozen=True)
+class FreezeRequest:
+    """A drafted letter to one receiving exchange."""
+
+    exchange: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LabelImport:
+    """What an import stored."""
+
+    added: int
+    skipped: int
+
+
+def request_trace(session: Session, *, chain: str, tx_hash: str, depth: int,
+                  incident_id: uuid.UUID | None = None, requested_by: str | None = None,
+                  configured_chains: Collection[str] | None = None,
+                  now: datetime | None = None) -> Trace:
+    """Validate and queue a trace (no network here); the worker runs it with run_trace."""
+    chain = (chain or "").strip().lower()
+    if not CHAIN_NAME.match(chain):
+        raise InvalidInput("chain", "must be a chain name such as ethereum or bitcoin")
+    if configured_chains is not None and chain not in configured_chains:
+        raise InvalidInput("chain", f"no explorer configured for chain {chain}")
+    if not isinstance(depth, int) or not 0 <= depth <= MAX_DEPTH:
+        raise InvalidInput("depth", f"must be an integer from 0 to {MAX_DEPTH}")
+    trace = Trace(chain=chain, tx_hash=normalize_hash(chain, tx_hash), depth=depth,
+                  incident_id=incident_id, requested_by=requested_by, status="queued",
+                  created_at=now or utcnow())
+    session.add(trace)
+    session.commit()
+    return trace
+
+
+def normalize_hash(chain: str, tx_hash: str) -> str:
+    """A well-formed transaction hash in canonical (lowercase) form, or InvalidInput."""
+    text = (tx_hash or "").strip().lower()
+    if chain in BITCOIN_CHAINS:
+        if not BITCOIN_HASH.match(text):
+            raise InvalidInput("tx_hash", "a bitcoin transaction id is 64 hexadecimal characters")
+    elif not EVM_HASH.match(text):
+        raise InvalidInput("tx_hash", "an EVM transaction hash is 0x followed by 64 hex characters")
+    return text
+
+
+def get_trace(session: Session, *, trace_id: uuid.UUID) -> Trace:
+    """The trace, or NotFound."""
+    trace = session.get(Trace, trace_id)
+    if trace is None:
+        raise NotFound(f"trace {trace_id} not found")
+    return trace
+
+
+def list_traces(session: Session, *, incident_id: uuid.UUID) -> list[Trace]:
+    """An incident's traces, newest first."""
+    query = select(Trace).where(Trace.incident_id == incident_id).order_by(
+        Trace.created_at.desc())
+    return list(session.scalars(query))
+
+
+def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, Explorer],
+              now: datetime | None = None, max_fan_out: int = 8,
+              min_amount: Decimal = Decimal(0)) -> Trace:
+    """Fetch and follow the money with no transaction open during network calls; one final commit."""
+    trace = get_trace(session, trace_id=trace_id)
+    trace.status, trace.started_at, trace.error = "running", now or utcnow(), None
+    session.commit()
+    explorer = explorers.get(trace.chain)
+    try:
+        if explorer is None:
+            raise DomainError(f"no explorer configured for chain {trace.chain}")
+        index = _label_index(session, trace.chain)
+        result = _follow(session, trace, explorer, index,
+                         TraceBounds(depth=trace.depth, max_fan_out=max_fan_out,
+                                     min_amount=min_amount))
+    except DomainError as error:
+        return _finish_failed(session, trace, error.detail, explorer, now)
+    return _finish_done(session, trace, result, explorer, now)
+
+
+@dataclass
+class _Followed:
+    """What the network phase produced, stored by the final commit."""
+
+    transaction: Transaction
+    graph: dict[str, Any]
+    findings: list[dict[str, Any]]
+    cache_writes: dict[str, dict[str, Any]]
+
+
+def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelIndex,
+            bounds: TraceBounds) -> _Followed:
+    """The network phase: transaction (cached when final), then one fetch per hop level."""
+    key = transaction_key(trace.tx_hash)
+    cached = _read_cache(session, trace.chain, [key]).get(key)
+    writes: dict[str, dict[str, Any]] = {}
+    if cached is not None:
+        head = explorer.latest_block()
+        tx = Transaction.from_json(cached)
+        tx = _with_confirmations(tx, head)
+    else:
+        tx = explorer.get_transaction(trace.tx_hash)
+        head = (tx.block_number or 0) + max(tx.confirmations - 1, 0)
+        stored = cacheable_transaction(tx, explorer.finality_depth)
+        if stored is not None:
+            writes[key] = stored
+    history = CachedHistory(explorer, head, lambda keys: _read_cache(session, trace.chain, keys))
+    flow = trace_funds(tx, history, bounds=bounds, labels_of=index.labels_of)
+    graph = flow.to_json()
+    findings = findings_for(node for node in graph["nodes"] if node["hop"] > 0)
+    return _Followed(tx, graph, findings, {**writes, **history.writes})
+
+
+def _with_confirmations(tx: Transaction, head: int) -> Transaction:
+    """A cached confirmed transaction with its confirmations counted against today's head."""
+    from dataclasses import replace
+    return replace(tx, confirmations=max(head - (tx.block_number or head) + 1, 0))
+
+
+def _read_cache(session: Session, chain: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Read cache rows and end the read transaction at once (network calls follow)."""
+    if not keys:
+        return {}
+    rows = session.execute(select(ChainCache.key, ChainCache.value).where(
+        ChainCache.chain == chain, ChainCache.key.in_(keys))).all()
+    session.commit()
+    return {row.key: row.value for row in rows}
+
+
+def _label_index(session: Session, chain: str) -> LabelIndex:
+    """Shipped labels plus the chain's imported ones (read before any network call)."""
+    rows = session.scalars(select(AddressLabel).where(AddressLabel.chain == chain)).all()
+    session.commit()
+    imported = [Label(r.address, r.category, r.label, r.entity, r.source) for r in rows]
+    return LabelIndex(shipped_labels()).extend(imported)
+
+
+def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Explorer,
+                 now: datetime | None) -> Trace:
+    """Store the results and the new cache rows in one commit."""
+    trace.status = "done"
+    trace.transaction = json.loads(json.dumps(result.transaction.to_json()))
+    trace.graph, trace.findings = result.graph, result.findings
+    trace.round_trips = explorer.round_trips
+    trace.finished_at = now or utcnow()
+    _write_cache(session, trace.chain, result.cache_writes)
+    session.commit()
+    return trace
+
+
+def _finish_failed(session: Session, trace: Trace, error: str, explorer: Explorer | None,
+                   now: datetime | None) -> Trace:
+    """Record a clean failure the reader can act on."""
+    trace.status, trace.error = "failed", error
+    trace.round_trips = explorer.round_trips if explorer is not None else 0
+    trace.finished_at = now or utcnow()
+    session.commit()
+    return trace
+
+
+def _write_cache(session: Session, chain: str, writes: dict[str, dict[str, Any]]) -> None:
+    """Insert or replace cache rows (a concurrent trace may have written the same key)."""
+    if not writes:
+        return
+    existing = {row.key: row for row in session.scalars(select(ChainCache).where(
+        ChainCache.chain == chain, ChainCache.key.in_(list(writes))))}
+    for key, value in writes.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            session.add(ChainCache(chain=chain, key=key, value=value))
+
+
+def get_trace_svg(session: Session, *, trace_id: uuid.UUID) -> str:
+    """The fund-flow picture of a finished trace as an SVG document."""
+    trace = get_trace(session, trace_id=trace_id)
+    return render_svg(trace.graph or {"nodes": [], "edges": []}, title=f"{trace.chain} "
+                      f"{trace.tx_hash}")
+
+
+def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID,
+                          now: datetime | None = None) -> list[FreezeRequest]:
+    """One freeze-request letter per exchange the traced funds reached."""
+    trace = get_trace(session, trace_id=trace_id)
+    if trace.status != "done":
+        raise DomainError(f"trace {trace_id} is {trace.status}; letters need a finished trace")
+    exchanges = sorted({f["entity"] or f["label"] for f in trace.findings or []
+                        if f["category"] == "exchange"})
+    return [FreezeRequest(name, freeze_request_letter(
+        exchange=name, chain=trace.chain, transaction=trace.transaction or {},
+        graph=trace.graph or {}, findings=trace.findings or [], now=now or utcnow()))
+        for name in exchanges]
+
+
+def import_labels(session: Session, path: Path | str, *, chain: str = "ethereum",
+                  source: str | None = None) -> LabelImport:
+    """Import a CSV/JSON/TagPack label file; rows already known are skipped; one commit."""
+    try:
+        labels = read_label_file(Path(path), source=source)
+    except (ValueError, OSError) as error:
+        raise InvalidInput("path", str(error)) from error
+    known = {(r.address, r.category, r.label) for r in session.execute(
+        select(AddressLabel.address, AddressLabel.category, AddressLabel.label).where(
+            AddressLabel.chain == chain))}
+    added = 0
+    for label in labels:
+        if (label.address, label.category, label.label) in known:
+            continue
+        known.add((label.address, label.category, label.label))
+        session.add(AddressLabel(chain=chain, address=label.address, label=label.label,
+                                 category=label.category, entity=label.entity,
+                                 source=label.source))
+        added += 1
+    session.commit()
+    return LabelImport(added=added, skipped=len(labels) - added)
+
+
+__all__ = ["FreezeRequest", "LabelImport", "build_explorers", "draft_freeze_requests",
+           "get_trace", "get_trace_svg", "import_labels", "list_traces", "normalize_hash",
+           "request_trace", "run_trace"]
