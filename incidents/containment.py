@@ -1,14 +1,21 @@
 """Containment of an account: the freeze and what goes with it, written to the exchange outbox."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from incidents import audit
+from incidents.exchange.models import AccountSnapshotRecord, IncidentWithdrawal
+from incidents.exchange.port import AccountSnapshot, Cancellation, Revocation, StateChange, Withdrawal
+from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
-from incidents.states import transition
+from incidents.states import can_transition, transition
 
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
 # Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3).
@@ -40,3 +47,130 @@ def _queue(session: Session, incident: Incident, action: str, payload: dict, now
                               payload=payload, status="pending", next_attempt_at=now, created_at=now)
     session.add(command)
     return command
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What an exchange answer did to the case: the command's stored result and the containment after it."""
+
+    summary: dict[str, Any]
+    containment: str | None = None
+    frozen_after_seconds: float | None = None
+
+
+def apply_exchange_answer(session: Session, command: ExchangeCommand, answer: Any, *,
+                          now: datetime) -> Effect:
+    """Let a confirmed command take effect on its incident, in the caller's transaction."""
+    incident = session.get(Incident, command.incident_id) if command.incident_id else None
+    return ANSWER_EFFECTS[command.action](session, incident, command, answer, now)
+
+
+def apply_exchange_refusal(session: Session, command: ExchangeCommand, error: str, *,
+                           now: datetime) -> str | None:
+    """A refused freeze shows as freeze_failed (an unfreeze falls back to frozen); returns the containment."""
+    incident = session.get(Incident, command.incident_id) if command.incident_id else None
+    if incident is None:
+        return None
+    target = {"freeze": "freeze_failed", "unfreeze": "frozen"}.get(command.action)
+    pending = {"freeze": "freeze_pending", "unfreeze": "unfreeze_pending"}.get(command.action)
+    if target and incident.containment == pending:
+        transition(session, incident, machine="containment", to=target, actor="exchange",
+                   reason=f"exchange refused command {command.id}: {error}", now=now)
+    return incident.containment
+
+
+def _confirm_freeze(session: Session, incident: Incident | None, command: ExchangeCommand,
+                    answer: StateChange, now: datetime) -> Effect:
+    """The exchange froze the account: containment → frozen (once), latency from the request."""
+    summary = {"state": answer.state, "changed_at": format_time(answer.changed_at)}
+    if incident is None or not can_transition("containment", incident.containment, "frozen"):
+        return Effect(summary, incident.containment if incident else None)
+    transition(session, incident, machine="containment", to="frozen", actor="exchange",
+               reason=f"exchange confirmed command {command.id}", now=now)
+    return Effect(summary, incident.containment, (now - command.created_at).total_seconds())
+
+
+def _confirm_unfreeze(session: Session, incident: Incident | None, command: ExchangeCommand,
+                      answer: StateChange, now: datetime) -> Effect:
+    """The exchange lifted the freeze: containment → unfrozen."""
+    summary = {"state": answer.state, "changed_at": format_time(answer.changed_at)}
+    if incident is not None and can_transition("containment", incident.containment, "unfrozen"):
+        transition(session, incident, machine="containment", to="unfrozen", actor="exchange",
+                   reason=f"exchange confirmed command {command.id}", now=now)
+    return Effect(summary, incident.containment if incident else None)
+
+
+def _count_revoked(_session: Session, incident: Incident | None, _command: ExchangeCommand,
+                   answer: Revocation, _now: datetime) -> Effect:
+    """Sessions or API keys revoked: the count is the evidence for the unfreeze checklist."""
+    return Effect({"revoked": answer.revoked}, incident.containment if incident else None)
+
+
+def _note_cancelled(_session: Session, incident: Incident | None, _command: ExchangeCommand,
+                    answer: Cancellation, _now: datetime) -> Effect:
+    """Pending withdrawals cancelled: their ids are kept on the command."""
+    return Effect({"cancelled": answer.cancelled}, incident.containment if incident else None)
+
+
+def _store_withdrawals(session: Session, incident: Incident | None, command: ExchangeCommand,
+                       answer: list[Withdrawal], now: datetime) -> Effect:
+    """Put the account's withdrawals on the incident (each once) so their hashes can be traced."""
+    if incident is None:
+        return Effect({"withdrawals": len(answer)})
+    known = set(session.scalars(select(IncidentWithdrawal.exchange_withdrawal_id)
+                                .where(IncidentWithdrawal.incident_id == incident.id)))
+    fresh = [item for item in answer if item.id not in known]
+    session.add_all(IncidentWithdrawal(
+        incident_id=incident.id, exchange_withdrawal_id=item.id, chain=item.chain, asset=item.asset,
+        amount=item.amount, address=item.address, tx_hash=item.tx_hash, status=item.status,
+        created_at=item.created_at, pulled_at=now) for item in fresh)
+    hashes = [{"chain": item.chain, "tx_hash": item.tx_hash} for item in fresh if item.tx_hash]
+    if hashes:
+        audit.record(session, actor="exchange", action="incident.withdrawals.pulled", subject_type="incident",
+                     subject_id=incident.id, incident_id=incident.id, data={"transactions": hashes}, now=now)
+    return Effect({"withdrawals": len(answer), "new": len(fresh), "tx_hashes": [h["tx_hash"] for h in hashes]},
+                  incident.containment)
+
+
+def _store_snapshot(session: Session, incident: Incident | None, command: ExchangeCommand,
+                    answer: AccountSnapshot, now: datetime) -> Effect:
+    """Keep the account as the exchange described it (secrets encrypted) for the factor trust rule."""
+    if incident is None:
+        return Effect({"stored": False})
+    record = AccountSnapshotRecord(
+        incident_id=incident.id, account_id=answer.account_id, state=answer.state, email=answer.email,
+        phone=answer.phone, anti_phishing_code=answer.anti_phishing_code, totp_secret=answer.factors.totp.secret,
+        totp_bound_at=answer.factors.totp.bound_at, sms_bound_at=answer.factors.sms.bound_at,
+        security_events=[{"kind": event.kind, "at": format_time(event.at)} for event in answer.security_events],
+        taken_at=now)
+    session.add(record)
+    session.flush()
+    return Effect({"snapshot_id": str(record.id), "state": answer.state,
+                   "totp_bound_at": format_time(answer.factors.totp.bound_at),
+                   "sms_bound_at": format_time(answer.factors.sms.bound_at),
+                   "security_events": len(answer.security_events)}, incident.containment)
+
+
+def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshotRecord | None:
+    """The newest account snapshot taken for an incident (factor bind times, security events)."""
+    query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id == incident_id)
+             .order_by(AccountSnapshotRecord.taken_at.desc()).limit(1))
+    return session.scalar(query)
+
+
+def pulled_withdrawals(session: Session, *, incident_id) -> list[IncidentWithdrawal]:
+    """The withdrawals pulled from the exchange onto an incident, oldest first."""
+    query = (select(IncidentWithdrawal).where(IncidentWithdrawal.incident_id == incident_id)
+             .order_by(IncidentWithdrawal.created_at))
+    return list(session.scalars(query))
+
+
+ANSWER_EFFECTS: dict[str, Callable[[Session, Incident | None, ExchangeCommand, Any, datetime], Effect]] = {
+    "freeze": _confirm_freeze,
+    "unfreeze": _confirm_unfreeze,
+    "revoke_sessions": _count_revoked,
+    "revoke_api_keys": _count_revoked,
+    "cancel_pending_withdrawals": _note_cancelled,
+    "pull_withdrawals": _store_withdrawals,
+    "snapshot_account": _store_snapshot,
+}

@@ -144,6 +144,10 @@ class ExchangeCommand(Base):
     result: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    # The lease of the worker holding the command; only the holder of the token may record its outcome.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
 
     incident: Mapped[Incident | None] = relationship(back_populates="commands")
 
