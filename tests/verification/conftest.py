@@ -1,81 +1,32 @@
-"""Databases for the verification tests, built by the migrations on SQLite and PostgreSQL."""
+"""Verification test fixtures over the shared migrated databases (tests/conftest.py), plus fakes."""
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psycopg
 import pytest
-from alembic import command
-from alembic.config import Config
-from cryptography.fernet import Fernet
 
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from incidents.models import Incident
+from tests.conftest import TEST_FIELD_KEY
 from verification.codes import derive_code_key
-
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
-
-
-def required(service: str) -> bool:
-    """LOCKDESK_REQUIRE names services whose absence must fail rather than skip."""
-    return service in {name.strip() for name in os.environ.get("LOCKDESK_REQUIRE", "").split(",")}
-
-
-def migrate(url: str) -> None:
-    """Build the schema the way production does: `alembic upgrade heads`."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "heads")
+from verification.sms import SmsReceipt
 
 
 @pytest.fixture(scope="session", autouse=True)
 def field_cipher():
-    """EncryptedText columns need a key, as FIELD_ENCRYPTION_KEY gives in production."""
-    return FieldCipher.install([Fernet.generate_key().decode()])
+    """EncryptedText columns need the key FIELD_ENCRYPTION_KEY gives in production."""
+    return FieldCipher.install([TEST_FIELD_KEY])
 
 
-@pytest.fixture(scope="session")
-def sqlite_engine(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('verification') / 'lockdesk.db'}"
-    migrate(url)
-    engine = make_engine(url)
+@pytest.fixture
+def engine(database_url):
+    """An engine on the fresh migrated database of this test (SQLite, then PostgreSQL)."""
+    engine = make_engine(database_url, **({} if database_url.startswith("sqlite") else
+                                          {"pool_size": 4, "max_overflow": 4}))
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def postgresql_engine():
-    name = f"lockdesk_verification_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    except psycopg.OperationalError as error:
-        if required("postgresql"):
-            pytest.fail(f"PostgreSQL required (LOCKDESK_REQUIRE) but unreachable: {error}")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    engine = None
-    try:
-        migrate(url)
-        engine = make_engine(url, pool_size=4, max_overflow=4)
-        yield engine
-    finally:
-        if engine is not None:
-            engine.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-def engine(request):
-    """Every database test runs on both backends."""
-    return request.getfixturevalue(f"{request.param}_engine")
 
 
 @pytest.fixture
@@ -115,7 +66,6 @@ class RecordingGateway:
         self.sent: list[tuple[str, str]] = []
 
     def send(self, *, to, body):
-        from verification.sms import SmsReceipt
         self.sent.append((to, body))
         return SmsReceipt(gateway="fake", message_id=str(len(self.sent)))
 
