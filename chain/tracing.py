@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from chain.explorers.port import Transaction, Transfer
+from chain.explorers.port import Transaction, Transfer, amount_text
 
 METHODS = ("poison", "haircut", "fifo")
 MAX_DEPTH = 5
@@ -232,14 +232,6 @@ def _is_after_arrival(transfer: Transfer, flow: FundFlow, address: str) -> bool:
     first = min(arrived, key=lambda t: t.block_number)
     hashes = {t.tx_hash for t in arrived}
     return transfer.block_number >= first.block_number and transfer.tx_hash not in hashes
-
-
-def amount_text(amount: Decimal) -> str:
-    """A decimal as plain text without exponent or trailing zeros ("0", "5.9")."""
-    text = format(amount, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
 
 
 def _node_json(node: Node) -> dict[str, Any]:

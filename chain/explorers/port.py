@@ -12,6 +12,14 @@ from app.db import DomainError
 TxStatus = Literal["pending", "confirmed", "failed"]
 
 
+def amount_text(amount: Decimal) -> str:
+    """A decimal as plain text without exponent or trailing zeros ("0", "5.9")."""
+    text = format(amount, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
 class ExplorerError(DomainError):
     """A chain data source failed in a way the caller can act on."""
 
@@ -44,7 +52,7 @@ class TokenTransfer:
     def to_json(self) -> dict[str, Any]:
         """Render as the API shape (amounts as decimal strings)."""
         return {"token": self.token, "symbol": self.symbol, "from": self.from_address,
-                "to": self.to_address, "amount": str(self.amount), "raw": str(self.raw)}
+                "to": self.to_address, "amount": amount_text(self.amount), "raw": str(self.raw)}
 
 
 @dataclass(frozen=True)
@@ -70,10 +78,10 @@ class Transaction:
             "hash": self.hash, "status": self.status, "confirmations": self.confirmations,
             "block_number": self.block_number,
             "timestamp": self.timestamp.isoformat() if self.timestamp else None,
-            "from": self.from_address, "to": self.to_address, "value": str(self.value),
-            "asset": self.asset, "fee": None if self.fee is None else str(self.fee),
+            "from": self.from_address, "to": self.to_address, "value": amount_text(self.value),
+            "asset": self.asset, "fee": None if self.fee is None else amount_text(self.fee),
             "token_transfers": [t.to_json() for t in self.token_transfers],
-            "outputs": [[address, str(amount)] for address, amount in self.outputs],
+            "outputs": [[address, amount_text(amount)] for address, amount in self.outputs],
         }
 
     @classmethod

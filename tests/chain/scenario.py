@@ -58,6 +58,7 @@ def lay_out_theft(w3: Web3) -> Theft:
     theft.hashes["thief->a"] = _send(w3, thief, MULE_A, 6 * ETHER)
     theft.hashes["thief->b"] = _send(w3, thief, MULE_B, 3 * ETHER)
     theft.hashes["thief->dust"] = _send(w3, thief, DUST, 10**14)
+    theft.hashes["root usdx"] = _send(w3, hot, token, data=transfer_call(thief, 500 * 10**6))
     theft.hashes["thief->b usdx"] = _send(w3, thief, token, data=transfer_call(MULE_B, 500 * 10**6))
     theft.hashes["a->okx"] = _send(w3, MULE_A, OKX, 59 * ETHER // 10)
     theft.hashes["b->tornado"] = _send(w3, MULE_B, TORNADO_1_ETH, ETHER)
