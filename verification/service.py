@@ -1,43 +1,42 @@
-"""Use cases of the owner's proof: start a verification, send and check codes, review, staff TOTP.
+"""Use cases of the owner's proof: start a verification, send and check codes, manual review.
 
 Each use case commits once. A refused code still commits its counters and audit events before
-the error is raised, so a failure can never be rolled back into a free retry.
+the error is raised, so a failure can never be rolled back into a free retry. The staff TOTP use
+cases live in `verification.authenticators` and are offered here too, so callers need one module.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-import pyotp
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, DomainError, InvalidInput, NotFound, RateLimited, utcnow
+from app.db import Conflict, DomainError, InvalidInput, NotFound, RateLimited
 from verification import codes, states
+from verification.audit import AuditSink
+from verification.authenticators import (
+    StaffTotpEnrolment, audit_totp, check_staff_totp, current_time, enrol_staff_totp, judge_totp,
+    lock_otp_factor, reenable_factor, totp_error,
+)
 from verification.errors import (
-    CodeAlreadyUsed, CodeExpired, IllegalTransition, TooManyAttempts, TotpNotEnrolled, WrongCode,
+    CodeAlreadyUsed, CodeExpired, IllegalTransition, TooManyAttempts, WrongCode,
 )
 from verification.messages import resolve_language, sms_code_text
-from verification.models import FactorCheck, OtpFactor, SmsCode, Verification
+from verification.models import FactorCheck, SmsCode, Verification
 from verification.sms import SmsDeliveryFailed, SmsGateway, mask_phone
-from verification.totp import Outcome, TotpCheck, reenable, verify_totp
+from verification.totp import Outcome
 from verification.trust import DEFAULT_TRUST_DAYS, FACTOR_KINDS, assess_factors
 
+__all__ = [
+    "AuditSink", "SmsSendResult", "StaffTotpEnrolment", "VERIFICATION_LIFETIME", "check_sms_code",
+    "check_staff_totp", "check_totp", "decide_manual_review", "enrol_staff_totp", "reenable_factor",
+    "send_sms_code", "start_verification",
+]
+
 VERIFICATION_LIFETIME = timedelta(minutes=30)
-STAFF_TOTP_ISSUER = "Lockdesk"
-OWNER_KINDS = ("account", "staff")
-
-
-class AuditSink(Protocol):
-    """Appends one audit event inside the caller's transaction (incidents.audit.record fits)."""
-
-    def __call__(self, session: Session, *, actor: str, action: str, subject_type: str,
-                 subject_id: Any, incident_id: uuid.UUID | None, data: dict[str, Any]) -> Any:
-        """Record the event; never commit."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -47,16 +46,6 @@ class SmsSendResult:
     resend_after: int
 
 
-@dataclass(frozen=True)
-class StaffTotpEnrolment:
-    """Shown once to the staff member: the base32 secret and the authenticator-app URI."""
-
-    secret: str
-    otpauth_uri: str
-
-
-# --- owner verification ----------------------------------------------------------------------
-
 def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: str,
                        totp_secret: str | None, phone: str | None,
                        factor_bound_at: dict[str, datetime | None],
@@ -65,7 +54,7 @@ def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: 
                        trust_days: int = DEFAULT_TRUST_DAYS, audit: AuditSink,
                        actor: str = "reporter", now: datetime | None = None) -> Verification:
     """Open a verification with a TOTP and an SMS factor, each judged trusted or not."""
-    now = _now(now)
+    now = current_time(now)
     registered = [kind for kind, present in (("totp", totp_secret), ("sms", phone)) if present]
     trust = assess_factors(factor_bound_at=factor_bound_at, registered=registered,
                            first_suspicious_at=first_suspicious_at, events=recent_security_events,
@@ -97,7 +86,7 @@ def send_sms_code(session: Session, *, verification_id: uuid.UUID | str, gateway
                   code_key: bytes, audit: AuditSink, actor: str = "reporter",
                   now: datetime | None = None) -> SmsSendResult:
     """Store a new code's hash and commit, then hand the text to the gateway."""
-    now = _now(now)
+    now = current_time(now)
     verification = _open_verification(session, verification_id, actor=actor, audit=audit, now=now)
     check = _factor(verification, "sms")
     if check.status == "passed":
@@ -129,7 +118,7 @@ def send_sms_code(session: Session, *, verification_id: uuid.UUID | str, gateway
 def check_sms_code(session: Session, *, verification_id: uuid.UUID | str, code: str, code_key: bytes,
                    audit: AuditSink, actor: str = "reporter", now: datetime | None = None) -> Verification:
     """Check the latest SMS code of a verification: single use, 10 minutes, 5 wrong tries in all."""
-    now = _now(now)
+    now = current_time(now)
     verification = _open_verification(session, verification_id, actor=actor, audit=audit, now=now)
     check = _factor(verification, "sms")
     row = session.scalar(select(SmsCode).where(SmsCode.verification_id == verification.id)
@@ -150,23 +139,23 @@ def check_sms_code(session: Session, *, verification_id: uuid.UUID | str, code: 
 def check_totp(session: Session, *, verification_id: uuid.UUID | str, code: str, totp_secret: str,
                audit: AuditSink, actor: str = "reporter", now: datetime | None = None) -> Verification:
     """Check the owner's authenticator code against server time, with replay and lock rules."""
-    now = _now(now)
+    now = current_time(now)
     verification = _open_verification(session, verification_id, actor=actor, audit=audit, now=now)
     check = _factor(verification, "totp")
-    factor = _lock_otp_factor(session, owner_kind="account", owner_id=verification.account_id, now=now)
-    result = _judge_totp(factor, secret=totp_secret, code=code, now=now)
+    factor = lock_otp_factor(session, owner_kind="account", owner_id=verification.account_id, now=now)
+    result = judge_totp(factor, secret=totp_secret, code=code, now=now)
     if result.outcome is Outcome.WRONG:
         check.attempts += 1
     if result.is_accepted or check.status == "passed":
         _pass_factor(check, now)
     else:
         check.status = "locked" if result.state.disabled or result.state.locked_until else "pending"
-    _audit_totp(audit, session, result, actor=actor, subject=("verification", verification.id),
+    audit_totp(audit, session, result, actor=actor, subject=("verification", verification.id),
                 incident_id=verification.incident_id)
     if result.is_accepted:
         _settle(session, verification, actor=actor, audit=audit, now=now)
     session.commit()
-    error = _totp_error(result, now)
+    error = totp_error(result, now)
     if error:
         raise error
     return verification
@@ -176,7 +165,7 @@ def decide_manual_review(session: Session, *, verification_id: uuid.UUID | str, 
                          decision: str, evidence: str, audit: AuditSink,
                          now: datetime | None = None) -> Verification:
     """A risk officer's attested identity review ends a verification that needs one."""
-    now = _now(now)
+    now = current_time(now)
     if decision not in ("approve", "reject"):
         raise InvalidInput("decision", "must be 'approve' or 'reject'")
     verification = _lock_verification(session, verification_id)
@@ -189,71 +178,6 @@ def decide_manual_review(session: Session, *, verification_id: uuid.UUID | str, 
                 data={"decision": decision})
     session.commit()
     return verification
-
-
-# --- staff authenticators -------------------------------------------------------------------
-
-def enrol_staff_totp(session: Session, *, staff_id: Any, label: str | None = None,
-                     audit: AuditSink | None = None, now: datetime | None = None) -> StaffTotpEnrolment:
-    """Give a staff member a new 160-bit TOTP secret, encrypted at rest, shown once."""
-    now = _now(now)
-    factor = _lock_otp_factor(session, owner_kind="staff", owner_id=str(staff_id), now=now)
-    secret = pyotp.random_base32(32)
-    factor.secret = secret
-    factor.last_step, factor.failed_attempts, factor.total_failures = None, 0, 0
-    factor.locked_until, factor.disabled_at, factor.updated_at = None, None, now
-    if audit is not None:
-        audit(session, actor=f"staff:{staff_id}", action="staff.totp_enrolled", subject_type="staff",
-              subject_id=str(staff_id), incident_id=None, data={})
-    session.commit()
-    uri = pyotp.TOTP(secret).provisioning_uri(name=label or str(staff_id), issuer_name=STAFF_TOTP_ISSUER)
-    return StaffTotpEnrolment(secret=secret, otpauth_uri=uri)
-
-
-def check_staff_totp(session: Session, *, staff_id: Any, code: str, audit: AuditSink,
-                     now: datetime | None = None) -> None:
-    """Step-up: a staff member's own current code, under the same replay and lock rules."""
-    now = _now(now)
-    factor = _lock_otp_factor(session, owner_kind="staff", owner_id=str(staff_id), now=now, create=False)
-    if factor is None or factor.secret is None:
-        raise TotpNotEnrolled("no authenticator is enrolled for this staff member")
-    result = _judge_totp(factor, secret=factor.secret, code=code, now=now)
-    _audit_totp(audit, session, result, actor=f"staff:{staff_id}", subject=("staff", str(staff_id)),
-                incident_id=None)
-    session.commit()
-    error = _totp_error(result, now)
-    if error:
-        raise error
-
-
-def reenable_factor(session: Session, *, owner_kind: str, owner_id: Any, actor: str,
-                    audit: AuditSink, now: datetime | None = None) -> OtpFactor:
-    """Staff lift a lock or a disablement after checking the holder out of band."""
-    now = _now(now)
-    if owner_kind not in OWNER_KINDS:
-        raise InvalidInput("owner_kind", "must be 'account' or 'staff'")
-    factor = _lock_otp_factor(session, owner_kind=owner_kind, owner_id=str(owner_id), now=now,
-                              create=False)
-    if factor is None:
-        raise NotFound("no authenticator state for this owner")
-    before = factor.state
-    factor.store(reenable(before), now=now)
-    audit(session, actor=actor, action="verification.factor_reenabled", subject_type=owner_kind,
-          subject_id=str(owner_id), incident_id=None,
-          data={"was_disabled": before.disabled, "was_locked": before.locked_until is not None,
-                "total_failures": before.total_failures})
-    session.commit()
-    return factor
-
-
-# --- helpers (never commit) -----------------------------------------------------------------
-
-def _now(now: datetime | None) -> datetime:
-    """The injected time, or the server's; always aware UTC."""
-    now = now or utcnow()
-    if now.tzinfo is None:
-        raise ValueError("naive datetime given as `now`")
-    return now
 
 
 def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
@@ -395,67 +319,6 @@ def _expire_pending(session: Session, *, incident_id: uuid.UUID, actor: str, aud
     for verification in session.scalars(query):
         _transition(session, verification, "expired", actor=actor, audit=audit, now=now,
                     data={"reason": "superseded"})
-
-
-def _lock_otp_factor(session: Session, *, owner_kind: str, owner_id: str, now: datetime,
-                     create: bool = True) -> OtpFactor | None:
-    """The authenticator's state row, created if missing and locked (FOR UPDATE on PostgreSQL)."""
-    if create:
-        _insert_factor_if_missing(session, owner_kind=owner_kind, owner_id=owner_id, now=now)
-    query = (select(OtpFactor).where(OtpFactor.owner_kind == owner_kind, OtpFactor.owner_id == owner_id)
-             .with_for_update().execution_options(populate_existing=True))
-    return session.scalar(query)
-
-
-def _insert_factor_if_missing(session: Session, *, owner_kind: str, owner_id: str, now: datetime) -> None:
-    """Insert the row unless it exists; concurrent first uses never collide on the unique key."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OtpFactor).values(
-        id=uuid.uuid4(), owner_kind=owner_kind, owner_id=owner_id, failed_attempts=0,
-        total_failures=0, created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["owner_kind", "owner_id"])
-    session.execute(statement)
-
-
-def _judge_totp(factor: OtpFactor, *, secret: str, code: str, now: datetime) -> TotpCheck:
-    """Run the pure TOTP rules on a locked row and store the new state on it."""
-    result = verify_totp(secret, code, state=factor.state, now=now)
-    factor.store(result.state, now=now)
-    return result
-
-
-def _audit_totp(audit: AuditSink, session: Session, result: TotpCheck, *, actor: str,
-                subject: tuple[str, Any], incident_id: uuid.UUID | None) -> None:
-    """Every attempt is an event; locks, disablements and reuse get their own (no codes, no steps)."""
-    subject_type, subject_id = subject
-
-    def emit(action: str, data: dict[str, Any]) -> None:
-        audit(session, actor=actor, action=action, subject_type=subject_type,
-              subject_id=str(subject_id), incident_id=incident_id, data=data)
-
-    emit("verification.totp_checked", {"outcome": result.outcome.value,
-                                       "failed_attempts": result.state.failed_attempts,
-                                       "total_failures": result.state.total_failures})
-    if result.is_reuse:
-        emit("verification.code_reused", {"factor": "totp", "notify_holder": True})
-    if result.has_just_locked:
-        emit("verification.factor_locked", {"factor": "totp",
-                                            "locked_until": result.state.locked_until.isoformat()})
-    if result.has_just_disabled:
-        emit("verification.factor_disabled", {"factor": "totp"})
-
-
-def _totp_error(result: TotpCheck, now: datetime) -> DomainError | None:
-    """The problem a refused TOTP attempt answers with (a locked factor hides right codes too)."""
-    if result.outcome is Outcome.ACCEPTED:
-        return None
-    if result.outcome is Outcome.REUSED:
-        return CodeAlreadyUsed("This code has already been used.")
-    if result.outcome is Outcome.WRONG and result.remaining_attempts > 0 and not result.state.disabled:
-        return WrongCode(remaining_attempts=result.remaining_attempts)
-    return TooManyAttempts("Too many attempts; the authenticator is locked.",
-                           retry_after=result.retry_after(now))
 
 
 def _audit(audit: AuditSink, session: Session, verification: Verification, actor: str, action: str,

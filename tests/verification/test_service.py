@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.db import Conflict, RateLimited
 from verification import service
 from verification.errors import CodeAlreadyUsed, CodeExpired, TooManyAttempts, WrongCode
-from verification.models import FactorCheck, OtpFactor, SmsCode, Verification
+from verification.models import OtpFactor, SmsCode, Verification
 from verification.sms import SmsDeliveryFailed
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
