@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.access import Principal
-from incidents.models import Incident
+from incidents.models import Incident, Report
+from verification.sms import mask_phone
 
 
 def transactions_of(incident: Incident) -> list[dict[str, Any]]:
@@ -36,6 +37,26 @@ def reporter_view(incident: Incident, principal: Principal) -> dict[str, Any]:
         "id": incident.id, "reference": incident.reference, "status": incident.status,
         "containment": incident.containment, "created_at": incident.created_at,
         "sla_due_at": incident.sla_due_at, "updated_at": incident.updated_at, "kind": incident.kind,
-        "frozen_at": incident.frozen_at, "report": own, "transactions": own_transactions,
+        "frozen_at": incident.frozen_at, "report": masked_report(own), "transactions": own_transactions,
         "verification": None, "unfreeze_request": None, "traces": [],
     }
+
+
+def mask_email(email: str) -> str:
+    """owner@example.com → o****@example.com."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}****@{domain}" if domain else "****"
+
+
+def masked_report(report: Report | None) -> dict[str, Any] | None:
+    """A report with its contact details masked, for views that leave the staff console."""
+    if report is None:
+        return None
+    contact = dict(report.contact or {})
+    if contact.get("email"):
+        contact["email"] = mask_email(contact["email"])
+    if contact.get("phone"):
+        contact["phone"] = mask_phone(contact["phone"])
+    fields = ("id", "kind", "description", "language", "last_legitimate_activity_at", "transactions",
+              "reported_loss", "created_at")
+    return {**{name: getattr(report, name) for name in fields}, "contact": contact}

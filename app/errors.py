@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 from app.db import DomainError
 
 PROBLEM_TYPE = "application/problem+json"
+# Fields from these locations are named plainly ("limit", "contact.email"); headers keep their prefix.
+BODY_LOCATIONS = frozenset({"json", "form", "query", "view_args", "path"})
 log = logging.getLogger("lockdesk.errors")
 
 SLUG_BY_STATUS = {
@@ -69,7 +71,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if messages:
         errors: dict[str, list[str]] = {}
         for location, nested in messages.items():
-            errors.update(flatten_messages(nested, "" if location in ("json", "form") else location))
+            errors.update(flatten_messages(nested, "" if location in BODY_LOCATIONS else location))
         detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items())
         slug = "validation" if status == 422 else "malformed-body"
         return problem(status, slug=slug, title="Validation failed" if status == 422 else "Malformed body",

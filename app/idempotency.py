@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Response, make_response, request
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import Conflict, DomainError, FieldCipher, InvalidInput, utcnow
 from app.extensions import runtime
+from incidents.audit import canonical_json
 from incidents.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
@@ -52,7 +53,7 @@ def idempotent(scope: str) -> Callable:
 
 def _run_once(scope: str, key: str, call: Callable[[], Response]) -> Response:
     """Claim the key, run the view, keep a successful answer; release the claim otherwise."""
-    body_hash = hashlib.sha256(request.get_data()).hexdigest()
+    body_hash = request_fingerprint()
     with runtime().sessions() as session:
         stored = claim(session, scope=scope, key=key, request_hash=body_hash)
         if stored is not None:
@@ -70,6 +71,13 @@ def _run_once(scope: str, key: str, call: Callable[[], Response]) -> Response:
                                                             IdempotencyRecord.key == key))
             session.commit()
     return response
+
+
+def request_fingerprint() -> str:
+    """Hash of the body as data (key order and spacing do not matter), raw bytes if it is not JSON."""
+    parsed = request.get_json(silent=True)
+    material = canonical_json(parsed).encode() if parsed is not None else request.get_data()
+    return hashlib.sha256(material).hexdigest()
 
 
 def claim(session: Session, *, scope: str, key: str, request_hash: str,
