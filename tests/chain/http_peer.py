@@ -1,0 +1,69 @@
+"""A real HTTP server on 127.0.0.1 in the test process, answering from a route table."""
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def fixture(name: str) -> bytes:
+    """A recorded response body."""
+    return (FIXTURES / name).read_bytes()
+
+
+class HttpPeer:
+    """Routes map a path to a callable(query) -> (status, headers, body); requests are logged."""
+
+    def __init__(self, routes: dict[str, Callable[[dict], Answer]]):
+        self.routes = routes
+        self.requests: list[tuple[str, dict]] = []
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's naming)
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                peer.requests.append((url.path, query))
+                route = peer.routes.get(url.path)
+                status, headers, body = route(query) if route else (404, {}, b"Not Found")
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        """Shut the server down."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def json_answer(body: bytes | dict | list, status: int = 200) -> Callable[[dict], Answer]:
+    """A route that always gives the same JSON."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return lambda query: (status, {"Content-Type": "application/json"}, data)
+
+
+def in_turn(*answers: Callable[[dict], Answer]) -> Callable[[dict], Answer]:
+    """A route answering with each in turn, then repeating the last."""
+    calls = iter(answers)
+    last: list = []
+
+    def route(query):
+        last[:] = [next(calls, last[0] if last else answers[-1])]
+        return last[0](query)
+    return route
