@@ -1,0 +1,1 @@
+"""The owner's proof: TOTP and SMS checks, factor trust, SMS gateways."""

@@ -59,7 +59,7 @@ def check_staff_totp(session: Session, *, staff_id: Any, code: str, audit: Audit
         raise TotpNotEnrolled("no authenticator is enrolled for this staff member")
     result = judge_totp(factor, secret=factor.secret, code=code, now=now)
     audit_totp(audit, session, result, actor=f"staff:{staff_id}", subject=("staff", str(staff_id)),
-                incident_id=None)
+               incident_id=None)
     session.commit()
     error = totp_error(result, now)
     if error:
@@ -73,7 +73,7 @@ def reenable_factor(session: Session, *, owner_kind: str, owner_id: Any, actor: 
     if owner_kind not in OWNER_KINDS:
         raise InvalidInput("owner_kind", "must be 'account' or 'staff'")
     factor = lock_otp_factor(session, owner_kind=owner_kind, owner_id=str(owner_id), now=now,
-                              create=False)
+                             create=False)
     if factor is None:
         raise NotFound("no authenticator state for this owner")
     before = factor.state
@@ -95,7 +95,7 @@ def current_time(now: datetime | None) -> datetime:
 
 
 def lock_otp_factor(session: Session, *, owner_kind: str, owner_id: str, now: datetime,
-                     create: bool = True) -> OtpFactor | None:
+                    create: bool = True) -> OtpFactor | None:
     """The authenticator's state row, created if missing and locked (FOR UPDATE on PostgreSQL)."""
     if create:
         _insert_factor_if_missing(session, owner_kind=owner_kind, owner_id=owner_id, now=now)
@@ -123,7 +123,7 @@ def judge_totp(factor: OtpFactor, *, secret: str, code: str, now: datetime) -> T
 
 
 def audit_totp(audit: AuditSink, session: Session, result: TotpCheck, *, actor: str,
-                subject: tuple[str, Any], incident_id: uuid.UUID | None) -> None:
+               subject: tuple[str, Any], incident_id: uuid.UUID | None) -> None:
     """Every attempt is an event; locks, disablements and reuse get their own (no codes, no steps)."""
     subject_type, subject_id = subject
 

@@ -151,7 +151,7 @@ def check_totp(session: Session, *, verification_id: uuid.UUID | str, code: str,
     else:
         check.status = "locked" if result.state.disabled or result.state.locked_until else "pending"
     audit_totp(audit, session, result, actor=actor, subject=("verification", verification.id),
-                incident_id=verification.incident_id)
+               incident_id=verification.incident_id)
     if result.is_accepted:
         _settle(session, verification, actor=actor, audit=audit, now=now)
     session.commit()

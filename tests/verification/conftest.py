@@ -31,17 +31,20 @@ def engine(database_url):
 
 @pytest.fixture
 def sessions(engine):
+    """Sessions like the application's (objects stay usable after commit)."""
     return make_sessionmaker(engine)
 
 
 @pytest.fixture
 def session(sessions):
+    """One session for the test."""
     with sessions() as session:
         yield session
 
 
 @pytest.fixture
 def code_key():
+    """The SMS code key, derived as from SECRET_KEY."""
     return derive_code_key("verification-tests-secret-key")
 
 
@@ -56,6 +59,7 @@ class RecordingAudit:
                             "subject_id": subject_id, "incident_id": incident_id, "data": data})
 
     def actions(self) -> list[str]:
+        """The actions recorded, in order."""
         return [event["action"] for event in self.events]
 
 
@@ -66,20 +70,24 @@ class RecordingGateway:
         self.sent: list[tuple[str, str]] = []
 
     def send(self, *, to, body):
+        """Keep the text instead of sending it."""
         self.sent.append((to, body))
         return SmsReceipt(gateway="fake", message_id=str(len(self.sent)))
 
     def last_code(self) -> str:
+        """The six-digit code in the newest text."""
         return re.search(r"(?<![0-9])[0-9]{6}(?![0-9])", self.sent[-1][1]).group()
 
 
 @pytest.fixture
 def audit():
+    """A fake audit sink."""
     return RecordingAudit()
 
 
 @pytest.fixture
 def gateway():
+    """A fake SMS gateway."""
     return RecordingGateway()
 
 

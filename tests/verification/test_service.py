@@ -415,7 +415,7 @@ def test_a_verification_without_untrusted_factors_cannot_be_reviewed_manually(se
 
 def test_staff_totp_enrolment_and_step_up(session, audit):
     """63B-3 §4.2.3: the officer's own current code, same replay rules as owners."""
-    enrolment = service.enrol_staff_totp(session, staff_id="staff-1", label="alice@lockdesk")
+    enrolment = service.enrol_staff_totp(session, staff_id="staff-1", label="officer-1@lockdesk")
     assert enrolment.otpauth_uri.startswith("otpauth://totp/") and "issuer=Lockdesk" in enrolment.otpauth_uri
     assert len(enrolment.secret) == 32  # 160 bits (RFC 4226 R6)
     code = pyotp.TOTP(enrolment.secret).at(NOW)
