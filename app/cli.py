@@ -105,3 +105,6 @@ def init_app(app: Flask) -> None:
     """Attach the command groups."""
     for group in (db_cli, staff_cli, audit_cli):
         app.cli.add_command(group)
+    from app import exchange_cli
+
+    exchange_cli.init_app(app)

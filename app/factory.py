@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from app import config as settings
-from app import errors, observability
+from app import adapters, errors, jobs, observability
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
@@ -37,6 +37,8 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     FieldCipher.install(split_keys(app.config["FIELD_ENCRYPTION_KEY"]))
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["lockdesk"] = Runtime(engine=engine, sessions=make_sessionmaker(engine))
+    adapters.init_app(app)
+    jobs.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
     app.before_request(_check_body)

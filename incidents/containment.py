@@ -61,14 +61,14 @@ class Effect:
 def apply_exchange_answer(session: Session, command: ExchangeCommand, answer: Any, *,
                           now: datetime) -> Effect:
     """Let a confirmed command take effect on its incident, in the caller's transaction."""
-    incident = session.get(Incident, command.incident_id) if command.incident_id else None
+    incident = _incident_of(session, command)
     return ANSWER_EFFECTS[command.action](session, incident, command, answer, now)
 
 
 def apply_exchange_refusal(session: Session, command: ExchangeCommand, error: str, *,
                            now: datetime) -> str | None:
     """A refused freeze shows as freeze_failed (an unfreeze falls back to frozen); returns the containment."""
-    incident = session.get(Incident, command.incident_id) if command.incident_id else None
+    incident = _incident_of(session, command)
     if incident is None:
         return None
     target = {"freeze": "freeze_failed", "unfreeze": "frozen"}.get(command.action)
@@ -77,6 +77,13 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, error: st
         transition(session, incident, machine="containment", to=target, actor="exchange",
                    reason=f"exchange refused command {command.id}: {error}", now=now)
     return incident.containment
+
+
+def _incident_of(session: Session, command: ExchangeCommand) -> Incident | None:
+    """The command's incident, locked for the outcome's transaction."""
+    if command.incident_id is None:
+        return None
+    return session.scalar(select(Incident).where(Incident.id == command.incident_id).with_for_update())
 
 
 def _confirm_freeze(session: Session, incident: Incident | None, command: ExchangeCommand,

@@ -1,0 +1,68 @@
+"""The one place that picks the outside-system adapters from the settings and puts them in the ports."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from flask import Flask
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidents.exchange.breaker import CircuitBreaker
+from incidents.exchange.http import HttpExchange, HttpSettings
+from incidents.exchange.local import LocalExchange
+from incidents.exchange.port import ExchangePort
+
+T = TypeVar("T")
+
+EXCHANGE_DEFAULTS: dict[str, Any] = {
+    "EXCHANGE_CONNECT_TIMEOUT": 2.0,
+    "EXCHANGE_READ_TIMEOUT": 5.0,
+    "EXCHANGE_MAX_ATTEMPTS": 3,
+    "EXCHANGE_BUDGET_SECONDS": 10.0,
+    "EXCHANGE_BREAKER_FAILURES": 5,
+    "EXCHANGE_BREAKER_RESET_SECONDS": 30.0,
+}
+
+
+def setting(config: Mapping[str, Any], name: str, default: T, cast: Callable[[Any], T] | None = None) -> T:
+    """A setting from the app config, else the environment, else the default."""
+    value = config.get(name)
+    if value is None:
+        value = os.environ.get(name)
+    if value is None:
+        return default
+    return (cast or type(default))(value)
+
+
+def build_exchange(config: Mapping[str, Any], sessions: sessionmaker[Session]) -> ExchangePort:
+    """The exchange adapter named by EXCHANGE_ADAPTER (`local` or `http`)."""
+    kind = config.get("EXCHANGE_ADAPTER") or "local"
+    if kind == "local":
+        return LocalExchange(sessions)
+    if kind == "http":
+        return HttpExchange(http_settings(config), breaker=CircuitBreaker(
+            failure_threshold=setting(config, "EXCHANGE_BREAKER_FAILURES", EXCHANGE_DEFAULTS["EXCHANGE_BREAKER_FAILURES"]),
+            reset_after=setting(config, "EXCHANGE_BREAKER_RESET_SECONDS",
+                                EXCHANGE_DEFAULTS["EXCHANGE_BREAKER_RESET_SECONDS"])))
+    raise ValueError(f"EXCHANGE_ADAPTER must be local or http, not {kind!r}")
+
+
+def http_settings(config: Mapping[str, Any]) -> HttpSettings:
+    """The signed REST client's settings; the base URL, key and secret are required."""
+    missing = [name for name in ("EXCHANGE_API_BASE", "EXCHANGE_API_KEY", "EXCHANGE_API_SECRET") if not config.get(name)]
+    if missing:
+        raise ValueError(f"EXCHANGE_ADAPTER=http needs {', '.join(missing)}")
+    return HttpSettings(
+        base_url=config["EXCHANGE_API_BASE"], api_key=config["EXCHANGE_API_KEY"],
+        secret=config["EXCHANGE_API_SECRET"],
+        connect_timeout=setting(config, "EXCHANGE_CONNECT_TIMEOUT", EXCHANGE_DEFAULTS["EXCHANGE_CONNECT_TIMEOUT"]),
+        read_timeout=setting(config, "EXCHANGE_READ_TIMEOUT", EXCHANGE_DEFAULTS["EXCHANGE_READ_TIMEOUT"]),
+        max_attempts=setting(config, "EXCHANGE_MAX_ATTEMPTS", EXCHANGE_DEFAULTS["EXCHANGE_MAX_ATTEMPTS"]),
+        budget_seconds=setting(config, "EXCHANGE_BUDGET_SECONDS", EXCHANGE_DEFAULTS["EXCHANGE_BUDGET_SECONDS"]))
+
+
+def init_app(app: Flask) -> None:
+    """Build the adapters for this application and register them as ports."""
+    runtime = app.extensions["lockdesk"]
+    runtime.ports["exchange"] = build_exchange(app.config, runtime.sessions)

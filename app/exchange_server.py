@@ -1,0 +1,255 @@
+"""A real HTTP back office for the embedded exchange: the account-control API over the back-office tables.
+
+It checks X-Api-Key and the X-Signature HMAC, honours Idempotency-Key, and can inject faults
+(fail the next N calls, answer slowly, pretend accounts are unknown, hold a write's answer) so the
+`http` adapter and the outbox are tested against a real peer. `flask exchange serve` runs it; tests
+and the bench start it in a thread with `ExchangeServer`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from app.db import Conflict, DomainError, utcnow
+from incidents.exchange import backoffice
+from incidents.exchange.port import AccountNotFound
+from incidents.exchange.signing import is_valid
+from incidents.exchange.wire import parse_time
+
+WRITES = {"freeze": "freeze", "unfreeze": "unfreeze", "sessions/revoke": "revoke_sessions",
+          "api-keys/revoke": "revoke_api_keys", "withdrawals/cancel-pending": "cancel_pending_withdrawals"}
+HOLD_LIMIT_SECONDS = 120
+
+
+@dataclass
+class Faults:
+    """Failures to inject; tests change them between calls (thread-safe)."""
+
+    fail_next: int = 0
+    fail_status: int = 503
+    retry_after: str | None = None
+    delay_seconds: float = 0.0
+    missing_accounts: bool = False
+    hold_writes: bool = False
+    write_applied: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def configure(self, **changes: Any) -> None:
+        """Change several faults at once."""
+        with self._lock:
+            for name, value in changes.items():
+                if name.startswith("_") or not hasattr(self, name):
+                    raise ValueError(f"no fault named {name}")
+                setattr(self, name, value)
+
+    def take_failure(self) -> int | None:
+        """The status to fail this call with, if a failure is still owed."""
+        with self._lock:
+            if self.fail_next <= 0:
+                return None
+            self.fail_next -= 1
+            return self.fail_status
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the back office received."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+
+
+@dataclass
+class CallLog:
+    """Every request received, in order (thread-safe)."""
+
+    calls: list[Call] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, call: Call) -> None:
+        """Remember a request."""
+        with self._lock:
+            self.calls.append(call)
+
+    def keys_for(self, suffix: str) -> list[str | None]:
+        """The idempotency keys of the calls whose path ends with `suffix`."""
+        with self._lock:
+            return [call.idempotency_key for call in self.calls if call.path.split("?")[0].endswith(suffix)]
+
+
+def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret: str,
+                        faults: Faults | None = None, calls: CallLog | None = None) -> Flask:
+    """The back-office WSGI application."""
+    app = Flask("exchange_backoffice")
+    app.extensions["backoffice"] = _Backoffice(sessions, api_key, secret, faults or Faults(), calls or CallLog())
+    app.before_request(_guard)
+    app.register_error_handler(DomainError, _domain_error)
+    app.add_url_rule("/v1/accounts/<account_id>", view_func=_get_account, methods=["GET"])
+    app.add_url_rule("/v1/accounts/<account_id>/withdrawals", view_func=_get_withdrawals, methods=["GET"])
+    app.add_url_rule("/v1/accounts/<account_id>/<path:operation>", view_func=_post_write, methods=["POST"])
+    app.add_url_rule("/_faults", view_func=_post_faults, methods=["POST"])
+    return app
+
+
+@dataclass
+class _Backoffice:
+    """What the back-office app holds."""
+
+    sessions: sessionmaker[Session]
+    api_key: str
+    secret: str
+    faults: Faults
+    calls: CallLog
+
+
+def _state() -> _Backoffice:
+    """The running back office."""
+    from flask import current_app
+
+    return current_app.extensions["backoffice"]
+
+
+def _signed_path() -> str:
+    """The path with query exactly as the client sent it (what the signature covers)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw:
+        return raw
+    query = request.query_string.decode()
+    return request.path + (f"?{query}" if query else "")
+
+
+def _guard() -> Response | None:
+    """Log the call, authenticate it, then apply any injected fault."""
+    state = _state()
+    state.calls.add(Call(request.method, _signed_path(), request.headers.get("Idempotency-Key")))
+    if not _authentic(state):
+        return _error(401, "unauthorized", "missing or invalid API key or signature")
+    if request.path == "/_faults":
+        return None
+    return _inject(state.faults)
+
+
+def _authentic(state: _Backoffice) -> bool:
+    """X-Api-Key matches and X-Signature is the HMAC of this request, timestamped within 300 s."""
+    if request.headers.get("X-Api-Key") != state.api_key:
+        return False
+    return is_valid(state.secret, signature=request.headers.get("X-Signature", ""),
+                    timestamp=request.headers.get("X-Timestamp", ""), method=request.method,
+                    path=_signed_path(), body=request.get_data(cache=True), now=utcnow())
+
+
+def _inject(faults: Faults) -> Response | None:
+    """Answer slowly, fail, or pretend the account is unknown, as configured."""
+    if faults.delay_seconds:
+        time.sleep(faults.delay_seconds)
+    status = faults.take_failure()
+    if status is not None:
+        response = _error(status, "injected", f"injected failure {status}")
+        if faults.retry_after is not None:
+            response.headers["Retry-After"] = faults.retry_after
+        return response
+    if faults.missing_accounts:
+        return _error(404, "not-found", "no such account")
+    return None
+
+
+def _get_account(account_id: str):
+    """GET /v1/accounts/{id}."""
+    with _state().sessions() as session:
+        return jsonify(backoffice.describe_account(session, account_id=account_id))
+
+
+def _get_withdrawals(account_id: str):
+    """GET /v1/accounts/{id}/withdrawals?since=."""
+    since = parse_time(request.args.get("since"))
+    with _state().sessions() as session:
+        return jsonify(backoffice.list_withdrawals(session, account_id=account_id, since=since))
+
+
+def _post_write(account_id: str, operation: str):
+    """POST a keyed write: freeze, unfreeze, revocations, cancellation."""
+    if operation not in WRITES:
+        return _error(404, "not-found", "no such operation")
+    key = request.headers.get("Idempotency-Key")
+    if not key or len(key) > 255:
+        return _error(400, "idempotency-key", "Idempotency-Key is required on POST (1-255 characters)")
+    state = _state()
+    with state.sessions() as session:
+        answer = backoffice.perform(session, operation=WRITES[operation], account_id=account_id,
+                                    idempotency_key=key, body=request.get_json(silent=True) or {})
+    _hold(state.faults)
+    return jsonify(answer)
+
+
+def _hold(faults: Faults) -> None:
+    """When told to, signal that a write committed and wait before answering (a crash window for tests)."""
+    if faults.hold_writes:
+        faults.write_applied.set()
+        faults.release.wait(HOLD_LIMIT_SECONDS)
+
+
+def _post_faults():
+    """POST /_faults: change injected faults from another process (bench, subprocess tests)."""
+    body = request.get_json(silent=True) or {}
+    allowed = {"fail_next", "fail_status", "retry_after", "delay_seconds", "missing_accounts"}
+    try:
+        _state().faults.configure(**{name: value for name, value in body.items() if name in allowed})
+    except ValueError as error:
+        return _error(422, "validation", str(error))
+    return jsonify({"ok": True})
+
+
+def _domain_error(error: DomainError):
+    """Unknown accounts 404, duplicates 409, other refusals 422."""
+    if isinstance(error, AccountNotFound):
+        return _error(404, "not-found", error.detail)
+    return _error(409 if isinstance(error, Conflict) else 422, error.slug, error.detail)
+
+
+def _error(status: int, code: str, detail: str) -> Response:
+    """A JSON error answer."""
+    response = jsonify({"error": code, "detail": detail})
+    response.status_code = status
+    return response
+
+
+class ExchangeServer:
+    """The back office served on 127.0.0.1 in a background thread (tests, bench, `flask exchange serve`)."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, api_key: str, secret: str, host: str = "127.0.0.1",
+                 port: int = 0):
+        self.faults = Faults()
+        self.calls = CallLog()
+        app = create_exchange_app(sessions, api_key=api_key, secret=secret, faults=self.faults, calls=self.calls)
+        self._server = make_server(host, port, app, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to give the `http` adapter."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ExchangeServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="exchange-backoffice", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and release any held answer."""
+        self.faults.release.set()
+        self._server.shutdown()
+        self._server.server_close()

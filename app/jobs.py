@@ -1,0 +1,269 @@
+"""Background work: the outbox dispatcher, the in-process worker thread, and the Celery app on Redis.
+
+The outbox row stays the source of truth everywhere: the thread, `flask worker` and Celery tasks all
+just claim due commands and run them, so any number of them on any number of hosts execute each
+command once (claims are leased and token-checked, the exchange deduplicates by command id).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+
+from celery import Celery
+from flask import Flask
+from prometheus_client import Counter, Histogram
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.adapters import setting
+from incidents.dispatch import DispatchPolicy, Outcome, claim_command, claim_due, execute
+from incidents.exchange.port import ExchangePort
+
+log = logging.getLogger("lockdesk.jobs")
+
+COMMANDS = Counter("lockdesk_exchange_commands_total", "Exchange commands run, by action and outcome",
+                   ["action", "outcome"])
+REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the freeze request to the "
+                             "exchange's confirmation", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10,
+                                                                 30, 60, 300, 900, 3600))
+CELERY_TASK = "lockdesk.dispatch_due"
+
+
+def worker_name() -> str:
+    """A name for this worker in claims: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Dispatcher:
+    """Runs outbox commands for this process: the request fast path and the worker's batches."""
+
+    def __init__(self, sessions: sessionmaker[Session], exchange: ExchangePort, *, policy: DispatchPolicy,
+                 concurrency: int = 8, name: str | None = None):
+        self.sessions, self.exchange, self.policy = sessions, exchange, policy
+        self.name = name or worker_name()
+        self._urgent = ThreadPoolExecutor(max(concurrency, 2), thread_name_prefix="dispatch-now")
+        self._batch = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch")
+        self._wake_hooks: list[Callable[[], None]] = []
+
+    def on_wake(self, hook: Callable[[], None]) -> None:
+        """Call `hook` whenever due work may be waiting (a worker to wake, a Celery task to send)."""
+        self._wake_hooks.append(hook)
+
+    def wake(self) -> None:
+        """Tell the workers there may be due work now."""
+        for hook in self._wake_hooks:
+            try:
+                hook()
+            except Exception:  # a broker hiccup must not fail the request; the periodic sweep catches up
+                log.exception("waking the workers failed")
+
+    def in_background(self, call: Callable[[], object]) -> None:
+        """Run a short call off the caller's thread (sending a Celery task from a request)."""
+        self._urgent.submit(call)
+
+    def dispatch_now(self, command_id: uuid.UUID, *, timeout: float) -> Outcome | None:
+        """Claim and run one command, waiting at most `timeout` s; None if it is still running or held elsewhere."""
+        with self.sessions() as session:
+            claim = claim_command(session, command_id=command_id, worker=self.name, policy=self.policy)
+        try:
+            if claim is None:
+                return None
+            future = self._urgent.submit(self._run, claim)
+            try:
+                return future.result(timeout=max(timeout, 0.0))
+            except FutureTimeout:
+                return None
+        finally:
+            self.wake()
+
+    def dispatch_due(self, *, limit: int | None = None, now: datetime | None = None) -> int:
+        """Claim one batch of due commands and run them concurrently; the number claimed."""
+        with self.sessions() as session:
+            claims = claim_due(session, worker=self.name, policy=self.policy, limit=limit, now=now)
+        for outcome in self._batch.map(self._run_safely, claims):
+            if outcome is None:
+                log.warning("a command's outcome was not recorded; its lease will expire and it will be retried")
+        return len(claims)
+
+    def drain(self, *, now: datetime | None = None, max_rounds: int = 1000) -> int:
+        """Run batches until nothing is due (tests, `flask worker --once`); the number run."""
+        total = 0
+        for _ in range(max_rounds):
+            claimed = self.dispatch_due(now=now)
+            total += claimed
+            if claimed == 0:
+                break
+        return total
+
+    def shutdown(self) -> None:
+        """Stop accepting work and wait for running calls."""
+        self._urgent.shutdown(wait=True)
+        self._batch.shutdown(wait=True)
+
+    def _run(self, claim) -> Outcome:
+        """Execute a claim and count it."""
+        outcome = execute(self.sessions, self.exchange, claim, policy=self.policy)
+        COMMANDS.labels(outcome.action, outcome.outcome).inc()
+        if outcome.frozen_after_seconds is not None:
+            REPORT_TO_FROZEN.observe(outcome.frozen_after_seconds)
+        return outcome
+
+    def _run_safely(self, claim) -> Outcome | None:
+        """Execute a claim; a failure to record (database down) leaves it to the lease."""
+        try:
+            return self._run(claim)
+        except Exception:
+            log.exception("recording the outcome of command %s failed", claim.command_id)
+            return None
+
+
+class Worker:
+    """The polling loop: run due commands every `poll_seconds`, or at once when woken."""
+
+    def __init__(self, dispatcher: Dispatcher, *, poll_seconds: float = 0.5):
+        self.dispatcher = dispatcher
+        self.poll_seconds = poll_seconds
+        self._wakeup = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._heartbeat = time.monotonic()
+        dispatcher.on_wake(self.wake)
+
+    def wake(self) -> None:
+        """Look for due work now instead of at the next poll."""
+        self._wakeup.set()
+
+    def is_alive(self) -> bool:
+        """The loop is running and has beaten recently (readyz)."""
+        running = self._thread is None or self._thread.is_alive()
+        return running and not self._stop.is_set() and time.monotonic() - self._heartbeat < self._stale_after()
+
+    def start(self) -> Worker:
+        """Run the loop in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name="lockdesk-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = 10.0) -> None:
+        """Ask the loop to finish its batch and end."""
+        self._stop.set()
+        self._wakeup.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        """Loop until stopped: run what is due, sleep until the next poll or a wake-up."""
+        while not self._stop.is_set():
+            self._heartbeat = time.monotonic()
+            if self._tick() == 0:
+                self._wakeup.wait(self.poll_seconds)
+                self._wakeup.clear()
+
+    def _tick(self) -> int:
+        """One batch; errors are logged and the loop goes on."""
+        try:
+            return self.dispatcher.dispatch_due()
+        except Exception:
+            log.exception("worker batch failed")
+            return 0
+
+    def _stale_after(self) -> float:
+        """How long without a beat means the loop is stuck: past a lease, with room."""
+        return max(30.0, self.dispatcher.policy.lease_seconds * 2)
+
+
+def dispatch_policy(config) -> DispatchPolicy:
+    """The outbox policy from the settings."""
+    return DispatchPolicy(
+        lease_seconds=setting(config, "DISPATCH_LEASE_SECONDS", 60.0),
+        backoff_base_seconds=setting(config, "DISPATCH_BACKOFF_BASE_SECONDS", 0.5),
+        backoff_cap_seconds=setting(config, "DISPATCH_BACKOFF_CAP_SECONDS", 300.0),
+        batch_size=setting(config, "DISPATCH_BATCH_SIZE", 50))
+
+
+def build_worker(app: Flask) -> Worker:
+    """A worker loop over this application's dispatcher."""
+    return Worker(app.extensions["lockdesk"].ports["dispatcher"],
+                  poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
+
+
+def run_worker(app: Flask) -> None:
+    """Run the worker loop in this thread until SIGTERM or SIGINT (`flask worker`)."""
+    worker = build_worker(app)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: worker.stop(timeout=0))
+    log.info("worker %s started", worker.dispatcher.name)
+    worker.run()
+
+
+celery_app = Celery("lockdesk")
+
+
+@celery_app.on_configure.connect
+def _configure_celery(sender: Celery, **_kwargs) -> None:
+    """Celery reads its broker and queue from the environment when it first needs them."""
+    sender.conf.update(
+        broker_url=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        task_default_queue=celery_queue(), task_ignore_result=True, worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True, broker_connection_timeout=2,
+        beat_schedule={"dispatch-due": {"task": CELERY_TASK, "schedule": 1.0}})
+
+
+def celery_queue() -> str:
+    """The queue our tasks go to (CELERY_QUEUE, default `lockdesk`)."""
+    return os.environ.get("CELERY_QUEUE", "lockdesk")
+
+
+_celery_state: dict[str, Dispatcher] = {}
+_celery_lock = threading.Lock()
+
+
+def _celery_dispatcher() -> Dispatcher:
+    """This Celery worker process's dispatcher, over an application built once on first use."""
+    with _celery_lock:
+        if "dispatcher" not in _celery_state:
+            from app import create_app
+
+            application = create_app({"WORKER_ENABLED": False})
+            _celery_state["dispatcher"] = application.extensions["lockdesk"].ports["dispatcher"]
+        return _celery_state["dispatcher"]
+
+
+@celery_app.task(name=CELERY_TASK, ignore_result=True)
+def dispatch_due_task(rounds: int = 20) -> int:
+    """Claim and run due commands for a while; send itself again if work is left (periodic sweeps via beat)."""
+    dispatcher = _celery_dispatcher()
+    total = 0
+    for _ in range(rounds):
+        claimed = dispatcher.dispatch_due()
+        total += claimed
+        if claimed == 0:
+            return total
+    dispatch_due_task.apply_async(queue=celery_queue())
+    return total
+
+
+def send_dispatch_task() -> None:
+    """Ask the Celery workers to sweep the outbox now."""
+    celery_app.send_task(CELERY_TASK, queue=celery_queue(), retry=False)
+
+
+def init_app(app: Flask) -> None:
+    """Put the dispatcher in the ports; start the worker thread when enabled outside tests."""
+    runtime = app.extensions["lockdesk"]
+    dispatcher = Dispatcher(runtime.sessions, runtime.ports["exchange"], policy=dispatch_policy(app.config),
+                            concurrency=setting(app.config, "WORKER_CONCURRENCY", 8))
+    runtime.ports["dispatcher"] = dispatcher
+    if app.config.get("CELERY_BROKER_URL"):
+        celery_app.conf.update(broker_url=app.config["CELERY_BROKER_URL"])
+        dispatcher.on_wake(lambda: dispatcher.in_background(send_dispatch_task))
+    if app.config.get("WORKER_ENABLED") and not app.config.get("TESTING"):
+        runtime.ports["worker"] = build_worker(app).start()
