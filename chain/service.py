@@ -5,7 +5,7 @@ import json
 import re
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -147,7 +147,6 @@ def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelInde
 
 def _with_confirmations(tx: Transaction, head: int) -> Transaction:
     """A cached confirmed transaction with its confirmations counted against today's head."""
-    from dataclasses import replace
     return replace(tx, confirmations=max(head - (tx.block_number or head) + 1, 0))
 
 
