@@ -27,7 +27,7 @@ from verification.errors import (
 from verification.messages import resolve_language, sms_code_text
 from verification.models import FactorCheck, SmsCode, Verification
 from verification.sms import SmsDeliveryFailed, SmsGateway, mask_phone
-from verification.totp import Outcome
+from verification.totp import Outcome, is_usable_secret
 from verification.trust import DEFAULT_TRUST_DAYS, FACTOR_KINDS, assess_factors
 
 __all__ = [
@@ -55,7 +55,9 @@ def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: 
                        actor: str = "reporter", now: datetime | None = None) -> Verification:
     """Open a verification with a TOTP and an SMS factor, each judged trusted or not."""
     now = current_time(now)
-    registered = [kind for kind, present in (("totp", totp_secret), ("sms", phone)) if present]
+    # A secret pyotp cannot use counts as no authenticator: the review replaces it.
+    present = (("totp", is_usable_secret(totp_secret)), ("sms", bool(phone)))
+    registered = [kind for kind, is_present in present if is_present]
     trust = assess_factors(factor_bound_at=factor_bound_at, registered=registered,
                            first_suspicious_at=first_suspicious_at, events=recent_security_events,
                            trust_days=trust_days, now=now)

@@ -93,6 +93,17 @@ def is_well_formed(code: str, digits: int = 6) -> bool:
     return isinstance(code, str) and code.isascii() and re.fullmatch(rf"[0-9]{{{digits}}}", code) is not None
 
 
+def is_usable_secret(secret: str | None) -> bool:
+    """Base32 that pyotp accepts, of at least 112 bits (shorter or garbled secrets prove nothing)."""
+    if not secret:
+        return False
+    try:
+        pyotp.HOTP(secret).byte_secret()
+    except ValueError:  # binascii.Error is a ValueError
+        return False
+    return True
+
+
 def time_step(now: datetime, interval: int = 30) -> int:
     """The RFC 6238 counter for a server time (T0 = 0); naive datetimes are refused."""
     if now.tzinfo is None or now.utcoffset() is None:

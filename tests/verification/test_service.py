@@ -98,6 +98,13 @@ def test_sms_alone_never_passes_a_verification(session, make_incident, audit, ga
     assert result.status == "manual_review"
 
 
+@pytest.mark.parametrize("secret", ["", "NOT-BASE32!", "JBSWY3DP"])
+def test_an_unusable_totp_secret_counts_as_no_authenticator(session, make_incident, audit, secret):
+    """RFC 4226 R6 (128 bits; pyotp refuses under 112): a garbled or short secret proves nothing."""
+    verification = start(session, make_incident(), audit, secret=secret)
+    assert [f.kind for f in verification.factors] == ["sms"] and verification.manual_review_required
+
+
 def test_a_new_verification_supersedes_the_pending_one(session, make_incident, audit):
     """One live verification per incident."""
     incident = make_incident()
