@@ -36,12 +36,12 @@ class TwilioSmsGateway:
 
 
 def _vendor_error(response: requests.Response) -> str:
-    """Twilio's error code and message, never the request (which holds the code)."""
+    """Twilio's status and error code only: its message may quote the phone number."""
     try:
-        payload = response.json()
-    except ValueError:
-        return f"Twilio answered HTTP {response.status_code}"
-    return f"Twilio answered HTTP {response.status_code}: error {payload.get('code')}: {payload.get('message')}"
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return f"Twilio answered HTTP {response.status_code}" + (f" (error {code})" if code else "")
 
 
 def _message_sid(response: requests.Response) -> str | None:
