@@ -65,6 +65,7 @@ class Call:
     method: str
     path: str
     idempotency_key: str | None
+    client_port: int | None = None
 
 
 @dataclass
@@ -129,7 +130,8 @@ def _signed_path() -> str:
 def _guard() -> Response | None:
     """Log the call, authenticate it, then apply any injected fault."""
     state = _state()
-    state.calls.add(Call(request.method, _signed_path(), request.headers.get("Idempotency-Key")))
+    state.calls.add(Call(request.method, _signed_path(), request.headers.get("Idempotency-Key"),
+                         request.environ.get("REMOTE_PORT")))
     if not _authentic(state):
         return _error(401, "unauthorized", "missing or invalid API key or signature")
     if request.path == "/_faults":

@@ -1,0 +1,112 @@
+"""The `http` adapter against a real back-office server on 127.0.0.1 that checks signatures and injects faults."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from incidents.exchange.breaker import CircuitBreaker
+from incidents.exchange.http import HttpExchange, HttpSettings
+from incidents.exchange.port import AccountNotFound, ExchangeRejected, ExchangeUnavailable
+from tests.incidents.exchange_peer import API_KEY, API_SECRET, backoffice_account, exchange_server, open_account
+
+__all__ = ["exchange_server"]
+
+
+def client_for(server, *, secret: str = API_SECRET, attempts: int = 3, breaker: CircuitBreaker | None = None,
+               read_timeout: float = 5.0) -> HttpExchange:
+    """An adapter pointed at the server, pausing nowhere between retries."""
+    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=secret, max_attempts=attempts,
+                            read_timeout=read_timeout)
+    return HttpExchange(settings, breaker=breaker or CircuitBreaker(failure_threshold=100), sleep=lambda _s: None)
+
+
+@pytest.fixture
+def sessions(app):
+    """The application's session factory."""
+    return app.extensions["lockdesk"].sessions
+
+
+def test_a_signed_freeze_is_applied_and_carries_the_idempotency_key(session, sessions, exchange_server):
+    open_account(session, "a.b+c@x")
+    change = client_for(exchange_server).freeze("a.b+c@x", scope="withdrawals", reason="stolen", reference="INC-9",
+                                                idempotency_key="cmd-1")
+    assert change.state == "frozen"
+    assert backoffice_account(sessions, "a.b+c@x").freeze_scope == "withdrawals"
+    assert exchange_server.calls.keys_for("/freeze") == ["cmd-1"]
+
+
+def test_a_wrong_secret_is_refused_and_not_retried(session, exchange_server):
+    open_account(session)
+    with pytest.raises(ExchangeRejected):
+        client_for(exchange_server, secret="wrong").get_account("U1001")
+    assert len(exchange_server.calls.calls) == 1
+
+
+def test_503s_are_retried_with_the_same_key_until_the_exchange_recovers(session, sessions, exchange_server):
+    open_account(session)
+    exchange_server.faults.configure(fail_next=2, retry_after="0")
+    change = client_for(exchange_server).freeze("U1001", scope="full", reason="r", reference="INC-1",
+                                                idempotency_key="cmd-2")
+    assert change.state == "frozen"
+    assert exchange_server.calls.keys_for("/freeze") == ["cmd-2"] * 3
+    assert backoffice_account(sessions, "U1001").freezes == 1
+
+
+def test_an_exchange_that_keeps_failing_is_unavailable_with_its_retry_after(session, exchange_server):
+    open_account(session)
+    exchange_server.faults.configure(fail_next=10, fail_status=429, retry_after="0")
+    with pytest.raises(ExchangeUnavailable) as failure:
+        client_for(exchange_server, attempts=2).revoke_sessions("U1001", idempotency_key="k")
+    assert failure.value.retry_after == 0
+    assert len(exchange_server.calls.keys_for("/sessions/revoke")) == 2
+
+
+def test_an_unknown_account_is_account_not_found_after_one_call(exchange_server, app):
+    with pytest.raises(AccountNotFound):
+        client_for(exchange_server).freeze("GHOST", scope="full", reason="r", reference="INC-1", idempotency_key="k")
+    assert len(exchange_server.calls.calls) == 1
+
+
+def test_a_slow_answer_times_out_as_unavailable(session, exchange_server):
+    open_account(session)
+    exchange_server.faults.configure(delay_seconds=0.5)
+    with pytest.raises(ExchangeUnavailable):
+        client_for(exchange_server, attempts=1, read_timeout=0.05).get_account("U1001")
+
+
+def test_the_breaker_stops_calls_to_a_failing_exchange(session, exchange_server):
+    open_account(session)
+    exchange_server.faults.configure(fail_next=100, retry_after="0")
+    adapter = client_for(exchange_server, attempts=1, breaker=CircuitBreaker(failure_threshold=2, reset_after=60))
+    for _ in range(4):
+        with pytest.raises(ExchangeUnavailable):
+            adapter.get_account("U1001")
+    assert len(exchange_server.calls.calls) == 2 and adapter.breaker.state == "open"
+
+
+def test_withdrawals_since_a_time_come_back_through_a_signed_query(session, exchange_server):
+    from incidents.exchange import backoffice
+
+    open_account(session)
+    backoffice.add_withdrawal(session, withdrawal=backoffice.NewWithdrawal(
+        withdrawal_id="W1", account_id="U1001", chain="ethereum", asset="USDT", amount="900.25",
+        address="0x" + "22" * 20, tx_hash="0x" + "cd" * 32, created_at=datetime(2026, 11, 20, 3, 12, tzinfo=UTC)))
+    items = client_for(exchange_server).list_withdrawals("U1001", since=datetime(2026, 11, 20, tzinfo=UTC))
+    assert [(w.id, w.amount, w.tx_hash) for w in items] == [("W1", "900.25", "0x" + "cd" * 32)]
+    assert client_for(exchange_server).get_account("U1001").factors.totp.secret is not None
+
+
+def test_each_worker_thread_has_its_own_pool_of_one_connection(session, exchange_server):
+    import threading
+
+    open_account(session)
+    adapter = client_for(exchange_server)
+    adapter.get_account("U1001")
+    mine = adapter._session()
+    other: list = []
+    thread = threading.Thread(target=lambda: other.append(adapter._session()))
+    thread.start()
+    thread.join()
+    assert adapter._session() is mine and other[0] is not mine
+    assert mine.get_adapter(exchange_server.url)._pool_maxsize == 1
