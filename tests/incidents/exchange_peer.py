@@ -29,17 +29,21 @@ def open_account(session, account_id: str = "U1001", **overrides) -> BackofficeA
     return backoffice.add_account(session, account=backoffice.NewAccount(**fields))
 
 
-def backoffice_account(sessions, account_id: str) -> BackofficeAccount:
-    """The account as the exchange now has it."""
-    with sessions() as session:
-        return session.get(BackofficeAccount, account_id)
+def backoffice_account(session, account_id: str) -> BackofficeAccount:
+    """The account as the exchange now has it (ends the session's transaction: SQLite has one writer)."""
+    session.rollback()
+    account = session.get(BackofficeAccount, account_id, populate_existing=True)
+    session.rollback()
+    return account
 
 
-def keyed_writes(sessions, operation: str) -> int:
+def keyed_writes(session, operation: str) -> int:
     """How many distinct idempotency keys the exchange saw for an operation."""
-    with sessions() as session:
-        return session.scalar(select(func.count()).select_from(BackofficeRequest)
-                              .where(BackofficeRequest.operation == operation))
+    session.rollback()
+    count = session.scalar(select(func.count()).select_from(BackofficeRequest)
+                           .where(BackofficeRequest.operation == operation))
+    session.rollback()
+    return count
 
 
 @pytest.fixture

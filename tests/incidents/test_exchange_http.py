@@ -32,7 +32,7 @@ def test_a_signed_freeze_is_applied_and_carries_the_idempotency_key(session, ses
     change = client_for(exchange_server).freeze("a.b+c@x", scope="withdrawals", reason="stolen", reference="INC-9",
                                                 idempotency_key="cmd-1")
     assert change.state == "frozen"
-    assert backoffice_account(sessions, "a.b+c@x").freeze_scope == "withdrawals"
+    assert backoffice_account(session, "a.b+c@x").freeze_scope == "withdrawals"
     assert exchange_server.calls.keys_for("/freeze") == ["cmd-1"]
 
 
@@ -50,7 +50,7 @@ def test_503s_are_retried_with_the_same_key_until_the_exchange_recovers(session,
                                                 idempotency_key="cmd-2")
     assert change.state == "frozen"
     assert exchange_server.calls.keys_for("/freeze") == ["cmd-2"] * 3
-    assert backoffice_account(sessions, "U1001").freezes == 1
+    assert backoffice_account(session, "U1001").freezes == 1
 
 
 def test_an_exchange_that_keeps_failing_is_unavailable_with_its_retry_after(session, exchange_server):

@@ -29,8 +29,8 @@ def test_a_repeated_key_returns_the_first_answer_and_freezes_once(session, sessi
     first = exchange.freeze("U1001", scope="full", reason="stolen", reference="INC-1", idempotency_key="k1")
     again = exchange.freeze("U1001", scope="full", reason="stolen", reference="INC-1", idempotency_key="k1")
     assert first == again and first.state == "frozen"
-    assert backoffice_account(sessions, "U1001").freezes == 1
-    assert keyed_writes(sessions, "freeze") == 1
+    assert backoffice_account(session, "U1001").freezes == 1
+    assert keyed_writes(session, "freeze") == 1
 
 
 def test_an_unknown_account_is_account_not_found(session, exchange):
@@ -48,7 +48,7 @@ def test_the_write_commits_on_its_own_whatever_the_callers_transaction_does(sess
     session.execute(text("SELECT 1 FROM incidents"))  # the caller has a transaction open…
     exchange.revoke_sessions("U1001", idempotency_key="k3")
     session.rollback()  # …and rolls it back: the exchange still revoked, as a remote system would have
-    assert backoffice_account(sessions, "U1001").active_sessions == 0
+    assert backoffice_account(session, "U1001").active_sessions == 0
 
 
 def test_revocations_count_and_a_replay_counts_the_same(session, exchange):

@@ -1,0 +1,195 @@
+"""The freeze outbox end to end: the report's fast path, retries, refusals, slow exchanges, lost leases."""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from app.jobs import Worker
+from incidents import containment
+from incidents.dispatch import CallResult, DispatchPolicy, claim_due, record_outcome
+from incidents.exchange import backoffice
+from incidents.models import AuditEvent, ExchangeCommand, Incident
+from tests.factories import bearer, report_body, staff_token
+from tests.incidents.exchange_peer import (
+    TOTP_SECRET,
+    backoffice_account,
+    exchange_server,
+    http_exchange_settings,
+    keyed_writes,
+    open_account,
+)
+
+__all__ = ["exchange_server"]
+LATER = datetime.now(UTC) + timedelta(days=1)  # "long after": every backoff has passed
+
+
+def dispatcher(app):
+    """The application's dispatcher."""
+    return app.extensions["lockdesk"].ports["dispatcher"]
+
+
+def freeze_command(session, incident_id) -> ExchangeCommand:
+    """The incident's freeze command, fresh from the database."""
+    session.expire_all()
+    return session.scalar(select(ExchangeCommand).where(ExchangeCommand.incident_id == incident_id,
+                                                        ExchangeCommand.action == "freeze"))
+
+
+def audit_count(session, action: str, incident_id=None) -> int:
+    """How many audit events of this action (for the incident)."""
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    if incident_id is not None:
+        query = query.where(AuditEvent.incident_id == incident_id)
+    return session.scalar(query)
+
+
+def command_statuses(session) -> set[str]:
+    """The statuses of all outbox rows, read without keeping a transaction open."""
+    statuses = set(session.execute(text("SELECT status FROM exchange_commands")).scalars())
+    session.rollback()
+    return statuses
+
+
+def wait_for(condition, *, seconds: float = 30.0) -> bool:
+    """Poll until the condition holds (bounded; the assertion is on the outcome, not the time)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def test_a_report_answers_frozen_and_the_follow_ups_contain_the_account(app, client, session):
+    open_account(session)
+    backoffice.add_withdrawal(session, withdrawal=backoffice.NewWithdrawal(
+        withdrawal_id="W1", account_id="U1001", chain="ethereum", asset="ETH", amount="3.2",
+        address="0x" + "99" * 20, tx_hash="0x" + "ef" * 32, status="completed"))
+    backoffice.add_withdrawal(session, withdrawal=backoffice.NewWithdrawal(
+        withdrawal_id="W2", account_id="U1001", chain="ethereum", asset="ETH", amount="5", address="0x" + "98" * 20,
+        status="pending"))
+    answer = client.post("/api/v1/reports", json=report_body())
+    assert answer.status_code == 201 and answer.get_json()["incident"]["containment"] == "frozen"
+    incident_id = answer.get_json()["incident"]["id"]
+    assert dispatcher(app).drain() == 5
+    session.rollback()
+    account = backoffice_account(session, "U1001")
+    assert (account.state, account.active_sessions, account.active_api_keys) == ("frozen", 0, 0)
+    results = dict(session.execute(text("SELECT action, status FROM exchange_commands")).all())
+    assert set(results.values()) == {"done"}
+    incident_uuid = uuid.UUID(incident_id)
+    pulled = {w.exchange_withdrawal_id: w for w in containment.pulled_withdrawals(session, incident_id=incident_uuid)}
+    assert set(pulled) == {"W1", "W2"} and pulled["W1"].tx_hash == "0x" + "ef" * 32
+    assert session.scalar(select(ExchangeCommand.result).where(ExchangeCommand.action == "cancel_pending_withdrawals")
+                          ) == {"cancelled": ["W2"]}
+    snapshot = containment.latest_account_snapshot(session, incident_id=incident_uuid)
+    assert snapshot.totp_secret == TOTP_SECRET and snapshot.totp_bound_at == datetime(2025, 1, 2, tzinfo=UTC)
+    stored = session.execute(text("SELECT totp_secret FROM account_snapshots")).scalar_one()
+    assert TOTP_SECRET not in stored
+    assert audit_count(session, "exchange.command.done", incident_uuid) == 6
+    assert audit_count(session, "incident.withdrawals.pulled", incident_uuid) == 1
+    assert audit_count(session, "incident.containment.frozen", incident_uuid) == 1
+
+
+def test_503s_then_recovery_freeze_once_under_one_key(app, client, session, exchange_server):
+    open_account(session)
+    exchange_server.faults.configure(fail_next=4, retry_after="0")
+    answer = client.post("/api/v1/reports", json=report_body()).get_json()
+    assert answer["incident"]["containment"] == "freeze_pending"
+    dispatcher(app).drain(now=LATER)
+    incident = session.scalar(select(Incident))
+    command = freeze_command(session, incident.id)
+    assert incident.containment == "frozen" and command.status == "done" and command.attempts >= 2
+    assert set(exchange_server.calls.keys_for("/freeze")) == {str(command.id)}
+    assert backoffice_account(session, "U1001").freezes == 1 and keyed_writes(session, "freeze") == 1
+    assert audit_count(session, "exchange.command.retry_scheduled", incident.id) >= 1
+    assert audit_count(session, "incident.containment.frozen", incident.id) == 1
+
+
+@pytest.fixture
+def settings(settings, exchange_server, request):
+    """Point the application at the HTTP back office for the tests that use it."""
+    if "exchange_server" in request.fixturenames:
+        settings.update(http_exchange_settings(exchange_server, FREEZE_WAIT_MS=2000))
+    return settings
+
+
+def test_an_unknown_account_fails_the_freeze_without_a_retry_storm(app, client, session, exchange_server):
+    answer = client.post("/api/v1/reports", json=report_body(account_id="GHOST")).get_json()
+    assert answer["incident"]["containment"] == "freeze_failed"
+    dispatcher(app).drain(now=LATER)
+    command = freeze_command(session, uuid.UUID(answer["incident"]["id"]))
+    assert command.status == "failed" and command.attempts == 1 and "AccountNotFound" in command.last_error
+    assert len(exchange_server.calls.keys_for("/freeze")) == 1
+    assert audit_count(session, "exchange.command.failed") == 6
+    assert audit_count(session, "incident.containment.freeze_failed") == 1
+
+
+def test_a_slow_exchange_leaves_the_report_pending_and_the_worker_confirms(app, client, session, exchange_server):
+    app.config["FREEZE_WAIT_MS"] = 50
+    open_account(session)
+    exchange_server.faults.configure(delay_seconds=0.5)
+    answer = client.post("/api/v1/reports", json=report_body()).get_json()
+    assert answer["incident"]["containment"] == "freeze_pending"
+    worker = Worker(dispatcher(app), poll_seconds=0.05).start()
+    try:
+        settled = wait_for(lambda: command_statuses(session) == {"done"})
+    finally:
+        worker.stop()
+    assert settled
+    session.expire_all()
+    assert session.scalar(select(Incident.containment)) == "frozen"
+    assert len(exchange_server.calls.keys_for("/freeze")) == 1
+
+
+def test_a_worker_that_lost_its_lease_cannot_record_and_the_next_one_finishes(app, session):
+    open_account(session)
+    from incidents.intake import ReportInput, submit_report
+
+    submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
+    policy = DispatchPolicy(lease_seconds=30)
+    start = datetime.now(UTC)
+    first = [c for c in claim_due(session, worker="a", policy=policy, now=start) if c.action == "freeze"][0]
+    assert not [c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=10))
+                if c.action == "freeze"]
+    second = [c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=31))
+              if c.action == "freeze"][0]
+    assert second.idempotency_key == first.idempotency_key and second.attempts == 2
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+        "U1001", scope="full", reason="r", reference="INC", idempotency_key=first.idempotency_key))
+    assert record_outcome(session, claim=first, result=done, policy=policy).outcome == "stale"
+    assert record_outcome(session, claim=second, result=done, policy=policy).outcome == "done"
+    assert session.scalar(select(Incident.containment)) == "frozen"
+    assert audit_count(session, "incident.containment.frozen") == 1
+
+
+def test_a_retryable_failure_backs_off_and_keeps_the_key(app, session):
+    from incidents.intake import ReportInput, submit_report
+
+    submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
+    policy = DispatchPolicy()
+    now = datetime.now(UTC)
+    claim = [c for c in claim_due(session, worker="a", policy=policy, now=now) if c.action == "freeze"][0]
+    outcome = record_outcome(session, claim=claim, result=CallResult("retry", error="HTTP 503", retry_after=2),
+                             policy=policy, now=now, rand=lambda: 0.0)
+    assert outcome.outcome == "retry" and outcome.next_attempt_at == now + timedelta(seconds=2)
+    command = freeze_command(session, claim.incident_id)
+    assert (command.status, command.last_error, str(command.id)) == ("pending", "HTTP 503", claim.idempotency_key)
+    assert session.scalar(select(Incident.containment)) == "freeze_pending"
+
+
+def test_staff_can_freeze_by_hand_once_the_account_exists_at_the_exchange(app, client, session):
+    answer = client.post("/api/v1/reports", json=report_body(account_id="U2002")).get_json()
+    assert answer["incident"]["containment"] == "freeze_failed"
+    open_account(session, "U2002")
+    agent = bearer(staff_token(app, "agent"))
+    response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/freeze",
+                           json={"scope": "full", "reason": "account restored at the exchange"}, headers=agent)
+    assert response.status_code == 202
+    session.expire_all()
+    assert session.scalar(select(Incident.containment)) == "frozen"
+    assert backoffice_account(session, "U2002").freezes == 1
