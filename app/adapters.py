@@ -12,6 +12,9 @@ from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
 from incidents.exchange.local import LocalExchange
 from incidents.exchange.port import ExchangePort
+from verification.sms import SmsGateway
+from verification.sms.log import LogSmsGateway
+from verification.sms.twilio import TwilioSmsGateway
 
 T = TypeVar("T")
 
@@ -62,7 +65,22 @@ def http_settings(config: Mapping[str, Any]) -> HttpSettings:
         budget_seconds=setting(config, "EXCHANGE_BUDGET_SECONDS", EXCHANGE_DEFAULTS["EXCHANGE_BUDGET_SECONDS"]))
 
 
+def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
+    """The SMS gateway named by SMS_GATEWAY (`log` or `twilio`)."""
+    kind = config.get("SMS_GATEWAY") or "log"
+    if kind == "log":
+        return LogSmsGateway(path=config.get("SMS_LOG_PATH") or None)
+    if kind == "twilio":
+        missing = [name for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM") if not config.get(name)]
+        if missing:
+            raise ValueError(f"SMS_GATEWAY=twilio needs {', '.join(missing)}")
+        return TwilioSmsGateway(account_sid=config["TWILIO_ACCOUNT_SID"], auth_token=config["TWILIO_AUTH_TOKEN"],
+                                from_number=config["TWILIO_FROM"], api_base=config["TWILIO_API_BASE"])
+    raise ValueError(f"SMS_GATEWAY must be log or twilio, not {kind!r}")
+
+
 def init_app(app: Flask) -> None:
     """Build the adapters for this application and register them as ports."""
     runtime = app.extensions["lockdesk"]
     runtime.ports["exchange"] = build_exchange(app.config, runtime.sessions)
+    runtime.ports["sms"] = build_sms_gateway(app.config)

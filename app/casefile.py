@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from app.api.schemas import TraceOut, VerificationOut
+from chain import service as chain_service
 from incidents.access import Principal
+from incidents.containment import pulled_withdrawals
 from incidents.models import Incident, Report
+from incidents.ownership import latest_verification
 from verification.sms import mask_phone
 
 
@@ -18,18 +24,41 @@ def transactions_of(incident: Incident) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def staff_view(incident: Incident) -> dict[str, Any]:
+def staff_view(session: Session, incident: Incident) -> dict[str, Any]:
     """Everything about the incident, for staff."""
     view = {column: getattr(incident, column) for column in (
         "id", "reference", "account_id", "kind", "source", "severity", "risk_score", "status", "containment",
         "queue", "sla_due_at", "assignee_id", "created_at", "updated_at", "frozen_at", "closed_at",
         "first_suspicious_at", "reported_loss", "reports", "anomalies")}
-    view.update(transactions=transactions_of(incident), withdrawals=[], verification=None,
-                unfreeze_request=None, traces=[])
+    withdrawals = pulled_withdrawals(session, incident_id=incident.id)
+    view.update(transactions=transactions_of(incident) + [
+                    {"chain": w.chain, "hash": w.tx_hash, "source": "exchange"} for w in withdrawals if w.tx_hash],
+                withdrawals=[_withdrawal(w) for w in withdrawals],
+                verification=_verification(session, incident), unfreeze_request=None,
+                traces=_traces(session, incident))
     return view
 
 
-def reporter_view(incident: Incident, principal: Principal) -> dict[str, Any]:
+def _withdrawal(row) -> dict[str, Any]:
+    """A pulled withdrawal as the API shows it."""
+    return {"id": row.exchange_withdrawal_id, "chain": row.chain, "asset": row.asset, "amount": row.amount,
+            "address": row.address, "tx_hash": row.tx_hash, "status": row.status,
+            "created_at": row.created_at.isoformat().replace("+00:00", "Z")}
+
+
+def _verification(session: Session, incident: Incident) -> dict[str, Any] | None:
+    """The newest verification of the owner."""
+    found = latest_verification(session, incident_id=incident.id)
+    return VerificationOut().dump(found) if found else None
+
+
+def _traces(session: Session, incident: Incident, hashes: set[str] | None = None) -> list[dict[str, Any]]:
+    """The incident's traces (only those of the given hashes, for a reporter)."""
+    traces = chain_service.list_traces(session, incident_id=incident.id)
+    return [TraceOut().dump(t) for t in traces if hashes is None or t.tx_hash.lower() in hashes]
+
+
+def reporter_view(session: Session, incident: Incident, principal: Principal) -> dict[str, Any]:
     """The redacted view: the reporter's own report and the case's progress, nothing else."""
     own = next((report for report in incident.reports if report.id == principal.report_id), None)
     own_transactions = [{"chain": tx["chain"], "hash": tx["hash"]} for tx in (own.transactions if own else [])]
@@ -38,7 +67,8 @@ def reporter_view(incident: Incident, principal: Principal) -> dict[str, Any]:
         "containment": incident.containment, "created_at": incident.created_at,
         "sla_due_at": incident.sla_due_at, "updated_at": incident.updated_at, "kind": incident.kind,
         "frozen_at": incident.frozen_at, "report": masked_report(own), "transactions": own_transactions,
-        "verification": None, "unfreeze_request": None, "traces": [],
+        "verification": _verification(session, incident), "unfreeze_request": None,
+        "traces": _traces(session, incident, {tx["hash"].lower() for tx in own_transactions}),
     }
 
 

@@ -51,23 +51,14 @@ def staff_create(name: str, role: str, as_json: bool) -> None:
     """Create a staff member; prints the token once."""
     with runtime().sessions() as session:
         created = _or_exit(lambda: staff.create_staff(session, name=name, role=role, actor="cli"))
-        enrolment = enrol_staff_totp(session, created.staff.id)
-    out = {"id": str(created.staff.id), "name": name, "role": role, "token": created.token, **enrolment}
+    out = {"id": str(created.staff.id), "name": name, "role": role, "token": created.token,
+           "totp_secret": created.totp_secret, "otpauth_uri": created.otpauth_uri}
     if as_json:
         click.echo(json.dumps(out))
         return
     for key, value in out.items():
         click.echo(f"{key}: {value}")
     click.echo("The token and TOTP secret are shown once; store them now.", err=True)
-
-
-def enrol_staff_totp(session, staff_id) -> dict:
-    """Enrol the staff member's own TOTP authenticator (step-up for decisions, console sign-in)."""
-    enrol = current_app.extensions.get("lockdesk_staff_totp")
-    if enrol is None:
-        return {}
-    enrolment = enrol(session, staff_id=staff_id)
-    return {"totp_secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri}
 
 
 @staff_cli.command("set-password")

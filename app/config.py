@@ -56,6 +56,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "UNFREEZE_MIN_WAIT_MINUTES": _int("UNFREEZE_MIN_WAIT_MINUTES", 120),
         "WITHDRAWAL_COOLDOWN_HOURS": _int("WITHDRAWAL_COOLDOWN_HOURS", 24),
         "SLA_HOURS": _int("SLA_HOURS", 24),
+        "AUTO_TRACE_DEPTH": _int("AUTO_TRACE_DEPTH", 3),
+        "EVM_FINALITY_DEPTH": _int("EVM_FINALITY_DEPTH", 12),
         "ANOMALY_WEIGHTS": _json("ANOMALY_WEIGHTS", {}),
         "ANOMALY_WATCH_THRESHOLD": _int("ANOMALY_WATCH_THRESHOLD", 30),
         "ANOMALY_FREEZE_THRESHOLD": _int("ANOMALY_FREEZE_THRESHOLD", 80),

@@ -7,10 +7,17 @@ from app.extensions import get_session, runtime
 from incidents.models import ExchangeCommand, Incident
 
 
-def dispatch_after_commit(incident: Incident, command: ExchangeCommand | None) -> None:
-    """Send a just-committed freeze now; the answer then reads `frozen` if the exchange confirmed in time."""
+def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | None) -> None:
+    """Send a just-committed freeze now; the answer then reads `frozen` if the exchange confirmed in time.
+
+    The caller must hold no open transaction: on SQLite it would keep the write lock the exchange
+    outcome needs while we wait for it.
+    """
     dispatcher = runtime().ports.get("dispatcher")
     if command is None or dispatcher is None:
         return
     dispatcher.dispatch_now(command.id, timeout=current_app.config["FREEZE_WAIT_MS"] / 1000)
-    get_session().refresh(incident)
+    if incident is not None:
+        session = get_session()
+        session.refresh(incident)
+        session.commit()  # end the read at once: on SQLite it holds the write lock

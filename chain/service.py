@@ -4,17 +4,17 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, InvalidInput, NotFound, utcnow
+from app.db import Conflict, DomainError, InvalidInput, NotFound, is_postgresql, utcnow
 from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
 from chain.explorers.registry import build_explorers
@@ -216,7 +216,7 @@ def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID,
     """One freeze-request letter per exchange the traced funds reached."""
     trace = get_trace(session, trace_id=trace_id)
     if trace.status != "done":
-        raise DomainError(f"trace {trace_id} is {trace.status}; letters need a finished trace")
+        raise Conflict(f"trace {trace_id} is {trace.status}; letters need a finished trace")
     exchanges = sorted({f["entity"] or f["label"] for f in trace.findings or []
                         if f["category"] == "exchange"})
     return [FreezeRequest(name, freeze_request_letter(
@@ -251,3 +251,49 @@ def import_labels(session: Session, path: Path | str, *, chain: str = "ethereum"
 __all__ = ["FreezeRequest", "LabelImport", "build_explorers", "draft_freeze_requests",
            "get_trace", "get_trace_svg", "import_labels", "list_traces", "normalize_hash",
            "request_trace", "run_trace"]
+
+
+# A trace left `running` this long was dropped by a dead worker and is taken again.
+RUNNING_LEASE = timedelta(minutes=5)
+# A traced transaction still pending is looked at again this often, for this long (DESIGN §2 flow 5).
+PENDING_RECHECK = timedelta(seconds=30)
+PENDING_WATCH = timedelta(hours=24)
+
+
+def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, str]], depth: int,
+                       incident_id: uuid.UUID | None, requested_by: str,
+                       now: datetime | None = None) -> list[Trace]:
+    """Queue traces inside the caller's transaction (the caller commits); malformed hashes are skipped."""
+    queued = []
+    for chain, tx_hash in transactions:
+        try:
+            normalized = normalize_hash(chain, tx_hash)
+        except InvalidInput:
+            continue
+        trace = Trace(chain=chain, tx_hash=normalized, depth=depth, incident_id=incident_id,
+                      requested_by=requested_by, status="queued", created_at=now or utcnow())
+        session.add(trace)
+        queued.append(trace)
+    return queued
+
+
+def claim_next_trace(session: Session, *, now: datetime | None = None) -> uuid.UUID | None:
+    """Take one trace to run: queued, abandoned by a dead worker, or watching a pending transaction."""
+    now = now or utcnow()
+    pending = Trace.transaction["status"].as_string() == "pending"
+    due = or_(
+        Trace.status == "queued",
+        and_(Trace.status == "running", Trace.started_at < now - RUNNING_LEASE),
+        and_(Trace.status == "done", pending, Trace.finished_at < now - PENDING_RECHECK,
+             Trace.created_at > now - PENDING_WATCH),
+    )
+    query = select(Trace).where(due).order_by(Trace.created_at).limit(1)
+    if is_postgresql(session):
+        query = query.with_for_update(skip_locked=True)
+    trace = session.scalar(query)
+    if trace is None:
+        session.rollback()
+        return None
+    trace.status, trace.started_at = "running", now
+    session.commit()
+    return trace.id

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
 from incidents.containment import request_freeze
@@ -63,9 +64,9 @@ def sla_due(now: datetime, hours: int) -> datetime:
     return now + timedelta(hours=min(max(hours, 1), MAX_SLA_HOURS))
 
 
-def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
+def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24, trace_depth: int = 3,
                   now: datetime | None = None) -> IntakeResult:
-    """Store the report with its incident and queue the freeze; one commit."""
+    """Store the report with its incident, queue the freeze and the traces of its hashes; one commit."""
     now = now or utcnow()
     suspicious_at = report.last_legitimate_activity_at or now
     attachment = open_or_attach(session, account_id=report.account_id, now=now, new_incident=lambda: Incident(
@@ -79,6 +80,9 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     note_suspicion(incident, suspicious_at)
     freeze = request_freeze(session, incident, scope="full", reason=f"owner report: {report.kind}",
                             actor=f"reporter:{stored.id}", now=now)
+    hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
+    chain_service.add_trace_requests(session, transactions=hashes, depth=trace_depth, incident_id=incident.id,
+                                     requested_by=f"reporter:{stored.id}", now=now)
     token = issue_incident_token(session, incident_id=incident.id, report_id=stored.id, now=now)
     session.commit()
     return IntakeResult(incident=incident, access_token=token, attached=attachment.attached,

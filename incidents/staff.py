@@ -12,21 +12,24 @@ from app.db import Conflict, InvalidInput, NotFound, utcnow
 from incidents import audit
 from incidents.access import ROLES, STAFF_PREFIX, hash_token, new_token
 from incidents.models import Staff
+from verification import service as verification
 
 MIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True)
 class NewStaff:
-    """A created staff member and the token shown once."""
+    """A created staff member, with the token and TOTP enrolment shown once."""
 
     staff: Staff
     token: str
+    totp_secret: str
+    otpauth_uri: str
 
 
 def create_staff(session: Session, *, name: str, role: str, actor: str = "system",
                  now: datetime | None = None) -> NewStaff:
-    """Create a staff member with a fresh bearer token."""
+    """Create a staff member with a fresh bearer token and their own TOTP authenticator."""
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
     if session.scalar(select(Staff.id).where(Staff.name == name)):
@@ -38,7 +41,9 @@ def create_staff(session: Session, *, name: str, role: str, actor: str = "system
     audit.record(session, actor=actor, action="staff.created", subject_type="staff",
                  subject_id=staff.id, data={"name": name, "role": role}, now=now)
     session.commit()
-    return NewStaff(staff=staff, token=token)
+    enrolment = verification.enrol_staff_totp(session, staff_id=staff.id, label=name, audit=audit.record,
+                                              now=now)
+    return NewStaff(staff=staff, token=token, totp_secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
 
 
 def set_password(session: Session, *, name: str, password: str, actor: str = "system") -> Staff:

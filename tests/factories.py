@@ -43,3 +43,22 @@ def signed_anomaly(body: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
     raw = json.dumps(body).encode()
     header = signature_header(secret, timestamp or int(time.time()), raw)
     return raw, {"X-Lockdesk-Signature": header, "Content-Type": "application/json"}
+
+
+OWNER_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as authenticator apps enrol
+
+
+def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 400, **overrides: Any) -> str:
+    """Open an account in the embedded exchange back office; return its id."""
+    from datetime import timedelta
+
+    from app.db import utcnow
+    from incidents.exchange.backoffice import NewAccount, add_account
+
+    bound = utcnow() - timedelta(days=bound_days_ago)
+    fields = {"account_id": account_id, "email": "owner@example.com", "phone": "+15550001",
+              "totp_secret": OWNER_TOTP_SECRET, "totp_bound_at": bound, "phone_bound_at": bound,
+              "anti_phishing_code": "BLUE-HERON", **overrides}
+    with app.extensions["lockdesk"].sessions() as session:
+        add_account(session, account=NewAccount(**fields))
+    return account_id

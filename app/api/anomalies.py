@@ -13,7 +13,6 @@ from app.db import utcnow
 from app.extensions import get_session
 from app.observability import ANOMALIES
 from incidents.anomalies import AnomalyInput, ScoringPolicy, ingest_anomaly
-from incidents.queue import get_incident
 from incidents.signatures import verify
 
 blp = Blueprint("anomalies", __name__, url_prefix="/api/v1",
@@ -66,7 +65,6 @@ def post_anomaly(data):
     session = get_session()
     outcome = ingest_anomaly(session, event=AnomalyInput(**data), policy=scoring_policy(),
                              sla_hours=current_app.config["SLA_HOURS"])
-    if outcome.freeze_command is not None:
-        dispatch_after_commit(get_incident(session, incident_id=outcome.incident_id), outcome.freeze_command)
+    dispatch_after_commit(None, outcome.freeze_command)
     ANOMALIES.labels(outcome.action).inc()
     return outcome, 200 if outcome.duplicate else 202

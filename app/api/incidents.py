@@ -86,8 +86,8 @@ def get_incident(incident_id: uuid.UUID):
     principal = require_incident_access(incident_id)
     incident = load_incident(get_session(), incident_id=incident_id)
     if principal.kind == "reporter":
-        return jsonify(ReporterIncidentOut().dump(reporter_view(incident, principal)))
-    return staff_view(incident)
+        return jsonify(ReporterIncidentOut().dump(reporter_view(get_session(), incident, principal)))
+    return staff_view(get_session(), incident)
 
 
 
@@ -120,5 +120,5 @@ def post_freeze(data, incident_id: uuid.UUID):
     session = get_session()
     command = freeze_manually(session, incident_id=incident_id, scope=data["scope"], reason=data["reason"],
                               actor=principal.actor)
-    dispatch_after_commit(load_incident(session, incident_id=incident_id), command)
+    dispatch_after_commit(None, command)
     return command, 202, {"Location": url_for("incidents.get_incident", incident_id=incident_id)}

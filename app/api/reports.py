@@ -69,7 +69,8 @@ def post_report(data):
     """Report a stolen account: it is frozen at the exchange within this request where possible."""
     report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
                          reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
-    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"])
+    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
+                           trace_depth=current_app.config["AUTO_TRACE_DEPTH"])
     dispatch_after_commit(result.incident, result.freeze_command)
     REPORTS.labels("attached" if result.attached else "opened").inc()
     location = url_for("incidents.get_incident", incident_id=result.incident.id)

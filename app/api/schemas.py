@@ -117,3 +117,42 @@ class PageArgs(Schema):
 
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(load_default=None)
+
+class FactorOut(Schema):
+    """One factor of a verification (secrets and codes are never shown)."""
+
+    kind = fields.String()
+    status = fields.String()
+    trusted = fields.Boolean()
+    trust_reason = fields.String(allow_none=True)
+    destination = fields.String(allow_none=True)
+
+
+class VerificationOut(Schema):
+    """A verification and its factors."""
+
+    id = fields.UUID()
+    incident_id = fields.UUID()
+    status = fields.String(metadata={"enum": ["pending", "passed", "failed", "expired", "manual_review"]})
+    expires_at = Timestamp()
+    factors = fields.List(fields.Nested(FactorOut))
+    manual_review_required = fields.Boolean()
+    passed_at = Timestamp(allow_none=True)
+
+
+class TraceOut(Schema):
+    """A trace and, once done, what it found."""
+
+    id = fields.UUID()
+    status = fields.String(metadata={"enum": ["queued", "running", "done", "failed"]})
+    chain = fields.String()
+    tx_hash = fields.String()
+    depth = fields.Integer()
+    incident_id = fields.UUID(allow_none=True)
+    transaction = fields.Dict(allow_none=True)
+    graph = fields.Dict(allow_none=True)
+    findings = fields.List(fields.Dict(), allow_none=True)
+    error = fields.String(allow_none=True)
+    round_trips = fields.Integer()
+    created_at = Timestamp()
+    finished_at = Timestamp(allow_none=True)

@@ -1,0 +1,106 @@
+"""Traces (API.md "Traces"): follow a transaction's money, draw it, draft the freeze letters."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Response, url_for
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.api.fields import CHAIN_NAME
+from app.api.schemas import TraceOut
+from app.auth import current_principal, require_incident_access
+from app.casefile import transactions_of
+from app.db import Forbidden
+from app.extensions import get_session, runtime
+from app.jobs_tracing import wake_tracer
+from chain import service as chain_service
+from incidents.queue import get_incident
+
+blp = Blueprint("traces", __name__, url_prefix="/api/v1", description="Fund-flow traces")
+
+
+class TraceIn(Schema):
+    """What to trace."""
+
+    chain = fields.String(required=True, validate=CHAIN_NAME)
+    tx_hash = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    depth = fields.Integer(load_default=3, validate=validate.Range(0, 5))
+    incident_id = fields.UUID(load_default=None)
+
+
+
+class FreezeLetterOut(Schema):
+    """One drafted letter per receiving exchange."""
+
+    exchange = fields.String()
+    text = fields.String()
+
+
+class FreezeLettersOut(Schema):
+    """The letters for a finished trace."""
+
+    items = fields.List(fields.Nested(FreezeLetterOut))
+
+
+def authorize_trace_request(data: dict) -> str:
+    """Staff trace anything; a reporter only the hashes of its own incident."""
+    principal = current_principal()
+    if principal.kind == "staff":
+        return principal.actor
+    if data["incident_id"] != principal.incident_id:
+        raise Forbidden("a reporter may trace the transactions of its own incident only")
+    incident = get_incident(get_session(), incident_id=principal.incident_id)
+    own = {(tx["chain"], tx["hash"].lower()) for tx in transactions_of(incident)}
+    if (data["chain"], data["tx_hash"].lower()) not in own:
+        raise Forbidden("a reporter may trace the transactions of its own incident only")
+    return principal.actor
+
+
+def readable_trace(trace_id: uuid.UUID):
+    """Load a trace the caller may read (staff: any; reporter: those of its incident)."""
+    trace = chain_service.get_trace(get_session(), trace_id=trace_id)
+    principal = current_principal()
+    if principal.kind != "staff":
+        if trace.incident_id is None:
+            raise Forbidden("this trace belongs to no incident of yours")
+        require_incident_access(trace.incident_id)
+    return trace
+
+
+@blp.route("/traces", methods=["POST"])
+@blp.arguments(TraceIn)
+@blp.response(202, TraceOut)
+def post_trace(data):
+    """Queue a trace; malformed hashes and unconfigured chains are refused before any network call."""
+    actor = authorize_trace_request(data)
+    trace = chain_service.request_trace(get_session(), chain=data["chain"], tx_hash=data["tx_hash"],
+                                        depth=data["depth"], incident_id=data["incident_id"], requested_by=actor,
+                                        configured_chains=set(runtime().ports.get("explorers", {})))
+    wake_tracer()
+    return trace, 202, {"Location": url_for("traces.get_trace", trace_id=trace.id)}
+
+
+@blp.route("/traces/<uuid:trace_id>", methods=["GET"])
+@blp.response(200, TraceOut)
+def get_trace(trace_id: uuid.UUID):
+    """A trace: the transaction, the fund-flow graph, findings with advice."""
+    return readable_trace(trace_id)
+
+
+@blp.route("/traces/<uuid:trace_id>/graph.svg", methods=["GET"])
+@blp.response(200, content_type="image/svg+xml")
+def get_trace_graph(trace_id: uuid.UUID):
+    """The fund-flow picture."""
+    readable_trace(trace_id)
+    svg = chain_service.get_trace_svg(get_session(), trace_id=trace_id)
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+@blp.route("/traces/<uuid:trace_id>/freeze-request", methods=["GET"])
+@blp.response(200, FreezeLettersOut)
+def get_freeze_request(trace_id: uuid.UUID):
+    """The letters asking each receiving exchange to freeze the funds, with the evidence."""
+    readable_trace(trace_id)
+    return {"items": chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)}

@@ -1,0 +1,97 @@
+"""Proving the owner of an incident's account: the incident's facts handed to the verification domain."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import Conflict, NotFound
+from incidents import audit
+from incidents.containment import latest_account_snapshot
+from incidents.models import Incident, Report
+from incidents.queue import get_incident
+from verification import service as verification
+from verification.models import Verification
+from verification.sms import SmsGateway
+
+# How long a reporter is asked to wait when the exchange has not yet described the account.
+SNAPSHOT_RETRY_SECONDS = 30
+
+
+class AccountDetailsPending(Conflict):
+    """The exchange has not described the account yet (the freeze's follow-ups are still running)."""
+
+    slug, title = "account-details-pending", "Account details not yet available"
+
+
+def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor: str, trust_days: int,
+                             now: datetime | None = None) -> Verification:
+    """Open a verification of the account's registered TOTP and phone, judged against the incident's timeline."""
+    incident = get_incident(session, incident_id=incident_id)
+    if not incident.is_open:
+        raise Conflict(f"the incident is {incident.status}")
+    snapshot = latest_account_snapshot(session, incident_id=incident_id)
+    if snapshot is None:
+        raise AccountDetailsPending("the exchange has not sent the account's details yet; try again shortly",
+                                    retry_after=SNAPSHOT_RETRY_SECONDS)
+    return verification.start_verification(
+        session, incident_id=incident.id, account_id=incident.account_id, totp_secret=snapshot.totp_secret,
+        phone=snapshot.phone, factor_bound_at={"totp": snapshot.totp_bound_at, "sms": snapshot.sms_bound_at},
+        first_suspicious_at=incident.first_suspicious_at, recent_security_events=snapshot.security_events,
+        language=_owner_language(incident), anti_phishing_code=snapshot.anti_phishing_code,
+        trust_days=trust_days, audit=audit.record, actor=actor, now=now)
+
+
+def send_owner_sms(session: Session, *, verification_id: uuid.UUID, gateway: SmsGateway, code_key: bytes,
+                   actor: str, now: datetime | None = None) -> verification.SmsSendResult:
+    """Send a new SMS code to the registered phone."""
+    return verification.send_sms_code(session, verification_id=verification_id, gateway=gateway,
+                                      code_key=code_key, audit=audit.record, actor=actor, now=now)
+
+
+def check_owner_sms(session: Session, *, verification_id: uuid.UUID, code: str, code_key: bytes, actor: str,
+                    now: datetime | None = None) -> Verification:
+    """Check an SMS code."""
+    return verification.check_sms_code(session, verification_id=verification_id, code=code, code_key=code_key,
+                                       audit=audit.record, actor=actor, now=now)
+
+
+def check_owner_totp(session: Session, *, verification_id: uuid.UUID, code: str, actor: str,
+                     now: datetime | None = None) -> Verification:
+    """Check a code of the account's registered authenticator."""
+    found = get_verification(session, verification_id=verification_id)
+    snapshot = latest_account_snapshot(session, incident_id=found.incident_id)
+    if snapshot is None or not snapshot.totp_secret:
+        raise Conflict("the account has no authenticator on record")
+    return verification.check_totp(session, verification_id=verification_id, code=code,
+                                   totp_secret=snapshot.totp_secret, audit=audit.record, actor=actor, now=now)
+
+
+def review_identity(session: Session, *, verification_id: uuid.UUID, officer_id: uuid.UUID, decision: str,
+                    evidence: str, now: datetime | None = None) -> Verification:
+    """A risk officer's attested manual identity review."""
+    return verification.decide_manual_review(session, verification_id=verification_id, officer_id=officer_id,
+                                             decision=decision, evidence=evidence, audit=audit.record, now=now)
+
+
+def get_verification(session: Session, *, verification_id: uuid.UUID) -> Verification:
+    """Load a verification, or NotFound."""
+    found = session.get(Verification, verification_id)
+    if found is None:
+        raise NotFound("no such verification")
+    return found
+
+
+def latest_verification(session: Session, *, incident_id: uuid.UUID) -> Verification | None:
+    """The incident's newest verification."""
+    query = (select(Verification).where(Verification.incident_id == incident_id)
+             .order_by(Verification.created_at.desc()).limit(1))
+    return session.scalar(query)
+
+
+def _owner_language(incident: Incident) -> str:
+    """The language of the incident's first report (English for risk-engine incidents)."""
+    first: Report | None = incident.reports[0] if incident.reports else None
+    return first.language if first else "en"

@@ -1,0 +1,11 @@
+"""API tests report on accounts that exist at the embedded exchange."""
+import pytest
+
+from tests.factories import exchange_account
+
+
+@pytest.fixture(autouse=True)
+def known_accounts(app):
+    """The accounts most API tests report on."""
+    for account_id in ("U1001", "U2002"):
+        exchange_account(app, account_id)
