@@ -1,0 +1,149 @@
+"""API.md "Verification": the owner proves the account with its registered TOTP and phone."""
+import json
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+
+from app.db import utcnow
+from tests.factories import OWNER_TOTP_SECRET, bearer, exchange_account, report_body, staff_token
+
+
+def settle(app) -> None:
+    """Let the worker run the freeze's follow-ups (account snapshot, withdrawals)."""
+    app.extensions["lockdesk"].ports["dispatcher"].drain()
+
+
+@pytest.fixture
+def reported(app, client):
+    """A frozen incident whose account details have arrived; its reporter's headers."""
+    answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
+    settle(app)
+    return answer["incident"]["id"], bearer(answer["access_token"])
+
+
+def last_sms_code(settings) -> str:
+    """The code in the newest line of the log SMS gateway's file."""
+    with open(settings["SMS_LOG_PATH"], encoding="utf-8") as handle:
+        line = handle.read().strip().splitlines()[-1]
+    return re.search(r"\b(\d{6})\b", json.loads(line)["body"]).group(1)
+
+
+def start(client, incident_id, headers) -> dict:
+    response = client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_the_owner_passes_with_the_authenticator_and_the_sms_code(client, reported, settings):
+    incident_id, owner = reported
+    verification = start(client, incident_id, owner)
+    assert verification["status"] == "pending" and verification["manual_review_required"] is False
+    factors = {f["kind"]: f for f in verification["factors"]}
+    assert factors["sms"]["destination"] == "+1*****0001" and factors["totp"]["trusted"] is True
+    vid = verification["id"]
+    totp = client.post(f"/api/v1/verifications/{vid}/totp", json={"code": pyotp.TOTP(OWNER_TOTP_SECRET).now()},
+                       headers=owner)
+    assert totp.status_code == 200
+    sent = client.post(f"/api/v1/verifications/{vid}/sms", headers=owner)
+    assert sent.status_code == 202 and sent.get_json() == {"resend_after": 60}
+    passed = client.post(f"/api/v1/verifications/{vid}/sms/check", json={"code": last_sms_code(settings)},
+                         headers=owner)
+    assert passed.status_code == 200 and passed.get_json()["status"] == "passed"
+    detail = client.get(f"/api/v1/incidents/{incident_id}", headers=owner).get_json()
+    assert detail["verification"]["status"] == "passed"
+
+
+def test_the_sms_goes_to_the_registered_phone_with_the_anti_phishing_code(client, reported, settings):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    client.post(f"/api/v1/verifications/{vid}/sms", headers=owner)
+    with open(settings["SMS_LOG_PATH"], encoding="utf-8") as handle:
+        message = json.loads(handle.read().strip().splitlines()[-1])
+    assert message["to"] == "+15550001"
+    assert "BLUE-HERON" in message["body"]
+
+
+def test_a_wrong_code_is_422_with_the_remaining_attempts(client, reported):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    code = pyotp.TOTP(OWNER_TOTP_SECRET).now()
+    wrong = "000000" if code != "000000" else "111111"
+    response = client.post(f"/api/v1/verifications/{vid}/totp", json={"code": wrong}, headers=owner)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["type"] == "/problems/wrong-code" and problem["remaining_attempts"] == 4
+
+
+def test_a_code_used_twice_is_refused_the_second_time(client, reported):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    code = pyotp.TOTP(OWNER_TOTP_SECRET).now()
+    assert client.post(f"/api/v1/verifications/{vid}/totp", json={"code": code}, headers=owner).status_code == 200
+    again = start(client, incident_id, owner)["id"]
+    reused = client.post(f"/api/v1/verifications/{again}/totp", json={"code": code}, headers=owner)
+    assert reused.status_code == 422 and reused.get_json()["type"] == "/problems/code-already-used"
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "１２３４５６", " 123456", ""])
+def test_codes_must_be_exactly_six_ascii_digits(client, reported, code):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    response = client.post(f"/api/v1/verifications/{vid}/totp", json={"code": code}, headers=owner)
+    assert response.status_code == 422 and "code" in response.get_json()["errors"]
+
+
+def test_a_second_sms_within_60_seconds_is_429_with_retry_after(client, reported):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    client.post(f"/api/v1/verifications/{vid}/sms", headers=owner)
+    again = client.post(f"/api/v1/verifications/{vid}/sms", headers=owner)
+    assert again.status_code == 429 and 0 < int(again.headers["Retry-After"]) <= 60
+
+
+def test_another_reporter_cannot_touch_this_verification(client, app, reported):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    exchange_account(app, "OTHER-1")
+    other = bearer(client.post("/api/v1/reports", json=report_body("OTHER-1")).get_json()["access_token"])
+    assert client.get(f"/api/v1/verifications/{vid}", headers=other).status_code == 404
+    assert client.post(f"/api/v1/verifications/{vid}/sms", headers=other).status_code == 404
+    assert client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=other).status_code == 404
+
+
+def test_staff_cannot_enter_the_owners_codes(client, app, reported):
+    incident_id, owner = reported
+    vid = start(client, incident_id, owner)["id"]
+    agent = bearer(staff_token(app, "agent"))
+    assert client.get(f"/api/v1/verifications/{vid}", headers=agent).status_code == 200
+    response = client.post(f"/api/v1/verifications/{vid}/totp", json={"code": "123456"}, headers=agent)
+    assert response.status_code == 403
+
+
+def test_verification_waits_for_the_exchange_to_describe_the_account(client):
+    answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
+    response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/verifications",
+                           headers=bearer(answer["access_token"]))
+    assert response.status_code == 409 and response.get_json()["type"] == "/problems/account-details-pending"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+class TestRecentlyRebound:
+    def test_a_factor_bound_after_the_suspicious_time_needs_a_manual_review(self, client, app):
+        exchange_account(app, "REBOUND-1", totp_bound_at=utcnow() - timedelta(hours=1))
+        answer = client.post("/api/v1/reports", json=report_body("REBOUND-1")).get_json()
+        settle(app)
+        owner = bearer(answer["access_token"])
+        verification = start(client, answer["incident"]["id"], owner)
+        assert verification["manual_review_required"] is True and verification["status"] == "manual_review"
+        totp = {f["kind"]: f for f in verification["factors"]}["totp"]
+        assert totp["trusted"] is False
+
+        officer = bearer(staff_token(app, "risk_officer"))
+        agent = bearer(staff_token(app, "agent"))
+        url = f"/api/v1/verifications/{verification['id']}/manual-review"
+        body = {"decision": "approve", "evidence": "passport and selfie match KYC on file"}
+        assert client.post(url, json=body, headers=agent).status_code == 403
+        reviewed = client.post(url, json=body, headers=officer)
+        assert reviewed.status_code == 200 and reviewed.get_json()["status"] == "passed"
