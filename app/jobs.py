@@ -197,7 +197,11 @@ def build_worker(app: Flask) -> Worker:
 
 def run_worker(app: Flask) -> None:
     """Run the worker loop in this thread until SIGTERM or SIGINT (`flask worker`)."""
+    background = app.extensions["lockdesk"].ports.pop("worker", None)
+    if background is not None:
+        background.stop()  # this process is the worker now: one loop, in the foreground
     worker = build_worker(app)
+    app.extensions["lockdesk"].ports["worker"] = worker
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: worker.stop(timeout=0))
     log.info("worker %s started", worker.dispatcher.name)

@@ -33,6 +33,8 @@ def backoffice_account(session, account_id: str) -> BackofficeAccount:
     """The account as the exchange now has it (ends the session's transaction: SQLite has one writer)."""
     session.rollback()
     account = session.get(BackofficeAccount, account_id, populate_existing=True)
+    if account is not None:
+        session.expunge(account)  # keep its loaded state: a rollback would expire it and reading would lock again
     session.rollback()
     return account
 
