@@ -100,6 +100,8 @@ def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, 
     trace.status, trace.started_at, trace.error = "running", now or utcnow(), None
     session.commit()
     explorer = explorers.get(trace.chain)
+    # Explorers live as long as the worker and count every trip; this trace's are the difference.
+    trips_before = explorer.round_trips if explorer is not None else 0
     try:
         if explorer is None:
             raise DomainError(f"no explorer configured for chain {trace.chain}")
@@ -108,8 +110,8 @@ def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, 
                          TraceBounds(depth=trace.depth, max_fan_out=max_fan_out,
                                      min_amount=min_amount))
     except DomainError as error:
-        return _finish_failed(session, trace, error.detail, explorer, now)
-    return _finish_done(session, trace, result, explorer, now)
+        return _finish_failed(session, trace, error.detail, explorer, trips_before, now)
+    return _finish_done(session, trace, result, explorer, trips_before, now)
 
 
 @dataclass
@@ -168,24 +170,24 @@ def _label_index(session: Session, chain: str) -> LabelIndex:
     return LabelIndex(shipped_labels()).extend(imported)
 
 
-def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Explorer,
+def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Explorer, trips_before: int,
                  now: datetime | None) -> Trace:
     """Store the results and the new cache rows in one commit."""
     trace.status = "done"
     trace.transaction = json.loads(json.dumps(result.transaction.to_json()))
     trace.graph, trace.findings = result.graph, result.findings
-    trace.round_trips = explorer.round_trips
+    trace.round_trips = explorer.round_trips - trips_before
     trace.finished_at = now or utcnow()
     _write_cache(session, trace.chain, result.cache_writes)
     session.commit()
     return trace
 
 
-def _finish_failed(session: Session, trace: Trace, error: str, explorer: Explorer | None,
+def _finish_failed(session: Session, trace: Trace, error: str, explorer: Explorer | None, trips_before: int,
                    now: datetime | None) -> Trace:
     """Record a clean failure the reader can act on."""
     trace.status, trace.error = "failed", error
-    trace.round_trips = explorer.round_trips if explorer is not None else 0
+    trace.round_trips = explorer.round_trips - trips_before if explorer is not None else 0
     trace.finished_at = now or utcnow()
     session.commit()
     return trace

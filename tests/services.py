@@ -66,7 +66,15 @@ def chromium_path() -> str | None:
     return os.environ.get("LOCKDESK_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def anvil_available() -> bool:
+    """The anvil EVM node can be run (installed from npm on first use)."""
+    from tests.chain.anvil import anvil_binary
+
+    return anvil_binary() is not None
+
+
 CHECKS = {
+    "anvil": (anvil_available, "anvil is not installed and npm could not install it"),
     "postgresql": (postgresql_available, "PostgreSQL is not reachable on 127.0.0.1:5432"),
     "redis": (redis_available, "Redis is not reachable on 127.0.0.1:6379"),
     "chromium": (lambda: chromium_path() is not None, "Chromium is not installed (apt-get install chromium)"),

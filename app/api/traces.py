@@ -5,9 +5,9 @@ import uuid
 
 from flask import Response, url_for
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.fields import CHAIN_NAME
+from app.api.fields import CHAIN_NAME, transaction_hash_is_valid
 from app.api.schemas import TraceOut
 from app.auth import current_principal, require_incident_access
 from app.casefile import transactions_of
@@ -27,6 +27,12 @@ class TraceIn(Schema):
     tx_hash = fields.String(required=True, validate=validate.Length(min=1, max=80))
     depth = fields.Integer(load_default=3, validate=validate.Range(0, 5))
     incident_id = fields.UUID(load_default=None)
+
+    @validates_schema
+    def hash_fits_chain(self, data, **_kwargs):
+        """Refuse a malformed hash before anything is queued or fetched."""
+        if "chain" in data and "tx_hash" in data and not transaction_hash_is_valid(data["chain"], data["tx_hash"]):
+            raise ValidationError("is not a transaction hash of this chain", field_name="tx_hash")
 
 
 
