@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from app.db import DomainError
 from app.extensions import runtime
+from chain import service as chain_service
 from incidents import audit, staff
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -83,6 +84,39 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@click.command("trace")
+@click.argument("chain_name", metavar="CHAIN")
+@click.argument("tx_hash", metavar="HASH")
+@click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 5))
+def trace_command(chain_name: str, tx_hash: str, depth: int) -> None:
+    """Trace a transaction now and print where the money went as a table."""
+    explorers = runtime().ports["explorers"]
+    with runtime().sessions() as session:
+        queued = _or_exit(lambda: chain_service.request_trace(session, chain=chain_name, tx_hash=tx_hash,
+                                                              depth=depth, requested_by="cli",
+                                                              configured_chains=set(explorers)))
+        trace = chain_service.run_trace(session, trace_id=queued.id, explorers=explorers)
+    click.echo(render_trace_table(trace))
+    if trace.status != "done":
+        sys.exit(1)
+
+
+def render_trace_table(trace) -> str:
+    """A plain-text report of a finished (or failed) trace."""
+    if trace.status != "done":
+        return f"trace {trace.id} {trace.status}: {trace.error}"
+    tx = trace.transaction or {}
+    lines = [f"{trace.chain} {trace.tx_hash}: {tx.get('status')}, {tx.get('confirmations')} confirmations, "
+             f"{tx.get('value')} {tx.get('asset')} from {tx.get('from')} to {tx.get('to')}", "",
+             f"{'hop':>3}  {'from':<42}  {'to':<42}  amount"]
+    for edge in (trace.graph or {}).get("edges", []):
+        lines.append(f"{edge['hop']:>3}  {edge['from']:<42}  {edge['to']:<42}  {edge['amount']} {edge['asset']}")
+    lines += ["", "findings:"] + [f"  hop {f['hop']} {f['address']} [{f['category']}] {f['label']}: {f['advice']}"
+                                  for f in trace.findings or []] or ["  none"]
+    lines.append(f"\n{trace.round_trips} round trips")
+    return "\n".join(lines)
+
+
 def _or_exit(call):
     """Run a use case; print a domain refusal and exit 2."""
     try:
@@ -94,8 +128,10 @@ def _or_exit(call):
 
 def init_app(app: Flask) -> None:
     """Attach the command groups."""
-    for group in (db_cli, staff_cli, audit_cli):
-        app.cli.add_command(group)
     from app import exchange_cli
+    from app.demo import demo_cli
 
+    for group in (db_cli, staff_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(trace_command)
     exchange_cli.init_app(app)

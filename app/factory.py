@@ -12,6 +12,7 @@ from app import adapters, errors, jobs, jobs_tracing, observability
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
+from app import web
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -47,6 +48,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     _register_api(app)
     _register_cli(app)
+    web.init_app(app)
     return app
 
 
