@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 export LOCKDESK_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-fast bench install clean
+.PHONY: run test test-fast bench install clean browser translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,15 @@ bench: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Debian's Chromium (and CJK fonts for the Chinese pages) for the browser tests; Playwright never downloads one.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	fi
+
+# Re-extract the pages' messages, merge them into the catalogues and compile the .mo files (committed).
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d app/translations

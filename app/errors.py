@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException
 
 from app.db import DomainError
@@ -27,6 +27,10 @@ def problem(status: int, *, slug: str | None = None, title: str | None = None, d
     """Build a problem+json response."""
     from werkzeug.http import HTTP_STATUS_CODES
 
+    page = current_app.extensions.get("lockdesk_error_page")
+    answer = page(status, detail=detail, headers=headers) if page else None
+    if answer is not None:  # a web page asked: the pages render HTML, the API keeps problem+json
+        return answer
     body = {"type": f"/problems/{slug or SLUG_BY_STATUS.get(status, 'error')}",
             "title": title or HTTP_STATUS_CODES.get(status, "Error"), "status": status,
             "detail": detail, "instance": g.get("request_id")}

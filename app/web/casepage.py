@@ -1,0 +1,97 @@
+"""What a case page shows, gathered from the domains: the owner's redacted case and the staff's whole one."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.casefile import reporter_view, staff_view
+from chain.models import Trace
+from chain.service import get_trace_svg, list_traces
+from incidents import audit, ownership
+from incidents.access import Principal
+from incidents.containment import latest_account_snapshot, pulled_withdrawals
+from incidents.models import Incident
+from incidents.queue import get_incident
+from verification.models import Verification
+
+
+@dataclass
+class TracedTransaction:
+    """A transaction named in a report, with its newest trace if there is one."""
+
+    chain: str
+    hash: str
+    trace: Trace | None = None
+
+
+@dataclass
+class OwnerCase:
+    """The owner's case page: the redacted view, the verification and the owner's own transactions."""
+
+    view: dict[str, Any]
+    verification: Verification | None
+    transactions: list[TracedTransaction]
+    unfreeze_request: dict[str, Any] | None = None
+    unfreeze_url: str | None = None
+
+    @property
+    def can_request_unfreeze(self) -> bool:
+        """Whether the page offers the unfreeze request (verified owner, frozen account, a review to ask)."""
+        verified = self.verification is not None and self.verification.status == "passed"
+        return bool(self.unfreeze_url) and verified and self.view["containment"] == "frozen"
+
+    @property
+    def can_start_verification(self) -> bool:
+        """Whether a (new) verification may be started from the page."""
+        open_case = self.view["status"] in ("open", "in_progress", "awaiting_user")
+        return open_case and (self.verification is None or self.verification.status in ("failed", "expired"))
+
+
+@dataclass
+class StaffCase:
+    """Everything staff see of a case."""
+
+    incident: Incident
+    view: dict[str, Any]
+    verification: Verification | None
+    snapshot: Any
+    withdrawals: list[Any]
+    traces: list[dict[str, Any]]
+    timeline: list[Any]
+    unfreeze_request: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _newest_traces(session: Session, incident_id: uuid.UUID) -> dict[tuple[str, str], Trace]:
+    """The newest trace of each (chain, hash) of an incident."""
+    newest: dict[tuple[str, str], Trace] = {}
+    for trace in list_traces(session, incident_id=incident_id):  # newest first
+        newest.setdefault((trace.chain, trace.tx_hash.lower()), trace)
+    return newest
+
+
+def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal) -> OwnerCase:
+    """The owner's view of their case: nothing of other reporters, staff notes or other incidents."""
+    incident = get_incident(session, incident_id=incident_id)
+    view = reporter_view(session, incident, principal)
+    traces = _newest_traces(session, incident_id)
+    transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
+                    for tx in view["transactions"]]
+    return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
+                     transactions=transactions)
+
+
+def staff_case(session: Session, *, incident_id: uuid.UUID) -> StaffCase:
+    """The whole case for the console."""
+    incident = get_incident(session, incident_id=incident_id)
+    traces = [{"trace": trace, "svg": get_trace_svg(session, trace_id=trace.id) if trace.graph else None}
+              for trace in list_traces(session, incident_id=incident_id)]
+    return StaffCase(
+        incident=incident, view=staff_view(session, incident),
+        verification=ownership.latest_verification(session, incident_id=incident_id),
+        snapshot=latest_account_snapshot(session, incident_id=incident_id),
+        withdrawals=pulled_withdrawals(session, incident_id=incident_id), traces=traces,
+        timeline=audit.timeline(session, incident_id=incident_id))

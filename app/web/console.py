@@ -1,0 +1,258 @@
+"""The staff console: sign-in, the queue by SLA, the case page, traces, the audit view."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.containment import dispatch_after_commit
+from app.db import DomainError
+from app.extensions import get_session, limiter, runtime
+from app.jobs_tracing import wake_tracer
+from app.web import csrf
+from app.web.casepage import staff_case
+from app.web.console_auth import SignInRefused, sign_in, sign_out, staff_page
+from app.web.forms import CHAINS, read_code
+from app.web.messages import FormInput
+from chain import service as chain_service
+from incidents import audit, ownership
+from incidents.casework import change_status, freeze_manually
+from incidents.queue import SORTS, IncidentFilter, get_incident, list_incidents
+from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+SESSION_END_REASONS = {"expired", "idle", "signed_out"}
+QUEUES = ("support", "risk")
+WORKING_ROLES = ("agent", "risk_officer")
+
+
+@bp.before_request
+def _protect_forms() -> None:
+    """Every console form carries the session's CSRF token."""
+    csrf.protect()
+
+
+@bp.after_request
+def _no_store(response):
+    """Console pages hold case data: never cached, never framed, never sent as a referrer."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """A local path to return to after signing in (never another site)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("console.queue")
+    return target
+
+
+@bp.get("/sign-in")
+def sign_in_form():
+    """The sign-in form; says why when a session has just ended."""
+    reason = request.args.get("reason")
+    return render_template("console/sign_in.html", reason=reason if reason in SESSION_END_REASONS else None,
+                           next=_safe_next(request.args.get("next")), name="")
+
+
+@bp.post("/sign-in")
+@limiter.limit(lambda: current_app.config["CONSOLE_SIGN_IN_RATE_LIMIT"])
+def sign_in_submit():
+    """Password and the staff member's own current TOTP code."""
+    name = (request.form.get("name") or "").strip()
+    code = read_code(request.form)
+    target = _safe_next(request.form.get("next"))
+    try:
+        if code is None:
+            raise SignInRefused("a six-digit code is required")
+        sign_in(name=name, password=request.form.get("password") or "", code=code)
+    except DomainError as error:
+        get_session().rollback()
+        status = 429 if error.slug == "too-many-attempts" else 401
+        message = (_("Your authenticator is locked after too many wrong codes. Try again later.")
+                   if status == 429 else _("The name, password or code is not correct."))
+        return render_template("console/sign_in.html", error=message, next=target, name=name, reason=None), status
+    return redirect(target, 303)
+
+
+@bp.post("/sign-out")
+def sign_out_submit():
+    """End the console session."""
+    sign_out()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("console.sign_in_form"), 303)
+
+
+@bp.get("/")
+@staff_page()
+def queue(principal):
+    """Open cases, soonest SLA first, with filters."""
+    args = request.args
+    filters = IncidentFilter(
+        status=args.get("status") if args.get("status") in INCIDENT_TRANSITIONS else None,
+        containment=args.get("containment") if args.get("containment") in CONTAINMENT_TRANSITIONS else None,
+        queue=args.get("queue") if args.get("queue") in QUEUES else None,
+        account_id=(args.get("account_id") or "").strip()[:64] or None)
+    sort = args.get("sort") if args.get("sort") in SORTS else "sla_due_at"
+    page = list_incidents(get_session(), filters=filters, sort=sort, limit=50, cursor=args.get("cursor") or None)
+    return render_template("console/queue.html", principal=principal, page=page, filters=filters, sort=sort,
+                           statuses=INCIDENT_TRANSITIONS, containments=CONTAINMENT_TRANSITIONS, queues=QUEUES)
+
+
+@bp.get("/incidents/<uuid:incident_id>")
+@staff_page()
+def incident(principal, incident_id: uuid.UUID):
+    """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
+    case = staff_case(get_session(), incident_id=incident_id)
+    allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
+    return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
+                           chains=CHAINS)
+
+
+def case_action(*roles: str):
+    """A POST on a case page: role check, the use case, the outcome told, back to the case."""
+    def decorate(view):
+        @staff_page(*roles)
+        def wrapper(principal, incident_id: uuid.UUID, **kwargs):
+            try:
+                message = view(principal, incident_id, **kwargs)
+            except DomainError as error:
+                get_session().rollback()
+                flash(error.detail, "error")
+            else:
+                flash(message, "success")
+            return redirect(url_for("console.incident", incident_id=incident_id), 303)
+        wrapper.__name__ = view.__name__
+        return wrapper
+    return decorate
+
+
+@bp.post("/incidents/<uuid:incident_id>/status")
+@case_action(*WORKING_ROLES)
+def move_status(principal, incident_id):
+    """Move the ticket along its transition table."""
+    to = request.form.get("to") or ""
+    change_status(get_session(), incident_id=incident_id, to=to, reason=request.form.get("reason") or None,
+                  actor=principal.actor)
+    return _("Status changed.")
+
+
+@bp.post("/incidents/<uuid:incident_id>/freeze")
+@case_action(*WORKING_ROLES)
+def freeze(principal, incident_id):
+    """Freeze the account by hand."""
+    reason = (request.form.get("reason") or "").strip()
+    if not reason:
+        raise FormInput(_("Give a reason for the freeze."))
+    scope = "withdrawals" if request.form.get("scope") == "withdrawals" else "full"
+    session = get_session()
+    command = freeze_manually(session, incident_id=incident_id, scope=scope, reason=reason, actor=principal.actor)
+    dispatch_after_commit(get_incident(session, incident_id=incident_id), command)
+    return _("Freeze requested.")
+
+
+@bp.post("/incidents/<uuid:incident_id>/traces")
+@case_action(*WORKING_ROLES)
+def trace_for_incident(principal, incident_id):
+    """Trace a hash for this case (the reported ones or a withdrawal's)."""
+    _request_trace(principal, incident_id=incident_id)
+    return _("Trace queued.")
+
+
+@bp.post("/incidents/<uuid:incident_id>/identity-review")
+@case_action("risk_officer")
+def identity_review(principal, incident_id):
+    """A risk officer's attested manual identity review of the case's verification."""
+    found = ownership.latest_verification(get_session(), incident_id=incident_id)
+    evidence = (request.form.get("evidence") or "").strip()
+    if found is None or not evidence:
+        raise FormInput(_("Describe the evidence you checked."))
+    decision = "approve" if request.form.get("decision") == "approve" else "reject"
+    ownership.review_identity(get_session(), verification_id=found.id, officer_id=principal.id,
+                              decision=decision, evidence=evidence)
+    return _("Identity review recorded.")
+
+
+def _request_trace(principal, *, incident_id: uuid.UUID | None):
+    """Queue a trace from the posted chain, hash and depth, and wake the worker."""
+    try:
+        depth = int(request.form.get("depth") or 3)
+    except ValueError:
+        depth = -1
+    trace = chain_service.request_trace(
+        get_session(), chain=request.form.get("chain") or "", tx_hash=request.form.get("tx_hash") or "",
+        depth=depth, incident_id=incident_id, requested_by=principal.actor,
+        configured_chains=set(runtime().ports.get("explorers", {})))
+    wake_tracer()
+    return trace
+
+
+@bp.get("/traces")
+@staff_page()
+def trace_form(principal):
+    """Paste any hash to trace it."""
+    return render_template("console/trace_form.html", principal=principal, chains=CHAINS, error=None,
+                           values={})
+
+
+@bp.post("/traces")
+@staff_page()
+def trace_submit(principal):
+    """Queue the trace and show its page."""
+    try:
+        trace = _request_trace(principal, incident_id=None)
+    except DomainError as error:
+        get_session().rollback()
+        return render_template("console/trace_form.html", principal=principal, chains=CHAINS,
+                               error=error.detail, values=request.form), 422
+    return redirect(url_for("console.trace", trace_id=trace.id), 303)
+
+
+@bp.get("/traces/<uuid:trace_id>")
+@staff_page()
+def trace(principal, trace_id: uuid.UUID):
+    """A trace: the transaction, the fund-flow graph, findings and the letters."""
+    session = get_session()
+    found = chain_service.get_trace(session, trace_id=trace_id)
+    svg = chain_service.get_trace_svg(session, trace_id=trace_id) if found.graph else None
+    return render_template("console/trace.html", principal=principal, trace=found, svg=svg)
+
+
+@bp.get("/traces/<uuid:trace_id>/letters")
+@staff_page()
+def letters(principal, trace_id: uuid.UUID):
+    """The freeze-request letters to each exchange the funds reached."""
+    found = chain_service.get_trace(get_session(), trace_id=trace_id)
+    drafted = chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)
+    return render_template("console/letters.html", principal=principal, trace=found, letters=drafted)
+
+
+@bp.get("/audit")
+@staff_page("risk_officer")
+def audit_view(principal):
+    """The audit chain, oldest first, optionally for one incident."""
+    incident_id = _uuid_or_none(request.args.get("incident_id"))
+    page = audit.list_events(get_session(), incident_id=incident_id, limit=100,
+                             cursor=request.args.get("cursor") or None)
+    return render_template("console/audit.html", principal=principal, page=page, incident_id=incident_id,
+                           check=None)
+
+
+@bp.post("/audit/verify")
+@staff_page("admin")
+def audit_verify(principal):
+    """Recompute the whole chain and name the first broken link."""
+    check = audit.verify_chain(get_session())
+    page = audit.list_events(get_session(), limit=100)
+    return render_template("console/audit.html", principal=principal, page=page, incident_id=None, check=check)
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    """A UUID from a query string, or None for a missing or malformed one."""
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+

@@ -1,0 +1,206 @@
+"""The owner's pages: report, the answer with the access link, the case page with verification and unfreeze."""
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import gettext as _
+
+from app.containment import dispatch_after_commit
+from app.db import DomainError
+from app.extensions import get_session, limiter, runtime
+from app.observability import REPORTS
+from app.web import LANGUAGE_COOKIE, LOCALES, csrf, forms, now, page_locale
+from app.web.casepage import owner_case
+from app.web.messages import FormInput, explain
+from app.web.owner_access import grant_from_token, owner_principal, remember
+from incidents import ownership
+from incidents.access import resolve_token
+from incidents.intake import REPORT_KINDS, ReportInput, submit_report
+from verification.codes import derive_code_key
+
+bp = Blueprint("owner", __name__)
+ANSWER_KEY = "report_answer"
+ONE_YEAR = 365 * 24 * 3600
+
+
+@bp.before_request
+def _protect_forms() -> None:
+    """Every form of the owner's pages carries the session's CSRF token."""
+    csrf.protect()
+
+
+@bp.after_request
+def _no_store(response):
+    """Case pages hold personal data: never cached, never sent as a referrer."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response
+
+
+def page_language() -> str:
+    """The report language the API knows for the page's locale."""
+    return "zh-CN" if page_locale() == "zh_CN" else "en"
+
+
+@bp.get("/")
+def home():
+    """The front door is the report form."""
+    return redirect(url_for("owner.report_form"))
+
+
+@bp.get("/language")
+def switch_language():
+    """Remember the chosen language and go back to the page the switch was on."""
+    chosen = request.args.get("to")
+    target = request.args.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"
+    response = redirect(target)
+    if chosen in LOCALES:
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=ONE_YEAR, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response
+
+
+@bp.get("/report")
+def report_form():
+    """The report form."""
+    return render_template("owner/report.html", form=forms.ReportForm(), kinds=REPORT_KINDS,
+                           chains=forms.CHAINS, rows=range(forms.TRANSACTION_ROWS))
+
+
+def _report_account_key() -> str:
+    """The same per-account rate-limit key as the API's report endpoint."""
+    return f"report-account:{request.form.get('account_id', '').strip()}"
+
+
+@bp.post("/report")
+@limiter.limit(lambda: current_app.config["REPORT_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["REPORT_ACCOUNT_RATE_LIMIT"], key_func=_report_account_key)
+def submit_report_form():
+    """File the report (the account is frozen in this request where possible), then show the answer."""
+    form = forms.read_report_form(request.form, language=page_language())
+    if not form.is_valid:
+        return render_template("owner/report.html", form=form, kinds=REPORT_KINDS, chains=forms.CHAINS,
+                               rows=range(forms.TRANSACTION_ROWS)), 422
+    data = form.data
+    report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
+                         reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
+    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"])
+    dispatch_after_commit(result.incident, result.freeze_command)
+    REPORTS.labels("attached" if result.attached else "opened").inc()
+    remember(resolve_token(get_session(), result.access_token))
+    # Shown once on the next page, then dropped from the session (post/redirect/get).
+    session[ANSWER_KEY] = {"incident_id": str(result.incident.id), "token": result.access_token,
+                           "attached": result.attached}
+    return redirect(url_for("owner.report_answer"), 303)
+
+
+@bp.get("/report/answer")
+def report_answer():
+    """The incident reference and the access link, shown once."""
+    answer = session.pop(ANSWER_KEY, None)
+    if answer is None:
+        return redirect(url_for("owner.report_form"))
+    incident_id = uuid.UUID(answer["incident_id"])
+    principal = owner_principal(incident_id)
+    case = owner_case(get_session(), incident_id=incident_id, principal=principal)
+    link = url_for("owner.case_page", incident_id=incident_id, t=answer["token"], _external=True)
+    return render_template("owner/answer.html", case=case, link=link, attached=answer["attached"])
+
+
+@bp.get("/i/<uuid:incident_id>")
+def case_page(incident_id: uuid.UUID):
+    """The case page; an access link's token is exchanged for the session cookie and dropped from the URL."""
+    token = request.args.get("t")
+    if token:
+        grant_from_token(incident_id, token)
+        return redirect(url_for("owner.case_page", incident_id=incident_id), 303)
+    principal = owner_principal(incident_id)
+    case = owner_case(get_session(), incident_id=incident_id, principal=principal)
+    return render_template("owner/case.html", case=case)
+
+
+def owner_action(view):
+    """A POST on the case page: check access, run the step, tell the outcome, go back to the page."""
+    @wraps(view)
+    def wrapper(incident_id: uuid.UUID):
+        principal = owner_principal(incident_id)
+        try:
+            message = view(incident_id, principal)
+        except DomainError as error:
+            get_session().rollback()
+            flash(explain(error), "error")
+        else:
+            if message:
+                flash(message, "success")
+        return redirect(url_for("owner.case_page", incident_id=incident_id) + "#verify", 303)
+    return wrapper
+
+
+def _latest(incident_id: uuid.UUID):
+    """The incident's newest verification, or a conflict the owner is told about."""
+    found = ownership.latest_verification(get_session(), incident_id=incident_id)
+    if found is None:
+        raise FormInput(_("Start the verification first."))
+    return found
+
+
+def _code_key() -> bytes:
+    """The key SMS codes are hashed with."""
+    return derive_code_key(current_app.config["SECRET_KEY"])
+
+
+@bp.post("/i/<uuid:incident_id>/verification")
+@owner_action
+def start_verification(incident_id, principal):
+    """Start proving ownership with the authenticator app and a text message."""
+    ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
+                                       trust_days=current_app.config["FACTOR_TRUST_DAYS"], now=now())
+    return _("Verification started. Enter the codes below.")
+
+
+@bp.post("/i/<uuid:incident_id>/verification/sms")
+@owner_action
+def send_sms(incident_id, principal):
+    """Send a code by text message to the phone registered at the exchange."""
+    found = _latest(incident_id)
+    ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports["sms"],
+                             code_key=_code_key(), actor=principal.actor, now=now())
+    check = found.factor("sms")
+    return _("We sent a code to %(phone)s. It is valid for 10 minutes.",
+             phone=check.destination if check else "")
+
+
+@bp.post("/i/<uuid:incident_id>/verification/sms/check")
+@owner_action
+def check_sms(incident_id, principal):
+    """Check the text-message code."""
+    code = _require_code()
+    found = _latest(incident_id)
+    ownership.check_owner_sms(get_session(), verification_id=found.id, code=code, code_key=_code_key(),
+                              actor=principal.actor, now=now())
+    return _("Text message code accepted.")
+
+
+@bp.post("/i/<uuid:incident_id>/verification/totp")
+@owner_action
+def check_totp(incident_id, principal):
+    """Check the authenticator-app code."""
+    code = _require_code()
+    found = _latest(incident_id)
+    ownership.check_owner_totp(get_session(), verification_id=found.id, code=code, actor=principal.actor,
+                               now=now())
+    return _("Authenticator code accepted.")
+
+
+def _require_code() -> str:
+    """The posted six-digit code, or a refusal that says what a code looks like."""
+    code = forms.read_code(request.form)
+    if code is None:
+        raise FormInput(_("Enter the 6 digits of the code."))
+    return code
+

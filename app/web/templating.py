@@ -1,0 +1,72 @@
+"""What every template can use: dates in UTC, the SLA clock, state words, the language switch."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from flask import Flask, request
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from app.web import LOCALES, now, page_locale, words
+
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+
+
+def utc(value: datetime | None) -> str:
+    """A time as `2026-11-21 22:00 UTC`."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def duration(delta: timedelta) -> str:
+    """A span as hours and minutes, in the page's language."""
+    minutes = max(int(abs(delta.total_seconds()) // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    return _("%(minutes)d min", minutes=minutes)
+
+
+def sla_clock(due: datetime | None) -> dict:
+    """How long is left until a deadline (or how long it is overdue)."""
+    if due is None:
+        return {"due": None, "left": "", "is_overdue": False}
+    left = due - now()
+    return {"due": due, "left": duration(left), "is_overdue": left.total_seconds() < 0}
+
+
+def short_hash(value: str | None) -> str:
+    """A long hash or address shortened for narrow screens (the full one stays in a title)."""
+    if not value or len(value) <= 20:
+        return value or ""
+    return f"{value[:10]}…{value[-8:]}"
+
+
+def language_links() -> list[dict]:
+    """The switch: one link per language that sets the choice and comes back to this page."""
+    here = request.full_path.rstrip("?") if request.query_string else request.path
+    current = page_locale()
+    return [{"code": code, "name": LANGUAGE_NAMES[code], "is_current": code == current,
+             "url": "/language?" + urlencode({"to": code, "next": here})} for code in LOCALES]
+
+
+def html_lang() -> str:
+    """The page's `lang` attribute."""
+    return "zh-CN" if page_locale() == "zh_CN" else "en"
+
+
+def inline_svg(svg: str) -> Markup:
+    """The fund-flow picture, whose every label chain.graph escaped, placed in the page."""
+    return Markup(svg)  # noqa: S704 - built by chain.graph.render_svg, which escapes all text
+
+
+def init_app(app: Flask) -> None:
+    """Register the filters and globals."""
+    app.add_template_filter(utc)
+    app.add_template_filter(short_hash)
+    app.add_template_global(sla_clock)
+    app.add_template_global(language_links)
+    app.add_template_global(html_lang)
+    app.add_template_global(inline_svg)
+    app.add_template_global(words.word)
+    app.add_template_global(words, "words")
