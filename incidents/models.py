@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, new_id, utcnow
@@ -205,3 +205,176 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- Unfreeze review, SLA escalations, notifications, outbound webhooks, repudiations -----------------
+
+OPEN_REQUEST_STATUSES = ("pending", "approved", "executing")
+_OPEN_REQUEST_SQL = "status IN ('pending', 'approved', 'executing')"
+
+
+class UnfreezeRequest(Base):
+    """The owner's request to lift the freeze, with its checklist and the officers' decisions."""
+
+    __tablename__ = "unfreeze_requests"
+    __table_args__ = (
+        Index("uq_unfreeze_requests_open_incident", "incident_id", unique=True,
+              sqlite_where=text(_OPEN_REQUEST_SQL), postgresql_where=text(_OPEN_REQUEST_SQL)),
+        Index("ix_unfreeze_requests_status_executes_at", "status", "executes_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), index=True)
+    # The passed verification the request rests on (another domain's table: no foreign key).
+    verification_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    raised_by: Mapped[str] = mapped_column(String(100))
+    approvals_required: Mapped[int] = mapped_column(default=1)
+    executes_at: Mapped[datetime]
+    withdrawal_cooldown_hours: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    executed_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+    incident: Mapped[Incident] = relationship()
+    items: Mapped[list[UnfreezeChecklistItem]] = relationship(
+        back_populates="request", order_by="UnfreezeChecklistItem.position", cascade="all, delete-orphan",
+        lazy="selectin")
+    decisions: Mapped[list[UnfreezeDecision]] = relationship(
+        back_populates="request", order_by="UnfreezeDecision.decided_at", lazy="selectin")
+
+    @property
+    def checklist(self) -> list[UnfreezeChecklistItem]:
+        """The checklist in its fixed order."""
+        return self.items
+
+    @property
+    def approvals(self) -> int:
+        """How many officers approved."""
+        return sum(1 for decision in self.decisions if decision.decision == "approve")
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the request still awaits its outcome."""
+        return self.status in OPEN_REQUEST_STATUSES
+
+
+class UnfreezeChecklistItem(Base):
+    """One item of an unfreeze checklist: done by the system's own evidence, or attested by staff."""
+
+    __tablename__ = "unfreeze_checklist_items"
+    __table_args__ = (UniqueConstraint("request_id", "item"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unfreeze_requests.id"), index=True)
+    item: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    is_auto: Mapped[bool] = mapped_column(default=False)
+    by: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    attested_by: Mapped[str | None] = mapped_column(String(100))
+    attested_at: Mapped[datetime | None]
+
+    request: Mapped[UnfreezeRequest] = relationship(back_populates="items")
+
+
+class UnfreezeDecision(Base):
+    """A risk officer's approval or rejection, made with a step-up code; one per officer and request."""
+
+    __tablename__ = "unfreeze_decisions"
+    __table_args__ = (UniqueConstraint("request_id", "officer_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unfreeze_requests.id"), index=True)
+    officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[UnfreezeRequest] = relationship(back_populates="decisions")
+
+
+class UnfreezeExecution(Base):
+    """The one unfreeze command of a request: both keys unique, so no request unfreezes twice."""
+
+    __tablename__ = "unfreeze_executions"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unfreeze_requests.id"), primary_key=True)
+    command_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("exchange_commands.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    request: Mapped[UnfreezeRequest] = relationship()
+    command: Mapped[ExchangeCommand] = relationship()
+
+
+class SlaEscalation(Base):
+    """An incident whose SLA deadline passed, escalated once to the risk queue."""
+
+    __tablename__ = "sla_escalations"
+
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    sla_due_at: Mapped[datetime]
+    escalated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryColumns:
+    """Outbox columns shared by notifications and outbound webhooks: status, retries and the worker's lease."""
+
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+
+class Notification(DeliveryColumns, Base):
+    """A message to the owner (registered channels) or the risk queue, written with the change it tells of."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    # Written in the same flush as the incident that may be new: no foreign key to order inserts by.
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    notice: Mapped[str] = mapped_column(String(40))
+    repudiation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Set only for fixed staff addresses; an owner's address is read from the exchange at delivery.
+    recipient: Mapped[str | None] = mapped_column(String(254))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class OutboundWebhook(DeliveryColumns, Base):
+    """A signed event for one subscriber of the exchange's other systems."""
+
+    __tablename__ = "outbound_webhooks"
+    __table_args__ = (Index("ix_outbound_webhooks_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    url: Mapped[str] = mapped_column(Text)
+    event_type: Mapped[str] = mapped_column(String(80))
+    incident_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Repudiation(Base):
+    """A one-time "this wasn't me" link sent with a notification; using it refreezes and files a report."""
+
+    __tablename__ = "repudiations"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    incident_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    notice: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_from: Mapped[str | None] = mapped_column(String(64))

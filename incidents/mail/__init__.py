@@ -1,0 +1,43 @@
+"""The mail port: how the case hands an email to a transport (SMTP in production, a log in the demo)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.db import DomainError
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    """One plain-text email."""
+
+    to: str
+    subject: str
+    text: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class MailReceipt:
+    """What a transport answers for one accepted message."""
+
+    transport: str
+    message_id: str | None = None
+
+
+class MailDeliveryFailed(DomainError):
+    """The transport did not take the message; `is_retryable` tells whether trying later may help."""
+
+    status, slug, title = 502, "mail-delivery-failed", "The email could not be sent"
+
+    def __init__(self, detail: str, *, is_retryable: bool = True):
+        super().__init__(detail)
+        self.is_retryable = is_retryable
+
+
+class Mailer(Protocol):
+    """Anything that can deliver one email."""
+
+    def send(self, message: EmailMessage) -> MailReceipt:
+        """Deliver the message or raise MailDeliveryFailed."""
+        ...

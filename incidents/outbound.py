@@ -1,0 +1,193 @@
+"""Outbound delivery: the leased outbox both notifications and webhooks use, and signed webhooks on state changes.
+
+Rows are claimed like exchange commands: a short transaction marks them in flight under a fresh
+token and lease (FOR UPDATE SKIP LOCKED on PostgreSQL), the network call runs with no transaction
+open, and the outcome is written only by the holder of the token. Failures retry with capped,
+jittered backoff until MAX_ATTEMPTS.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import requests
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import DomainError, utcnow
+from incidents.dispatch import DispatchPolicy, backoff_delay
+from incidents.models import AuditEvent, Incident, OutboundWebhook
+from incidents.signatures import signature_header
+
+log = logging.getLogger("lockdesk.outbound")
+
+DELIVERY_POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=5.0, backoff_cap_seconds=3600.0,
+                                 batch_size=20)
+MAX_ATTEMPTS = 12
+WEBHOOK_PREFIXES = ("incident.status.", "incident.containment.")
+WEBHOOK_ACTIONS = frozenset({"incident.opened", "incident.sla_breached", "unfreeze.requested", "unfreeze.approved",
+                             "unfreeze.rejected", "unfreeze.executing", "unfreeze.completed", "unfreeze.failed",
+                             "unfreeze.cancelled", "notice.repudiated"})
+# (connect, read) seconds: a slow subscriber must not hold the worker for long.
+WEBHOOK_TIMEOUT = (3.05, 10.0)
+
+
+# --- the leased outbox --------------------------------------------------------------------------------------
+
+
+def claim_due_rows(session: Session, model: type, *, now: datetime, limit: int) -> list[Any]:
+    """Lock and mark in flight up to `limit` due rows of an outbox table; the caller commits."""
+    due = or_(and_(model.status == "pending", model.next_attempt_at <= now),
+              and_(model.status == "in_flight", model.claimed_until < now))
+    query = (select(model).where(due).order_by(model.next_attempt_at).limit(limit)
+             .with_for_update(skip_locked=True))
+    rows = list(session.scalars(query))
+    for row in rows:
+        row.status, row.attempts = "in_flight", row.attempts + 1
+        row.claim_token = uuid.uuid4().hex
+        row.claimed_until = now + timedelta(seconds=DELIVERY_POLICY.lease_seconds)
+    return rows
+
+
+def reclaim_row(session: Session, model: type, *, row_id: uuid.UUID, token: str) -> Any | None:
+    """The row, locked, if this worker still holds its claim; None when the lease went to another."""
+    row = session.get(model, row_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != "in_flight" or row.claim_token != token:
+        return None
+    return row
+
+
+def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime,
+               rand: Callable[[], float] = random.random) -> str:
+    """Record a delivery attempt: done, pending again after a backoff, or failed for good; the new status."""
+    row.claim_token, row.claimed_until, row.last_error = None, None, error
+    if error is None:
+        row.status, row.delivered_at = "done", now
+    elif is_retryable and row.attempts < MAX_ATTEMPTS:
+        row.status = "pending"
+        row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, policy=DELIVERY_POLICY, rand=rand))
+    else:
+        row.status = "failed"
+    return row.status
+
+
+def postpone_row(row: Any, *, reason: str, now: datetime, give_up_after: timedelta) -> None:
+    """Not deliverable yet (its facts are still coming): try again later, or fail once too old."""
+    if now - row.created_at > give_up_after:
+        finish_row(row, error=reason, is_retryable=False, now=now)
+        return
+    finish_row(row, error=reason, is_retryable=True, now=now)
+    row.attempts = max(row.attempts - 1, 0)
+
+
+# --- signed webhooks ------------------------------------------------------------------------------------------
+
+
+class WebhookUnreachable(DomainError):
+    """The subscriber did not answer."""
+
+    status, slug, title = 502, "webhook-unreachable", "Webhook subscriber unreachable"
+
+
+class WebhookTransport(Protocol):
+    """Posts a signed body to a subscriber and gives back the HTTP status."""
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        """POST the body; raise WebhookUnreachable when there was no answer."""
+        ...
+
+
+class HttpWebhookTransport:
+    """The `requests` adapter of the webhook port."""
+
+    def __init__(self, session: requests.Session | None = None, timeout: tuple[float, float] = WEBHOOK_TIMEOUT):
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def post(self, url: str, *, body: bytes, headers: dict[str, str]) -> int:
+        """POST with timeouts; transport errors become WebhookUnreachable."""
+        try:
+            response = self._session.post(url, data=body, headers=headers, timeout=self._timeout,
+                                          allow_redirects=False)
+        except requests.RequestException as exc:
+            raise WebhookUnreachable(f"{type(exc).__name__}") from exc
+        return response.status_code
+
+
+def wants_webhook(action: str) -> bool:
+    """Whether subscribers hear of this audit action (incident state changes and the review's outcomes)."""
+    return action in WEBHOOK_ACTIONS or action.startswith(WEBHOOK_PREFIXES)
+
+
+def enqueue_webhooks(session: Session, event: AuditEvent, *, urls: list[str]) -> list[OutboundWebhook]:
+    """One outbox row per subscriber for an audit event, in the caller's transaction."""
+    if not urls or not wants_webhook(event.action):
+        return []
+    payload = {"id": f"evt_{event.hash[:32]}", "type": event.action,
+               "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+               "incident_id": str(event.incident_id) if event.incident_id else None,
+               "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}
+    rows = [OutboundWebhook(id=uuid.uuid4(), url=url, event_type=event.action, incident_id=event.incident_id,
+                            payload=payload, status="pending", attempts=0, next_attempt_at=event.occurred_at,
+                            created_at=event.occurred_at) for url in urls]
+    session.add_all(rows)
+    return rows
+
+
+@dataclass(frozen=True)
+class PreparedWebhook:
+    """A claimed webhook ready to send."""
+
+    id: uuid.UUID
+    token: str
+    url: str
+    event_type: str
+    body: bytes
+
+
+def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTransport, secret: str,
+                     clock: Callable[[], datetime] = utcnow, limit: int = 20) -> int:
+    """Claim due webhooks, post them signed (no transaction open), record each outcome; the number tried."""
+    with sessions() as session:
+        prepared = [_prepare(session, row) for row in claim_due_rows(session, OutboundWebhook, now=clock(),
+                                                                      limit=limit)]
+        session.commit()
+    for item in prepared:
+        error, is_retryable = _post(transport, item, secret, clock())
+        with sessions() as session:
+            row = reclaim_row(session, OutboundWebhook, row_id=item.id, token=item.token)
+            if row is not None:
+                finish_row(row, error=error, is_retryable=is_retryable, now=clock())
+            session.commit()
+    return len(prepared)
+
+
+def _prepare(session: Session, row: OutboundWebhook) -> PreparedWebhook:
+    """The body to send: the event plus the incident's reference and account."""
+    payload = dict(row.payload)
+    incident = session.scalar(select(Incident).where(Incident.id == row.incident_id)) if row.incident_id else None
+    if incident is not None:
+        payload.update(reference=incident.reference, account_id=incident.account_id)
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    return PreparedWebhook(id=row.id, token=row.claim_token, url=row.url, event_type=row.event_type, body=body)
+
+
+def _post(transport: WebhookTransport, item: PreparedWebhook, secret: str, now: datetime) -> tuple[str | None, bool]:
+    """Sign at send time (receivers check the timestamp) and post; the error and whether to retry."""
+    headers = {"Content-Type": "application/json", "X-Lockdesk-Event": item.event_type,
+               "X-Lockdesk-Delivery": str(item.id),
+               "X-Lockdesk-Signature": signature_header(secret, int(now.timestamp()), item.body)}
+    try:
+        status = transport.post(item.url, body=item.body, headers=headers)
+    except WebhookUnreachable as exc:
+        return f"unreachable: {exc.detail}", True
+    if 200 <= status < 300:
+        return None, False
+    # 410 Gone says the subscriber left for good; anything else may pass.
+    return f"HTTP {status}", status != 410

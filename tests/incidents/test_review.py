@@ -1,0 +1,198 @@
+"""The unfreeze review's use cases on SQLite and PostgreSQL: preconditions, checklist, four eyes, waits, execution."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from app.db import Conflict, Forbidden
+from incidents import review
+from incidents.exchange.backoffice import count_requests
+from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
+from tests.incidents.review_support import (
+    attest_remaining, decide, drain, frozen_case, incident_of, new_staff, pass_verification, policy, raise_request,
+    sessions_of,
+)
+
+
+@pytest.fixture
+def sms_log(tmp_path) -> str:
+    return str(tmp_path / "codes.jsonl")
+
+
+@pytest.fixture
+def agent(app):
+    return new_staff(app, "agent")
+
+
+@pytest.fixture
+def officer(app):
+    return new_staff(app, "risk_officer")
+
+
+def verified_case(app, sms_log, **options):
+    case = frozen_case(app, **options)
+    pass_verification(app, case, sms_log)
+    return case
+
+
+def ready_request(app, sms_log, agent, **options):
+    """A verified case with its request raised and the manual items attested; the freeze time."""
+    case = verified_case(app, sms_log, **options)
+    request = raise_request(app, case)
+    attest_remaining(app, request.id, agent)
+    return case, request, incident_of(app, case).frozen_at
+
+
+def unfreeze_commands(app, incident_id) -> int:
+    with sessions_of(app)() as session:
+        return session.scalar(select(func.count()).select_from(ExchangeCommand).where(
+            ExchangeCommand.incident_id == incident_id, ExchangeCommand.action == "unfreeze"))
+
+
+def test_unfreeze_is_refused_before_the_verification_passed(app):
+    case = frozen_case(app)
+    with pytest.raises(Conflict, match="verification"):
+        raise_request(app, case)
+
+
+def test_unfreeze_is_refused_when_the_account_is_not_frozen(app, sms_log):
+    case = frozen_case(app, open_it=True)
+    pass_verification(app, case, sms_log)
+    with sessions_of(app)() as session:
+        incident = review._lock_incident(session, case.incident_id)
+        review.transition(session, incident, machine="containment", to="freeze_pending", actor="test")
+        session.commit()
+    with pytest.raises(Conflict, match="not frozen"):
+        raise_request(app, case)
+
+
+def test_only_one_request_is_open_per_incident(app, sms_log):
+    case = verified_case(app, sms_log)
+    raise_request(app, case)
+    with pytest.raises(Conflict, match="already open"):
+        raise_request(app, case)
+
+
+def test_the_checklist_is_checked_from_the_evidence_where_the_system_can_tell(app, sms_log):
+    case = verified_case(app, sms_log)
+    request = raise_request(app, case)
+    states = {row.item: (row.status, row.is_auto, row.by) for row in request.checklist}
+    for item in ("identity_verified", "sessions_revoked", "api_keys_revoked", "transactions_reviewed",
+                 "no_new_anomalies"):
+        assert states[item] == ("done", True, "system"), item
+    assert states["password_reset"] == ("pending", False, None)
+    assert states["two_factor_rebound"] == ("pending", False, None)
+    assert request.approvals_required == 1
+
+
+def test_identity_cannot_be_attested_by_staff(app, sms_log, agent):
+    request = raise_request(app, verified_case(app, sms_log))
+    with sessions_of(app)() as session, pytest.raises(Conflict, match="verification"):
+        review.attest_checklist_item(session, request_id=request.id, item="identity_verified", status="done",
+                                     note=None, actor=f"staff:{agent.id}", policy=policy(app))
+
+
+def test_an_untraced_reported_hash_keeps_transactions_reviewed_pending(app, sms_log):
+    case = verified_case(app, sms_log, transactions=[{"chain": "ethereum", "hash": "0x" + "cd" * 32}])
+    request = raise_request(app, case)
+    assert {row.item: row.status for row in request.checklist}["transactions_reviewed"] == "pending"
+
+
+def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, sms_log, agent):
+    case, request, frozen_at = ready_request(app, sms_log, agent)
+    with sessions_of(app)() as session:
+        session.add(AnomalyEvent(event_id="late-1", account_id="U1001", type="new_device_login",
+                                 occurred_at=frozen_at + timedelta(minutes=5), action="attached", weight=10))
+        session.commit()
+        read = review.get_unfreeze_request(session, request_id=request.id, policy=policy(app))
+    assert {row.item: row.status for row in read.checklist}["no_new_anomalies"] == "pending"
+
+
+def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, sms_log, agent, officer):
+    case, request, frozen_at = ready_request(app, sms_log, agent)
+    approved = decide(app, request.id, officer, now=frozen_at + timedelta(minutes=10))
+    assert approved.status == "approved" and approved.executes_at == frozen_at + timedelta(minutes=120)
+    assert unfreeze_commands(app, case.incident_id) == 0
+
+    with sessions_of(app)() as session:
+        assert review.execute_due_unfreezes(session, policy=policy(app), now=frozen_at + timedelta(minutes=119)) == []
+    assert unfreeze_commands(app, case.incident_id) == 0
+
+    with sessions_of(app)() as session:
+        queued = review.execute_due_unfreezes(session, policy=policy(app), now=frozen_at + timedelta(minutes=121))
+    assert len(queued) == 1 and incident_of(app, case).containment == "unfreeze_pending"
+    drain(app, now=frozen_at + timedelta(minutes=121))
+    with sessions_of(app)() as session:
+        assert review.settle_unfreezes(session) == 1
+        stored = session.get(UnfreezeRequest, request.id)
+        assert stored.status == "completed"
+    incident = incident_of(app, case)
+    assert (incident.containment, incident.status) == ("unfrozen", "resolved")
+
+
+def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
+    case, request, frozen_at = ready_request(app, sms_log, agent)
+    decide(app, request.id, officer, now=frozen_at + timedelta(minutes=121))
+    drain(app, now=frozen_at + timedelta(minutes=121))
+    with sessions_of(app)() as session:
+        sent = session.scalar(select(BackofficeRequest).where(BackofficeRequest.operation == "unfreeze"))
+        account = session.get(BackofficeAccount, "U1001")
+        assert count_requests(session, account_id="U1001", operation="unfreeze") == 1
+    assert account.state == "active"
+    # The agent attested a 2FA rebind, so the exchange holds withdrawals for 48 hours.
+    assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
+    assert sent.idempotency_key and incident_of(app, case).containment == "unfrozen"
+
+
+def test_a_rejected_request_cannot_be_approved_later(app, sms_log, agent):
+    case, request, frozen_at = ready_request(app, sms_log, agent)
+    first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
+    rejected = decide(app, request.id, first, "reject", reason="the owner's story does not hold")
+    assert rejected.status == "rejected" and rejected.reason == "the owner's story does not hold"
+    with pytest.raises(Conflict, match="rejected"):
+        decide(app, request.id, second, "approve")
+    assert unfreeze_commands(app, case.incident_id) == 0
+
+
+def test_an_agent_cannot_decide(app, sms_log, agent):
+    _case, request, _frozen_at = ready_request(app, sms_log, agent)
+    with pytest.raises(Forbidden, match="risk officers"):
+        decide(app, request.id, new_staff(app, "agent"))
+
+
+def test_an_officer_who_worked_the_case_cannot_approve_it(app, sms_log):
+    worker = new_staff(app, "risk_officer")
+    _case, request, _frozen_at = ready_request(app, sms_log, worker)
+    with pytest.raises(Forbidden, match="worked this case"):
+        decide(app, request.id, worker)
+
+
+def test_a_high_loss_needs_two_different_officers_and_nobody_approves_twice(app, sms_log, agent):
+    case, request, frozen_at = ready_request(app, sms_log, agent, loss="250000")
+    assert request.approvals_required == 2
+    first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
+    now = frozen_at + timedelta(hours=3)
+    assert decide(app, request.id, first, now=now).status == "pending"
+    with pytest.raises(Conflict, match="already decided"):
+        decide(app, request.id, first, now=now + timedelta(minutes=1))
+    assert unfreeze_commands(app, case.incident_id) == 0
+    assert decide(app, request.id, second, now=now + timedelta(minutes=2)).status == "executing"
+    assert unfreeze_commands(app, case.incident_id) == 1
+
+
+def test_an_incomplete_checklist_cannot_be_approved(app, sms_log, officer):
+    request = raise_request(app, verified_case(app, sms_log))
+    with pytest.raises(Conflict, match="checklist"):
+        decide(app, request.id, officer)
+
+
+def test_every_decision_is_in_the_audit_chain(app, sms_log, agent, officer):
+    _case, request, frozen_at = ready_request(app, sms_log, agent)
+    decide(app, request.id, officer, now=frozen_at + timedelta(hours=3))
+    with sessions_of(app)() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(request.id))))
+    assert {"unfreeze.requested", "unfreeze.checklist.attested", "unfreeze.decision.recorded",
+            "unfreeze.approved", "unfreeze.executing"} <= actions
