@@ -8,7 +8,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from app import config as settings
-from app import adapters, errors, jobs, jobs_tracing, observability
+from app import adapters, errors, jobs, jobs_tracing, notify, observability
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
@@ -40,6 +40,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["lockdesk"] = Runtime(engine=engine, sessions=make_sessionmaker(engine))
     adapters.init_app(app)
     jobs_tracing.init_app(app)
+    notify.init_app(app)
     jobs.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
@@ -81,11 +82,11 @@ def _check_body() -> None:
 
 def _register_api(app: Flask) -> None:
     """The JSON API and the operations endpoints."""
-    from app.api import anomalies, audit, incidents, operations, reports, traces, verifications
+    from app.api import anomalies, audit, incidents, operations, reports, repudiations, traces, unfreeze, verifications
 
     api = LockdeskApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for module in (reports, anomalies, incidents, verifications, traces, audit):
+    for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     app.extensions["lockdesk_api"] = api
