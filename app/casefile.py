@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.api.schemas import TraceOut, VerificationOut
@@ -11,6 +12,7 @@ from incidents.access import Principal
 from incidents.containment import pulled_withdrawals
 from incidents.models import Incident, Report
 from incidents.ownership import latest_verification
+from incidents.review import current_request
 from verification.sms import mask_phone
 
 
@@ -34,7 +36,8 @@ def staff_view(session: Session, incident: Incident) -> dict[str, Any]:
     view.update(transactions=transactions_of(incident) + [
                     {"chain": w.chain, "hash": w.tx_hash, "source": "exchange"} for w in withdrawals if w.tx_hash],
                 withdrawals=[_withdrawal(w) for w in withdrawals],
-                verification=_verification(session, incident), unfreeze_request=None,
+                verification=_verification(session, incident),
+                unfreeze_request=_unfreeze_request(session, incident),
                 traces=_traces(session, incident))
     return view
 
@@ -67,9 +70,21 @@ def reporter_view(session: Session, incident: Incident, principal: Principal) ->
         "containment": incident.containment, "created_at": incident.created_at,
         "sla_due_at": incident.sla_due_at, "updated_at": incident.updated_at, "kind": incident.kind,
         "frozen_at": incident.frozen_at, "report": masked_report(own), "transactions": own_transactions,
-        "verification": _verification(session, incident), "unfreeze_request": None,
+        "verification": _verification(session, incident),
+        "unfreeze_request": _unfreeze_request(session, incident, for_owner=True),
         "traces": _traces(session, incident, {tx["hash"].lower() for tx in own_transactions}),
     }
+
+
+def _unfreeze_request(session: Session, incident: Incident, *, for_owner: bool = False) -> dict[str, Any] | None:
+    """The incident's newest unfreeze request, its checklist re-judged for display (nothing stored)."""
+    from app.api.unfreeze import OwnerUnfreezeRequestOut, UnfreezeRequestOut
+    from app.notify import review_policy
+
+    request = current_request(session, incident_id=incident.id, policy=review_policy(current_app.config))
+    if request is None:
+        return None
+    return (OwnerUnfreezeRequestOut() if for_owner else UnfreezeRequestOut()).dump(request)
 
 
 def mask_email(email: str) -> str:

@@ -35,6 +35,8 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                              "exchange's confirmation", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10,
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
+# Ports holding a callable the worker runs once per tick.
+PERIODIC_PORTS = ("review_jobs",)
 
 
 def worker_name() -> str:
@@ -135,6 +137,8 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._heartbeat = time.monotonic()
+        # Other periodic work of the case (SLA sweep, due unfreezes, notifications, webhooks), one call per tick.
+        self.periodic: list[Callable[[], int]] = []
         dispatcher.on_wake(self.wake)
 
     def wake(self) -> None:
@@ -170,7 +174,7 @@ class Worker:
     def _tick(self) -> int:
         """One batch; errors are logged and the loop goes on."""
         try:
-            return self.dispatcher.dispatch_due()
+            return self.dispatcher.dispatch_due() + sum(job() for job in self.periodic)
         except Exception:
             log.exception("worker batch failed")
             return 0
@@ -191,8 +195,10 @@ def dispatch_policy(config) -> DispatchPolicy:
 
 def build_worker(app: Flask) -> Worker:
     """A worker loop over this application's dispatcher."""
-    return Worker(app.extensions["lockdesk"].ports["dispatcher"],
-                  poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
+    ports = app.extensions["lockdesk"].ports
+    worker = Worker(ports["dispatcher"], poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
+    worker.periodic = [ports[name] for name in PERIODIC_PORTS if name in ports]
+    return worker
 
 
 def run_worker(app: Flask) -> None:

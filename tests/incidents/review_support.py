@@ -63,7 +63,7 @@ def open_account(app, account_id: str, *, totp_bound_days_ago: int = 60) -> None
             active_api_keys=1), now=bound)
 
 
-def frozen_case(app, account_id: str = "U1001", *, loss: str | None = None, language: str = "zh-CN",
+def frozen_case(app, account_id: str = "R1001", *, loss: str | None = None, language: str = "zh-CN",
                 transactions: list | None = None, open_it: bool = True) -> Case:
     """Report a stolen account and let the outbox freeze it (with its follow-ups)."""
     if open_it:

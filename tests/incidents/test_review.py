@@ -104,7 +104,7 @@ def test_an_untraced_reported_hash_keeps_transactions_reviewed_pending(app, sms_
 def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, sms_log, agent):
     case, request, frozen_at = ready_request(app, sms_log, agent)
     with sessions_of(app)() as session:
-        session.add(AnomalyEvent(event_id="late-1", account_id="U1001", type="new_device_login",
+        session.add(AnomalyEvent(event_id="late-1", account_id="R1001", type="new_device_login",
                                  occurred_at=frozen_at + timedelta(minutes=5), action="attached", weight=10))
         session.commit()
         read = review.get_unfreeze_request(session, request_id=request.id, policy=policy(app))
@@ -139,8 +139,8 @@ def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
     drain(app, now=frozen_at + timedelta(minutes=121))
     with sessions_of(app)() as session:
         sent = session.scalar(select(BackofficeRequest).where(BackofficeRequest.operation == "unfreeze"))
-        account = session.get(BackofficeAccount, "U1001")
-        assert count_requests(session, account_id="U1001", operation="unfreeze") == 1
+        account = session.get(BackofficeAccount, "R1001")
+        assert count_requests(session, account_id="R1001", operation="unfreeze") == 1
     assert account.state == "active"
     # The agent attested a 2FA rebind, so the exchange holds withdrawals for 48 hours.
     assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)

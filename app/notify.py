@@ -1,0 +1,179 @@
+"""Wiring of the review's outside world: mail and SMS ports, webhook subscribers, the outbox writer, periodic jobs.
+
+`init_app` puts the Mailer, the webhook transport and the review's periodic jobs in
+`runtime().ports`, hooks the outbox writer to the application's sessions (every new audit event
+gets its notifications and webhooks in the same transaction) and registers the repudiation page.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from prometheus_client import Counter
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.adapters import setting
+from app.db import utcnow
+from incidents import notifications, outbound, review, sla
+from incidents.approvals import Thresholds
+from incidents.mail import Mailer
+from incidents.mail.log import LogMailer
+from incidents.mail.smtp import SmtpMailer
+from incidents.models import AuditEvent
+from incidents.repudiation import link_token
+
+log = logging.getLogger("lockdesk.notify")
+
+SLA_BREACHES = Counter("lockdesk_sla_breaches_total", "Incidents escalated for passing their SLA deadline")
+UNFREEZES_QUEUED = Counter("lockdesk_unfreezes_queued_total", "Unfreeze commands queued by the review")
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def review_policy(config) -> review.ReviewPolicy:
+    """The review's numbers from the settings."""
+    return review.ReviewPolicy(
+        thresholds=Thresholds(high_risk_score=int(config.get("HIGH_RISK_SCORE", 80)),
+                              high_loss_amount=Decimal(str(config.get("HIGH_LOSS_AMOUNT", "10000")))),
+        min_wait=timedelta(minutes=int(config.get("UNFREEZE_MIN_WAIT_MINUTES", 120))),
+        cooldown_hours=int(config.get("WITHDRAWAL_COOLDOWN_HOURS", 24)),
+        trust_days=int(config.get("FACTOR_TRUST_DAYS", 7)))
+
+
+def notice_policy(config) -> notifications.NoticePolicy:
+    """Where the risk queue's mail goes and how long links live."""
+    return notifications.NoticePolicy(
+        risk_queue_email=setting(config, "RISK_QUEUE_EMAIL", "") or None,
+        repudiation_ttl=timedelta(days=setting(config, "REPUDIATION_LINK_DAYS", 7)))
+
+
+def webhook_urls(config) -> list[str]:
+    """OUTBOUND_WEBHOOK_URLS: a JSON list (or a list in the app config)."""
+    value = config.get("OUTBOUND_WEBHOOK_URLS")
+    if value is None:
+        value = setting(config, "OUTBOUND_WEBHOOK_URLS", "")
+    urls = json.loads(value) if isinstance(value, str) and value.strip() else value or []
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise ValueError("OUTBOUND_WEBHOOK_URLS must be a JSON list of URLs")
+    return urls
+
+
+def build_mailer(config) -> Mailer:
+    """SMTP when SMTP_URL is set, else the log transport (MAIL_LOG_PATH or stderr)."""
+    url = config.get("SMTP_URL")
+    sender = config.get("MAIL_FROM") or "Lockdesk <security@lockdesk.invalid>"
+    if url:
+        return SmtpMailer(url, sender=sender, timeout=setting(config, "SMTP_TIMEOUT_SECONDS", 10.0))
+    return LogMailer(path=setting(config, "MAIL_LOG_PATH", "") or None)
+
+
+def build_sms(config, ports: dict[str, Any]):
+    """The SMS gateway the verification uses, or the log gateway when none is wired yet."""
+    if ports.get("sms") is not None:
+        return ports["sms"]
+    from verification.sms.log import LogSmsGateway
+
+    return LogSmsGateway(path=config.get("SMS_LOG_PATH") or None)
+
+
+class OutboxWriter:
+    """Before each flush: the notifications and webhooks every new audit event calls for, in the same transaction."""
+
+    def __init__(self, policy: notifications.NoticePolicy, urls: list[str]):
+        self.policy, self.urls = policy, urls
+
+    def __call__(self, session: Session, _flush_context, _instances) -> None:
+        """Write outbox rows for the audit events about to be inserted."""
+        events = sorted((obj for obj in session.new if isinstance(obj, AuditEvent)), key=lambda e: e.occurred_at)
+        for audit_event in events:
+            notifications.enqueue_for_event(session, audit_event, policy=self.policy)
+            outbound.enqueue_webhooks(session, audit_event, urls=self.urls)
+
+
+class ReviewJobs:
+    """One worker tick of the review: SLA sweep, due unfreezes, settled unfreezes, notifications, webhooks."""
+
+    def __init__(self, app: Flask):
+        runtime = app.extensions["lockdesk"]
+        self.sessions: sessionmaker[Session] = runtime.sessions
+        self.ports = runtime.ports
+        self.config = app.config
+        self.policy = review_policy(app.config)
+
+    def clock(self) -> datetime:
+        """The injectable clock (LOCKDESK_CLOCK, a callable), else the server's."""
+        clock: Callable[[], datetime] | None = self.config.get("LOCKDESK_CLOCK")
+        return clock() if clock else utcnow()
+
+    def __call__(self) -> int:
+        """Run each job once; failures are logged and the others still run. The amount of work done."""
+        done = 0
+        for job in (self.sweep_sla, self.execute_unfreezes, self.settle_unfreezes, self.deliver_notifications,
+                    self.deliver_webhooks):
+            try:
+                done += job()
+            except Exception:
+                log.exception("review job %s failed", job.__name__)
+        return done
+
+    def sweep_sla(self) -> int:
+        """Escalate breached SLAs."""
+        with self.sessions() as session:
+            escalated = len(sla.sweep_sla(session, now=self.clock()).escalated)
+        SLA_BREACHES.inc(escalated)
+        return escalated
+
+    def execute_unfreezes(self) -> int:
+        """Queue approved unfreezes whose wait is over, and wake the dispatcher for them."""
+        with self.sessions() as session:
+            queued = review.execute_due_unfreezes(session, policy=self.policy, now=self.clock())
+        if queued:
+            UNFREEZES_QUEUED.inc(len(queued))
+            dispatcher = self.ports.get("dispatcher")
+            if dispatcher is not None:
+                dispatcher.wake()
+        return len(queued)
+
+    def settle_unfreezes(self) -> int:
+        """Close requests whose unfreeze the exchange answered."""
+        with self.sessions() as session:
+            return review.settle_unfreezes(session, now=self.clock())
+
+    def deliver_notifications(self) -> int:
+        """Send due notifications."""
+        return notifications.deliver_notifications(self.sessions, ports=self.ports["notification_ports"],
+                                                   clock=self.clock)
+
+    def deliver_webhooks(self) -> int:
+        """Post due webhooks."""
+        secret = self.config.get("OUTBOUND_WEBHOOK_SECRET") or ""
+        return outbound.deliver_webhooks(self.sessions, transport=self.ports["webhook_transport"], secret=secret,
+                                         clock=self.clock)
+
+
+def link_builder(config) -> Callable:
+    """Writes the absolute "this wasn't me" link of a repudiation."""
+    base = (setting(config, "PUBLIC_BASE_URL", "") or DEFAULT_BASE_URL).rstrip("/")
+    key = config["SECRET_KEY"]
+    return lambda repudiation_id: f"{base}/repudiations/{link_token(repudiation_id, key=key)}"
+
+
+def init_app(app: Flask) -> None:
+    """Build the ports, hook the outbox writer, register the periodic jobs and the repudiation page."""
+    from app.web import repudiation as repudiation_page
+
+    runtime = app.extensions["lockdesk"]
+    urls = webhook_urls(app.config)
+    if urls and not app.config.get("OUTBOUND_WEBHOOK_SECRET"):
+        raise ValueError("OUTBOUND_WEBHOOK_URLS needs OUTBOUND_WEBHOOK_SECRET to sign with")
+    runtime.ports["notification_ports"] = notifications.Ports(
+        mailer=build_mailer(app.config), sms=build_sms(app.config, runtime.ports), link_for=link_builder(app.config))
+    runtime.ports.setdefault("webhook_transport", outbound.HttpWebhookTransport())
+    event.listen(runtime.sessions, "before_flush", OutboxWriter(notice_policy(app.config), urls))
+    runtime.ports["review_jobs"] = ReviewJobs(app)
+    app.register_blueprint(repudiation_page.bp)
