@@ -69,8 +69,9 @@ class SmtpMailer:
         mime = MimeMessage()
         mime["From"], mime["To"], mime["Subject"] = self._sender, message.to, message.subject
         mime["Message-ID"] = make_msgid(domain="lockdesk")
-        mime["Content-Language"] = message.language
         mime.set_content(message.text, charset="utf-8")
+        # After set_content, which drops every Content-* header it did not write.
+        mime["Content-Language"] = message.language
         return mime
 
     def _connect(self) -> smtplib.SMTP:

@@ -1,0 +1,191 @@
+"""Owner notifications through a real SMTP server, and the one-time "this wasn't me" link they carry."""
+from __future__ import annotations
+
+import email
+import json
+import re
+import socket
+from datetime import timedelta
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from app.db import utcnow
+from incidents import review
+from incidents.intake import ReportInput, submit_report
+from incidents.exchange.models import BackofficeAccount
+from incidents.models import Incident, Notification, Report, Repudiation
+from tests.incidents.review_support import (
+    ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, attest_remaining, decide, drain, frozen_case, incident_of,
+    new_staff, open_account, pass_verification, raise_request, sessions_of,
+)
+
+LINK = re.compile(r"http://127\.0\.0\.1:5000(/repudiations/[0-9a-f]{32}\.[A-Za-z0-9_-]{43})")
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it is given."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.recipients: list[str] = []
+
+    async def handle_DATA(self, _server, _session, envelope):
+        self.recipients += envelope.rcpt_tos
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def inbox():
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def settings(settings, inbox):
+    settings["SMTP_URL"] = f"smtp://127.0.0.1:{inbox[1]}"
+    settings["MAIL_FROM"] = "Lockdesk Security <security@lockdesk.test>"
+    return settings
+
+
+def deliver(app) -> int:
+    return app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+
+
+def sms_lines(app) -> list[dict]:
+    with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def test_the_owner_is_told_of_the_freeze_on_the_registered_channels_in_their_language(app, inbox):
+    handler, _port = inbox
+    frozen_case(app)
+    assert deliver(app) == 4  # received and frozen, each by email and SMS
+    assert set(handler.recipients) == {REGISTERED_EMAIL}  # never the contact typed into the report
+    frozen = next(m for m in handler.messages if "冻结" in m["Subject"])
+    body = frozen.get_content()
+    assert frozen["Subject"].startswith("您的账户已被冻结（INC-") and frozen["Content-Language"] == "zh-CN"
+    assert ANTI_PHISHING in body and "绝不会索要您的密码、私钥或任何验证码" in body
+    assert LINK.search(body)
+    texts = [line for line in sms_lines(app) if line["to"] == REGISTERED_PHONE]
+    assert len(texts) == 2 and all(ANTI_PHISHING in line["body"] and LINK.search(line["body"]) for line in texts)
+    assert all("+15550009999" != line["to"] for line in sms_lines(app))
+
+
+def test_an_english_report_gets_english_mail(app, inbox):
+    handler, _port = inbox
+    frozen_case(app, language="en")
+    deliver(app)
+    subjects = sorted(m["Subject"] for m in handler.messages)
+    assert subjects[0].startswith("We received your report") and subjects[1].startswith("Your account has been frozen")
+    assert "never asks for your password, private keys or any verification code" in handler.messages[0].get_content()
+
+
+def test_no_message_asks_for_a_password_a_key_or_a_code(app, inbox):
+    handler, _port = inbox
+    frozen_case(app)
+    frozen_case(app, "R2002", language="en")
+    deliver(app)
+    for message in handler.messages:
+        body = message.get_content().lower()
+        assert not re.search(r"(enter|reply with|send us|provide|type) (your )?(password|private key|code|seed)", body)
+        assert len(LINK.findall(body)) == 1 and "http" not in LINK.sub("", body)
+
+
+def test_mail_waits_for_the_account_details_from_the_exchange(app, inbox):
+    handler, _port = inbox
+    open_account(app, "R3003")
+    with sessions_of(app)() as session:
+        submit_report(session, report=ReportInput(account_id="R3003", kind="stolen_account", language="en"))
+    assert deliver(app) == 0  # no snapshot yet: the registered address is unknown, nothing goes anywhere
+    with sessions_of(app)() as session:
+        waiting = list(session.scalars(select(Notification)))
+    assert waiting and all(row.status == "pending" and "waiting" in row.last_error for row in waiting)
+    drain(app)
+    app.config["LOCKDESK_CLOCK"] = lambda: utcnow() + timedelta(minutes=10)
+    assert deliver(app) == 4
+    assert set(handler.recipients) == {REGISTERED_EMAIL}
+
+
+def unfrozen_case(app, tmp_path):
+    """A case carried through review to an unfrozen, resolved incident."""
+    case = frozen_case(app)
+    pass_verification(app, case, str(tmp_path / "codes.jsonl"))
+    request = raise_request(app, case)
+    attest_remaining(app, request.id, new_staff(app, "agent"))
+    later = incident_of(app, case).frozen_at + timedelta(minutes=121)
+    decide(app, request.id, new_staff(app, "risk_officer"), now=later)
+    drain(app, now=later)
+    with sessions_of(app)() as session:
+        review.settle_unfreezes(session, now=later)
+    app.config["LOCKDESK_CLOCK"] = lambda: later + timedelta(minutes=1)
+    return case
+
+
+def test_the_unfrozen_mail_links_a_page_that_refreezes_once(app, client, inbox, tmp_path):
+    handler, _port = inbox
+    case = unfrozen_case(app, tmp_path)
+    assert incident_of(app, case).status == "resolved"
+    deliver(app)
+    unfrozen = next(m for m in handler.messages if "已解冻" in m["Subject"])
+    path = LINK.search(unfrozen.get_content()).group(1)
+
+    page = client.get(path)  # a link scanner or the owner opening the mail: nothing may happen
+    assert page.status_code == 200 and "<form method=\"post\"" in page.get_data(as_text=True)
+    with sessions_of(app)() as session:
+        assert session.scalar(select(func.count()).select_from(Repudiation).where(Repudiation.used_at.isnot(None))) == 0
+        assert session.get(BackofficeAccount, "R1001").state == "active"
+
+    done = client.post(path)
+    assert done.status_code == 200 and "INC-" in done.get_data(as_text=True)
+    with sessions_of(app)() as session:
+        incidents = list(session.scalars(select(Incident).where(Incident.account_id == "R1001")
+                                         .order_by(Incident.number)))
+        assert [i.status for i in incidents] == ["resolved", "open"]
+        assert incidents[1].containment in ("freeze_pending", "frozen")
+        assert session.scalar(select(func.count()).select_from(Report).where(
+            Report.incident_id == incidents[1].id, Report.description.like("%disowned%"))) == 1
+    drain(app)
+    with sessions_of(app)() as session:
+        assert session.get(BackofficeAccount, "R1001").state == "frozen"
+
+    assert client.post(path).status_code == 410  # used once, useless afterwards
+    assert client.get(path).status_code == 410
+    with sessions_of(app)() as session:
+        assert session.scalar(select(func.count()).select_from(Incident).where(Incident.account_id == "R1001")) == 2
+
+
+def test_a_forged_or_altered_link_does_nothing(app, client, inbox):
+    handler, _port = inbox
+    frozen_case(app)
+    deliver(app)
+    path = LINK.search(handler.messages[0].get_content()).group(1)
+    forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+    assert client.post(forged).status_code == 404
+    assert client.post("/api/v1/repudiations", json={"token": forged.rsplit("/", 1)[1]}).status_code == 404
+
+
+def test_repudiating_cancels_an_open_unfreeze_request(app, client, inbox, tmp_path):
+    handler, _port = inbox
+    case = frozen_case(app)
+    pass_verification(app, case, str(tmp_path / "codes.jsonl"))
+    request = raise_request(app, case)
+    deliver(app)
+    passed = next(m for m in handler.messages if "身份验证已完成" in m["Subject"])
+    token = LINK.search(passed.get_content()).group(1).rsplit("/", 1)[1]
+    answer = client.post("/api/v1/repudiations", json={"token": token})
+    assert answer.status_code == 201 and answer.get_json()["cancelled_unfreeze_requests"] == [str(request.id)]
+    assert answer.get_json()["attached"] is True and answer.get_json()["containment"] == "frozen"
+    assert client.post("/api/v1/repudiations", json={"token": token}).status_code == 410
