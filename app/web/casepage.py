@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.casefile import reporter_view, staff_view
 from chain.models import Trace
 from chain.service import get_trace_svg, list_traces
-from incidents import audit, ownership
+from incidents import audit, ownership, review
 from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
@@ -34,7 +35,7 @@ class OwnerCase:
     view: dict[str, Any]
     verification: Verification | None
     transactions: list[TracedTransaction]
-    unfreeze_request: dict[str, Any] | None = None
+    unfreeze_request: Any = None
     unfreeze_url: str | None = None
 
     @property
@@ -61,7 +62,7 @@ class StaffCase:
     withdrawals: list[Any]
     traces: list[dict[str, Any]]
     timeline: list[Any]
-    unfreeze_request: dict[str, Any] | None = None
+    unfreeze_request: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,7 +74,8 @@ def _newest_traces(session: Session, incident_id: uuid.UUID) -> dict[tuple[str, 
     return newest
 
 
-def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal) -> OwnerCase:
+def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal, policy: review.ReviewPolicy,
+               unfreeze_url: str | None = None, now: datetime | None = None) -> OwnerCase:
     """The owner's view of their case: nothing of other reporters, staff notes or other incidents."""
     incident = get_incident(session, incident_id=incident_id)
     view = reporter_view(session, incident, principal)
@@ -81,10 +83,13 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
     return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
-                     transactions=transactions)
+                     transactions=transactions, unfreeze_url=unfreeze_url,
+                     unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
+                                                             now=now))
 
 
-def staff_case(session: Session, *, incident_id: uuid.UUID) -> StaffCase:
+def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,
+               now: datetime | None = None) -> StaffCase:
     """The whole case for the console."""
     incident = get_incident(session, incident_id=incident_id)
     traces = [{"trace": trace, "svg": get_trace_svg(session, trace_id=trace.id) if trace.graph else None}
@@ -94,4 +99,5 @@ def staff_case(session: Session, *, incident_id: uuid.UUID) -> StaffCase:
         verification=ownership.latest_verification(session, incident_id=incident_id),
         snapshot=latest_account_snapshot(session, incident_id=incident_id),
         withdrawals=pulled_withdrawals(session, incident_id=incident_id), traces=traces,
-        timeline=audit.timeline(session, incident_id=incident_id))
+        timeline=audit.timeline(session, incident_id=incident_id),
+        unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy, now=now))

@@ -7,16 +7,17 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 
 from app.containment import dispatch_after_commit
-from app.db import DomainError
+from app.db import DomainError, NotFound
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer
-from app.web import csrf
+from app.notify import review_policy
+from app.web import csrf, now
 from app.web.casepage import staff_case
 from app.web.console_auth import SignInRefused, sign_in, sign_out, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
 from chain import service as chain_service
-from incidents import audit, ownership
+from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
 from incidents.queue import SORTS, IncidentFilter, get_incident, list_incidents
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
@@ -105,7 +106,7 @@ def queue(principal):
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
-    case = staff_case(get_session(), incident_id=incident_id)
+    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now())
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
                            chains=CHAINS)
@@ -173,6 +174,53 @@ def identity_review(principal, incident_id):
     ownership.review_identity(get_session(), verification_id=found.id, officer_id=principal.id,
                               decision=decision, evidence=evidence)
     return _("Identity review recorded.")
+
+
+def _request_of(incident_id: uuid.UUID, request_id: uuid.UUID) -> None:
+    """404 unless the unfreeze request belongs to the case in the URL."""
+    if not review.belongs_to(get_session(), request_id=request_id, incident_id=incident_id):
+        raise NotFound("no such unfreeze request")
+
+
+@bp.post("/incidents/<uuid:incident_id>/unfreeze/<uuid:request_id>/checklist/<item>")
+@case_action(*WORKING_ROLES)
+def attest_item(principal, incident_id, request_id: uuid.UUID, item: str):
+    """Vouch for a checklist item the system cannot settle (or withdraw the word)."""
+    _request_of(incident_id, request_id)
+    status = "pending" if request.form.get("status") == "pending" else "done"
+    review.attest_checklist_item(get_session(), request_id=request_id, item=item, status=status,
+                                 note=(request.form.get("note") or "").strip() or None, actor=principal.actor,
+                                 policy=review_policy(current_app.config), now=now())
+    return _("Checklist updated.")
+
+
+@bp.post("/incidents/<uuid:incident_id>/unfreeze/<uuid:request_id>/decision")
+@case_action("risk_officer")
+def decide(principal, incident_id, request_id: uuid.UUID):
+    """Approve or reject the unfreeze with a reason and the officer's own current code (step-up)."""
+    _request_of(incident_id, request_id)
+    code = read_code({"code": request.form.get("totp") or ""})
+    reason = (request.form.get("reason") or "").strip()
+    if code is None or not reason:
+        raise FormInput(_("Give a reason and your 6-digit authenticator code."))
+    decision = "reject" if request.form.get("decision") == "reject" else "approve"
+    decided = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
+                                             decision=decision, reason=reason, totp=code,
+                                             policy=review_policy(current_app.config), now=now())
+    if decided.status == "executing" and runtime().ports.get("dispatcher") is not None:
+        runtime().ports["dispatcher"].wake()
+    return _("Decision recorded.")
+
+
+@bp.get("/unfreeze-requests")
+@staff_page()
+def unfreeze_queue(principal):
+    """Open unfreeze requests, soonest SLA first."""
+    status = request.args.get("status") if request.args.get("status") in review.REQUEST_STATUSES else "pending"
+    page = review.list_unfreeze_requests(get_session(), status=status, limit=50,
+                                         cursor=request.args.get("cursor") or None)
+    return render_template("console/unfreeze_queue.html", principal=principal, page=page, status=status,
+                           statuses=review.REQUEST_STATUSES)
 
 
 def _request_trace(principal, *, incident_id: uuid.UUID | None):

@@ -4,19 +4,28 @@ from __future__ import annotations
 import uuid
 from functools import wraps
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from app.containment import dispatch_after_commit
 from app.db import DomainError
 from app.extensions import get_session, limiter, runtime
+from app.notify import review_policy
 from app.observability import REPORTS
 from app.web import LANGUAGE_COOKIE, LOCALES, csrf, forms, now, page_locale
 from app.web.casepage import owner_case
 from app.web.messages import FormInput, explain
 from app.web.owner_access import grant_from_token, owner_principal, remember
-from incidents import ownership
+from incidents import ownership, review
 from incidents.access import resolve_token
 from incidents.intake import REPORT_KINDS, ReportInput, submit_report
 from verification.codes import derive_code_key
@@ -107,7 +116,7 @@ def report_answer():
         return redirect(url_for("owner.report_form"))
     incident_id = uuid.UUID(answer["incident_id"])
     principal = owner_principal(incident_id)
-    case = owner_case(get_session(), incident_id=incident_id, principal=principal)
+    case = _case(incident_id, principal)
     link = url_for("owner.case_page", incident_id=incident_id, t=answer["token"], _external=True)
     return render_template("owner/answer.html", case=case, link=link, attached=answer["attached"])
 
@@ -120,12 +129,21 @@ def case_page(incident_id: uuid.UUID):
         grant_from_token(incident_id, token)
         return redirect(url_for("owner.case_page", incident_id=incident_id), 303)
     principal = owner_principal(incident_id)
-    case = owner_case(get_session(), incident_id=incident_id, principal=principal)
-    return render_template("owner/case.html", case=case)
+    return render_template("owner/case.html", case=_case(incident_id, principal))
 
 
-def owner_action(view):
+def _case(incident_id: uuid.UUID, principal):
+    """The owner's case as the page shows it."""
+    return owner_case(get_session(), incident_id=incident_id, principal=principal,
+                      policy=review_policy(current_app.config), now=now(),
+                      unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
+
+
+def owner_action(view=None, *, anchor: str = "verify"):
     """A POST on the case page: check access, run the step, tell the outcome, go back to the page."""
+    if view is None:
+        return lambda actual: owner_action(actual, anchor=anchor)
+
     @wraps(view)
     def wrapper(incident_id: uuid.UUID):
         principal = owner_principal(incident_id)
@@ -137,7 +155,7 @@ def owner_action(view):
         else:
             if message:
                 flash(message, "success")
-        return redirect(url_for("owner.case_page", incident_id=incident_id) + "#verify", 303)
+        return redirect(url_for("owner.case_page", incident_id=incident_id) + "#" + anchor, 303)
     return wrapper
 
 
@@ -195,6 +213,15 @@ def check_totp(incident_id, principal):
     ownership.check_owner_totp(get_session(), verification_id=found.id, code=code, actor=principal.actor,
                                now=now())
     return _("Authenticator code accepted.")
+
+
+@bp.post("/i/<uuid:incident_id>/unfreeze")
+@owner_action(anchor="unfreeze")
+def request_unfreeze(incident_id, principal):
+    """Ask for the unfreeze after a passed verification."""
+    review.raise_unfreeze_request(get_session(), incident_id=incident_id, actor=principal.actor,
+                                  policy=review_policy(current_app.config), now=now())
+    return _("Your unfreeze request was sent. Our team is working through the checklist.")
 
 
 def _require_code() -> str:

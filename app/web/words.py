@@ -89,8 +89,10 @@ CHECKLIST_ITEM = {
 UNFREEZE_STATUS = {
     "pending": _l("Under review"),
     "approved": _l("Approved"),
+    "executing": _l("Being carried out"),
+    "completed": _l("Carried out"),
     "rejected": _l("Rejected"),
-    "executed": _l("Carried out"),
+    "failed": _l("Failed"),
     "cancelled": _l("Cancelled"),
 }
 

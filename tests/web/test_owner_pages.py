@@ -8,7 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import Incident
-from tests.web.conftest import csrf_of, last_sms_code, open_exchange_account, run_follow_ups, totp_now
+from tests.web.conftest import (
+    csrf_of,
+    last_sms_code,
+    open_exchange_account,
+    run_follow_ups,
+    totp_now,
+)
 
 
 @pytest.fixture(autouse=True)

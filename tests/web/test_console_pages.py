@@ -1,0 +1,132 @@
+"""The staff console through the test client: sign-in with TOTP, session clocks, CSRF, roles, pages."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chain.models import Trace
+from tests.web.conftest import csrf_of, make_staff
+
+
+@pytest.fixture
+def agent(app):
+    """An agent with a console password and an authenticator."""
+    return make_staff(app, "agent-ana", "agent")
+
+
+def sign_in(client, member, clock, code=None):
+    """Sign in through the form; return the response."""
+    form = client.get("/console/sign-in")
+    return client.post("/console/sign-in", data={
+        "csrf_token": csrf_of(form.text), "name": member.name, "password": "correct horse battery staple",
+        "code": code or member.code(clock.now), "next": "/console/"})
+
+
+def test_console_pages_send_strangers_to_sign_in(client):
+    answer = client.get("/console/")
+    assert answer.status_code == 303 and "/console/sign-in" in answer.headers["Location"]
+
+
+def test_sign_in_needs_password_and_the_staff_members_own_code(client, agent, clock):
+    refused = sign_in(client, agent, clock, code="000000" if agent.code(clock.now) != "000000" else "111111")
+    assert refused.status_code == 401 and "not correct" in refused.text
+    clock.advance(seconds=30)
+    accepted = sign_in(client, agent, clock)
+    assert accepted.status_code == 303 and accepted.headers["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200
+
+
+def test_a_code_is_not_accepted_twice(app, agent, clock):
+    first, second = app.test_client(), app.test_client()
+    assert sign_in(first, agent, clock).status_code == 303
+    assert sign_in(second, agent, clock).status_code == 401
+
+
+def test_sign_in_form_without_csrf_token_is_refused(client, agent, clock):
+    answer = client.post("/console/sign-in", data={"name": agent.name, "password": "x", "code": "123456"})
+    assert answer.status_code == 400 and answer.mimetype == "text/html"
+
+
+def test_console_forms_need_the_csrf_token(client, agent, clock, app):
+    sign_in(client, agent, clock)
+    answer = client.post("/console/traces", data={"chain": "ethereum", "tx_hash": "0x" + "ab" * 32})
+    assert answer.status_code == 400
+
+
+def test_session_ends_after_thirty_idle_minutes(client, agent, clock):
+    sign_in(client, agent, clock)
+    clock.advance(minutes=29)
+    assert client.get("/console/").status_code == 200
+    clock.advance(minutes=31)
+    ended = client.get("/console/")
+    assert ended.status_code == 303 and "reason=idle" in ended.headers["Location"]
+    assert client.get("/console/").status_code == 303
+
+
+def test_session_ends_after_twelve_hours_even_when_busy(client, agent, clock):
+    sign_in(client, agent, clock)
+    for _ in range(25):  # busy every 29 minutes for 12 h 5 min
+        clock.advance(minutes=29)
+        answer = client.get("/console/")
+    assert answer.status_code == 303 and "reason=expired" in answer.headers["Location"]
+
+
+def test_agents_cannot_see_the_audit_and_only_admins_verify_the_chain(app, agent, clock):
+    agent_client, officer_client, admin_client = app.test_client(), app.test_client(), app.test_client()
+    officer, admin = make_staff(app, "officer-olga", "risk_officer"), make_staff(app, "admin-abe", "admin")
+    sign_in(agent_client, agent, clock)
+    sign_in(officer_client, officer, clock)
+    sign_in(admin_client, admin, clock)
+    denied = agent_client.get("/console/audit")
+    assert denied.status_code == 403 and denied.mimetype == "text/html"
+    officer_page = officer_client.get("/console/audit")
+    assert officer_page.status_code == 200 and "staff.created" in officer_page.text
+    assert officer_client.post("/console/audit/verify", data={"csrf_token": csrf_of(officer_page.text)}).status_code == 403
+    admin_page = admin_client.get("/console/audit")
+    checked = admin_client.post("/console/audit/verify", data={"csrf_token": csrf_of(admin_page.text)})
+    assert checked.status_code == 200 and "The chain holds" in checked.text
+
+
+def test_console_speaks_chinese(client, agent, clock):
+    sign_in(client, agent, clock)
+    assert "队列" in client.get("/console/", headers={"Accept-Language": "zh-CN"}).text
+
+
+def test_trace_page_shows_the_graph_inline_and_highlights_the_exchange(app, client, agent, clock, session):
+    exchange = "0x" + "11" * 20
+    trace = Trace(chain="ethereum", tx_hash="0x" + "cd" * 32, depth=2, status="done",
+                  transaction={"hash": "0x" + "cd" * 32, "status": "confirmed", "confirmations": 20,
+                               "block_number": 100, "from": "0x" + "22" * 20, "to": exchange, "value": "5",
+                               "asset": "ETH", "token_transfers": []},
+                  graph={"nodes": [{"address": "0x" + "22" * 20, "hop": 0, "labels": []},
+                                   {"address": exchange, "hop": 1, "labels": [
+                                       {"category": "exchange", "label": "OKX <deposit>", "entity": "OKX"}]}],
+                         "edges": [{"from": "0x" + "22" * 20, "to": exchange, "tx_hash": "0x" + "cd" * 32,
+                                    "amount": "5", "asset": "ETH", "hop": 1}]},
+                  findings=[{"address": exchange, "hop": 1, "category": "exchange", "label": "OKX <deposit>",
+                             "entity": "OKX", "advice": "send it a freeze request"}])
+    session.add(trace)
+    session.commit()
+    sign_in(client, agent, clock)
+    page = client.get(f"/console/traces/{trace.id}")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "OKX &lt;deposit&gt;" in page.text and "<deposit>" not in page.text
+    assert "Reached an exchange" in page.text
+    letters = client.get(f"/console/traces/{trace.id}/letters")
+    assert letters.status_code == 200 and "freeze" in letters.text.lower() and "OKX" in letters.text
+
+
+def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
+    from tests.web.conftest import open_exchange_account
+    from tests.web.test_owner_pages import report
+
+    for account in ("U3001", "U3002"):
+        open_exchange_account(app, account)
+        report(app.test_client(), account)
+    sign_in(client, agent, clock)
+    page = client.get("/console/")
+    references = re.findall(r"INC-\d{4}-\d{6}", page.text)
+    assert len(references) == 2 and references == sorted(references)
+    filtered = client.get("/console/?account_id=U3002")
+    assert "U3002" in filtered.text and "U3001" not in filtered.text
