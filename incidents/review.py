@@ -23,12 +23,28 @@ from chain import service as chain_service
 from incidents import audit
 from incidents.approvals import CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
 from incidents.checklist import (
-    ITEMS, RECOVERY_EVENT_TYPES, SYSTEM_ONLY, Attestation, Facts, ItemState, evaluate_all, missing,
+    ITEMS,
+    RECOVERY_EVENT_TYPES,
+    SYSTEM_ONLY,
+    Attestation,
+    Facts,
+    ItemState,
+    evaluate_all,
+    missing,
 )
 from incidents.containment import latest_account_snapshot, pulled_withdrawals, request_freeze
+from incidents.exchange.wire import parse_time
 from incidents.models import (
-    OPEN_REQUEST_STATUSES, AnomalyEvent, AuditEvent, ExchangeCommand, Incident, Staff, UnfreezeChecklistItem,
-    UnfreezeDecision, UnfreezeExecution, UnfreezeRequest,
+    OPEN_REQUEST_STATUSES,
+    AnomalyEvent,
+    AuditEvent,
+    ExchangeCommand,
+    Incident,
+    Staff,
+    UnfreezeChecklistItem,
+    UnfreezeDecision,
+    UnfreezeExecution,
+    UnfreezeRequest,
 )
 from incidents.queue import Page, encode_cursor
 from incidents.states import transition
@@ -488,8 +504,7 @@ def _two_factor_rebound(session: Session, request: UnfreezeRequest, incident: In
     since = (incident.first_suspicious_at or incident.created_at) - timedelta(days=policy.trust_days)
     snapshot = latest_account_snapshot(session, incident_id=incident.id)
     events = snapshot.security_events if snapshot is not None else []
-    if any(event["kind"] in TWO_FACTOR_EVENTS and datetime.fromisoformat(event["at"].replace("Z", "+00:00")) >= since
-           for event in events):
+    if any(event["kind"] in TWO_FACTOR_EVENTS and parse_time(event["at"]) >= since for event in events):
         return True
     return session.scalar(select(AnomalyEvent.id).where(
         AnomalyEvent.account_id == incident.account_id, AnomalyEvent.type.in_(TWO_FACTOR_EVENTS),

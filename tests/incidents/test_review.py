@@ -12,7 +12,15 @@ from incidents.exchange.backoffice import count_requests
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
 from tests.incidents.review_support import (
-    attest_remaining, decide, drain, frozen_case, incident_of, new_staff, pass_verification, policy, raise_request,
+    attest_remaining,
+    decide,
+    drain,
+    frozen_case,
+    incident_of,
+    new_staff,
+    pass_verification,
+    policy,
+    raise_request,
     sessions_of,
 )
 
@@ -102,7 +110,7 @@ def test_an_untraced_reported_hash_keeps_transactions_reviewed_pending(app, sms_
 
 
 def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, sms_log, agent):
-    case, request, frozen_at = ready_request(app, sms_log, agent)
+    _case, request, frozen_at = ready_request(app, sms_log, agent)
     with sessions_of(app)() as session:
         session.add(AnomalyEvent(event_id="late-1", account_id="R1001", type="new_device_login",
                                  occurred_at=frozen_at + timedelta(minutes=5), action="attached", weight=10))
@@ -148,7 +156,7 @@ def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
 
 
 def test_a_rejected_request_cannot_be_approved_later(app, sms_log, agent):
-    case, request, frozen_at = ready_request(app, sms_log, agent)
+    case, request, _frozen_at = ready_request(app, sms_log, agent)
     first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
     rejected = decide(app, request.id, first, "reject", reason="the owner's story does not hold")
     assert rejected.status == "rejected" and rejected.reason == "the owner's story does not hold"
