@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.db import Conflict, InvalidInput, NotFound, utcnow
+from app.db import Conflict, DomainError, InvalidInput, NotFound, utcnow
 from incidents import audit
 from incidents.access import ROLES, STAFF_PREFIX, hash_token, new_token
 from incidents.models import Staff
@@ -64,6 +64,41 @@ def find_staff(session: Session, *, name: str) -> Staff:
     if staff is None:
         raise NotFound(f"no staff member named {name!r}")
     return staff
+
+
+class SignInRefused(DomainError):
+    """Name, password or code wrong; which one is not said."""
+
+    status, slug, title = 401, "sign-in-refused", "Sign-in refused"
+
+
+def sign_in_staff(session: Session, *, name: str, password: str, code: str,
+                  now: datetime | None = None) -> Staff:
+    """Check the password, then the staff member's own TOTP; every attempt is audited (without secrets)."""
+    staff = session.scalar(select(Staff).where(Staff.name == name))
+    if staff is None or not staff.is_active or not check_password(staff, password):
+        _spend_equal_time(password, staff)
+        audit.record(session, actor="anonymous", action="staff.sign_in_refused", subject_type="staff",
+                     subject_id=staff.id if staff else "unknown", data={"name": name[:80], "reason": "password"},
+                     now=now)
+        session.commit()
+        raise SignInRefused("the name, password or code is not correct")
+    verification.check_staff_totp(session, staff_id=staff.id, code=code, audit=audit.record, now=now)
+    audit.record(session, actor=f"staff:{staff.id}", action="staff.signed_in", subject_type="staff",
+                 subject_id=staff.id, now=now)
+    session.commit()
+    return staff
+
+
+_DUMMY_HASH: list[str] = []
+
+
+def _spend_equal_time(password: str, staff: Staff | None) -> None:
+    """Hash once for unknown names too, so response time does not tell which names exist."""
+    if staff is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(generate_password_hash("not-a-password"))
+        check_password_hash(_DUMMY_HASH[0], password)
 
 
 def check_password(staff: Staff, password: str) -> bool:

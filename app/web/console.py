@@ -13,13 +13,14 @@ from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
 from app.web import csrf, now
 from app.web.casepage import staff_case
-from app.web.console_auth import SignInRefused, sign_in, sign_out, staff_page
+from app.web.console_auth import sign_in, sign_out, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
 from incidents.queue import SORTS, IncidentFilter, get_incident, list_incidents
+from incidents.staff import SignInRefused
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
 bp = Blueprint("console", __name__, url_prefix="/console")

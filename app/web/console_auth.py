@@ -6,27 +6,17 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import redirect, request, session, url_for
-from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.db import DomainError, Forbidden, NotFound
+from app.db import Forbidden
 from app.extensions import get_session
 from app.web import now
-from incidents import audit
 from incidents.access import Principal
 from incidents.models import Staff
-from incidents.staff import check_password, find_staff
-from verification.service import check_staff_totp
+from incidents.staff import sign_in_staff
 
 STAFF_KEY = "staff"
 MAX_SESSION = timedelta(hours=12)  # SECURITY.md: re-authenticate after 12 h ...
 MAX_IDLE = timedelta(minutes=30)  # ... or 30 minutes idle
-_DUMMY_HASH: list[str] = []
-
-
-class SignInRefused(DomainError):
-    """Name, password or code wrong; which one is not said."""
-
-    status, slug, title = 401, "sign-in-refused", "Sign-in refused"
 
 
 class SessionEnded(Exception):
@@ -39,27 +29,11 @@ class SessionEnded(Exception):
 
 def sign_in(*, name: str, password: str, code: str) -> Staff:
     """Check password then TOTP (so a stranger cannot lock a colleague's authenticator) and open a session."""
-    db = get_session()
-    try:
-        staff = find_staff(db, name=name)
-    except NotFound:
-        staff = None
-    if staff is None or not staff.is_active or not check_password(staff, password):
-        _spend_equal_time(password, staff)
-        raise SignInRefused("the name, password or code is not correct")
-    check_staff_totp(db, staff_id=staff.id, code=code, audit=audit.record, now=now())
+    staff = sign_in_staff(get_session(), name=name, password=password, code=code, now=now())
     session.clear()  # a fresh session (and CSRF token) for the signed-in staff member
     stamp = now().isoformat()
     session[STAFF_KEY] = {"id": str(staff.id), "signed_in_at": stamp, "seen_at": stamp}
     return staff
-
-
-def _spend_equal_time(password: str, staff: Staff | None) -> None:
-    """Hash once for unknown names too, so response time does not tell which names exist."""
-    if staff is None:
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(generate_password_hash("not-a-password"))
-        check_password_hash(_DUMMY_HASH[0], password)
 
 
 def sign_out() -> None:
