@@ -21,7 +21,7 @@ from app.db import utcnow
 from incidents.containment import latest_account_snapshot
 from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
 from incidents.models import AuditEvent, Incident, Notification, Report
-from incidents.outbound import claim_due_rows, finish_row, postpone_row, reclaim_row
+from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, reclaim_row
 from incidents.repudiation import issue_repudiation
 from verification.sms import SmsDeliveryFailed, SmsGateway
 
@@ -207,14 +207,6 @@ class PreparedMessage:
     channel: str
     to: str
     rendered: Rendered
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """How one send went."""
-
-    error: str | None = None
-    is_retryable: bool = False
 
 
 def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, clock: Callable[[], datetime] = utcnow,

@@ -63,6 +63,14 @@ def reclaim_row(session: Session, model: type, *, row_id: uuid.UUID, token: str)
     return row
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """How one send went: the error (None when delivered) and whether trying later may help."""
+
+    error: str | None = None
+    is_retryable: bool = False
+
+
 def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime,
                rand: Callable[[], float] = random.random) -> str:
     """Record a delivery attempt: done, pending again after a backoff, or failed for good; the new status."""
@@ -159,11 +167,11 @@ def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTrans
                                                                       limit=limit)]
         session.commit()
     for item in prepared:
-        error, is_retryable = _post(transport, item, secret, clock())
+        attempt = _post(transport, item, secret, clock())
         with sessions() as session:
             row = reclaim_row(session, OutboundWebhook, row_id=item.id, token=item.token)
             if row is not None:
-                finish_row(row, error=error, is_retryable=is_retryable, now=clock())
+                finish_row(row, error=attempt.error, is_retryable=attempt.is_retryable, now=clock())
             session.commit()
     return len(prepared)
 
@@ -178,16 +186,16 @@ def _prepare(session: Session, row: OutboundWebhook) -> PreparedWebhook:
     return PreparedWebhook(id=row.id, token=row.claim_token, url=row.url, event_type=row.event_type, body=body)
 
 
-def _post(transport: WebhookTransport, item: PreparedWebhook, secret: str, now: datetime) -> tuple[str | None, bool]:
-    """Sign at send time (receivers check the timestamp) and post; the error and whether to retry."""
+def _post(transport: WebhookTransport, item: PreparedWebhook, secret: str, now: datetime) -> Attempt:
+    """Sign at send time (receivers check the timestamp) and post."""
     headers = {"Content-Type": "application/json", "X-Lockdesk-Event": item.event_type,
                "X-Lockdesk-Delivery": str(item.id),
                "X-Lockdesk-Signature": signature_header(secret, int(now.timestamp()), item.body)}
     try:
         status = transport.post(item.url, body=item.body, headers=headers)
     except WebhookUnreachable as exc:
-        return f"unreachable: {exc.detail}", True
+        return Attempt(error=f"unreachable: {exc.detail}", is_retryable=True)
     if 200 <= status < 300:
-        return None, False
+        return Attempt()
     # 410 Gone says the subscriber left for good; anything else may pass.
-    return f"HTTP {status}", status != 410
+    return Attempt(error=f"HTTP {status}", is_retryable=status != 410)
