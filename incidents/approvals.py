@@ -15,7 +15,7 @@ class Thresholds:
     """Where a case becomes high risk (HIGH_RISK_SCORE, HIGH_LOSS_AMOUNT in USD)."""
 
     high_risk_score: int = 80
-    high_loss_amount: Decimal = Decimal("10000")
+    high_loss_amount: Decimal = Decimal(10000)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,13 @@ import pytest
 
 from app.db import utcnow
 from tests.factories import bearer
-from tests.incidents.review_support import drain, frozen_case, incident_of, new_staff, pass_verification
+from tests.incidents.review_support import (
+    drain,
+    frozen_case,
+    incident_of,
+    new_staff,
+    pass_verification,
+)
 
 
 @pytest.fixture

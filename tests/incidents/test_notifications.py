@@ -14,12 +14,23 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from incidents import review
-from incidents.intake import ReportInput, submit_report
 from incidents.exchange.models import BackofficeAccount
+from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident, Notification, Report, Repudiation
 from tests.incidents.review_support import (
-    ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, attest_remaining, decide, drain, frozen_case, incident_of,
-    new_staff, open_account, pass_verification, raise_request, sessions_of,
+    ANTI_PHISHING,
+    REGISTERED_EMAIL,
+    REGISTERED_PHONE,
+    attest_remaining,
+    decide,
+    drain,
+    frozen_case,
+    incident_of,
+    new_staff,
+    open_account,
+    pass_verification,
+    raise_request,
+    sessions_of,
 )
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/repudiations/[0-9a-f]{32}\.[A-Za-z0-9_-]{43})")

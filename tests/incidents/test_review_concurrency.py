@@ -11,7 +11,14 @@ from app.db import Conflict
 from incidents.models import ExchangeCommand, UnfreezeExecution
 from tests import services
 from tests.incidents.review_support import (
-    attest_remaining, decide, frozen_case, incident_of, new_staff, pass_verification, raise_request, sessions_of,
+    attest_remaining,
+    decide,
+    frozen_case,
+    incident_of,
+    new_staff,
+    pass_verification,
+    raise_request,
+    sessions_of,
 )
 
 
