@@ -44,25 +44,30 @@ def build_exchange(config: Mapping[str, Any], sessions: sessionmaker[Session]) -
     if kind == "local":
         return LocalExchange(sessions)
     if kind == "http":
-        return HttpExchange(http_settings(config), breaker=CircuitBreaker(
-            failure_threshold=setting(config, "EXCHANGE_BREAKER_FAILURES", EXCHANGE_DEFAULTS["EXCHANGE_BREAKER_FAILURES"]),
-            reset_after=setting(config, "EXCHANGE_BREAKER_RESET_SECONDS",
-                                EXCHANGE_DEFAULTS["EXCHANGE_BREAKER_RESET_SECONDS"])))
+        breaker = CircuitBreaker(failure_threshold=_exchange_setting(config, "EXCHANGE_BREAKER_FAILURES"),
+                                 reset_after=_exchange_setting(config, "EXCHANGE_BREAKER_RESET_SECONDS"))
+        return HttpExchange(http_settings(config), breaker=breaker)
     raise ValueError(f"EXCHANGE_ADAPTER must be local or http, not {kind!r}")
 
 
 def http_settings(config: Mapping[str, Any]) -> HttpSettings:
     """The signed REST client's settings; the base URL, key and secret are required."""
-    missing = [name for name in ("EXCHANGE_API_BASE", "EXCHANGE_API_KEY", "EXCHANGE_API_SECRET") if not config.get(name)]
+    required = ("EXCHANGE_API_BASE", "EXCHANGE_API_KEY", "EXCHANGE_API_SECRET")
+    missing = [name for name in required if not config.get(name)]
     if missing:
         raise ValueError(f"EXCHANGE_ADAPTER=http needs {', '.join(missing)}")
     return HttpSettings(
         base_url=config["EXCHANGE_API_BASE"], api_key=config["EXCHANGE_API_KEY"],
         secret=config["EXCHANGE_API_SECRET"],
-        connect_timeout=setting(config, "EXCHANGE_CONNECT_TIMEOUT", EXCHANGE_DEFAULTS["EXCHANGE_CONNECT_TIMEOUT"]),
-        read_timeout=setting(config, "EXCHANGE_READ_TIMEOUT", EXCHANGE_DEFAULTS["EXCHANGE_READ_TIMEOUT"]),
-        max_attempts=setting(config, "EXCHANGE_MAX_ATTEMPTS", EXCHANGE_DEFAULTS["EXCHANGE_MAX_ATTEMPTS"]),
-        budget_seconds=setting(config, "EXCHANGE_BUDGET_SECONDS", EXCHANGE_DEFAULTS["EXCHANGE_BUDGET_SECONDS"]))
+        connect_timeout=_exchange_setting(config, "EXCHANGE_CONNECT_TIMEOUT"),
+        read_timeout=_exchange_setting(config, "EXCHANGE_READ_TIMEOUT"),
+        max_attempts=_exchange_setting(config, "EXCHANGE_MAX_ATTEMPTS"),
+        budget_seconds=_exchange_setting(config, "EXCHANGE_BUDGET_SECONDS"))
+
+
+def _exchange_setting(config: Mapping[str, Any], name: str) -> Any:
+    """An exchange tuning setting with its default."""
+    return setting(config, name, EXCHANGE_DEFAULTS[name])
 
 
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:

@@ -29,15 +29,14 @@ pytestmark = [pytest.mark.postgresql, pytest.mark.redis, pytest.mark.slow]
 
 
 @pytest.fixture
-def pg_app(postgres_template, instance, monkeypatch):
-    """An application over a fresh PostgreSQL database."""
+def pg_app(postgres_database, instance, monkeypatch):
+    """An application over an emptied PostgreSQL database."""
     services.require("redis")
-    name = services.create_database(template=postgres_template)
+    services.empty_database(postgres_database)
     monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
-    application = create_app(make_settings(services.postgres_url(name), instance))
+    application = create_app(make_settings(services.postgres_url(postgres_database), instance))
     yield application
     application.extensions["lockdesk"].engine.dispose()
-    services.drop_database(name)
 
 
 def queue_freezes(session) -> None:
@@ -102,7 +101,8 @@ def test_celery_workers_drain_a_thousand_freezes_each_once(pg_app, instance, tmp
 
 def assert_each_freeze_happened_once(session) -> None:
     """One freeze per account at the exchange, one key each, one frozen transition each, chain intact."""
-    statuses = dict(session.execute(select(ExchangeCommand.status, func.count()).group_by(ExchangeCommand.status)).all())
+    by_status = select(ExchangeCommand.status, func.count()).group_by(ExchangeCommand.status)
+    statuses = dict(session.execute(by_status).all())
     assert statuses == {"done": FREEZES * 6}
     assert session.scalar(select(func.count()).select_from(BackofficeAccount).where(BackofficeAccount.freezes == 1)) \
         == FREEZES
