@@ -20,6 +20,11 @@ def _json(name: str, default: Any) -> Any:
     return json.loads(raw) if raw else default
 
 
+def _float(name: str, default: float) -> float:
+    """A number setting."""
+    return float(os.environ.get(name, default))
+
+
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Read every setting; anything not given gets the embedded default."""
     env = os.environ.get
@@ -32,6 +37,19 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "EXCHANGE_API_BASE": env("EXCHANGE_API_BASE"),
         "EXCHANGE_API_KEY": env("EXCHANGE_API_KEY"),
         "EXCHANGE_API_SECRET": env("EXCHANGE_API_SECRET"),
+        "EXCHANGE_CONNECT_TIMEOUT": _float("EXCHANGE_CONNECT_TIMEOUT", 2.0),
+        "EXCHANGE_READ_TIMEOUT": _float("EXCHANGE_READ_TIMEOUT", 5.0),
+        "EXCHANGE_MAX_ATTEMPTS": _int("EXCHANGE_MAX_ATTEMPTS", 3),
+        "EXCHANGE_BUDGET_SECONDS": _float("EXCHANGE_BUDGET_SECONDS", 10.0),
+        "EXCHANGE_BREAKER_FAILURES": _int("EXCHANGE_BREAKER_FAILURES", 5),
+        "EXCHANGE_BREAKER_RESET_SECONDS": _float("EXCHANGE_BREAKER_RESET_SECONDS", 30.0),
+        "DISPATCH_LEASE_SECONDS": _float("DISPATCH_LEASE_SECONDS", 60.0),
+        "DISPATCH_BACKOFF_BASE_SECONDS": _float("DISPATCH_BACKOFF_BASE_SECONDS", 0.5),
+        "DISPATCH_BACKOFF_CAP_SECONDS": _float("DISPATCH_BACKOFF_CAP_SECONDS", 300.0),
+        "DISPATCH_BATCH_SIZE": _int("DISPATCH_BATCH_SIZE", 50),
+        "WORKER_POLL_SECONDS": _float("WORKER_POLL_SECONDS", 0.5),
+        "WORKER_CONCURRENCY": _int("WORKER_CONCURRENCY", 8),
+        "CELERY_QUEUE": env("CELERY_QUEUE", "lockdesk"),
         "ANOMALY_WEBHOOK_SECRET": env("ANOMALY_WEBHOOK_SECRET"),
         "SMS_GATEWAY": env("SMS_GATEWAY", "log"),
         "SMS_LOG_PATH": env("SMS_LOG_PATH"),
@@ -56,7 +74,6 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "UNFREEZE_MIN_WAIT_MINUTES": _int("UNFREEZE_MIN_WAIT_MINUTES", 120),
         "WITHDRAWAL_COOLDOWN_HOURS": _int("WITHDRAWAL_COOLDOWN_HOURS", 24),
         "SLA_HOURS": _int("SLA_HOURS", 24),
-        "AUTO_TRACE_DEPTH": _int("AUTO_TRACE_DEPTH", 3),
         "EVM_FINALITY_DEPTH": _int("EVM_FINALITY_DEPTH", 12),
         "ANOMALY_WEIGHTS": _json("ANOMALY_WEIGHTS", {}),
         "ANOMALY_WATCH_THRESHOLD": _int("ANOMALY_WATCH_THRESHOLD", 30),
@@ -65,5 +82,12 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "WEBHOOK_TOLERANCE_SECONDS": _int("WEBHOOK_TOLERANCE_SECONDS", 300),
         "FREEZE_WAIT_MS": _int("FREEZE_WAIT_MS", 2000),
         "WORKER_ENABLED": env("WORKER_ENABLED", "1") not in ("0", "false", "no"),
+        "OUTBOUND_WEBHOOK_URLS": _json("OUTBOUND_WEBHOOK_URLS", []),
+        "OUTBOUND_WEBHOOK_SECRET": env("OUTBOUND_WEBHOOK_SECRET"),
+        "RISK_QUEUE_EMAIL": env("RISK_QUEUE_EMAIL"),
+        "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "MAIL_LOG_PATH": env("MAIL_LOG_PATH"),
+        "REPUDIATION_LINK_DAYS": _int("REPUDIATION_LINK_DAYS", 7),
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
     }

@@ -35,8 +35,9 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                              "exchange's confirmation", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10,
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
-# Ports holding a callable the worker runs once per tick.
-PERIODIC_PORTS = ("review_jobs",)
+# Ports holding a callable the worker runs once per tick (each returns how much work it did).
+PERIODIC_PORTS = ("review_jobs", "tracer", "housekeeping")
+CELERY_PERIODIC_TASK = "lockdesk.run_periodic"
 
 
 def worker_name() -> str:
@@ -224,7 +225,8 @@ def _configure_celery(sender: Celery, **_kwargs) -> None:
         broker_url=os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
         task_default_queue=celery_queue(), task_ignore_result=True, worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True, broker_connection_timeout=2,
-        beat_schedule={"dispatch-due": {"task": CELERY_TASK, "schedule": 1.0}})
+        beat_schedule={"dispatch-due": {"task": CELERY_TASK, "schedule": 1.0},
+                       "periodic": {"task": CELERY_PERIODIC_TASK, "schedule": 5.0}})
 
 
 def celery_queue() -> str:
@@ -232,19 +234,30 @@ def celery_queue() -> str:
     return os.environ.get("CELERY_QUEUE", "lockdesk")
 
 
-_celery_state: dict[str, Dispatcher] = {}
+_celery_state: dict[str, Flask] = {}
 _celery_lock = threading.Lock()
 
 
-def _celery_dispatcher() -> Dispatcher:
-    """This Celery worker process's dispatcher, over an application built once on first use."""
+def _celery_ports() -> dict:
+    """This Celery worker process's ports, over an application built once on first use."""
     with _celery_lock:
-        if "dispatcher" not in _celery_state:
+        if "app" not in _celery_state:
             from app import create_app
 
-            application = create_app({"WORKER_ENABLED": False})
-            _celery_state["dispatcher"] = application.extensions["lockdesk"].ports["dispatcher"]
-        return _celery_state["dispatcher"]
+            _celery_state["app"] = create_app({"WORKER_ENABLED": False})
+        return _celery_state["app"].extensions["lockdesk"].ports
+
+
+def _celery_dispatcher() -> Dispatcher:
+    """This Celery worker process's dispatcher."""
+    return _celery_ports()["dispatcher"]
+
+
+@celery_app.task(name=CELERY_PERIODIC_TASK, ignore_result=True)
+def run_periodic_task() -> int:
+    """The periodic jobs (review, SLA, notifications, traces, housekeeping), run by beat on any worker."""
+    ports = _celery_ports()
+    return sum(ports[name]() for name in PERIODIC_PORTS if name in ports)
 
 
 @celery_app.task(name=CELERY_TASK, ignore_result=True)
@@ -275,5 +288,42 @@ def init_app(app: Flask) -> None:
     if app.config.get("CELERY_BROKER_URL"):
         celery_app.conf.update(broker_url=app.config["CELERY_BROKER_URL"])
         dispatcher.on_wake(lambda: dispatcher.in_background(send_dispatch_task))
+    runtime.ports["housekeeping"] = Housekeeping(runtime.sessions)
     if app.config.get("WORKER_ENABLED") and not app.config.get("TESTING"):
-        runtime.ports["worker"] = build_worker(app).start()
+        # Started by the first request, so command-line runs (migrations, seeding) start no worker.
+        app.before_request(lambda: start_worker_once(app))
+
+
+_start_lock = threading.Lock()
+
+
+def start_worker_once(app: Flask) -> None:
+    """Start this process's worker thread if it has none yet."""
+    ports = app.extensions["lockdesk"].ports
+    if "worker" in ports:
+        return
+    with _start_lock:
+        if "worker" not in ports:
+            ports["worker"] = build_worker(app).start()
+
+
+class Housekeeping:
+    """Drops idempotency answers past their 24 hours, at most every few minutes."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, every_seconds: float = 300.0):
+        self.sessions, self.every_seconds = sessions, every_seconds
+        self._last = float("-inf")
+
+    def __call__(self) -> int:
+        """Purge when due; the number of rows removed."""
+        if time.monotonic() - self._last < self.every_seconds:
+            return 0
+        self._last = time.monotonic()
+        from app.idempotency import purge_expired
+
+        try:
+            with self.sessions() as session:
+                return purge_expired(session)
+        except Exception:
+            log.exception("housekeeping failed")
+            return 0

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from flask import Flask
 from prometheus_client import Counter
@@ -70,15 +69,6 @@ def build_mailer(config) -> Mailer:
     if url:
         return SmtpMailer(url, sender=sender, timeout=setting(config, "SMTP_TIMEOUT_SECONDS", 10.0))
     return LogMailer(path=setting(config, "MAIL_LOG_PATH", "") or None)
-
-
-def build_sms(config, ports: dict[str, Any]):
-    """The SMS gateway the verification uses, or the log gateway when none is wired yet."""
-    if ports.get("sms") is not None:
-        return ports["sms"]
-    from verification.sms.log import LogSmsGateway
-
-    return LogSmsGateway(path=config.get("SMS_LOG_PATH") or None)
 
 
 class OutboxWriter:
@@ -172,7 +162,7 @@ def init_app(app: Flask) -> None:
     if urls and not app.config.get("OUTBOUND_WEBHOOK_SECRET"):
         raise ValueError("OUTBOUND_WEBHOOK_URLS needs OUTBOUND_WEBHOOK_SECRET to sign with")
     runtime.ports["notification_ports"] = notifications.Ports(
-        mailer=build_mailer(app.config), sms=build_sms(app.config, runtime.ports), link_for=link_builder(app.config))
+        mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config))
     runtime.ports.setdefault("webhook_transport", outbound.HttpWebhookTransport())
     event.listen(runtime.sessions, "before_flush", OutboxWriter(notice_policy(app.config), urls))
     runtime.ports["review_jobs"] = ReviewJobs(app)

@@ -255,6 +255,8 @@ __all__ = ["FreezeRequest", "LabelImport", "build_explorers", "draft_freeze_requ
            "request_trace", "run_trace"]
 
 
+# Hashes the system traces by itself (reported ones, withdrawals pulled from the exchange) go this deep.
+AUTO_TRACE_DEPTH = 3
 # A trace left `running` this long was dropped by a dead worker and is taken again.
 RUNNING_LEASE = timedelta(minutes=5)
 # A traced transaction still pending is looked at again this often, for this long (DESIGN §2 flow 5).

@@ -10,9 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from chain import service as chain_service
 from incidents import audit
 from incidents.exchange.models import AccountSnapshotRecord, IncidentWithdrawal
-from incidents.exchange.port import AccountSnapshot, Cancellation, Revocation, StateChange, Withdrawal
+from incidents.exchange.port import (
+    AccountSnapshot,
+    Cancellation,
+    Revocation,
+    StateChange,
+    Withdrawal,
+)
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import can_transition, transition
@@ -132,6 +139,9 @@ def _store_withdrawals(session: Session, incident: Incident | None, command: Exc
         amount=item.amount, address=item.address, tx_hash=item.tx_hash, status=item.status,
         created_at=item.created_at, pulled_at=now) for item in fresh)
     hashes = [{"chain": item.chain, "tx_hash": item.tx_hash} for item in fresh if item.tx_hash]
+    chain_service.add_trace_requests(session, transactions=[(h["chain"], h["tx_hash"]) for h in hashes],
+                                     depth=chain_service.AUTO_TRACE_DEPTH, incident_id=incident.id,
+                                     requested_by="exchange-withdrawals", now=now)
     if hashes:
         audit.record(session, actor="exchange", action="incident.withdrawals.pulled", subject_type="incident",
                      subject_id=incident.id, incident_id=incident.id, data={"transactions": hashes}, now=now)

@@ -64,7 +64,7 @@ def sla_due(now: datetime, hours: int) -> datetime:
     return now + timedelta(hours=min(max(hours, 1), MAX_SLA_HOURS))
 
 
-def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24, trace_depth: int = 3,
+def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
                   now: datetime | None = None) -> IntakeResult:
     """Store the report with its incident, queue the freeze and the traces of its hashes; one commit."""
     now = now or utcnow()
@@ -81,8 +81,8 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     freeze = request_freeze(session, incident, scope="full", reason=f"owner report: {report.kind}",
                             actor=f"reporter:{stored.id}", now=now)
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
-    chain_service.add_trace_requests(session, transactions=hashes, depth=trace_depth, incident_id=incident.id,
-                                     requested_by=f"reporter:{stored.id}", now=now)
+    chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
+                                     incident_id=incident.id, requested_by=f"reporter:{stored.id}", now=now)
     token = issue_incident_token(session, incident_id=incident.id, report_id=stored.id, now=now)
     session.commit()
     return IntakeResult(incident=incident, access_token=token, attached=attachment.attached,

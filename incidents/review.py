@@ -498,17 +498,20 @@ def _cooldown_hours(session: Session, request: UnfreezeRequest, incident: Incide
 
 def _two_factor_rebound(session: Session, request: UnfreezeRequest, incident: Incident,
                         policy: ReviewPolicy) -> bool:
-    """The checklist says so, or the exchange or the risk engine saw 2FA bound within the trust window."""
-    if any(row.item == "two_factor_rebound" and row.status == "done" for row in request.items):
-        return True
+    """Whether 2FA was bound anew around the attack (within the trust window, before the freeze).
+
+    The owner's own rebinding during recovery is a checklist step every unfreeze needs; it does not
+    double the hold. A rebinding the thief may have made does.
+    """
     since = (incident.first_suspicious_at or incident.created_at) - timedelta(days=policy.trust_days)
+    until = incident.frozen_at or incident.created_at
     snapshot = latest_account_snapshot(session, incident_id=incident.id)
     events = snapshot.security_events if snapshot is not None else []
-    if any(event["kind"] in TWO_FACTOR_EVENTS and parse_time(event["at"]) >= since for event in events):
+    if any(event["kind"] in TWO_FACTOR_EVENTS and since <= parse_time(event["at"]) <= until for event in events):
         return True
     return session.scalar(select(AnomalyEvent.id).where(
         AnomalyEvent.account_id == incident.account_id, AnomalyEvent.type.in_(TWO_FACTOR_EVENTS),
-        AnomalyEvent.occurred_at >= since).limit(1)) is not None
+        AnomalyEvent.occurred_at >= since, AnomalyEvent.occurred_at <= until).limit(1)) is not None
 
 
 def _settle(session: Session, request: UnfreezeRequest, incident: Incident, now: datetime) -> int:

@@ -27,8 +27,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once per test session, used as CREATE DATABASE … TEMPLATE."""
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database migrated once per test process; tests empty it before they start."""
     services.require("postgresql")
     name = services.create_database()
     upgrade_database(services.postgres_url(name))
@@ -44,9 +44,9 @@ def database_url(request, tmp_path) -> Iterator[str]:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    name = services.create_database(template=request.getfixturevalue("postgres_template"))
+    name = request.getfixturevalue("postgres_database")
+    services.empty_database(name)
     yield services.postgres_url(name)
-    services.drop_database(name)
 
 
 def make_settings(database_url: str, instance: Path) -> dict:

@@ -118,3 +118,20 @@ def drop_database(name: str) -> None:
 
     with psycopg.connect(admin_dsn(), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def empty_database(name: str) -> None:
+    """Empty every table but Alembic's and restart the sequences (much faster than a new database).
+
+    Connections a previous test left behind are ended first, so nothing holds a lock on a table.
+    """
+    import psycopg
+
+    with psycopg.connect(admin_dsn(name), autocommit=True) as connection:
+        connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        tables = [row[0] for row in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")]
+        connection.execute("ALTER TABLE audit_events ENABLE TRIGGER ALL")
+        connection.execute(f"TRUNCATE {', '.join(f'{table!r}'.replace(chr(39), chr(34)) for table in tables)} "
+                           "RESTART IDENTITY CASCADE")

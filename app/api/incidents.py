@@ -7,7 +7,13 @@ from flask import jsonify, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import AuditEventOut, IncidentListItemOut, IncidentOut, PageArgs, ReporterIncidentOut
+from app.api.schemas import (
+    AuditEventOut,
+    IncidentListItemOut,
+    IncidentOut,
+    PageArgs,
+    ReporterIncidentOut,
+)
 from app.auth import require_incident_access, require_staff
 from app.casefile import reporter_view, staff_view
 from app.containment import dispatch_after_commit

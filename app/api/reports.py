@@ -5,7 +5,14 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.fields import ACCOUNT_ID, CHAIN_NAME, LANGUAGES, DecimalString, Timestamp, transaction_hash_is_valid
+from app.api.fields import (
+    ACCOUNT_ID,
+    CHAIN_NAME,
+    LANGUAGES,
+    DecimalString,
+    Timestamp,
+    transaction_hash_is_valid,
+)
 from app.api.schemas import IncidentSummaryOut
 from app.containment import dispatch_after_commit
 from app.extensions import get_session, limiter, report_account_key
@@ -27,7 +34,9 @@ class TransactionIn(Schema):
     """A transaction the owner did not make."""
 
     chain = fields.String(required=True, validate=CHAIN_NAME)
-    hash = fields.String(required=True, validate=validate.Length(max=66))
+    hash = fields.String(required=True, validate=validate.Length(max=66),
+                         metadata={"pattern": r"^(0x)?[0-9a-fA-F]{64}$",
+                                   "description": "EVM chains: 0x and 64 hex digits; bitcoin: 64 hex digits"})
 
     @validates_schema
     def hash_fits_chain(self, data, **_kwargs):
@@ -69,8 +78,7 @@ def post_report(data):
     """Report a stolen account: it is frozen at the exchange within this request where possible."""
     report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
                          reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
-    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
-                           trace_depth=current_app.config["AUTO_TRACE_DEPTH"])
+    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"])
     dispatch_after_commit(result.incident, result.freeze_command)
     REPORTS.labels("attached" if result.attached else "opened").inc()
     location = url_for("incidents.get_incident", incident_id=result.incident.id)

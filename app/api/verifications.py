@@ -11,8 +11,8 @@ from app.api.schemas import VerificationOut
 from app.auth import current_principal, require_incident_access, require_staff
 from app.db import Forbidden, NotFound
 from app.extensions import get_session, runtime
-from incidents.access import Principal
 from incidents import ownership
+from incidents.access import Principal
 from verification.codes import derive_code_key
 
 blp = Blueprint("verifications", __name__, url_prefix="/api/v1", description="Owner verification")

@@ -47,6 +47,22 @@ def test_reported_hashes_are_queued_for_tracing_automatically(client, agent):
     assert [(t["chain"], t["tx_hash"], t["status"]) for t in detail["traces"]] == [("ethereum", HASH, "queued")]
 
 
+def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, client, agent):
+    from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
+
+    stolen = "0x" + "5e" * 32
+    with app.extensions["lockdesk"].sessions() as session:
+        add_withdrawal(session, withdrawal=NewWithdrawal(
+            withdrawal_id="W-1", account_id="U1001", chain="ethereum", asset="ETH", amount="10",
+            address="0x00000000000000000000000000000000000a0a00", tx_hash=stolen))
+    answer = client.post("/api/v1/reports", json=report_body("U1001", transactions=[])).get_json()
+    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent).get_json()
+    assert [w["tx_hash"] for w in detail["withdrawals"]] == [stolen]
+    assert {"chain": "ethereum", "hash": stolen, "source": "exchange"} in detail["transactions"]
+    assert [(t["tx_hash"], t["depth"]) for t in detail["traces"]] == [(stolen, 3)]
+
+
 def test_a_queued_trace_without_an_explorer_fails_with_a_clear_error(app, client, agent):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
     assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1

@@ -114,7 +114,7 @@ def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(ap
     drain(app, now=frozen_at + timedelta(minutes=121))
     app.extensions["lockdesk"].ports["review_jobs"]()
     detail = client.get(f"/api/v1/unfreeze-requests/{request_id}", headers=bearer(officer.token)).get_json()
-    assert detail["status"] == "completed" and detail["withdrawal_cooldown_hours"] == 48
+    assert detail["status"] == "completed" and detail["withdrawal_cooldown_hours"] == 24
     incident = client.get(f"/api/v1/incidents/{case.incident_id}", headers=bearer(officer.token)).get_json()
     assert (incident["status"], incident["containment"]) == ("resolved", "unfrozen")
     assert incident["unfreeze_request"]["status"] == "completed"

@@ -150,9 +150,23 @@ def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
         account = session.get(BackofficeAccount, "R1001")
         assert count_requests(session, account_id="R1001", operation="unfreeze") == 1
     assert account.state == "active"
-    # The agent attested a 2FA rebind, so the exchange holds withdrawals for 48 hours.
-    assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
+    # The owner rebinding 2FA during recovery is a checklist step, not a reason to double the hold.
+    assert account.withdrawals_held_until - account.changed_at == timedelta(hours=24)
     assert sent.idempotency_key and incident_of(app, case).containment == "unfrozen"
+
+
+def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, sms_log, agent, officer):
+    case, request, frozen_at = ready_request(app, sms_log, agent)
+    with sessions_of(app)() as session:
+        session.add(AnomalyEvent(event_id="rebind-1", account_id="R1001", type="two_factor_changed",
+                                 occurred_at=frozen_at - timedelta(hours=1), weight=0, action="ignored",
+                                 received_at=frozen_at))
+        session.commit()
+    decide(app, request.id, officer, now=frozen_at + timedelta(minutes=121))
+    drain(app, now=frozen_at + timedelta(minutes=121))
+    with sessions_of(app)() as session:
+        account = session.get(BackofficeAccount, "R1001")
+    assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
 
 
 def test_a_rejected_request_cannot_be_approved_later(app, sms_log, agent):
