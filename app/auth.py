@@ -1,6 +1,7 @@
 """Who is calling: bearer tokens for staff (lds_) and reporters (ldi_), and the checks routes make."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import g, request
@@ -8,6 +9,20 @@ from flask import g, request
 from app.db import DomainError, Forbidden, NotFound
 from app.extensions import get_session
 from incidents.access import Principal, resolve_token
+
+# API routes callable without a token: the owner's report, signed webhooks, one-time links, the document.
+PUBLIC_API = re.compile(r"^/api/v1/(reports|anomalies|repudiations(/.*)?|openapi\.json|docs(/.*)?|_bench/.*)$")
+
+
+def is_public(path: str) -> bool:
+    """Whether an API path takes no bearer token."""
+    return bool(PUBLIC_API.match(path))
+
+
+def authenticate_api_request() -> None:
+    """Check the bearer token of a private API route before its body is read: without one, only a 401."""
+    if request.url_rule is not None and request.path.startswith("/api/v1/") and not is_public(request.path):
+        current_principal()
 
 
 class Unauthorized(DomainError):

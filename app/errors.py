@@ -72,6 +72,8 @@ def handle_http_exception(error: HTTPException) -> Response:
     headers = dict(data.get("headers") or {})
     if status == 429:
         headers.setdefault("Retry-After", str(_retry_after(error)))
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers.setdefault("Allow", ", ".join(error.valid_methods))  # RFC 9110 §15.5.6
     if messages:
         errors: dict[str, list[str]] = {}
         for location, nested in messages.items():

@@ -82,13 +82,20 @@ def _check_body() -> None:
 
 def _register_api(app: Flask) -> None:
     """The JSON API and the operations endpoints."""
+    from app.api import openapi_docs
+    from app.auth import authenticate_api_request
     from app.api import anomalies, audit, incidents, operations, reports, repudiations, traces, unfreeze, verifications
 
     api = LockdeskApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
+    app.before_request(authenticate_api_request)  # a private route's token is checked before its body
     for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
+    if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
+        from app.api.floor import blp as floor_blp
+        app.register_blueprint(floor_blp)
     app.extensions["lockdesk_api"] = api
 
 

@@ -60,9 +60,9 @@ def list_incidents(session: Session, *, filters: IncidentFilter, sort: str = "sl
         value, number = decode_cursor(cursor)
         when = _parse_time(value)
         if descending:
-            query = query.where(or_(column < when, and_(column == when, Incident.number < number)))
+            query = query.where(column <= when, or_(column < when, and_(column == when, Incident.number < number)))
         else:
-            query = query.where(or_(column > when, and_(column == when, Incident.number > number)))
+            query = query.where(column >= when, or_(column > when, and_(column == when, Incident.number > number)))
     order = (column.desc(), Incident.number.desc()) if descending else (column.asc(), Incident.number.asc())
     rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
     items = rows[:limit]

@@ -34,6 +34,11 @@ class Timestamp(fields.DateTime):
 class DecimalString(fields.String):
     """An exact non-negative amount given and shown as a decimal string."""
 
+    def __init__(self, **kwargs):
+        """Document the accepted form (plain digits, optional fraction) in the OpenAPI schema."""
+        kwargs["metadata"] = {"pattern": r"^[0-9]{1,30}(\.[0-9]{1,9})?$", **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         """Check the text is a finite, non-negative decimal of sane size."""
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -1,20 +1,27 @@
 """Schemas shared by several resources: incidents as staff and reporters see them, pages, problems."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from app.api.fields import Timestamp
 
 
 class ProblemOut(Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details (application/problem+json); problem types may add members (RFC 9457 §3.2)."""
 
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
     detail = fields.String()
     instance = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    remaining_attempts = fields.Integer(metadata={"description": "wrong-code: tries left"})
+    retry_after = fields.Float(allow_none=True, metadata={"description": "seconds until a retry may succeed"})
+    current = fields.String(metadata={"description": "illegal-transition: the state now"})
+    allowed = fields.List(fields.String(), metadata={"description": "illegal-transition: the states reachable"})
 
 
 class IncidentSummaryOut(Schema):

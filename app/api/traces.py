@@ -24,7 +24,9 @@ class TraceIn(Schema):
     """What to trace."""
 
     chain = fields.String(required=True, validate=CHAIN_NAME)
-    tx_hash = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    tx_hash = fields.String(required=True, validate=validate.Length(min=1, max=80),
+                            metadata={"pattern": r"^(0x)?[0-9a-fA-F]{64}$",
+                                      "description": "EVM chains: 0x and 64 hex digits; bitcoin: 64 hex digits"})
     depth = fields.Integer(load_default=3, validate=validate.Range(0, 5))
     incident_id = fields.UUID(load_default=None)
 

@@ -1,0 +1,90 @@
+"""The OpenAPI document tells the truth about errors and auth: problem+json per status, bearer where required.
+
+flask-smorest documents its own error schema as application/json under a catch-all `default`;
+the API answers RFC 9457 problem documents (application/problem+json) with specific statuses.
+This apispec plugin rewrites each operation's error responses to the statuses the route can answer,
+each with the `Problem` schema, and marks the operations that need a bearer token.
+"""
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+from apispec import APISpec, BasePlugin
+
+from app.auth import is_public
+from app.errors import PROBLEM_TYPE
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+BODY_METHODS = frozenset({"post", "put", "patch"})
+# Statuses beyond the generic ones that particular routes answer (API.md).
+EXTRA: tuple[tuple[str, re.Pattern[str], tuple[int, ...]], ...] = (
+    ("post", re.compile(r"^/api/v1/reports$"), (409, 429)),
+    ("post", re.compile(r"^/api/v1/anomalies$"), (401,)),
+    ("post", re.compile(r"/transitions$"), (409,)),
+    ("post", re.compile(r"/freeze$"), (409,)),
+    ("post", re.compile(r"/verifications$"), (409,)),
+    ("post", re.compile(r"/sms$"), (409, 429)),
+    ("post", re.compile(r"/(sms/check|totp)$"), (409, 410, 429)),
+    ("post", re.compile(r"/manual-review$"), (409,)),
+    ("post", re.compile(r"/unfreeze-requests$"), (409,)),
+    ("post", re.compile(r"/checklist/"), (409,)),
+    ("post", re.compile(r"/decisions$"), (409, 429)),
+    ("get", re.compile(r"/freeze-request$"), (409,)),
+    ("post", re.compile(r"^/api/v1/repudiations"), (404, 410)),
+)
+
+
+def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses a route can answer: body, query, path, auth and route-specific ones."""
+    statuses: set[int] = set()
+    if method in BODY_METHODS:
+        statuses |= {400, 413, 415, 422}
+    if "422" in operation.get("responses", {}):
+        statuses.add(422)  # query arguments are validated too
+    if "{" in path:
+        statuses.add(404)
+    if not is_public(path):
+        statuses |= {401, 403}
+    for extra_method, pattern, extra in EXTRA:
+        if method == extra_method and pattern.search(path):
+            statuses |= set(extra)
+    return statuses
+
+
+def problem_response(status: int) -> dict[str, Any]:
+    """A documented problem+json answer."""
+    return {"description": HTTPStatus(status).phrase, "content": {PROBLEM_TYPE: {"schema": PROBLEM_REF}}}
+
+
+class ProblemDocs(BasePlugin):
+    """Rewrite error responses to problem+json and declare bearer security where a token is needed."""
+
+    def init_spec(self, spec: APISpec) -> None:
+        """Keep the spec to register the Problem schema once."""
+        self.spec = spec
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **_kwargs: Any) -> None:
+        """Per operation: drop the catch-all and flask-smorest's error refs, add problem answers and security."""
+        openapi_path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", path or "")
+        for method, operation in (operations or {}).items():
+            responses = operation.setdefault("responses", {})
+            for key in [key for key in responses if not isinstance(key, str)]:
+                responses[str(key)] = responses.pop(key)  # flask-smorest keys its 422 by int
+            statuses = error_statuses(openapi_path, method, operation)
+            responses.pop("default", None)
+            for status in statuses:
+                responses[str(status)] = problem_response(status)
+            if not is_public(openapi_path):
+                operation["security"] = [{"bearer": []}]
+
+
+def install(spec: APISpec) -> None:
+    """Register the Problem schema and the plugin on the API's spec, before the blueprints are documented."""
+    from app.api.schemas import ProblemOut
+
+    spec.components.schema("Problem", schema=ProblemOut)
+    plugin = ProblemDocs()
+    plugin.init_spec(spec)
+    spec.plugins.append(plugin)

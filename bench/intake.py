@@ -1,0 +1,208 @@
+"""Intake against the floor, and the 10,000-report burst, through the real stack."""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import text
+
+from app.db import make_engine
+from bench.stack import REPO, ExchangeBackoffice, LockdeskServer
+
+REPORTS_PATH = "/api/v1/reports"
+FLOOR_PATH = "/api/v1/_bench/floor"
+DRAIN_LIMIT_SECONDS = 120
+
+
+def run_load(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in a separate load-generator process and return its measurements."""
+    done = subprocess.run([sys.executable, "-m", "bench.load"], input=json.dumps(job).encode(), cwd=REPO,
+                          capture_output=True, check=True, timeout=1800)
+    return json.loads(done.stdout)
+
+
+def outbox_backlog(database_url: str) -> int:
+    """Exchange commands not yet settled."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        left = connection.execute(text(
+            "SELECT count(*) FROM exchange_commands WHERE status IN ('pending', 'in_flight')")).scalar_one()
+    engine.dispose()
+    return left
+
+
+def wait_drained(database_url: str, limit: float = DRAIN_LIMIT_SECONDS) -> float:
+    """Wait until the worker settled the follow-ups, so they do not load the next measurement."""
+    started = time.monotonic()
+    while outbox_backlog(database_url) and time.monotonic() - started < limit:
+        time.sleep(0.5)
+    return round(time.monotonic() - started, 1)
+
+
+class LockSampler:
+    """Samples, on PostgreSQL, how many backends wait for a lock (and for the audit chain's advisory lock)."""
+
+    def __init__(self, database_url: str, period: float = 0.05):
+        self.url, self.period = database_url, period
+        self.samples: list[tuple[int, int, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockSampler:
+        if self.url.startswith("postgresql"):
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        """Poll pg_locks and pg_stat_activity until stopped."""
+        import psycopg
+
+        with psycopg.connect(self.url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
+            while not self._stop.wait(self.period):
+                self.samples.append(connection.execute(
+                    "SELECT count(*) FILTER (WHERE NOT granted), "
+                    "count(*) FILTER (WHERE NOT granted AND locktype = 'advisory'), "
+                    "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active') FROM pg_locks").fetchone())
+
+    def summary(self) -> dict[str, Any] | None:
+        """Mean waiters per sample."""
+        if not self.samples:
+            return None
+        count = len(self.samples)
+        return {"samples": count, "mean_lock_waiters": round(sum(s[0] for s in self.samples) / count, 2),
+                "mean_audit_lock_waiters": round(sum(s[1] for s in self.samples) / count, 2),
+                "mean_active_backends": round(sum(s[2] for s in self.samples) / count, 2)}
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    """The median of one measurement over the runs."""
+    return round(statistics.median(run[key] for run in runs), 2)
+
+
+def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, database_url: str, *, prefix: str,
+                   runs: int, serial: int, concurrent: int, clients: int) -> dict[str, Any]:
+    """Floor and intake, serially (latency) and with `clients` clients (throughput); medians over the runs."""
+    per_run = serial + concurrent
+    accounts = exchange.open_accounts(prefix, runs * per_run)
+    samples: dict[str, list[dict[str, Any]]] = {"floor_serial": [], "floor_load": [], "intake_serial": [],
+                                                "intake_load": []}
+    drains = []
+    for run in range(runs):
+        mine = accounts[run * per_run:(run + 1) * per_run]
+        floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
+        intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
+        samples["floor_serial"].append(run_load({**floor, "count": serial, "clients": 1}))
+        samples["floor_load"].append(run_load({**floor, "count": concurrent, "clients": clients}))
+        samples["intake_serial"].append(run_load({**intake, "count": serial, "clients": 1,
+                                                  "accounts": mine[:serial]}))
+        drains.append(wait_drained(database_url))
+        with LockSampler(database_url) as sampler:
+            samples["intake_load"].append(run_load({**intake, "count": concurrent, "clients": clients,
+                                                    "accounts": mine[serial:]}))
+        samples["intake_load"][-1]["locks"] = sampler.summary()
+        drains.append(wait_drained(database_url))
+    result = summarise_intake(samples, drains, clients)
+    result["intake_load"]["locks_each_run"] = [run.get("locks") for run in samples["intake_load"]]
+    return result
+
+
+def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[float], clients: int) -> dict[str, Any]:
+    """Medians, ratios and the checks of the answers."""
+    result: dict[str, Any] = {"clients": clients, "runs": len(samples["floor_load"]),
+                              "follow_up_drain_s": drains}
+    for name, runs in samples.items():
+        result[name] = {"per_second": _median(runs, "per_second"), "p50_ms": _median(runs, "p50_ms"),
+                        "p99_ms": _median(runs, "p99_ms"), "requests": sum(run["answered"] for run in runs),
+                        "statuses": _merge(run["statuses"] for run in runs),
+                        "errors": sum(run["errors"] for run in runs)}
+        if name.startswith("intake"):
+            result[name]["answered_frozen"] = sum(run["frozen_in_answer"] for run in runs)
+        result[name]["each_run"] = [{k: run[k] for k in ("per_second", "p50_ms", "p99_ms")} for run in runs]
+    result["ratios"] = {
+        "throughput_intake_over_floor": round(result["intake_load"]["per_second"]
+                                              / result["floor_load"]["per_second"], 3),
+        "p99_intake_over_floor_serial": round(result["intake_serial"]["p99_ms"]
+                                              / result["floor_serial"]["p99_ms"], 2),
+        "p99_intake_over_floor_load": round(result["intake_load"]["p99_ms"] / result["floor_load"]["p99_ms"], 2),
+    }
+    return result
+
+
+def _merge(counters) -> dict[str, int]:
+    """Sum status counts."""
+    total: dict[str, int] = {}
+    for counter in counters:
+        for status, count in counter.items():
+            total[status] = total.get(status, 0) + count
+    return total
+
+
+def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database_url: str, *, reports: int,
+                  clients: int, delay_ms: float, prefix: str = "B") -> dict[str, Any]:
+    """`reports` reports for as many accounts, the exchange answering in `delay_ms`: time to the last freeze."""
+    accounts = exchange.open_accounts(prefix, reports)
+    exchange.set_delay(delay_ms)
+    started_at = datetime.now(timezone.utc)
+    started = time.monotonic()
+    with LockSampler(database_url) as sampler:
+        load = run_load({"url": server.url + REPORTS_PATH, "kind": "report", "count": reports, "clients": clients,
+                         "accounts": accounts, "keep_incidents": True})
+    load["locks"] = sampler.summary()
+    answered_s = time.monotonic() - started
+    frozen_s = _wait_all_frozen(database_url, prefix, reports, started_at)
+    exchange.set_delay(0)
+    checks = burst_checks(database_url, exchange, load.pop("incidents"), prefix)
+    return {"reports": reports, "clients": clients, "exchange_delay_ms": delay_ms,
+            "all_answered_s": round(answered_s, 2), "last_frozen_s": frozen_s, "load": load, **checks}
+
+
+def _wait_all_frozen(database_url: str, prefix: str, expected: int, started_at: datetime,
+                     limit: float = 600) -> float | None:
+    """Poll the database until every burst incident is frozen; seconds from the first report to the last freeze."""
+    engine = make_engine(database_url)
+    deadline = time.monotonic() + limit
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                count, last = connection.execute(text(
+                    "SELECT count(*), max(frozen_at) FROM incidents WHERE account_id LIKE :p "
+                    "AND containment = 'frozen'"), {"p": f"{prefix}%"}).one()
+            if count >= expected:
+                last = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
+                last = last if last.tzinfo else last.replace(tzinfo=timezone.utc)
+                return round((last - started_at).total_seconds(), 2)
+            time.sleep(0.5)
+        return None
+    finally:
+        engine.dispose()
+
+
+def burst_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[str], prefix: str) -> dict[str, Any]:
+    """Nothing lost (every answered report has its incident and one confirmed freeze), nothing frozen twice."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT i.id, i.containment, count(c.id) AS freezes, "
+            "sum(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END) AS done "
+            "FROM incidents i LEFT JOIN exchange_commands c ON c.incident_id = i.id AND c.action = 'freeze' "
+            "WHERE i.account_id LIKE :p GROUP BY i.id, i.containment"), {"p": f"{prefix}%"}).all()
+    engine.dispose()
+    by_id = {str(row.id): row for row in rows}
+    lost = sum(1 for incident in answered if incident not in by_id or by_id[incident].done != 1)
+    counts = exchange.freeze_counts()
+    return {"answered": len(answered), "incidents": len(rows), "lost": lost,
+            "freeze_commands": sum(row.freezes for row in rows),
+            "exchange_frozen": counts["frozen"], "frozen_twice": counts["frozen_twice"],
+            "exchange_freeze_keys": counts["freeze_keys"]}

@@ -1,0 +1,98 @@
+"""The targets the numbers are held to, and the table the README shows."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def targets(results: dict[str, Any]) -> dict[str, Any]:
+    """Each target with the measured value and whether it is met."""
+    met: dict[str, Any] = {}
+    for kind, intake in results.get("intake", {}).items():
+        ratios = intake["ratios"]
+        met[f"intake_{kind}_throughput_ge_50pct_of_floor"] = ratios["throughput_intake_over_floor"] >= 0.5
+        met[f"intake_{kind}_p99_le_3x_floor"] = ratios["p99_intake_over_floor_serial"] <= 3
+    for kind, burst in results.get("burst", {}).items():
+        met[f"burst_{kind}_drained_le_60s"] = burst["last_frozen_s"] is not None and burst["last_frozen_s"] <= 60
+        met[f"burst_{kind}_nothing_lost_nothing_twice"] = burst["lost"] == 0 and burst["frozen_twice"] == 0
+    if "cold" in results.get("trace", {}):
+        met["trace_cold_within_depth_plus_2"] = results["trace"]["cold_within_depth_plus_2"]
+    for kind, scale in results.get("scale", {}).items():
+        met[f"scale_{kind}_deep_page_ratio_le_2"] = scale["deep_page_ms_ratio_largest_over_smallest"] <= 2
+        met[f"scale_{kind}_first_page_ratio_le_2"] = scale["first_page_ms_ratio_largest_over_smallest"] <= 2
+    return met
+
+
+def _yes(value: bool) -> str:
+    """A target's verdict."""
+    return "met" if value else "**missed**"
+
+
+def render(results: dict[str, Any]) -> str:
+    """A Markdown table of everything measured."""
+    env = results["environment"]
+    server = results["server"]
+    lines = [f"Measured by `make bench` on {env['cores']} cores ({env['machine']}), Python {env['python']}, "
+             f"PostgreSQL {env['postgresql']}, SQLite {env['sqlite']}, gunicorn {env['gunicorn']} "
+             f"({server['gunicorn_workers']} {server['worker_class']} workers × {server['threads']} threads), "
+             f"one `flask worker`, the exchange over HTTP; medians of {results['sizes']['runs']} runs"
+             f"{' (quick sizes)' if results['quick'] else ''}; the whole bench took {results['bench_seconds']} s.", "",
+             "| measurement | value | against | ratio | target |", "|---|---|---|---|---|"]
+    for kind, intake in results.get("intake", {}).items():
+        floor_load, intake_load = intake["floor_load"], intake["intake_load"]
+        floor_serial, intake_serial = intake["floor_serial"], intake["intake_serial"]
+        ratios = intake["ratios"]
+        lines += [
+            f"| intake {kind}: reports/s ({intake['clients']} clients) | {intake_load['per_second']} "
+            f"| floor {floor_load['per_second']} req/s | {ratios['throughput_intake_over_floor']} "
+            f"| ≥ 0.5: {_yes(ratios['throughput_intake_over_floor'] >= 0.5)} |",
+            f"| intake {kind}: report→frozen p50 / p99, one client | {intake_serial['p50_ms']} / "
+            f"{intake_serial['p99_ms']} ms | floor {floor_serial['p50_ms']} / {floor_serial['p99_ms']} ms "
+            f"| p99 × {ratios['p99_intake_over_floor_serial']} | ≤ 3: "
+            f"{_yes(ratios['p99_intake_over_floor_serial'] <= 3)} |",
+            f"| intake {kind}: p50 / p99 under load | {intake_load['p50_ms']} / {intake_load['p99_ms']} ms "
+            f"| floor {floor_load['p50_ms']} / {floor_load['p99_ms']} ms | p99 × "
+            f"{ratios['p99_intake_over_floor_load']} | — |",
+            f"| intake {kind}: answers saying `frozen` | {intake_serial['answered_frozen'] + intake_load['answered_frozen']}"
+            f" of {intake_serial['requests'] + intake_load['requests']} | | | all |",
+        ]
+    for kind, burst in results.get("burst", {}).items():
+        lines += [
+            f"| burst {kind}: {burst['reports']} reports, exchange answering in {burst['exchange_delay_ms']:.0f} ms "
+            f"| last account frozen after {burst['last_frozen_s']} s (all answered after {burst['all_answered_s']} s) "
+            f"| | | ≤ 60 s: {_yes(burst['last_frozen_s'] is not None and burst['last_frozen_s'] <= 60)} |",
+            f"| burst {kind}: lost / frozen twice | {burst['lost']} / {burst['frozen_twice']} "
+            f"({burst['incidents']} incidents, {burst['freeze_commands']} freeze commands) | | | 0 / 0: "
+            f"{_yes(burst['lost'] == 0 and burst['frozen_twice'] == 0)} |",
+        ]
+    trace = results.get("trace", {})
+    if "cold" in trace:
+        for name in ("cold", "warm"):
+            naive = trace[f"naive_{name}"]
+            lines.append(f"| trace depth {trace['depth']} {name}: round trips, time | {trace[name]['round_trips']}, "
+                         f"{trace[name]['ms']} ms | naive {naive['round_trips']}, {naive['ms']} ms "
+                         f"| × {round(naive['ms'] / trace[name]['ms'], 1)} faster | "
+                         + (f"≤ {trace['depth'] + 2}: {_yes(trace['cold_within_depth_plus_2'])} |"
+                            if name == "cold" else "≤ 1 |"))
+    for kind, scale in results.get("scale", {}).items():
+        cells = ", ".join(f"{level['incidents']:,}: {level['first_page_ms']} / {level['deep_page_ms']} ms"
+                          for level in scale["levels"])
+        ratio = scale["deep_page_ms_ratio_largest_over_smallest"]
+        lines.append(f"| queue page {kind} (first / 90 % deep) | {cells} | | "
+                     f"{scale['first_page_ms_ratio_largest_over_smallest']} / {ratio} "
+                     f"| ≤ 2: {_yes(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
+    return "\n".join(lines)
+
+
+def write_readme(path: Path, rendered: str) -> None:
+    """Replace the table between the bench markers (or append a Benchmarks section if they are missing)."""
+    text = path.read_text()
+    block = f"{START}\n{rendered}\n{END}"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
+    else:
+        text = text.rstrip("\n") + f"\n\n## Benchmarks\n\n{block}\n"
+    path.write_text(text)
