@@ -11,7 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.db import DomainError
+from app.cli_support import or_exit as _or_exit
 from app.extensions import runtime
 from chain import service as chain_service
 from incidents import audit, staff
@@ -115,15 +115,6 @@ def render_trace_table(trace) -> str:
                                   for f in trace.findings or []] or ["  none"]
     lines.append(f"\n{trace.round_trips} round trips")
     return "\n".join(lines)
-
-
-def _or_exit(call):
-    """Run a use case; print a domain refusal and exit 2."""
-    try:
-        return call()
-    except DomainError as error:
-        click.echo(f"error: {error.detail}", err=True)
-        sys.exit(2)
 
 
 def init_app(app: Flask) -> None:

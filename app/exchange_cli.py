@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.db import DomainError
+from app.cli_support import or_exit as _or_exit
 from app.exchange_server import ExchangeServer
 from app.extensions import runtime
 from app.jobs import run_worker
@@ -100,15 +100,6 @@ def worker(once: bool) -> None:
         click.echo(json.dumps({"dispatched": runtime().ports["dispatcher"].drain()}))
         return
     run_worker(current_app._get_current_object())
-
-
-def _or_exit(call):
-    """Run a use case; print a domain refusal and exit 2."""
-    try:
-        return call()
-    except DomainError as error:
-        click.echo(f"error: {error.detail}", err=True)
-        sys.exit(2)
 
 
 def init_app(app: Flask) -> None:

@@ -270,22 +270,21 @@ def _get_request(session: Session, request_id: uuid.UUID) -> UnfreezeRequest:
 
 def _lock_request(session: Session, request_id: uuid.UUID) -> UnfreezeRequest:
     """The request row, locked and read fresh, so decisions on it run one at a time."""
-    query = (select(UnfreezeRequest).where(UnfreezeRequest.id == request_id).with_for_update()
-             .execution_options(populate_existing=True))
-    request = session.scalar(query)
-    if request is None:
-        raise NotFound("no such unfreeze request")
-    return request
+    return _locked(session, UnfreezeRequest, request_id, "no such unfreeze request")
 
 
 def _lock_incident(session: Session, incident_id: uuid.UUID) -> Incident:
     """The incident row, locked and read fresh (always after its request's row: one lock order)."""
-    query = (select(Incident).where(Incident.id == incident_id).with_for_update()
-             .execution_options(populate_existing=True))
-    incident = session.scalar(query)
-    if incident is None:
-        raise NotFound("no such incident")
-    return incident
+    return _locked(session, Incident, incident_id, "no such incident")
+
+
+def _locked(session: Session, model, row_id: uuid.UUID, missing: str):
+    """One row by id, locked FOR UPDATE and read fresh, or NotFound."""
+    query = select(model).where(model.id == row_id).with_for_update().execution_options(populate_existing=True)
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 def _open_request_of(session: Session, incident_id: uuid.UUID) -> UnfreezeRequest | None:

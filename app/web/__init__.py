@@ -65,6 +65,19 @@ def is_page_request() -> bool:
     return request.blueprint is None and (path == "/" or path.startswith(("/console", "/i/", "/report")))
 
 
+def protect_pages(blueprint, *, deny_framing: bool) -> None:
+    """CSRF on every form of the blueprint; its pages hold personal or case data: never cached or referred."""
+    blueprint.before_request(csrf.protect)
+
+    @blueprint.after_request
+    def _no_store(response):
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if deny_framing:
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+
 def init_app(app: Flask) -> None:
     """Attach translations, CSRF protection, the cookie rules and the page blueprints."""
     from app.web import console, errors, owner, templating

@@ -11,7 +11,7 @@ from app.db import DomainError, NotFound
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
-from app.web import csrf, now
+from app.web import now, protect_pages
 from app.web.casepage import staff_case
 from app.web.console_auth import sign_in, sign_out, staff_page
 from app.web.forms import CHAINS, read_code
@@ -29,19 +29,7 @@ QUEUES = ("support", "risk")
 WORKING_ROLES = ("agent", "risk_officer")
 
 
-@bp.before_request
-def _protect_forms() -> None:
-    """Every console form carries the session's CSRF token."""
-    csrf.protect()
-
-
-@bp.after_request
-def _no_store(response):
-    """Console pages hold case data: never cached, never framed, never sent as a referrer."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
+protect_pages(bp, deny_framing=True)
 
 
 def _safe_next(target: str | None) -> str:

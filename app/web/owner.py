@@ -21,7 +21,7 @@ from app.db import DomainError
 from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
 from app.observability import REPORTS
-from app.web import LANGUAGE_COOKIE, LOCALES, csrf, forms, now, page_locale
+from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
 from app.web.messages import FormInput, explain
 from app.web.owner_access import grant_from_token, owner_principal, remember
@@ -35,18 +35,7 @@ ANSWER_KEY = "report_answer"
 ONE_YEAR = 365 * 24 * 3600
 
 
-@bp.before_request
-def _protect_forms() -> None:
-    """Every form of the owner's pages carries the session's CSRF token."""
-    csrf.protect()
-
-
-@bp.after_request
-def _no_store(response):
-    """Case pages hold personal data: never cached, never sent as a referrer."""
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
+protect_pages(bp, deny_framing=False)
 
 
 def page_language() -> str:

@@ -15,28 +15,17 @@ from app.db import utcnow
 from verification.sms import SmsDeliveryFailed, SmsReceipt
 
 
-class LogSmsGateway:
-    """Writes messages as JSON lines to `path` (appending) or to `stream` (stderr by default)."""
+class JsonLinesLog:
+    """Appends JSON lines to `path`, or to `stream` (stderr by default); one writer at a time."""
 
-    def __init__(self, path: str | None = None, *, stream: TextIO | None = None, clock=utcnow):
+    def __init__(self, path: str | None = None, *, stream: TextIO | None = None):
         self._path = path
         self._stream = stream
-        self._clock = clock
         self._lock = threading.Lock()
 
-    def send(self, *, to: str, body: str) -> SmsReceipt:
-        """Append one line `{"at", "gateway", "id", "to", "body"}`."""
-        message_id = str(uuid.uuid4())
-        line = json.dumps({"at": _iso(self._clock()), "gateway": "log", "id": message_id,
-                           "to": to, "body": body}, ensure_ascii=False)
-        try:
-            self._write(line + "\n")
-        except OSError as exc:
-            raise SmsDeliveryFailed(f"the SMS log could not be written: {exc.strerror}") from exc
-        return SmsReceipt(gateway="log", message_id=message_id)
-
-    def _write(self, text: str) -> None:
-        """One writer at a time so lines never interleave."""
+    def write(self, entry: dict) -> None:
+        """Append one entry as a line (OSError when the file cannot be written)."""
+        text = json.dumps(entry, ensure_ascii=False) + "\n"
         with self._lock:
             if self._path:
                 with open(self._path, "a", encoding="utf-8") as handle:
@@ -45,6 +34,24 @@ class LogSmsGateway:
                 stream = self._stream or sys.stderr
                 stream.write(text)
                 stream.flush()
+
+
+class LogSmsGateway:
+    """Writes messages as JSON lines to `path` (appending) or to `stream` (stderr by default)."""
+
+    def __init__(self, path: str | None = None, *, stream: TextIO | None = None, clock=utcnow):
+        self._log = JsonLinesLog(path, stream=stream)
+        self._clock = clock
+
+    def send(self, *, to: str, body: str) -> SmsReceipt:
+        """Append one line `{"at", "gateway", "id", "to", "body"}`."""
+        message_id = str(uuid.uuid4())
+        try:
+            self._log.write({"at": _iso(self._clock()), "gateway": "log", "id": message_id, "to": to, "body": body})
+        except OSError as exc:
+            raise SmsDeliveryFailed(f"the SMS log could not be written: {exc.strerror}") from exc
+        return SmsReceipt(gateway="log", message_id=message_id)
+
 
 
 def _iso(moment: datetime) -> str:
