@@ -78,12 +78,13 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     """Send `count` requests from `clients` threads, each pulling the next index; measure each one."""
     count, clients = job["count"], job["clients"]
     tally, next_index, index_lock = Tally(), iter(range(count)), threading.Lock()
+    deadline = time.perf_counter() + job.get("deadline_s", 1e9)  # stop issuing new requests after this
 
     def client() -> None:
         session = _session(1)
         while True:
             with index_lock:
-                index = next(next_index, None)
+                index = next(next_index, None) if time.perf_counter() < deadline else None
             if index is None:
                 return
             started = time.perf_counter()
