@@ -108,8 +108,8 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
     words, tag = LANGUAGES[language], language.lower()
     app = live.app
     open_exchange_account(app, "U1001")
-    agent = make_staff(app, "agent-ana", "agent")
-    officers = [make_staff(app, "officer-olga", "risk_officer"), make_staff(app, "officer-omar", "risk_officer")]
+    agent = make_staff(app, "agent-1", "agent")
+    officers = [make_staff(app, "officer-1", "risk_officer"), make_staff(app, "officer-2", "risk_officer")]
 
     owner = chromium.new_context(viewport=PHONE, locale=language, device_scale_factor=1, is_mobile=True,
                                  has_touch=True).new_page()

@@ -12,7 +12,7 @@ from tests.web.conftest import csrf_of, make_staff
 @pytest.fixture
 def agent(app):
     """An agent with a console password and an authenticator."""
-    return make_staff(app, "agent-ana", "agent")
+    return make_staff(app, "agent-1", "agent")
 
 
 def sign_in(client, member, clock, code=None):
@@ -74,7 +74,7 @@ def test_session_ends_after_twelve_hours_even_when_busy(client, agent, clock):
 
 def test_agents_cannot_see_the_audit_and_only_admins_verify_the_chain(app, agent, clock):
     agent_client, officer_client, admin_client = app.test_client(), app.test_client(), app.test_client()
-    officer, admin = make_staff(app, "officer-olga", "risk_officer"), make_staff(app, "admin-abe", "admin")
+    officer, admin = make_staff(app, "officer-1", "risk_officer"), make_staff(app, "admin-1", "admin")
     sign_in(agent_client, agent, clock)
     sign_in(officer_client, officer, clock)
     sign_in(admin_client, admin, clock)
