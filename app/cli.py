@@ -9,7 +9,7 @@ import click
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.cli_support import or_exit as _or_exit
 from app.extensions import runtime
@@ -21,6 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 db_cli = AppGroup("db", help="Database schema.")
 staff_cli = AppGroup("staff", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="The audit chain.")
+labels_cli = AppGroup("labels", help="Address labels used to screen traced funds.")
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -84,7 +85,19 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@labels_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--chain", "chain_name", default="ethereum", show_default=True)
+@click.option("--source", default=None, help="Where the labels come from (kept with each row).")
+def labels_import(path: str, chain_name: str, source: str | None) -> None:
+    """Import labels from a CSV (address,label,category), JSON or GraphSense TagPack YAML file."""
+    with runtime().sessions() as session:
+        result = _or_exit(lambda: chain_service.import_labels(session, path, chain=chain_name, source=source))
+    click.echo(json.dumps({"added": result.added, "skipped": result.skipped}))
+
+
 @click.command("trace")
+@with_appcontext
 @click.argument("chain_name", metavar="CHAIN")
 @click.argument("tx_hash", metavar="HASH")
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 5))
@@ -122,7 +135,7 @@ def init_app(app: Flask) -> None:
     from app import exchange_cli
     from app.demo import demo_cli
 
-    for group in (db_cli, staff_cli, audit_cli, demo_cli):
+    for group in (db_cli, staff_cli, audit_cli, labels_cli, demo_cli):
         app.cli.add_command(group)
     app.cli.add_command(trace_command)
     exchange_cli.init_app(app)

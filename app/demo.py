@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.extensions import runtime
 from incidents import staff
 from incidents.exchange.backoffice import NewAccount, NewWithdrawal, add_account, add_withdrawal
+from incidents.exchange.models import BackofficeAccount
 
 demo_cli = AppGroup("demo", help="A demonstration data set.")
 
@@ -46,7 +47,15 @@ def seed() -> None:
 
 
 def _seed_account(session) -> dict:
-    """The owner's account at the embedded exchange, with one withdrawal the thief made."""
+    """The owner's account at the embedded exchange, with one withdrawal the thief made (kept if present)."""
+    if session.get(BackofficeAccount, DEMO_ACCOUNT) is None:
+        _open_demo_account(session)
+    return {"account_id": DEMO_ACCOUNT, "totp_secret": DEMO_TOTP_SECRET, "phone": "+15550001",
+            "anti_phishing_code": "BLUE-HERON"}
+
+
+def _open_demo_account(session) -> None:
+    """Open the demo account and record the stolen withdrawal."""
     bound = utcnow() - timedelta(days=400)
     add_account(session, account=NewAccount(
         account_id=DEMO_ACCOUNT, email="owner@example.com", phone="+15550001", totp_secret=DEMO_TOTP_SECRET,
@@ -56,8 +65,6 @@ def _seed_account(session) -> dict:
         withdrawal_id="W-9001", account_id=DEMO_ACCOUNT, chain="ethereum", asset="ETH", amount="10",
         address="0x00000000000000000000000000000000000a0a00", tx_hash=STOLEN_WITHDRAWAL,
         created_at=utcnow() - timedelta(hours=2)))
-    return {"account_id": DEMO_ACCOUNT, "totp_secret": DEMO_TOTP_SECRET, "phone": "+15550001",
-            "anti_phishing_code": "BLUE-HERON"}
 
 
 def _seed_staff(session) -> list[dict]:
