@@ -38,6 +38,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--burst-delay-ms", type=float, default=50.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--no-readme", action="store_true", help="do not rewrite the README table")
+    parser.add_argument("--render", type=Path, default=None, help="only re-render the table of a results file")
     parser.add_argument("--scale-sizes", type=lambda text: [int(n) for n in text.split(",")], default=None,
                         help="comma list of incident counts, e.g. 1000,100000,1000000")
     for name, value in FULL.items():
@@ -130,8 +131,12 @@ def _say(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run, write the results file and the README table, print the table."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    results = run(args)
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    if args.render is not None:
+        results = json.loads(args.render.read_text())
+        results["targets"] = table.targets(results)
+    else:
+        results = run(args)
+        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
     rendered = table.render(results)
     if not args.no_readme:
         table.write_readme(REPO / "README.md", rendered)
