@@ -90,6 +90,17 @@ def sign_in_staff(session: Session, *, name: str, password: str, code: str,
     return staff
 
 
+def end_staff_sessions(session: Session, *, staff_id, actor: str, now: datetime | None = None) -> None:
+    """End every console session of a staff member, on every device; one commit."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound("no such staff member")
+    staff.sessions_valid_after = now or utcnow()
+    audit.record(session, actor=actor, action="staff.sessions_ended", subject_type="staff", subject_id=staff.id,
+                 now=now)
+    session.commit()
+
+
 _DUMMY_HASH: list[str] = []
 
 

@@ -13,7 +13,7 @@ from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
 from app.web import now, protect_pages
 from app.web.casepage import staff_case
-from app.web.console_auth import sign_in, sign_out, staff_page
+from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
 from chain import service as chain_service
@@ -69,8 +69,8 @@ def sign_in_submit():
 
 @bp.post("/sign-out")
 def sign_out_submit():
-    """End the console session."""
-    sign_out()
+    """End the console session here and on every other device."""
+    end_all_sessions()
     flash(_("You are signed out."), "success")
     return redirect(url_for("console.sign_in_form"), 303)
 

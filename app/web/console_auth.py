@@ -12,7 +12,7 @@ from app.extensions import get_session
 from app.web import now
 from incidents.access import Principal
 from incidents.models import Staff
-from incidents.staff import sign_in_staff
+from incidents.staff import end_staff_sessions, sign_in_staff
 
 STAFF_KEY = "staff"
 MAX_SESSION = timedelta(hours=12)  # SECURITY.md: re-authenticate after 12 h ...
@@ -55,11 +55,25 @@ def current_staff() -> Principal:
         sign_out()
         raise SessionEnded("idle")
     staff = get_session().get(Staff, uuid.UUID(held["id"]))
-    if staff is None or not staff.is_active:
+    if staff is None or not staff.is_active or _revoked(staff, held):
         sign_out()
         raise SessionEnded("signed_out")
     session[STAFF_KEY] = {**held, "seen_at": moment.isoformat()}
     return Principal(kind="staff", id=staff.id, role=staff.role, name=staff.name)
+
+
+def _revoked(staff: Staff, held: dict) -> bool:
+    """The session began before the staff member's sessions were ended on the server."""
+    ended = staff.sessions_valid_after
+    return ended is not None and datetime.fromisoformat(held["signed_in_at"]) <= ended
+
+
+def end_all_sessions() -> None:
+    """Sign out here and end this staff member's sessions everywhere (a copied cookie stops working)."""
+    held = session.get(STAFF_KEY)
+    if held:
+        end_staff_sessions(get_session(), staff_id=uuid.UUID(held["id"]), actor=f"staff:{held['id']}", now=now())
+    sign_out()
 
 
 def staff_page(*roles: str):

@@ -72,6 +72,18 @@ def test_session_ends_after_twelve_hours_even_when_busy(client, agent, clock):
     assert answer.status_code == 303 and "reason=expired" in answer.headers["Location"]
 
 
+def test_signing_out_ends_the_session_on_every_device(app, agent, clock):
+    here, copied = app.test_client(), app.test_client()
+    assert sign_in(here, agent, clock).status_code == 303
+    copied.set_cookie("session", here.get_cookie("session").value)  # the same cookie, e.g. copied off the device
+    assert copied.get("/console/").status_code == 200
+    clock.advance(seconds=5)
+    page = here.get("/console/")
+    assert here.post("/console/sign-out", data={"csrf_token": csrf_of(page.text)}).status_code == 303
+    ended = copied.get("/console/")
+    assert ended.status_code == 303 and "/console/sign-in" in ended.headers["Location"]
+
+
 def test_agents_cannot_see_the_audit_and_only_admins_verify_the_chain(app, agent, clock):
     agent_client, officer_client, admin_client = app.test_client(), app.test_client(), app.test_client()
     officer, admin = make_staff(app, "officer-1", "risk_officer"), make_staff(app, "admin-1", "admin")
