@@ -19,24 +19,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import Conflict, InvalidInput, NotFound, utcnow
-from chain import service as chain_service
-from incidents import audit
+from incidents import audit, evidence
 from incidents.approvals import CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
 from incidents.checklist import (
     ITEMS,
-    RECOVERY_EVENT_TYPES,
     SYSTEM_ONLY,
     Attestation,
-    Facts,
     ItemState,
     evaluate_all,
     missing,
 )
-from incidents.containment import latest_account_snapshot, pulled_withdrawals, request_freeze
-from incidents.exchange.wire import parse_time
+from incidents.containment import request_freeze
 from incidents.models import (
     OPEN_REQUEST_STATUSES,
-    AnomalyEvent,
     AuditEvent,
     ExchangeCommand,
     Incident,
@@ -53,8 +48,6 @@ from verification.models import Verification
 
 REVIEWER = "unfreeze-review"
 # Security events and risk-engine events that mean the account's 2FA was bound anew.
-TWO_FACTOR_EVENTS = frozenset({"totp_bound", "totp_changed", "totp_reset", "two_factor_changed",
-                               "two_factor_disabled"})
 DECISIONS = ("approve", "reject")
 REQUEST_STATUSES = (*OPEN_REQUEST_STATUSES, "completed", "rejected", "failed", "cancelled")
 
@@ -326,7 +319,7 @@ def _refresh(session: Session, request: UnfreezeRequest, incident: Incident, pol
              now: datetime) -> list[ItemState]:
     """Re-judge the checklist and the approvals needed (which only ever go up); no commit."""
     verification = session.get(Verification, request.verification_id) if request.verification_id else None
-    facts = gather_facts(session, incident, verification)
+    facts = evidence.gather_facts(session, incident, verification)
     attestations = {row.item: Attestation(by=row.attested_by, at=row.attested_at)
                     for row in request.items if row.attested_at is not None}
     states = evaluate_all(facts, attestations)
@@ -334,7 +327,7 @@ def _refresh(session: Session, request: UnfreezeRequest, incident: Incident, pol
     for state in states:
         _apply(rows[state.item], state, now)
     risk = RiskFacts(risk_score=incident.risk_score or 0, reported_loss=incident.reported_loss,
-                     has_untrusted_factor=_has_untrusted_factor(verification))
+                     has_untrusted_factor=evidence.has_untrusted_factor(verification))
     request.approvals_required = max(request.approvals_required or 1, approvals_required(risk, policy.thresholds))
     request.executes_at = max(request.executes_at, _earliest_execution(incident, policy, now))
     return states
@@ -349,53 +342,6 @@ def _apply(row: UnfreezeChecklistItem, state: ItemState, now: datetime) -> None:
         row.status, row.is_auto, row.by, row.at = "done", False, row.attested_by, row.attested_at
     elif row.status != "pending" or row.by is not None:
         row.status, row.is_auto, row.by, row.at = "pending", False, None, None
-
-
-def gather_facts(session: Session, incident: Incident, verification: Verification | None) -> Facts:
-    """What the verification, the outbox, the risk engine and the traces say about the case."""
-    since = incident.frozen_at or incident.created_at
-    revoked = set(session.scalars(select(ExchangeCommand.action).where(
-        ExchangeCommand.incident_id == incident.id, ExchangeCommand.status == "done",
-        ExchangeCommand.action.in_(("revoke_sessions", "revoke_api_keys")))))
-    events = session.execute(select(AnomalyEvent.type, AnomalyEvent.occurred_at).where(
-        AnomalyEvent.account_id == incident.account_id, AnomalyEvent.occurred_at > since)).all()
-    kinds = {kind for kind, _at in events}
-    return Facts(
-        identity_verified=_identity_proven(verification),
-        sessions_revoked="revoke_sessions" in revoked, api_keys_revoked="revoke_api_keys" in revoked,
-        password_reset="password_reset" in kinds, two_factor_rebound="two_factor_changed" in kinds,
-        untraced_hashes=len(_untraced_hashes(session, incident)),
-        anomalies_since_freeze=tuple(sorted(at for kind, at in events if kind not in RECOVERY_EVENT_TYPES)))
-
-
-def _identity_proven(verification: Verification | None) -> bool:
-    """Passed with trusted factors only, or with an officer's approving manual review."""
-    if verification is None or verification.status != "passed":
-        return False
-    return not _has_untrusted_factor(verification) or verification.review_decision == "approve"
-
-
-def _has_untrusted_factor(verification: Verification | None) -> bool:
-    """Whether any factor of the verification was judged untrusted."""
-    return verification is not None and any(not check.trusted for check in verification.factors)
-
-
-def _untraced_hashes(session: Session, incident: Incident) -> set[tuple[str, str]]:
-    """Reported and pulled hashes that have no finished trace on this incident."""
-    wanted = {(tx["chain"], tx["hash"]) for report in incident.reports for tx in report.transactions}
-    wanted |= {(row.chain, row.tx_hash) for row in pulled_withdrawals(session, incident_id=incident.id)
-               if row.tx_hash}
-    traced = {(trace.chain, trace.tx_hash.lower())
-              for trace in chain_service.list_traces(session, incident_id=incident.id) if trace.status == "done"}
-    return {(chain, tx_hash) for chain, tx_hash in wanted if (chain, _normal_hash(chain, tx_hash)) not in traced}
-
-
-def _normal_hash(chain: str, tx_hash: str) -> str:
-    """A hash as traces store it."""
-    try:
-        return chain_service.normalize_hash(chain, tx_hash).lower()
-    except InvalidInput:
-        return tx_hash.lower()
 
 
 def _earliest_execution(incident: Incident, policy: ReviewPolicy, now: datetime) -> datetime:
@@ -491,26 +437,8 @@ def _execute_if_due(session: Session, request: UnfreezeRequest, incident: Incide
 
 def _cooldown_hours(session: Session, request: UnfreezeRequest, incident: Incident, policy: ReviewPolicy) -> int:
     """The exchange's withdrawal hold after the unfreeze: doubled when 2FA was bound anew."""
-    return policy.rebound_cooldown_hours if _two_factor_rebound(session, request, incident, policy) \
-        else policy.cooldown_hours
-
-
-def _two_factor_rebound(session: Session, request: UnfreezeRequest, incident: Incident,
-                        policy: ReviewPolicy) -> bool:
-    """Whether 2FA was bound anew around the attack (within the trust window, before the freeze).
-
-    The owner's own rebinding during recovery is a checklist step every unfreeze needs; it does not
-    double the hold. A rebinding the thief may have made does.
-    """
-    since = (incident.first_suspicious_at or incident.created_at) - timedelta(days=policy.trust_days)
-    until = incident.frozen_at or incident.created_at
-    snapshot = latest_account_snapshot(session, incident_id=incident.id)
-    events = snapshot.security_events if snapshot is not None else []
-    if any(event["kind"] in TWO_FACTOR_EVENTS and since <= parse_time(event["at"]) <= until for event in events):
-        return True
-    return session.scalar(select(AnomalyEvent.id).where(
-        AnomalyEvent.account_id == incident.account_id, AnomalyEvent.type.in_(TWO_FACTOR_EVENTS),
-        AnomalyEvent.occurred_at >= since, AnomalyEvent.occurred_at <= until).limit(1)) is not None
+    rebound = evidence.two_factor_rebound(session, incident, trust_days=policy.trust_days)
+    return policy.rebound_cooldown_hours if rebound else policy.cooldown_hours
 
 
 def _settle(session: Session, request: UnfreezeRequest, incident: Incident, now: datetime) -> int:

@@ -1,0 +1,82 @@
+"""The evidence an unfreeze is judged on: what the verification, the outbox, the risk engine and the traces say."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import InvalidInput
+from chain import service as chain_service
+from incidents.checklist import RECOVERY_EVENT_TYPES, Facts
+from incidents.containment import latest_account_snapshot, pulled_withdrawals
+from incidents.exchange.wire import parse_time
+from incidents.models import AnomalyEvent, ExchangeCommand, Incident
+from verification.models import Verification
+
+TWO_FACTOR_EVENTS = frozenset({"totp_bound", "totp_changed", "totp_reset", "two_factor_changed",
+                               "two_factor_disabled"})
+
+
+def gather_facts(session: Session, incident: Incident, verification: Verification | None) -> Facts:
+    """What the verification, the outbox, the risk engine and the traces say about the case."""
+    since = incident.frozen_at or incident.created_at
+    revoked = set(session.scalars(select(ExchangeCommand.action).where(
+        ExchangeCommand.incident_id == incident.id, ExchangeCommand.status == "done",
+        ExchangeCommand.action.in_(("revoke_sessions", "revoke_api_keys")))))
+    events = session.execute(select(AnomalyEvent.type, AnomalyEvent.occurred_at).where(
+        AnomalyEvent.account_id == incident.account_id, AnomalyEvent.occurred_at > since)).all()
+    kinds = {kind for kind, _at in events}
+    return Facts(
+        identity_verified=identity_proven(verification),
+        sessions_revoked="revoke_sessions" in revoked, api_keys_revoked="revoke_api_keys" in revoked,
+        password_reset="password_reset" in kinds, two_factor_rebound="two_factor_changed" in kinds,
+        untraced_hashes=len(untraced_hashes(session, incident)),
+        anomalies_since_freeze=tuple(sorted(at for kind, at in events if kind not in RECOVERY_EVENT_TYPES)))
+
+
+def identity_proven(verification: Verification | None) -> bool:
+    """Passed with trusted factors only, or with an officer's approving manual review."""
+    if verification is None or verification.status != "passed":
+        return False
+    return not has_untrusted_factor(verification) or verification.review_decision == "approve"
+
+
+def has_untrusted_factor(verification: Verification | None) -> bool:
+    """Whether any factor of the verification was judged untrusted."""
+    return verification is not None and any(not check.trusted for check in verification.factors)
+
+
+def untraced_hashes(session: Session, incident: Incident) -> set[tuple[str, str]]:
+    """Reported and pulled hashes that have no finished trace on this incident."""
+    wanted = {(tx["chain"], tx["hash"]) for report in incident.reports for tx in report.transactions}
+    wanted |= {(row.chain, row.tx_hash) for row in pulled_withdrawals(session, incident_id=incident.id)
+               if row.tx_hash}
+    traced = {(trace.chain, trace.tx_hash.lower())
+              for trace in chain_service.list_traces(session, incident_id=incident.id) if trace.status == "done"}
+    return {(chain, tx_hash) for chain, tx_hash in wanted if (chain, normal_hash(chain, tx_hash)) not in traced}
+
+
+def normal_hash(chain: str, tx_hash: str) -> str:
+    """A hash as traces store it."""
+    try:
+        return chain_service.normalize_hash(chain, tx_hash).lower()
+    except InvalidInput:
+        return tx_hash.lower()
+
+
+def two_factor_rebound(session: Session, incident: Incident, *, trust_days: int) -> bool:
+    """Whether 2FA was bound anew around the attack (within the trust window, before the freeze).
+
+    The owner's own rebinding during recovery is a checklist step every unfreeze needs; it does not
+    double the hold. A rebinding the thief may have made does.
+    """
+    since = (incident.first_suspicious_at or incident.created_at) - timedelta(days=trust_days)
+    until = incident.frozen_at or incident.created_at
+    snapshot = latest_account_snapshot(session, incident_id=incident.id)
+    events = snapshot.security_events if snapshot is not None else []
+    if any(event["kind"] in TWO_FACTOR_EVENTS and since <= parse_time(event["at"]) <= until for event in events):
+        return True
+    return session.scalar(select(AnomalyEvent.id).where(
+        AnomalyEvent.account_id == incident.account_id, AnomalyEvent.type.in_(TWO_FACTOR_EVENTS),
+        AnomalyEvent.occurred_at >= since, AnomalyEvent.occurred_at <= until).limit(1)) is not None
