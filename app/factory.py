@@ -7,12 +7,11 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
+from app import adapters, errors, jobs, jobs_tracing, notify, observability, web
 from app import config as settings
-from app import adapters, errors, jobs, jobs_tracing, notify, observability
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
-from app import web
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -82,9 +81,19 @@ def _check_body() -> None:
 
 def _register_api(app: Flask) -> None:
     """The JSON API and the operations endpoints."""
-    from app.api import openapi_docs
+    from app.api import (
+        anomalies,
+        audit,
+        incidents,
+        openapi_docs,
+        operations,
+        reports,
+        repudiations,
+        traces,
+        unfreeze,
+        verifications,
+    )
     from app.auth import authenticate_api_request
-    from app.api import anomalies, audit, incidents, operations, reports, repudiations, traces, unfreeze, verifications
 
     api = LockdeskApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})

@@ -18,11 +18,22 @@ from app.db import Conflict, DomainError, InvalidInput, NotFound, RateLimited
 from verification import codes, states
 from verification.audit import AuditSink
 from verification.authenticators import (
-    StaffTotpEnrolment, audit_totp, check_staff_totp, current_time, enrol_staff_totp, judge_totp,
-    lock_otp_factor, reenable_factor, totp_error,
+    StaffTotpEnrolment,
+    audit_totp,
+    check_staff_totp,
+    current_time,
+    enrol_staff_totp,
+    judge_totp,
+    lock_otp_factor,
+    reenable_factor,
+    totp_error,
 )
 from verification.errors import (
-    CodeAlreadyUsed, CodeExpired, IllegalTransition, TooManyAttempts, WrongCode,
+    CodeAlreadyUsed,
+    CodeExpired,
+    IllegalTransition,
+    TooManyAttempts,
+    WrongCode,
 )
 from verification.messages import resolve_language, sms_code_text
 from verification.models import FactorCheck, SmsCode, Verification
