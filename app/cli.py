@@ -75,11 +75,12 @@ def staff_set_password(name: str) -> None:
 
 @audit_cli.command("verify")
 def audit_verify() -> None:
-    """Recompute the chain; exit 1 and name the first bad event when it is broken."""
+    """Seal what is committed, recompute the chain; exit 1 and name the first bad event when it is broken."""
     with runtime().sessions() as session:
+        audit.seal_all(session)
         check = audit.verify_chain(session)
     if check.valid:
-        click.echo(json.dumps({"valid": True, "events": check.events, "head": check.head}))
+        click.echo(json.dumps({"valid": True, "events": check.events, "head": check.head, "pending": check.pending}))
         return
     click.echo(json.dumps({"valid": False, "events": check.events, "first_bad_event": check.first_bad_event}))
     sys.exit(1)

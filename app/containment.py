@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import get_session, runtime
+from app.extensions import runtime
 from incidents.models import ExchangeCommand, Incident
 
 
@@ -16,8 +17,7 @@ def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | 
     dispatcher = runtime().ports.get("dispatcher")
     if command is None or dispatcher is None:
         return
-    dispatcher.dispatch_now(command.id, timeout=current_app.config["FREEZE_WAIT_MS"] / 1000)
-    if incident is not None:
-        session = get_session()
-        session.refresh(incident)
-        session.commit()  # end the read at once: on SQLite it holds the write lock
+    outcome = dispatcher.dispatch_now(command.id, timeout=current_app.config["FREEZE_WAIT_MS"] / 1000)
+    if incident is not None and outcome is not None and outcome.containment:
+        # What the outcome's own transaction committed; no need to read the incident again.
+        set_committed_value(incident, "containment", outcome.containment)

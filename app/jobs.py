@@ -36,7 +36,7 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
 # Ports holding a callable the worker runs once per tick (each returns how much work it did).
-PERIODIC_PORTS = ("review_jobs", "tracer", "housekeeping")
+PERIODIC_PORTS = ("audit_sealer", "review_jobs", "tracer", "housekeeping")
 CELERY_PERIODIC_TASK = "lockdesk.run_periodic"
 
 
@@ -289,6 +289,7 @@ def init_app(app: Flask) -> None:
         celery_app.conf.update(broker_url=app.config["CELERY_BROKER_URL"])
         dispatcher.on_wake(lambda: dispatcher.in_background(send_dispatch_task))
     runtime.ports["housekeeping"] = Housekeeping(runtime.sessions)
+    runtime.ports["audit_sealer"] = AuditSealer(runtime.sessions)
     if app.config.get("WORKER_ENABLED") and not app.config.get("TESTING"):
         # Started by the first request, so command-line runs (migrations, seeding) start no worker.
         app.before_request(lambda: start_worker_once(app))
@@ -305,6 +306,24 @@ def start_worker_once(app: Flask) -> None:
     with _start_lock:
         if "worker" not in ports:
             ports["worker"] = build_worker(app).start()
+
+
+class AuditSealer:
+    """Links the audit events committed since the last tick into the chain."""
+
+    def __init__(self, sessions: sessionmaker[Session]):
+        self.sessions = sessions
+
+    def __call__(self) -> int:
+        """Seal one batch; the number sealed (0 when another process is sealing)."""
+        from incidents.audit import seal
+
+        try:
+            with self.sessions() as session:
+                return seal(session)
+        except Exception:
+            log.exception("sealing the audit chain failed")
+            return 0
 
 
 class Housekeeping:

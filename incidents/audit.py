@@ -1,4 +1,11 @@
-"""The audit chain: append-only events linked by hash = sha256(prev_hash + canonical_json(event))."""
+"""The audit chain: append-only events linked by hash = sha256(prev_hash + canonical_json(event)).
+
+An event is written in the same transaction as the change it describes, unlinked. A sealer then
+links committed events in order under a short lock: it gives each its position (`seq`), the hash of
+the one before, and its own hash. Writers never wait for each other on the chain, and one sealer's
+lock covers many events at once. The database refuses any other change to a row (triggers), and a
+sealed row can never change again.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,15 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.db import InvalidInput, is_postgresql, utcnow
 from incidents.models import AuditEvent
 
 GENESIS_HASH = "0" * 64
-# Any constant works; it names the one lock that serialises appends to the chain on PostgreSQL.
+# Any constant works; it names the one lock that serialises sealing on PostgreSQL.
 _CHAIN_LOCK_ID = 0x10C4DE5
+SEAL_BATCH = 500
 
 
 def canonical_json(value: Any) -> str:
@@ -45,51 +53,65 @@ def chain_hash(prev_hash: str, event: AuditEvent) -> str:
 def record(session: Session, *, actor: str, action: str, subject_type: str, subject_id: Any,
            incident_id: uuid.UUID | None = None, data: dict[str, Any] | None = None,
            now: datetime | None = None) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction (the caller commits)."""
+    """Add one event inside the caller's transaction (the caller commits; the sealer links it)."""
     event = AuditEvent(
         occurred_at=now or utcnow(), actor=actor, action=action, subject_type=subject_type,
         subject_id=str(subject_id), incident_id=incident_id,
         data=json.loads(canonical_json(data or {})),
     )
-    event.prev_hash = _chain_head(session)
-    event.hash = chain_hash(event.prev_hash, event)
     session.add(event)
-    session.info["audit_head"] = (session.get_transaction(), event.hash)
     return event
 
 
-def _chain_head(session: Session) -> str:
-    """The newest hash, read under the chain lock so concurrent appends cannot fork the chain."""
-    cached = session.info.get("audit_head")
-    if cached and cached[0] is session.get_transaction():
-        return cached[1]
-    if is_postgresql(session):
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
-    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return head or GENESIS_HASH
+def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
+    """Link committed events into the chain, oldest first; the number sealed (0 when another sealer is at it)."""
+    if is_postgresql(session) and not session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID}):
+        session.rollback()
+        return 0
+    head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    position, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    pending = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
+                              .order_by(AuditEvent.id).limit(limit)).all()
+    for event in pending:
+        position += 1
+        event.seq, event.prev_hash, event.hash = position, prev, chain_hash(prev, event)
+        prev = event.hash
+    session.commit()
+    return len(pending)
+
+
+def seal_all(session: Session) -> int:
+    """Seal until nothing committed is left unlinked; the number sealed."""
+    total = 0
+    while (sealed := seal(session)) > 0:
+        total += sealed
+    return total
 
 
 @dataclass(frozen=True)
 class ChainCheck:
-    """Outcome of recomputing the chain."""
+    """Outcome of recomputing the chain; `pending` events are committed but not yet linked."""
 
     valid: bool
     events: int
     head: str | None = None
     first_bad_event: int | None = None
+    pending: int = 0
 
 
 def verify_chain(session: Session, *, batch: int = 1000) -> ChainCheck:
-    """Recompute every link in order; name the first event whose link does not hold."""
-    prev = GENESIS_HASH
-    count = 0
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=batch))
-    for event in rows.scalars():
-        if event.prev_hash != prev or chain_hash(prev, event) != event.hash:
+    """Recompute every link in order; name the first event whose link or position does not hold."""
+    prev, count = GENESIS_HASH, 0
+    query = select(AuditEvent).where(AuditEvent.seq.is_not(None)).order_by(AuditEvent.seq)
+    for event in session.execute(query.execution_options(yield_per=batch)).scalars():
+        if event.seq != count + 1 or event.prev_hash != prev or chain_hash(prev, event) != event.hash:
             return ChainCheck(valid=False, events=count, first_bad_event=event.id)
         prev = event.hash
         count += 1
-    return ChainCheck(valid=True, events=count, head=prev if count else GENESIS_HASH)
+    pending = session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None)))
+    return ChainCheck(valid=True, events=count, head=prev, pending=pending)
 
 
 def timeline(session: Session, *, incident_id: uuid.UUID) -> list[AuditEvent]:

@@ -206,6 +206,8 @@ class AuditEvent(Base):
     """Append-only, hash-chained record of every state change and staff action."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_unsealed", "id", sqlite_where=text("seq IS NULL"),
+                            postgresql_where=text("seq IS NULL")),)
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -215,8 +217,10 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     incident_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set once, by the sealer, when the event is linked into the chain.
+    seq: Mapped[int | None] = mapped_column(BigIntKey, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 # --- Unfreeze review, SLA escalations, notifications, outbound webhooks, repudiations -----------------

@@ -137,7 +137,7 @@ def enqueue_webhooks(session: Session, event: AuditEvent, *, urls: list[str]) ->
     """One outbox row per subscriber for an audit event, in the caller's transaction."""
     if not urls or not wants_webhook(event.action):
         return []
-    payload = {"id": f"evt_{event.hash[:32]}", "type": event.action,
+    payload = {"id": f"evt_{uuid.uuid4().hex}", "type": event.action,
                "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
                "incident_id": str(event.incident_id) if event.incident_id else None,
                "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}

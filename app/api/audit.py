@@ -32,6 +32,7 @@ class ChainCheckOut(Schema):
     events = fields.Integer()
     head = fields.String(allow_none=True)
     first_bad_event = fields.Integer(allow_none=True)
+    pending = fields.Integer(metadata={"description": "events committed but not yet linked by the sealer"})
 
 
 @blp.route("/audit", methods=["GET"])

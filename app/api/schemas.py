@@ -115,8 +115,9 @@ class AuditEventOut(Schema):
     subject_id = fields.String()
     incident_id = fields.UUID(allow_none=True)
     data = fields.Dict()
-    prev_hash = fields.String()
-    hash = fields.String()
+    seq = fields.Integer(allow_none=True)
+    prev_hash = fields.String(allow_none=True)
+    hash = fields.String(allow_none=True)
 
 
 class PageArgs(Schema):

@@ -1,41 +1,102 @@
-"""The audit chain: hash-linked, append-only, verified by CLI and API, naming the first broken link."""
+"""The audit chain: hash-linked, append-only, sealed after commit, verified by CLI and API, naming the first
+broken link."""
 import json
+import threading
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
-from incidents.audit import GENESIS_HASH, verify_chain
+from incidents.audit import GENESIS_HASH, record, seal, seal_all, verify_chain
 from incidents.models import AuditEvent
 from tests.factories import bearer, report_body, staff_token
 
 
-def test_every_event_links_to_the_one_before(client, session):
+def test_sealed_events_link_each_to_the_one_before_in_order(client, session):
     for account in ("A1", "B1", "C1"):
         client.post("/api/v1/reports", json=report_body(account))
-    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-    assert events[0].prev_hash == GENESIS_HASH
+    assert seal_all(session) > 0
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert events[0].prev_hash == GENESIS_HASH and [e.seq for e in events] == list(range(1, len(events) + 1))
     assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:]))
     check = verify_chain(session)
-    assert check.valid and check.events == len(events) and check.head == events[-1].hash
+    assert check.valid and check.events == len(events) and check.head == events[-1].hash and check.pending == 0
 
 
-def test_the_api_reports_a_valid_chain_to_admins_only(client, app):
+def test_events_wait_unlinked_until_the_sealer_links_them(client, session):
     client.post("/api/v1/reports", json=report_body())
+    pending = verify_chain(session)
+    assert pending.valid and pending.events == 0 and pending.pending > 0
+    seal_all(session)
+    sealed = verify_chain(session)
+    assert sealed.events == pending.pending and sealed.pending == 0
+
+
+def test_the_worker_tick_seals_the_chain(app, client, session):
+    client.post("/api/v1/reports", json=report_body())
+    assert app.extensions["lockdesk"].ports["audit_sealer"]() > 0
+    assert verify_chain(session).pending == 0
+
+
+def test_a_sealed_event_is_never_sealed_again(client, session):
+    client.post("/api/v1/reports", json=report_body())
+    seal_all(session)
+    head = verify_chain(session).head
+    assert seal(session) == 0 and verify_chain(session).head == head
+
+
+def test_concurrent_writers_and_sealers_keep_one_unbroken_chain(app, session, is_postgresql):
+    sessions = app.extensions["lockdesk"].sessions
+
+    def write_and_seal(worker: int):
+        for index in range(15):
+            with sessions() as own:
+                record(own, actor="test", action="test.event", subject_type="test", subject_id=f"{worker}-{index}")
+                own.commit()
+                seal(own)
+
+    threads = [threading.Thread(target=write_and_seal, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seal_all(session)
+    check = verify_chain(session)
+    assert check.valid and check.events == 60 and check.pending == 0
+
+
+def test_the_api_reports_the_chain_to_admins_only(client, app, session):
+    client.post("/api/v1/reports", json=report_body())
+    seal_all(session)
     admin = bearer(staff_token(app, "admin"))
     answer = client.get("/api/v1/audit/verify", headers=admin).get_json()
     assert answer["valid"] is True and answer["events"] > 0 and len(answer["head"]) == 64
+    assert answer["pending"] >= 1  # creating the admin added events the sealer has not linked yet
     assert client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "risk_officer"))).status_code == 403
 
 
 def test_the_database_refuses_to_change_an_audit_row(client, session):
     client.post("/api/v1/reports", json=report_body())
-    import pytest
-    from sqlalchemy.exc import DBAPIError
-
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(text("UPDATE audit_events SET actor = 'someone-else'"))
     session.rollback()
     with pytest.raises(DBAPIError, match="append-only"):
         session.execute(text("DELETE FROM audit_events"))
+    session.rollback()
+
+
+def test_a_sealed_row_cannot_be_sealed_differently(client, session):
+    client.post("/api/v1/reports", json=report_body())
+    seal_all(session)
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text("UPDATE audit_events SET hash = :forged WHERE seq = 1"), {"forged": "f" * 64})
+    session.rollback()
+
+
+def test_sealing_may_not_change_what_the_event_says(client, session):
+    client.post("/api/v1/reports", json=report_body())
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text("UPDATE audit_events SET seq = 1, actor = 'forged' WHERE seq IS NULL"))
     session.rollback()
 
 
@@ -53,23 +114,36 @@ def tamper(session, event_id: int, is_postgresql: bool) -> None:
 def test_an_edited_row_breaks_the_chain_at_that_event(client, app, runner, session, is_postgresql):
     for account in ("A1", "B1"):
         client.post("/api/v1/reports", json=report_body(account))
-    ids = session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+    seal_all(session)
+    ids = session.scalars(select(AuditEvent.id).order_by(AuditEvent.seq)).all()
     target = ids[len(ids) // 2]
     tamper(session, target, is_postgresql)
 
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert json.loads(result.output) == {"valid": False, "events": ids.index(target), "first_bad_event": target}
-    answer = client.get("/api/v1/audit/verify", headers=bearer(staff_token_without_audit(app))).get_json()
-    assert answer == {"valid": False, "events": ids.index(target), "first_bad_event": target, "head": None}
+    answer = client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "admin"))).get_json()
+    assert answer["valid"] is False and answer["first_bad_event"] == target
 
 
-def staff_token_without_audit(app) -> str:
-    """An admin token; creating staff appends to the chain, which stays broken at the earlier event."""
-    return staff_token(app, "admin")
+def test_a_deleted_row_breaks_the_chain_where_it_was(client, runner, session, is_postgresql):
+    for account in ("A1", "B1"):
+        client.post("/api/v1/reports", json=report_body(account))
+    seal_all(session)
+    ids = session.scalars(select(AuditEvent.id).order_by(AuditEvent.seq)).all()
+    if is_postgresql:
+        session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update"))
+    else:
+        session.execute(text("DROP TRIGGER audit_events_no_delete"))
+    session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[3]})
+    session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and json.loads(result.output)["first_bad_event"] == ids[4]
 
 
-def test_audit_verify_exits_zero_on_a_sound_chain(client, runner):
+def test_audit_verify_seals_then_exits_zero_on_a_sound_chain(client, runner, session):
     client.post("/api/v1/reports", json=report_body())
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0 and json.loads(result.output)["valid"] is True
+    total = session.scalar(select(func.count()).select_from(AuditEvent))
+    assert json.loads(result.output)["events"] == total

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.jobs import CELERY_TASK, celery_app
-from incidents.audit import verify_chain
+from incidents.audit import seal_all, verify_chain
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
 from incidents.intake import ReportInput, submit_report
 from incidents.models import AuditEvent, ExchangeCommand
@@ -113,4 +113,5 @@ def assert_each_freeze_happened_once(session) -> None:
     assert session.scalar(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "incident.containment.frozen")) == FREEZES
     assert session.scalar(select(func.max(ExchangeCommand.attempts))) == 1
+    seal_all(session)
     assert verify_chain(session).valid
