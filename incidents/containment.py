@@ -25,9 +25,12 @@ from incidents.models import ExchangeCommand, Incident
 from incidents.states import can_transition, transition
 
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
-# Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3).
-FOLLOW_UPS = ("revoke_sessions", "revoke_api_keys", "cancel_pending_withdrawals", "pull_withdrawals",
-              "snapshot_account")
+# Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3): one
+# `contain` command revokes sessions and API keys, cancels pending withdrawals, pulls the account's
+# withdrawals and its description. The single actions stay available to staff and older rows.
+FOLLOW_UPS = ("contain",)
+CONTAINMENT_STEPS = ("revoke_sessions", "revoke_api_keys", "cancel_pending_withdrawals", "pull_withdrawals",
+                     "snapshot_account")
 
 
 def request_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
@@ -182,7 +185,19 @@ def pulled_withdrawals(session: Session, *, incident_id) -> list[IncidentWithdra
     return list(session.scalars(query))
 
 
+def _apply_containment(session: Session, incident: Incident | None, command: ExchangeCommand, answer: Any,
+                       now: datetime) -> Effect:
+    """Every step of a `contain` command takes effect, as if each had been its own command."""
+    answers = {"revoke_sessions": answer.sessions, "revoke_api_keys": answer.api_keys,
+               "cancel_pending_withdrawals": answer.cancellation, "pull_withdrawals": answer.withdrawals,
+               "snapshot_account": answer.snapshot}
+    summary = {step: ANSWER_EFFECTS[step](session, incident, command, answers[step], now).summary
+               for step in CONTAINMENT_STEPS}
+    return Effect(summary, incident.containment if incident else None)
+
+
 ANSWER_EFFECTS: dict[str, Callable[[Session, Incident | None, ExchangeCommand, Any, datetime], Effect]] = {
+    "contain": _apply_containment,
     "freeze": _confirm_freeze,
     "unfreeze": _confirm_unfreeze,
     "revoke_sessions": _count_revoked,

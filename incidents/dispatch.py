@@ -218,7 +218,34 @@ def _pull_since(claim: Claim, policy: DispatchPolicy) -> datetime:
     return given or claim.created_at - timedelta(days=policy.withdrawal_lookback_days)
 
 
+@dataclass(frozen=True)
+class ContainmentAnswer:
+    """The exchange's answers to the steps that follow a freeze, asked for as one command."""
+
+    sessions: Any
+    api_keys: Any
+    cancellation: Any
+    withdrawals: Any
+    snapshot: Any
+
+
+def _contain(exchange: ExchangePort, claim: Claim, policy: DispatchPolicy) -> ContainmentAnswer:
+    """Revoke sessions and API keys, cancel pending withdrawals, pull withdrawals, describe the account.
+
+    One outbox row instead of five: each write carries its own key derived from the command id, so a
+    retry after a partial failure replays the steps that already happened instead of repeating them.
+    """
+    key = claim.idempotency_key
+    return ContainmentAnswer(
+        sessions=exchange.revoke_sessions(claim.account_id, idempotency_key=f"{key}:sessions"),
+        api_keys=exchange.revoke_api_keys(claim.account_id, idempotency_key=f"{key}:api-keys"),
+        cancellation=exchange.cancel_pending_withdrawals(claim.account_id, idempotency_key=f"{key}:withdrawals"),
+        withdrawals=exchange.list_withdrawals(claim.account_id, since=_pull_since(claim, policy)),
+        snapshot=exchange.get_account(claim.account_id))
+
+
 CALLS: dict[str, Callable[[ExchangePort, Claim, DispatchPolicy], Any]] = {
+    "contain": _contain,
     "freeze": lambda ex, c, _p: ex.freeze(
         c.account_id, scope=c.payload.get("scope", "full"), reason=c.payload.get("reason", ""),
         reference=c.payload.get("reference", ""), idempotency_key=c.idempotency_key),

@@ -21,9 +21,11 @@ TWO_FACTOR_EVENTS = frozenset({"totp_bound", "totp_changed", "totp_reset", "two_
 def gather_facts(session: Session, incident: Incident, verification: Verification | None) -> Facts:
     """What the verification, the outbox, the risk engine and the traces say about the case."""
     since = incident.frozen_at or incident.created_at
-    revoked = set(session.scalars(select(ExchangeCommand.action).where(
+    done = set(session.scalars(select(ExchangeCommand.action).where(
         ExchangeCommand.incident_id == incident.id, ExchangeCommand.status == "done",
-        ExchangeCommand.action.in_(("revoke_sessions", "revoke_api_keys")))))
+        ExchangeCommand.action.in_(("contain", "revoke_sessions", "revoke_api_keys")))))
+    # A done `contain` command revoked both.
+    revoked = done | ({"revoke_sessions", "revoke_api_keys"} if "contain" in done else set())
     events = session.execute(select(AnomalyEvent.type, AnomalyEvent.occurred_at).where(
         AnomalyEvent.account_id == incident.account_id, AnomalyEvent.occurred_at > since)).all()
     kinds = {kind for kind, _at in events}

@@ -75,7 +75,7 @@ def test_a_report_answers_frozen_and_the_follow_ups_contain_the_account(app, cli
     answer = client.post("/api/v1/reports", json=report_body())
     assert answer.status_code == 201 and answer.get_json()["incident"]["containment"] == "frozen"
     incident_id = answer.get_json()["incident"]["id"]
-    assert dispatcher(app).drain() == 5
+    assert dispatcher(app).drain() == 1  # one `contain` command carries every follow-up
     session.rollback()
     account = backoffice_account(session, "U1001")
     assert (account.state, account.active_sessions, account.active_api_keys) == ("frozen", 0, 0)
@@ -84,13 +84,14 @@ def test_a_report_answers_frozen_and_the_follow_ups_contain_the_account(app, cli
     incident_uuid = uuid.UUID(incident_id)
     pulled = {w.exchange_withdrawal_id: w for w in containment.pulled_withdrawals(session, incident_id=incident_uuid)}
     assert set(pulled) == {"W1", "W2"} and pulled["W1"].tx_hash == "0x" + "ef" * 32
-    assert session.scalar(select(ExchangeCommand.result).where(ExchangeCommand.action == "cancel_pending_withdrawals")
-                          ) == {"cancelled": ["W2"]}
+    contained = session.scalar(select(ExchangeCommand.result).where(ExchangeCommand.action == "contain"))
+    assert contained["cancel_pending_withdrawals"] == {"cancelled": ["W2"]}
+    assert contained["revoke_sessions"] == {"revoked": 3} and contained["revoke_api_keys"] == {"revoked": 2}
     snapshot = containment.latest_account_snapshot(session, incident_id=incident_uuid)
     assert snapshot.totp_secret == TOTP_SECRET and snapshot.totp_bound_at == datetime(2025, 1, 2, tzinfo=UTC)
     stored = session.execute(text("SELECT totp_secret FROM account_snapshots")).scalar_one()
     assert TOTP_SECRET not in stored
-    assert audit_count(session, "exchange.command.done", incident_uuid) == 6
+    assert audit_count(session, "exchange.command.done", incident_uuid) == 2
     assert audit_count(session, "incident.withdrawals.pulled", incident_uuid) == 1
     assert audit_count(session, "incident.containment.frozen", incident_uuid) == 1
 
@@ -125,7 +126,7 @@ def test_an_unknown_account_fails_the_freeze_without_a_retry_storm(app, client, 
     command = freeze_command(session, uuid.UUID(answer["incident"]["id"]))
     assert command.status == "failed" and command.attempts == 1 and "AccountNotFound" in command.last_error
     assert len(exchange_server.calls.keys_for("/freeze")) == 1
-    assert audit_count(session, "exchange.command.failed") == 6
+    assert audit_count(session, "exchange.command.failed") == 2  # the freeze and the `contain` follow-up
     assert audit_count(session, "incident.containment.freeze_failed") == 1
 
 
