@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.db import Conflict, DomainError, utcnow
 from incidents.exchange import backoffice
@@ -223,6 +223,15 @@ def _error(status: int, code: str, detail: str) -> Response:
     return response
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1, so a client's pooled connection is kept across calls, as a real exchange would."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code="-", size="-") -> None:
+        """Keep quiet: the server's own call log records what tests and the bench need."""
+
+
 class ExchangeServer:
     """The back office served on 127.0.0.1 in a background thread (tests, bench, `flask exchange serve`)."""
 
@@ -231,7 +240,7 @@ class ExchangeServer:
         self.faults = Faults()
         self.calls = CallLog()
         app = create_exchange_app(sessions, api_key=api_key, secret=secret, faults=self.faults, calls=self.calls)
-        self._server = make_server(host, port, app, threaded=True)
+        self._server = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
         self._thread: threading.Thread | None = None
 
     @property
