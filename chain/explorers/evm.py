@@ -57,6 +57,9 @@ def _padded(address: str) -> str:
     return "0x" + "0" * 24 + address.lower()[2:]
 
 
+HISTORY_PROBES = [("ots_getApiLevel", []), ("trace_filter", [{"fromBlock": "0x0", "toBlock": "0x0", "count": 1}])]
+
+
 class EvmExplorer:
     """An Explorer for any EVM chain; batches lookups so a hop costs one round trip."""
 
@@ -94,11 +97,14 @@ class EvmExplorer:
     def get_transaction(self, tx_hash: str) -> Transaction:
         """Transaction, receipt and head in one batch; the block and token metadata in a second
         only when the node gives no `blockTimestamp` or the token is new to us."""
-        tx, receipt, head = self.rpc.batch([
-            ("eth_getTransactionByHash", [tx_hash]),
-            ("eth_getTransactionReceipt", [tx_hash]),
-            ("eth_blockNumber", []),
-        ])
+        calls = [("eth_getTransactionByHash", [tx_hash]), ("eth_getTransactionReceipt", [tx_hash]),
+                 ("eth_blockNumber", [])]
+        probing = self.history_method is None and self.rpc.is_batching
+        # The first lookup of a fresh explorer also asks which history namespace the node offers.
+        answers = self.rpc.batch(calls + (HISTORY_PROBES if probing else []))
+        tx, receipt, head = answers[:3]
+        if probing:
+            self._settle_history_method(*answers[3:])
         for answer in (tx, receipt, head):
             if isinstance(answer, RpcFailure):
                 raise ExplorerError(f"the node refused a lookup: {answer.message}")
@@ -204,19 +210,19 @@ class EvmExplorer:
     def _history_method(self) -> str:
         """Probe once which history namespace the node offers, and remember it."""
         if self.history_method is None:
-            ots, trace = self.rpc.batch([
-                ("ots_getApiLevel", []),
-                ("trace_filter", [{"fromBlock": "0x0", "toBlock": "0x0", "count": 1}]),
-            ])
-            if not isinstance(ots, RpcFailure):
-                self.history_method = "ots"
-            elif not isinstance(trace, RpcFailure):
-                self.history_method = "trace"
-            elif self.etherscan is not None:
-                self.history_method = "etherscan"
-            else:
-                self.history_method = "scan"
+            self._settle_history_method(*self.rpc.batch(HISTORY_PROBES))
         return self.history_method
+
+    def _settle_history_method(self, ots: Any, trace: Any) -> None:
+        """Otterscan, else trace_filter, else Etherscan when configured, else a bounded block scan."""
+        if not isinstance(ots, RpcFailure):
+            self.history_method = "ots"
+        elif not isinstance(trace, RpcFailure):
+            self.history_method = "trace"
+        elif self.etherscan is not None:
+            self.history_method = "etherscan"
+        else:
+            self.history_method = "scan"
 
     def _logs_call(self, addresses: list[str], after_block: int, through_block: int) -> tuple:
         """eth_getLogs for ERC-20 transfers sent by any of the addresses (topic1)."""

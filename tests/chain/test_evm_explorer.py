@@ -117,7 +117,7 @@ def test_anvil_transaction_costs_one_round_trip(anvil, theft):
     assert (tx.from_address, tx.to_address, tx.value) == (theft.exchange_hot, theft.thief,
                                                           Decimal(10))
     assert tx.timestamp is not None and tx.confirmations > 1
-    assert explorer.round_trips == 1
+    assert explorer.round_trips == 1 and explorer.history_method == "ots"  # probed in the same batch
 
 
 @pytest.mark.anvil
