@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 export LOCKDESK_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-fast bench install clean browser translations
+.PHONY: run test test-fast bench install clean anvil browser translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,15 @@ run: install
 	$(FLASK) demo seed
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-test: install
+test: install anvil
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# The EVM node the chain tests run against, from the npm registry (skipped where npm is missing).
+ANVIL := node_modules/.anvil/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+anvil:
+	@if [ ! -x $(ANVIL) ] && command -v npm >/dev/null; then \
+		npm install --silent --prefix node_modules/.anvil @foundry-rs/anvil-linux-amd64; \
+	fi
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" -x -q

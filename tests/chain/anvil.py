@@ -1,6 +1,7 @@
 """Run a real anvil node for tests: installed from npm into the ignored node_modules/ if missing."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -20,17 +21,19 @@ def anvil_binary() -> Path | None:
     """The anvil executable: $ANVIL_BIN, one on PATH, or the npm package (installed on demand)."""
     if os.environ.get("ANVIL_BIN"):
         return Path(os.environ["ANVIL_BIN"])
-    if BINARY.exists():
-        return BINARY
     on_path = shutil.which("anvil")
-    if on_path:
+    if on_path and not BINARY.exists():
         return Path(on_path)
     npm = shutil.which("npm")
-    if npm is None:
+    if npm is None and not BINARY.exists():
         return None
     PREFIX.mkdir(parents=True, exist_ok=True)
-    subprocess.run([npm, "install", "--prefix", str(PREFIX), PACKAGE], check=False,
-                   capture_output=True, timeout=300)
+    # Test processes run side by side: one installs while the others wait, so nobody runs a half-written file.
+    with open(PREFIX / ".install-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not BINARY.exists():
+            subprocess.run([npm, "install", "--prefix", str(PREFIX), PACKAGE], check=False,
+                           capture_output=True, timeout=300)
     return BINARY if BINARY.exists() else None
 
 
