@@ -1,14 +1,17 @@
 """What every template can use: dates in UTC, the SLA clock, state words, the language switch."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from app.extensions import get_session
 from app.web import LOCALES, now, page_locale, words
+from incidents.models import Staff
 
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 
@@ -60,10 +63,25 @@ def inline_svg(svg: str) -> Markup:
     return Markup(svg)  # noqa: S704 - built by chain.graph.render_svg, which escapes all text
 
 
+def actor_name(actor: str | None) -> str:
+    """`staff:<id>` as the staff member's name (looked up once per request); other actors as they are."""
+    if not actor or not actor.startswith("staff:"):
+        return actor or ""
+    names = g.setdefault("staff_names", {})
+    if actor not in names:
+        try:
+            staff = get_session().get(Staff, uuid.UUID(actor.removeprefix("staff:")))
+        except ValueError:
+            staff = None
+        names[actor] = staff.name if staff else actor
+    return names[actor]
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(utc)
     app.add_template_filter(short_hash)
+    app.add_template_filter(actor_name)
     app.add_template_global(sla_clock)
     app.add_template_global(language_links)
     app.add_template_global(html_lang)

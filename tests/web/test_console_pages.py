@@ -142,3 +142,20 @@ def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
     assert len(references) == 2 and references == sorted(references)
     filtered = client.get("/console/?account_id=U3002")
     assert "U3002" in filtered.text and "U3001" not in filtered.text
+
+
+def test_the_case_timeline_names_the_staff_member_who_acted(app, client, agent, clock):
+    from tests.web.conftest import open_exchange_account
+    from tests.web.test_owner_pages import report
+
+    open_exchange_account(app, "U3003")
+    report(app.test_client(), "U3003")
+    sign_in(client, agent, clock)
+    case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
+    page = client.get(case_url)
+    moved = client.post(f"{case_url}/status", data={"csrf_token": csrf_of(page.text), "to": "in_progress",
+                                                    "reason": "taking the case"})
+    assert moved.status_code == 303
+    timeline = client.get(case_url).text
+    assert "incident.status.in_progress" in timeline and "agent-1" in timeline
+    assert f"staff:{agent.id}" not in timeline
