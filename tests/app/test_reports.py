@@ -216,3 +216,35 @@ def test_a_reporter_token_cannot_use_staff_routes(client):
     assert client.get("/api/v1/incidents", headers=bearer(mine["access_token"])).status_code == 403
     assert client.get(f"/api/v1/incidents/{mine['incident']['id']}/timeline",
                       headers=bearer(mine["access_token"])).status_code == 403
+
+
+@pytest.mark.xdist_group("redis-rate-limits")  # one process at a time uses these Redis keys
+class TestRateLimitsSharedThroughRedis:
+    """With RATELIMIT_STORAGE_URI on Redis, every process counts against the same limit."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        from tests import services
+
+        services.require("redis")
+        settings.update(REPORT_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI=services.REDIS_URL,
+                        RATELIMIT_KEY_PREFIX="lockdesk-test")
+        return settings
+
+    def test_two_application_processes_share_one_count(self, client, settings, instance):
+        import json
+        import subprocess
+        import sys
+
+        from app.extensions import limiter
+
+        limiter.reset()  # the counts an earlier test left in Redis
+        here = [client.post("/api/v1/reports", json=report_body(f"R{i}")).status_code for i in range(2)]
+        script = ("import json, sys\nfrom app import create_app\n"
+                  "client = create_app(json.loads(sys.argv[1])).test_client()\n"
+                  "print(json.dumps([client.post('/api/v1/reports', json={'account_id': f'S{i}', "
+                  "'kind': 'other'}).status_code for i in range(2)]))")
+        env = {"LOCKDESK_INSTANCE_PATH": str(instance), "PATH": "/usr/bin:/bin"}
+        there = subprocess.run([sys.executable, "-c", script, json.dumps(settings)], capture_output=True,
+                               text=True, timeout=120, env=env, check=True).stdout.strip().splitlines()[-1]
+        assert here == [201, 201] and json.loads(there) == [201, 429]
