@@ -32,6 +32,8 @@ OWNER_NOTICES = {
     "unfreeze.approved": "unfreeze_approved",
     "unfreeze.rejected": "unfreeze_rejected",
     "incident.containment.unfrozen": "unfrozen",
+    # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
+    "verification.code_reused": "code_reused",
 }
 RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached"}
 OWNER_CHANNELS = ("email", "sms")
@@ -56,6 +58,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
                                   "frozen. Follow case {reference} on its status page for the next steps.",
         "unfrozen.subject": "Your account has been unfrozen ({reference})",
         "unfrozen.body": "Your account has been unfrozen. Withdrawals stay on hold for a cooling-off period.",
+        "code_reused.subject": "A verification code was used twice ({reference})",
+        "code_reused.body": "Someone entered a one-time code for case {reference} that had already been used. If "
+                            "that was not you, someone else may have seen your codes: freeze your account again "
+                            "with the link below.",
         "case": "Case: {reference}",
         "anti_phishing": "Your anti-phishing code: {code}. Our genuine messages always show it.",
         "never_ask": "Lockdesk never asks for your password, private keys or any verification code. "
@@ -78,6 +84,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "unfreeze_rejected.body": "经审核，您的解冻申请未获批准，账户仍保持冻结。请在案件 {reference} 的状态页面查看后续步骤。",
         "unfrozen.subject": "您的账户已解冻（{reference}）",
         "unfrozen.body": "您的账户已解冻。提现仍会暂缓一段冷静期。",
+        "code_reused.subject": "验证码被重复使用（{reference}）",
+        "code_reused.body": "有人在案件 {reference} 中输入了一个已经使用过的一次性验证码。如果不是您本人，您的验证码可能已被他人看到：请使用下方链接再次冻结账户。",
         "case": "案件编号：{reference}",
         "anti_phishing": "您的防钓鱼码：{code}。我们发送的真实消息都会显示此码。",
         "never_ask": "Lockdesk 绝不会索要您的密码、私钥或任何验证码。请勿将其告诉任何人，包括我们的工作人员。",
@@ -90,10 +98,10 @@ SMS_SUMMARY = {
     "en": {"received": "Report received.", "frozen": "Your account was frozen.",
            "verification_passed": "Identity verification completed.",
            "unfreeze_approved": "Unfreeze approved.", "unfreeze_rejected": "Unfreeze declined.",
-           "unfrozen": "Your account was unfrozen."},
+           "unfrozen": "Your account was unfrozen.", "code_reused": "A used code was entered again."},
     "zh-CN": {"received": "已收到您的报告，", "frozen": "您的账户已冻结，", "verification_passed": "身份验证已完成，",
               "unfreeze_approved": "解冻申请已批准，", "unfreeze_rejected": "解冻申请未获批准，",
-              "unfrozen": "您的账户已解冻，"},
+              "unfrozen": "您的账户已解冻，", "code_reused": "有人重复输入了已使用的验证码，"},
 }
 RISK_QUEUE_TEXT = {
     "subject": "SLA breached: {reference} escalated to the risk queue",

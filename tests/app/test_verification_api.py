@@ -86,6 +86,23 @@ def test_a_code_used_twice_is_refused_the_second_time(client, reported):
     assert reused.status_code == 422 and reused.get_json()["type"] == "/problems/code-already-used"
 
 
+def test_the_owner_is_told_when_a_used_code_is_entered_again(app, client, reported, session):
+    """ASVS 4.0.3 2.8.5: reuse within the validity period is logged and the holder told."""
+    from sqlalchemy import select
+
+    from incidents.models import AuditEvent, Notification
+
+    incident_id, owner = reported
+    code = pyotp.TOTP(OWNER_TOTP_SECRET).now()
+    client.post(f"/api/v1/verifications/{start(client, incident_id, owner)['id']}/totp", json={"code": code},
+                headers=owner)
+    client.post(f"/api/v1/verifications/{start(client, incident_id, owner)['id']}/totp", json={"code": code},
+                headers=owner)
+    assert "verification.code_reused" in session.scalars(select(AuditEvent.action)).all()
+    notices = session.scalars(select(Notification.channel).where(Notification.notice == "code_reused")).all()
+    assert sorted(notices) == ["email", "sms"]
+
+
 @pytest.mark.parametrize("code", ["12345", "1234567", "12a456", "１２３４５６", " 123456", ""])
 def test_codes_must_be_exactly_six_ascii_digits(client, reported, code):
     incident_id, owner = reported
