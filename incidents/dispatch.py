@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
@@ -113,14 +113,27 @@ def claim_due(session: Session, *, worker: str, policy: DispatchPolicy, limit: i
 
 def claim_command(session: Session, *, command_id: uuid.UUID, worker: str, policy: DispatchPolicy,
                   now: datetime | None = None) -> Claim | None:
-    """Claim one pending command now, due or not (the request fast path); None if someone holds it."""
+    """Claim one pending command now, due or not (the request fast path); None if someone holds it.
+
+    One conditional UPDATE … RETURNING: the row lock it takes settles a race with a worker, and the
+    hot path saves the separate read.
+    """
     now = now or utcnow()
-    query = (select(ExchangeCommand).where(ExchangeCommand.id == command_id, ExchangeCommand.status == "pending")
-             .with_for_update(skip_locked=True))
-    command = session.scalar(query)
-    claim = _take(command, worker, policy, now) if command is not None else None
+    token, lease = uuid.uuid4().hex, now + timedelta(seconds=policy.lease_seconds)
+    taken = session.execute(
+        update(ExchangeCommand)
+        .where(ExchangeCommand.id == command_id, ExchangeCommand.status == "pending")
+        .values(status="in_flight", attempts=ExchangeCommand.attempts + 1, claim_token=token,
+                claimed_by=worker[:100], claimed_until=lease)
+        .returning(ExchangeCommand.action, ExchangeCommand.account_id, ExchangeCommand.incident_id,
+                   ExchangeCommand.payload, ExchangeCommand.attempts, ExchangeCommand.created_at)
+        .execution_options(synchronize_session=False)).first()
     session.commit()
-    return claim
+    if taken is None:
+        return None
+    return Claim(command_id=command_id, token=token, action=taken.action, account_id=taken.account_id,
+                 incident_id=taken.incident_id, payload=dict(taken.payload), attempts=taken.attempts,
+                 created_at=taken.created_at, claimed_until=lease)
 
 
 def _take(command: ExchangeCommand, worker: str, policy: DispatchPolicy, now: datetime) -> Claim:
