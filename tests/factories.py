@@ -62,3 +62,12 @@ def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 40
     with app.extensions["lockdesk"].sessions() as session:
         add_account(session, account=NewAccount(**fields))
     return account_id
+
+
+def last_sms_code(app) -> str:
+    """The six-digit code in the newest text the log SMS gateway wrote (the app's SMS_LOG_PATH)."""
+    import re
+
+    with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
+        body = json.loads(handle.read().strip().splitlines()[-1])["body"]
+    return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)

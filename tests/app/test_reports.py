@@ -2,7 +2,14 @@
 import pytest
 from sqlalchemy import func, select
 
-from incidents.models import AccessToken, AuditEvent, ExchangeCommand, IdempotencyRecord, Incident, Report
+from incidents.models import (
+    AccessToken,
+    AuditEvent,
+    ExchangeCommand,
+    IdempotencyRecord,
+    Incident,
+    Report,
+)
 from tests.factories import bearer, report_body
 
 

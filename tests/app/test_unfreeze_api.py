@@ -17,11 +17,6 @@ from tests.incidents.review_support import (
 
 
 @pytest.fixture
-def sms_log(tmp_path) -> str:
-    return str(tmp_path / "codes.jsonl")
-
-
-@pytest.fixture
 def case(app):
     return frozen_case(app)
 
@@ -41,8 +36,8 @@ def decide_over_http(client, request_id, officer, decision="approve", code=None)
                        headers=bearer(officer.token))
 
 
-def ready_request(app, client, case, sms_log):
-    pass_verification(app, case, sms_log)
+def ready_request(app, client, case):
+    pass_verification(app, case)
     created = raise_over_http(client, case)
     assert created.status_code == 201, created.get_json()
     agent = new_staff(app, "agent")
@@ -63,8 +58,8 @@ def test_staff_cannot_raise_the_owners_request(app, client, case):
     assert response.status_code == 403
 
 
-def test_the_owner_raises_a_request_with_its_checklist(app, client, case, sms_log):
-    pass_verification(app, case, sms_log)
+def test_the_owner_raises_a_request_with_its_checklist(app, client, case):
+    pass_verification(app, case)
     created = raise_over_http(client, case)
     body = created.get_json()
     assert created.status_code == 201 and body["status"] == "pending" and body["approvals_required"] == 1
@@ -76,15 +71,15 @@ def test_the_owner_raises_a_request_with_its_checklist(app, client, case, sms_lo
     assert raise_over_http(client, case).status_code == 409
 
 
-def test_an_agent_deciding_is_403(app, client, case, sms_log):
-    request_id = ready_request(app, client, case, sms_log)
+def test_an_agent_deciding_is_403(app, client, case):
+    request_id = ready_request(app, client, case)
     response = decide_over_http(client, request_id, new_staff(app, "agent"))
     assert response.status_code == 403
 
 
-def test_the_same_officer_approving_twice_is_409(app, client, sms_log):
+def test_the_same_officer_approving_twice_is_409(app, client):
     case = frozen_case(app, loss="99999")
-    request_id = ready_request(app, client, case, sms_log)
+    request_id = ready_request(app, client, case)
     officer = new_staff(app, "risk_officer")
     first = decide_over_http(client, request_id, officer)
     assert first.status_code == 200 and first.get_json()["approvals"] == 1
@@ -93,8 +88,8 @@ def test_the_same_officer_approving_twice_is_409(app, client, sms_log):
     assert again.status_code == 409
 
 
-def test_a_wrong_step_up_code_is_refused_and_nothing_is_decided(app, client, case, sms_log):
-    request_id = ready_request(app, client, case, sms_log)
+def test_a_wrong_step_up_code_is_refused_and_nothing_is_decided(app, client, case):
+    request_id = ready_request(app, client, case)
     officer = new_staff(app, "risk_officer")
     wrong = "000000" if officer.code() != "000000" else "111111"
     response = decide_over_http(client, request_id, officer, code=wrong)
@@ -103,8 +98,8 @@ def test_a_wrong_step_up_code_is_refused_and_nothing_is_decided(app, client, cas
     assert detail["decisions"] == [] and detail["status"] == "pending"
 
 
-def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(app, client, case, sms_log):
-    request_id = ready_request(app, client, case, sms_log)
+def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(app, client, case):
+    request_id = ready_request(app, client, case)
     officer = new_staff(app, "risk_officer")
     approved = decide_over_http(client, request_id, officer).get_json()
     assert approved["status"] == "approved" and approved["executes_at"]
@@ -120,12 +115,12 @@ def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(ap
     assert incident["unfreeze_request"]["status"] == "completed"
 
 
-def test_the_queue_lists_pending_requests_by_sla(app, client, sms_log):
+def test_the_queue_lists_pending_requests_by_sla(app, client):
     agent = new_staff(app, "agent")
     ids = []
     for account in ("Q1", "Q2", "Q3"):
         case = frozen_case(app, account)
-        pass_verification(app, case, sms_log)
+        pass_verification(app, case)
         ids.append(raise_over_http(client, case).get_json()["id"])
     seen, cursor = [], None
     while True:
@@ -139,8 +134,8 @@ def test_the_queue_lists_pending_requests_by_sla(app, client, sms_log):
     assert client.get("/api/v1/unfreeze-requests", headers=bearer(frozen_case(app, "Q4").access_token)).status_code == 403
 
 
-def test_the_owner_reads_only_their_own_request_redacted(app, client, case, sms_log):
-    request_id = ready_request(app, client, case, sms_log)
+def test_the_owner_reads_only_their_own_request_redacted(app, client, case):
+    request_id = ready_request(app, client, case)
     own = client.get(f"/api/v1/unfreeze-requests/{request_id}", headers=bearer(case.access_token))
     assert own.status_code == 200 and "raised_by" not in own.get_json()
     assert all("by" not in item for item in own.get_json()["checklist"])
@@ -148,8 +143,8 @@ def test_the_owner_reads_only_their_own_request_redacted(app, client, case, sms_
     assert client.get(f"/api/v1/unfreeze-requests/{request_id}", headers=bearer(other.access_token)).status_code == 404
 
 
-def test_an_unknown_checklist_item_is_404_and_a_bad_code_422(app, client, case, sms_log):
-    request_id = ready_request(app, client, case, sms_log)
+def test_an_unknown_checklist_item_is_404_and_a_bad_code_422(app, client, case):
+    request_id = ready_request(app, client, case)
     agent, officer = new_staff(app, "agent"), new_staff(app, "risk_officer")
     assert attest_over_http(client, request_id, agent, "feelings").status_code == 404
     bad = client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions",

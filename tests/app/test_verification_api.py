@@ -1,13 +1,19 @@
 """API.md "Verification": the owner proves the account with its registered TOTP and phone."""
 import json
-import re
 from datetime import timedelta
 
 import pyotp
 import pytest
 
 from app.db import utcnow
-from tests.factories import OWNER_TOTP_SECRET, bearer, exchange_account, report_body, staff_token
+from tests.factories import (
+    OWNER_TOTP_SECRET,
+    bearer,
+    exchange_account,
+    last_sms_code,
+    report_body,
+    staff_token,
+)
 
 
 def settle(app) -> None:
@@ -23,20 +29,13 @@ def reported(app, client):
     return answer["incident"]["id"], bearer(answer["access_token"])
 
 
-def last_sms_code(settings) -> str:
-    """The code in the newest line of the log SMS gateway's file."""
-    with open(settings["SMS_LOG_PATH"], encoding="utf-8") as handle:
-        line = handle.read().strip().splitlines()[-1]
-    return re.search(r"\b(\d{6})\b", json.loads(line)["body"]).group(1)
-
-
 def start(client, incident_id, headers) -> dict:
     response = client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
-def test_the_owner_passes_with_the_authenticator_and_the_sms_code(client, reported, settings):
+def test_the_owner_passes_with_the_authenticator_and_the_sms_code(app, client, reported):
     incident_id, owner = reported
     verification = start(client, incident_id, owner)
     assert verification["status"] == "pending" and verification["manual_review_required"] is False
@@ -48,7 +47,7 @@ def test_the_owner_passes_with_the_authenticator_and_the_sms_code(client, report
     assert totp.status_code == 200
     sent = client.post(f"/api/v1/verifications/{vid}/sms", headers=owner)
     assert sent.status_code == 202 and sent.get_json() == {"resend_after": 60}
-    passed = client.post(f"/api/v1/verifications/{vid}/sms/check", json={"code": last_sms_code(settings)},
+    passed = client.post(f"/api/v1/verifications/{vid}/sms/check", json={"code": last_sms_code(app)},
                          headers=owner)
     assert passed.status_code == 200 and passed.get_json()["status"] == "passed"
     detail = client.get(f"/api/v1/incidents/{incident_id}", headers=owner).get_json()

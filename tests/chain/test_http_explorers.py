@@ -10,8 +10,8 @@ from chain.explorers import ExplorerError, ExplorerUnavailable, TransactionNotFo
 from chain.explorers.esplora import EsploraExplorer
 from chain.explorers.etherscan import EtherscanClient
 from chain.explorers.http import HttpClient
-from chain.tracing import TraceBounds, trace_funds
 from chain.labels import shipped_index
+from chain.tracing import TraceBounds, trace_funds
 from tests.chain.http_peer import HttpPeer, fixture, in_turn, json_answer
 
 ROOT = "a1" * 32

@@ -1,8 +1,6 @@
 """Building cases for the review tests through the real use cases: account, report, freeze, verification, staff."""
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +15,8 @@ from incidents.exchange import backoffice
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident
 from incidents.staff import create_staff
+from tests.factories import last_sms_code
 from verification.codes import derive_code_key
-from verification.sms.log import LogSmsGateway
 
 OWNER_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 ANTI_PHISHING = "BLUE-OTTER-42"
@@ -89,25 +87,18 @@ def incident_of(app, case: Case) -> Incident:
         return session.scalar(select(Incident).where(Incident.id == case.incident_id))
 
 
-def pass_verification(app, case: Case, sms_log: str) -> None:
+def pass_verification(app, case: Case) -> None:
     """Prove the owner with the registered authenticator and the code texted to the registered phone."""
     key = derive_code_key(app.config["SECRET_KEY"])
-    gateway = LogSmsGateway(sms_log)
+    gateway = app.extensions["lockdesk"].ports["sms"]
     with sessions_of(app)() as session:
         started = ownership.start_owner_verification(session, incident_id=case.incident_id, actor=case.actor,
                                                      trust_days=7)
         ownership.send_owner_sms(session, verification_id=started.id, gateway=gateway, code_key=key, actor=case.actor)
-        code = last_sms_code(sms_log)
+        code = last_sms_code(app)
         ownership.check_owner_sms(session, verification_id=started.id, code=code, code_key=key, actor=case.actor)
         ownership.check_owner_totp(session, verification_id=started.id, code=pyotp.TOTP(OWNER_TOTP).now(),
                                    actor=case.actor)
-
-
-def last_sms_code(path: str) -> str:
-    """The six-digit code in the newest line of the SMS log."""
-    with open(path, encoding="utf-8") as handle:
-        body = json.loads(handle.readlines()[-1])["body"]
-    return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)
 
 
 def new_staff(app, role: str, name: str | None = None) -> Officer:

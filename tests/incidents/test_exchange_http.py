@@ -8,7 +8,13 @@ import pytest
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
 from incidents.exchange.port import AccountNotFound, ExchangeRejected, ExchangeUnavailable
-from tests.incidents.exchange_peer import API_KEY, API_SECRET, backoffice_account, exchange_server, open_account
+from tests.incidents.exchange_peer import (
+    API_KEY,
+    API_SECRET,
+    backoffice_account,
+    exchange_server,
+    open_account,
+)
 
 __all__ = ["exchange_server"]
 

@@ -9,7 +9,12 @@ from sqlalchemy import text
 from incidents.exchange import backoffice
 from incidents.exchange.local import LocalExchange
 from incidents.exchange.port import AccountNotFound
-from tests.incidents.exchange_peer import TOTP_SECRET, backoffice_account, keyed_writes, open_account
+from tests.incidents.exchange_peer import (
+    TOTP_SECRET,
+    backoffice_account,
+    keyed_writes,
+    open_account,
+)
 
 
 @pytest.fixture

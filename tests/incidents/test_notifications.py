@@ -133,7 +133,7 @@ def test_mail_waits_for_the_account_details_from_the_exchange(app, inbox):
 def unfrozen_case(app, tmp_path):
     """A case carried through review to an unfrozen, resolved incident."""
     case = frozen_case(app)
-    pass_verification(app, case, str(tmp_path / "codes.jsonl"))
+    pass_verification(app, case)
     request = raise_request(app, case)
     attest_remaining(app, request.id, new_staff(app, "agent"))
     later = incident_of(app, case).frozen_at + timedelta(minutes=121)
@@ -191,7 +191,7 @@ def test_a_forged_or_altered_link_does_nothing(app, client, inbox):
 def test_repudiating_cancels_an_open_unfreeze_request(app, client, inbox, tmp_path):
     handler, _port = inbox
     case = frozen_case(app)
-    pass_verification(app, case, str(tmp_path / "codes.jsonl"))
+    pass_verification(app, case)
     request = raise_request(app, case)
     deliver(app)
     passed = next(m for m in handler.messages if "身份验证已完成" in m["Subject"])

@@ -26,11 +26,6 @@ from tests.incidents.review_support import (
 
 
 @pytest.fixture
-def sms_log(tmp_path) -> str:
-    return str(tmp_path / "codes.jsonl")
-
-
-@pytest.fixture
 def agent(app):
     return new_staff(app, "agent")
 
@@ -40,15 +35,15 @@ def officer(app):
     return new_staff(app, "risk_officer")
 
 
-def verified_case(app, sms_log, **options):
+def verified_case(app, **options):
     case = frozen_case(app, **options)
-    pass_verification(app, case, sms_log)
+    pass_verification(app, case)
     return case
 
 
-def ready_request(app, sms_log, agent, **options):
+def ready_request(app, agent, **options):
     """A verified case with its request raised and the manual items attested; the freeze time."""
-    case = verified_case(app, sms_log, **options)
+    case = verified_case(app, **options)
     request = raise_request(app, case)
     attest_remaining(app, request.id, agent)
     return case, request, incident_of(app, case).frozen_at
@@ -66,9 +61,9 @@ def test_unfreeze_is_refused_before_the_verification_passed(app):
         raise_request(app, case)
 
 
-def test_unfreeze_is_refused_when_the_account_is_not_frozen(app, sms_log):
+def test_unfreeze_is_refused_when_the_account_is_not_frozen(app):
     case = frozen_case(app, open_it=True)
-    pass_verification(app, case, sms_log)
+    pass_verification(app, case)
     with sessions_of(app)() as session:
         incident = review._lock_incident(session, case.incident_id)
         review.transition(session, incident, machine="containment", to="freeze_pending", actor="test")
@@ -77,15 +72,15 @@ def test_unfreeze_is_refused_when_the_account_is_not_frozen(app, sms_log):
         raise_request(app, case)
 
 
-def test_only_one_request_is_open_per_incident(app, sms_log):
-    case = verified_case(app, sms_log)
+def test_only_one_request_is_open_per_incident(app):
+    case = verified_case(app)
     raise_request(app, case)
     with pytest.raises(Conflict, match="already open"):
         raise_request(app, case)
 
 
-def test_the_checklist_is_checked_from_the_evidence_where_the_system_can_tell(app, sms_log):
-    case = verified_case(app, sms_log)
+def test_the_checklist_is_checked_from_the_evidence_where_the_system_can_tell(app):
+    case = verified_case(app)
     request = raise_request(app, case)
     states = {row.item: (row.status, row.is_auto, row.by) for row in request.checklist}
     for item in ("identity_verified", "sessions_revoked", "api_keys_revoked", "transactions_reviewed",
@@ -96,21 +91,21 @@ def test_the_checklist_is_checked_from_the_evidence_where_the_system_can_tell(ap
     assert request.approvals_required == 1
 
 
-def test_identity_cannot_be_attested_by_staff(app, sms_log, agent):
-    request = raise_request(app, verified_case(app, sms_log))
+def test_identity_cannot_be_attested_by_staff(app, agent):
+    request = raise_request(app, verified_case(app))
     with sessions_of(app)() as session, pytest.raises(Conflict, match="verification"):
         review.attest_checklist_item(session, request_id=request.id, item="identity_verified", status="done",
                                      note=None, actor=f"staff:{agent.id}", policy=policy(app))
 
 
-def test_an_untraced_reported_hash_keeps_transactions_reviewed_pending(app, sms_log):
-    case = verified_case(app, sms_log, transactions=[{"chain": "ethereum", "hash": "0x" + "cd" * 32}])
+def test_an_untraced_reported_hash_keeps_transactions_reviewed_pending(app):
+    case = verified_case(app, transactions=[{"chain": "ethereum", "hash": "0x" + "cd" * 32}])
     request = raise_request(app, case)
     assert {row.item: row.status for row in request.checklist}["transactions_reviewed"] == "pending"
 
 
-def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, sms_log, agent):
-    _case, request, frozen_at = ready_request(app, sms_log, agent)
+def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, agent):
+    _case, request, frozen_at = ready_request(app, agent)
     with sessions_of(app)() as session:
         session.add(AnomalyEvent(event_id="late-1", account_id="R1001", type="new_device_login",
                                  occurred_at=frozen_at + timedelta(minutes=5), action="attached", weight=10))
@@ -119,8 +114,8 @@ def test_a_new_anomaly_since_the_freeze_reopens_the_checklist(app, sms_log, agen
     assert {row.item: row.status for row in read.checklist}["no_new_anomalies"] == "pending"
 
 
-def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, sms_log, agent, officer):
-    case, request, frozen_at = ready_request(app, sms_log, agent)
+def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, agent, officer):
+    case, request, frozen_at = ready_request(app, agent)
     approved = decide(app, request.id, officer, now=frozen_at + timedelta(minutes=10))
     assert approved.status == "approved" and approved.executes_at == frozen_at + timedelta(minutes=120)
     assert unfreeze_commands(app, case.incident_id) == 0
@@ -141,8 +136,8 @@ def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, s
     assert (incident.containment, incident.status) == ("unfrozen", "resolved")
 
 
-def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
-    case, request, frozen_at = ready_request(app, sms_log, agent)
+def test_the_cooldown_reaches_the_exchange(app, agent, officer):
+    case, request, frozen_at = ready_request(app, agent)
     decide(app, request.id, officer, now=frozen_at + timedelta(minutes=121))
     drain(app, now=frozen_at + timedelta(minutes=121))
     with sessions_of(app)() as session:
@@ -155,8 +150,8 @@ def test_the_cooldown_reaches_the_exchange(app, sms_log, agent, officer):
     assert sent.idempotency_key and incident_of(app, case).containment == "unfrozen"
 
 
-def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, sms_log, agent, officer):
-    case, request, frozen_at = ready_request(app, sms_log, agent)
+def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, agent, officer):
+    case, request, frozen_at = ready_request(app, agent)
     with sessions_of(app)() as session:
         session.add(AnomalyEvent(event_id="rebind-1", account_id="R1001", type="two_factor_changed",
                                  occurred_at=frozen_at - timedelta(hours=1), weight=0, action="ignored",
@@ -169,8 +164,8 @@ def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, sms_log, a
     assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
 
 
-def test_a_rejected_request_cannot_be_approved_later(app, sms_log, agent):
-    case, request, _frozen_at = ready_request(app, sms_log, agent)
+def test_a_rejected_request_cannot_be_approved_later(app, agent):
+    case, request, _frozen_at = ready_request(app, agent)
     first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
     rejected = decide(app, request.id, first, "reject", reason="the owner's story does not hold")
     assert rejected.status == "rejected" and rejected.reason == "the owner's story does not hold"
@@ -179,21 +174,21 @@ def test_a_rejected_request_cannot_be_approved_later(app, sms_log, agent):
     assert unfreeze_commands(app, case.incident_id) == 0
 
 
-def test_an_agent_cannot_decide(app, sms_log, agent):
-    _case, request, _frozen_at = ready_request(app, sms_log, agent)
+def test_an_agent_cannot_decide(app, agent):
+    _case, request, _frozen_at = ready_request(app, agent)
     with pytest.raises(Forbidden, match="risk officers"):
         decide(app, request.id, new_staff(app, "agent"))
 
 
-def test_an_officer_who_worked_the_case_cannot_approve_it(app, sms_log):
+def test_an_officer_who_worked_the_case_cannot_approve_it(app):
     worker = new_staff(app, "risk_officer")
-    _case, request, _frozen_at = ready_request(app, sms_log, worker)
+    _case, request, _frozen_at = ready_request(app, worker)
     with pytest.raises(Forbidden, match="worked this case"):
         decide(app, request.id, worker)
 
 
-def test_a_high_loss_needs_two_different_officers_and_nobody_approves_twice(app, sms_log, agent):
-    case, request, frozen_at = ready_request(app, sms_log, agent, loss="250000")
+def test_a_high_loss_needs_two_different_officers_and_nobody_approves_twice(app, agent):
+    case, request, frozen_at = ready_request(app, agent, loss="250000")
     assert request.approvals_required == 2
     first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
     now = frozen_at + timedelta(hours=3)
@@ -205,14 +200,14 @@ def test_a_high_loss_needs_two_different_officers_and_nobody_approves_twice(app,
     assert unfreeze_commands(app, case.incident_id) == 1
 
 
-def test_an_incomplete_checklist_cannot_be_approved(app, sms_log, officer):
-    request = raise_request(app, verified_case(app, sms_log))
+def test_an_incomplete_checklist_cannot_be_approved(app, officer):
+    request = raise_request(app, verified_case(app))
     with pytest.raises(Conflict, match="checklist"):
         decide(app, request.id, officer)
 
 
-def test_every_decision_is_in_the_audit_chain(app, sms_log, agent, officer):
-    _case, request, frozen_at = ready_request(app, sms_log, agent)
+def test_every_decision_is_in_the_audit_chain(app, agent, officer):
+    _case, request, frozen_at = ready_request(app, agent)
     decide(app, request.id, officer, now=frozen_at + timedelta(hours=3))
     with sessions_of(app)() as session:
         actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(request.id))))

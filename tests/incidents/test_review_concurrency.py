@@ -59,7 +59,7 @@ def count_unfreezes(app, incident_id) -> int:
 @pytest.mark.parametrize("loss,officers", [("250000", 2), (None, 4)])
 def test_simultaneous_final_approvals_queue_exactly_one_unfreeze(app, tmp_path, loss, officers):
     case = frozen_case(app, loss=loss)
-    pass_verification(app, case, str(tmp_path / "sms.jsonl"))
+    pass_verification(app, case)
     request = raise_request(app, case)
     attest_remaining(app, request.id, new_staff(app, "agent"))
     now = incident_of(app, case).frozen_at + timedelta(hours=3)

@@ -7,8 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from verification.codes import (
-    CODE_LIFETIME, MAX_WRONG_TRIES, CodeOutcome, CodeState, check_code, derive_code_key, generate_code,
-    hash_code, may_send,
+    CODE_LIFETIME,
+    MAX_WRONG_TRIES,
+    CodeOutcome,
+    CodeState,
+    check_code,
+    derive_code_key,
+    generate_code,
+    hash_code,
+    may_send,
 )
 
 KEY = derive_code_key("test-secret-key")

@@ -9,8 +9,17 @@ import pyotp
 import pytest
 
 from verification.totp import (
-    LOCK_DURATION, MAX_TOTAL_FAILURES, OtpParameters, OtpState, Outcome, code_at, is_well_formed,
-    match_counter, reenable, time_step, verify_totp,
+    LOCK_DURATION,
+    MAX_TOTAL_FAILURES,
+    OtpParameters,
+    OtpState,
+    Outcome,
+    code_at,
+    is_well_formed,
+    match_counter,
+    reenable,
+    time_step,
+    verify_totp,
 )
 
 VECTORS = Path(__file__).parent / "vectors"

@@ -1,7 +1,6 @@
 """Fixtures of the page tests: an injectable clock, exchange accounts, staff who can sign in, owners' codes."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,12 +82,6 @@ def make_staff(app, name: str, role: str) -> StaffMember:
 def run_follow_ups(app) -> None:
     """Run the freeze's follow-ups (snapshot, withdrawals) the background worker would run."""
     app.extensions["lockdesk"].ports["dispatcher"].drain()
-
-
-def last_sms_code(instance: Path) -> str:
-    """The code in the newest text message the log gateway wrote."""
-    lines = (instance / "sms.jsonl").read_text().strip().splitlines()
-    return re.search(r"\b(\d{6})\b", json.loads(lines[-1])["body"]).group(1)
 
 
 def totp_now(at: datetime | None = None) -> str:

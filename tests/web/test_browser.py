@@ -18,11 +18,11 @@ from werkzeug.serving import make_server
 from app import create_app
 from tests import services
 from tests.conftest import make_settings
+from tests.factories import last_sms_code
 from tests.web.conftest import (
     ARTIFACTS,
     STAFF_PASSWORD,
     Clock,
-    last_sms_code,
     make_staff,
     open_exchange_account,
     run_follow_ups,
@@ -139,7 +139,7 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
     owner.fill("#totp-code", totp_now(live.clock.now))
     owner.click("form[action$='/verification/totp'] button")
     owner.click("form[action$='/verification/sms'] button")
-    owner.fill("#sms-code", last_sms_code(live.instance))
+    owner.fill("#sms-code", last_sms_code(live.app))
     owner.click("form[action$='/sms/check'] button")
     assert owner.inner_text("[data-testid=verification-status]") == words["verified"]
     owner.click("form[action$='/unfreeze'] button")

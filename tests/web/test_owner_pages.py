@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import Incident
+from tests.factories import last_sms_code
 from tests.web.conftest import (
     csrf_of,
-    last_sms_code,
     open_exchange_account,
     run_follow_ups,
     totp_now,
@@ -128,7 +128,7 @@ def test_owner_verifies_with_authenticator_and_text_message(app, client, instanc
     assert "Waiting for your codes" in page.text
     client.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": totp_now(clock.now)})
     client.post(f"/i/{incident_id}/verification/sms", data={"csrf_token": token})
-    code = last_sms_code(instance)
+    code = last_sms_code(app)
     client.post(f"/i/{incident_id}/verification/sms/check", data={"csrf_token": token, "code": code})
     page = client.get(f"/i/{incident_id}")
     assert "Identity verified" in page.text
