@@ -29,9 +29,9 @@ from incidents.repudiation import link_token
 
 log = logging.getLogger("lockdesk.notify")
 
+SLA_SWEEP_EVERY = timedelta(seconds=30)
 SLA_BREACHES = Counter("lockdesk_sla_breaches_total", "Incidents escalated for passing their SLA deadline")
 UNFREEZES_QUEUED = Counter("lockdesk_unfreezes_queued_total", "Unfreeze commands queued by the review")
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 
 
 def review_policy(config) -> review.ReviewPolicy:
@@ -94,6 +94,8 @@ class ReviewJobs:
         self.ports = runtime.ports
         self.config = app.config
         self.policy = review_policy(app.config)
+        self.has_subscribers = bool(webhook_urls(app.config))
+        self._last_sla_sweep: datetime | None = None
 
     def clock(self) -> datetime:
         """The injectable clock (LOCKDESK_CLOCK, a callable), else the server's."""
@@ -112,9 +114,13 @@ class ReviewJobs:
         return done
 
     def sweep_sla(self) -> int:
-        """Escalate breached SLAs."""
+        """Escalate breached SLAs; deadlines are hours apart, so a sweep every SLA_SWEEP_EVERY is plenty."""
+        now = self.clock()
+        if self._last_sla_sweep is not None and now - self._last_sla_sweep < SLA_SWEEP_EVERY:
+            return 0
+        self._last_sla_sweep = now
         with self.sessions() as session:
-            escalated = len(sla.sweep_sla(session, now=self.clock()).escalated)
+            escalated = len(sla.sweep_sla(session, now=now).escalated)
         SLA_BREACHES.inc(escalated)
         return escalated
 
@@ -140,7 +146,9 @@ class ReviewJobs:
                                                    clock=self.clock)
 
     def deliver_webhooks(self) -> int:
-        """Post due webhooks."""
+        """Post due webhooks (nothing to look for when no system subscribed)."""
+        if not self.has_subscribers:
+            return 0
         secret = self.config.get("OUTBOUND_WEBHOOK_SECRET") or ""
         return outbound.deliver_webhooks(self.sessions, transport=self.ports["webhook_transport"], secret=secret,
                                          clock=self.clock)
@@ -148,7 +156,7 @@ class ReviewJobs:
 
 def link_builder(config) -> Callable:
     """Writes the absolute "this wasn't me" link of a repudiation."""
-    base = (setting(config, "PUBLIC_BASE_URL", "") or DEFAULT_BASE_URL).rstrip("/")
+    base = config["PUBLIC_BASE_URL"].rstrip("/")
     key = config["SECRET_KEY"]
     return lambda repudiation_id: f"{base}/repudiations/{link_token(repudiation_id, key=key)}"
 

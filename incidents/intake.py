@@ -104,6 +104,13 @@ def _store_report(session: Session, incident: Incident, report: ReportInput, now
     return stored
 
 
+def owner_language(session: Session, *, incident_id) -> str:
+    """The language of the owner's latest report on the incident (English for risk-engine incidents)."""
+    language = session.scalar(select(Report.language).where(Report.incident_id == incident_id)
+                              .order_by(Report.created_at.desc()).limit(1))
+    return language or "en"
+
+
 def note_suspicion(incident: Incident, at: datetime) -> None:
     """Keep the earliest suspicious time: factors bound after it are not trusted."""
     if incident.first_suspicious_at is None or at < incident.first_suspicious_at:

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
 from incidents.containment import latest_account_snapshot
+from incidents.intake import owner_language
 from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
-from incidents.models import AuditEvent, Incident, Notification, Report
+from incidents.models import AuditEvent, Incident, Notification
 from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, reclaim_row
 from incidents.repudiation import issue_repudiation
+from verification.service import resolve_language
 from verification.sms import SmsDeliveryFailed, SmsGateway
 
 OWNER_NOTICES = {
@@ -39,7 +41,6 @@ RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached"}
 OWNER_CHANNELS = ("email", "sms")
 # The account snapshot arrives with the freeze's follow-ups; a message waits for it at most this long.
 SNAPSHOT_PATIENCE = timedelta(hours=24)
-LANGUAGES = ("en", "zh-CN")
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
@@ -158,12 +159,6 @@ class Rendered:
     language: str
 
 
-def resolve_language(language: str | None) -> str:
-    """en or zh-CN for a tag such as zh-Hans or en-GB."""
-    primary = (language or "en").replace("_", "-").split("-")[0].lower()
-    return "zh-CN" if primary == "zh" else "en"
-
-
 def render_owner_email(*, notice: str, language: str, reference: str, anti_phishing_code: str | None,
                        link: str) -> Rendered:
     """The owner's email: what happened, the case, the anti-phishing code, the warning and the link."""
@@ -255,16 +250,9 @@ def _prepare(session: Session, row: Notification, ports: Ports, now: datetime) -
         row.status, row.claim_token, row.last_error = "skipped", None, f"no registered {row.channel}"
         return None
     render = render_owner_email if row.channel == "email" else render_owner_sms
-    rendered = render(notice=row.notice, language=_owner_language(session, incident), reference=incident.reference,
+    rendered = render(notice=row.notice, language=resolve_language(owner_language(session, incident_id=incident.id)), reference=incident.reference,
                       anti_phishing_code=snapshot.anti_phishing_code, link=ports.link_for(row.repudiation_id))
     return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
-
-
-def _owner_language(session: Session, incident: Incident) -> str:
-    """The language of the owner's latest report (English for risk-engine incidents)."""
-    language = session.scalar(select(Report.language).where(Report.incident_id == incident.id)
-                              .order_by(Report.created_at.desc()).limit(1))
-    return resolve_language(language)
 
 
 def _send(ports: Ports, message: PreparedMessage) -> Attempt:

@@ -8,7 +8,6 @@ jittered backoff until MAX_ATTEMPTS.
 from __future__ import annotations
 
 import json
-import logging
 import random
 import uuid
 from collections.abc import Callable
@@ -24,8 +23,6 @@ from app.db import DomainError, utcnow
 from incidents.dispatch import DispatchPolicy, backoff_delay
 from incidents.models import AuditEvent, Incident, OutboundWebhook
 from incidents.signatures import signature_header
-
-log = logging.getLogger("lockdesk.outbound")
 
 DELIVERY_POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=5.0, backoff_cap_seconds=3600.0,
                                  batch_size=20)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.db import Conflict, NotFound
 from incidents import audit
 from incidents.containment import latest_account_snapshot
-from incidents.models import Incident, Report
+from incidents.intake import owner_language
 from incidents.queue import get_incident
 from verification import service as verification
 from verification.models import Verification
@@ -40,7 +40,7 @@ def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor:
         session, incident_id=incident.id, account_id=incident.account_id, totp_secret=snapshot.totp_secret,
         phone=snapshot.phone, factor_bound_at={"totp": snapshot.totp_bound_at, "sms": snapshot.sms_bound_at},
         first_suspicious_at=incident.first_suspicious_at, recent_security_events=snapshot.security_events,
-        language=_owner_language(incident), anti_phishing_code=snapshot.anti_phishing_code,
+        language=owner_language(session, incident_id=incident.id), anti_phishing_code=snapshot.anti_phishing_code,
         trust_days=trust_days, audit=audit.record, actor=actor, now=now)
 
 
@@ -89,9 +89,3 @@ def latest_verification(session: Session, *, incident_id: uuid.UUID) -> Verifica
     query = (select(Verification).where(Verification.incident_id == incident_id)
              .order_by(Verification.created_at.desc()).limit(1))
     return session.scalar(query)
-
-
-def _owner_language(incident: Incident) -> str:
-    """The language of the incident's first report (English for risk-engine incidents)."""
-    first: Report | None = incident.reports[0] if incident.reports else None
-    return first.language if first else "en"

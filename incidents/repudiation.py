@@ -18,8 +18,14 @@ from sqlalchemy.orm import Session
 
 from app.db import DomainError, NotFound, utcnow
 from incidents import audit
-from incidents.intake import IntakeResult, ReportInput, find_open_incident, submit_report
-from incidents.models import Incident, Report, Repudiation, UnfreezeRequest
+from incidents.intake import (
+    IntakeResult,
+    ReportInput,
+    find_open_incident,
+    owner_language,
+    submit_report,
+)
+from incidents.models import Incident, Repudiation, UnfreezeRequest
 from incidents.review import cancel_open_requests
 
 PURPOSE = b"lockdesk-repudiation:"
@@ -113,7 +119,7 @@ def repudiate(session: Session, *, token: str, key: str, client_address: str | N
                  incident_id=incident.id, data={"notice": row.notice}, now=now)
     report = ReportInput(account_id=incident.account_id, kind="stolen_account", client_address=client_address,
                          description=f"The owner disowned the '{row.notice}' notice of {incident.reference} "
-                                     "through its one-time link.", language=_language(session, incident))
+                                     "through its one-time link.", language=owner_language(session, incident_id=incident.id))
     intake = submit_report(session, report=report, sla_hours=sla_hours, now=now)
     return RepudiationResult(intake=intake, repudiation=row, cancelled=cancelled)
 
@@ -142,10 +148,3 @@ def _cancel_unfreeze(session: Session, account_id: str, actor: str, now: datetim
         return []
     return cancel_open_requests(session, incident_id=incident.id, actor=actor,
                                 reason="the owner disowned a notice through its one-time link", now=now)
-
-
-def _language(session: Session, incident: Incident) -> str:
-    """The language of the owner's latest report on the incident."""
-    language = session.scalar(select(Report.language).where(Report.incident_id == incident.id)
-                              .order_by(Report.created_at.desc()).limit(1))
-    return language or "en"

@@ -47,8 +47,8 @@ from verification import service as verification_service
 from verification.models import Verification
 
 REVIEWER = "unfreeze-review"
-# Security events and risk-engine events that mean the account's 2FA was bound anew.
 DECISIONS = ("approve", "reject")
+RECHECK_INCOMPLETE = timedelta(minutes=1)
 REQUEST_STATUSES = (*OPEN_REQUEST_STATUSES, "completed", "rejected", "failed", "cancelled")
 
 
@@ -205,8 +205,11 @@ def execute_due_unfreezes(session: Session, *, policy: ReviewPolicy, now: dateti
                           limit: int = 20) -> list[uuid.UUID]:
     """The worker's sweep: queue the unfreeze of approved requests whose wait is over; the command ids."""
     now = now or utcnow()
-    query = (select(UnfreezeRequest).where(UnfreezeRequest.status == "approved", UnfreezeRequest.executes_at <= now)
-             .order_by(UnfreezeRequest.executes_at).limit(limit).with_for_update(skip_locked=True))
+    query = (select(UnfreezeRequest).join(Incident, Incident.id == UnfreezeRequest.incident_id)
+             .where(UnfreezeRequest.status == "approved", UnfreezeRequest.executes_at <= now,
+                    Incident.containment == "frozen")
+             .order_by(UnfreezeRequest.executes_at).limit(limit)
+             .with_for_update(of=UnfreezeRequest, skip_locked=True))
     queued = []
     for request in list(session.scalars(query)):
         incident = _lock_incident(session, request.incident_id)
@@ -417,6 +420,8 @@ def _execute_if_due(session: Session, request: UnfreezeRequest, incident: Incide
     if request.status != "approved" or now < request.executes_at or incident.containment != "frozen":
         return None
     if missing(_refresh(session, request, incident, policy, now)):
+        # Evidence went missing after the approvals (a new anomaly, say): look again later, not every tick.
+        request.executes_at = max(request.executes_at, now + RECHECK_INCOMPLETE)
         return None
     cooldown = _cooldown_hours(session, request, incident, policy)
     command = ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
