@@ -86,13 +86,23 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def submit(page, selector: str) -> None:
+    """Click a form's button (or a link) and wait until the page it leads to has loaded.
+
+    A bare click returns once the POST is under way, so whatever is read next could still be the old
+    page on a busy machine.
+    """
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def staff_sign_in(page, live: LiveApp, member) -> None:
     """Sign in to the console through the form."""
     page.goto(f"{live.url}/console/sign-in")
     page.fill("#name", member.name)
     page.fill("#password", STAFF_PASSWORD)
     page.fill("#code", member.code(live.clock.now))
-    page.click("form[action$='/sign-in'] button[type=submit]")
+    submit(page, "form[action$='/sign-in'] button[type=submit]")
 
 
 LANGUAGES = {
@@ -122,7 +132,7 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
     owner.fill("#email", "owner@example.com")
     owner.fill("#phone", "+15550001")
     shot(owner, f"{tag}-01-report-form")
-    owner.click("form[action$='/report'] button[type=submit]")
+    submit(owner, "form[action$='/report'] button[type=submit]")
     assert words["frozen"] in owner.inner_text(".state")
     link = owner.input_value("#access-link")
     assert "?t=ldi_" in link
@@ -134,15 +144,15 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
     assert owner.inner_text("[data-testid=containment]") == words["frozen"]
     assert owner.inner_text("[data-testid=ticket-status]") == words["accepted"]
     shot(owner, f"{tag}-03-case")
-    owner.click("form[action$='/verification'] button")
+    submit(owner, "form[action$='/verification'] button")
     shot(owner, f"{tag}-04-verification")
     owner.fill("#totp-code", totp_now(live.clock.now))
-    owner.click("form[action$='/verification/totp'] button")
-    owner.click("form[action$='/verification/sms'] button")
+    submit(owner, "form[action$='/verification/totp'] button")
+    submit(owner, "form[action$='/verification/sms'] button")
     owner.fill("#sms-code", last_sms_code(live.app))
-    owner.click("form[action$='/sms/check'] button")
+    submit(owner, "form[action$='/sms/check'] button")
     assert owner.inner_text("[data-testid=verification-status]") == words["verified"]
-    owner.click("form[action$='/unfreeze'] button")
+    submit(owner, "form[action$='/unfreeze'] button")
     assert owner.inner_text("[data-testid=unfreeze-status]") == words["review"]
     shot(owner, f"{tag}-05-unfreeze-requested")
 
@@ -150,9 +160,10 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
     agent_page = desk.new_page()
     staff_sign_in(agent_page, live, agent)
     shot(agent_page, f"{tag}-06-queue")
-    agent_page.click("table.queue a")
+    submit(agent_page, "table.queue a")
     while agent_page.locator(".staff-checklist form button.primary").count():
-        agent_page.locator(".staff-checklist form button.primary").first.click()
+        with agent_page.expect_navigation():
+            agent_page.locator(".staff-checklist form button.primary").first.click()
     assert agent_page.locator(".staff-checklist li.todo").count() == 0
     shot(agent_page, f"{tag}-07-checklist-done")
     case_url = agent_page.url
@@ -167,7 +178,7 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
         live.clock.advance(seconds=31)  # the decision carries a fresh code, not the sign-in's
         page.fill("#decision-reason", "Owner verified with trusted factors; checklist complete")
         page.fill("#decision-totp", officer.code(live.clock.now))
-        page.click(".decision-form button[type=submit]")
+        submit(page, ".decision-form button[type=submit]")
         assert page.locator(".decision-approve").count() == number
         shot(page, f"{tag}-08-officer-{number}-approved")
         context.close()
