@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.cli_support import or_exit as _or_exit
-from app.exchange_server import ExchangeServer
+from app.exchange_server import serve_exchange
 from app.extensions import runtime
 from app.jobs import run_worker
 from incidents.exchange import backoffice
@@ -80,16 +80,17 @@ def add_withdrawal(withdrawal_id: str | None, **options) -> None:
 @exchange_cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8600, show_default=True)
-def serve(host: str, port: int) -> None:
+@click.option("--threads", type=click.IntRange(1, 1024), default=16, show_default=True,
+              help="Calls answered at once (threads of its one gunicorn worker).")
+def serve(host: str, port: int, threads: int) -> None:
     """Serve the back office as the signed account-control API (EXCHANGE_API_KEY / EXCHANGE_API_SECRET)."""
     config = current_app.config
     if not config.get("EXCHANGE_API_KEY") or not config.get("EXCHANGE_API_SECRET"):
         click.echo("error: set EXCHANGE_API_KEY and EXCHANGE_API_SECRET", err=True)
         sys.exit(2)
-    server = ExchangeServer(runtime().sessions, api_key=config["EXCHANGE_API_KEY"],
-                            secret=config["EXCHANGE_API_SECRET"], host=host, port=port)
-    click.echo(f"exchange back office on {server.url}", err=True)
-    server.serve_forever()
+    click.echo(f"exchange back office on http://{host}:{port} ({threads} threads)", err=True)
+    serve_exchange(config["DATABASE_URL"], api_key=config["EXCHANGE_API_KEY"], secret=config["EXCHANGE_API_SECRET"],
+                   host=host, port=port, threads=threads)
 
 
 @click.command("worker")

@@ -2,21 +2,24 @@
 
 It checks X-Api-Key and the X-Signature HMAC, honours Idempotency-Key, and can inject faults
 (fail the next N calls, answer slowly, pretend accounts are unknown, hold a write's answer) so the
-`http` adapter and the outbox are tested against a real peer. `flask exchange serve` runs it; tests
-and the bench start it in a thread with `ExchangeServer`.
+`http` adapter and the outbox are tested against a real peer. Tests start it in a thread with
+`ExchangeServer`; `flask exchange serve` (the bench's peer) runs it under gunicorn with `serve_exchange`.
 """
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from gunicorn.app.base import BaseApplication
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.db import Conflict, DomainError, utcnow
+from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
 from incidents.exchange import backoffice
 from incidents.exchange.port import AccountNotFound
 from incidents.exchange.signing import is_valid
@@ -25,6 +28,10 @@ from incidents.exchange.wire import parse_time
 WRITES = {"freeze": "freeze", "unfreeze": "unfreeze", "sessions/revoke": "revoke_sessions",
           "api-keys/revoke": "revoke_api_keys", "withdrawals/cancel-pending": "cancel_pending_withdrawals"}
 HOLD_LIMIT_SECONDS = 120
+CALL_LOG_LIMIT = 10_000
+# A request holds a connection only while it touches the database, never while an injected delay sleeps,
+# so a few connections serve many threads; PostgreSQL's default allows 100 for the whole bench.
+POOL_CONNECTIONS = 10
 
 
 @dataclass
@@ -70,9 +77,9 @@ class Call:
 
 @dataclass
 class CallLog:
-    """Every request received, in order (thread-safe)."""
+    """The newest requests received, in order (thread-safe; bounded, so a long-running server does not grow)."""
 
-    calls: list[Call] = field(default_factory=list)
+    calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, call: Call) -> None:
@@ -130,8 +137,9 @@ def _signed_path() -> str:
 def _guard() -> Response | None:
     """Log the call, authenticate it, then apply any injected fault."""
     state = _state()
+    port = request.environ.get("REMOTE_PORT")
     state.calls.add(Call(request.method, _signed_path(), request.headers.get("Idempotency-Key"),
-                         request.environ.get("REMOTE_PORT")))
+                         int(port) if port else None))
     if not _authentic(state):
         return _error(401, "unauthorized", "missing or invalid API key or signature")
     if request.path == "/_faults":
@@ -233,7 +241,7 @@ class KeepAliveHandler(WSGIRequestHandler):
 
 
 class ExchangeServer:
-    """The back office served on 127.0.0.1 in a background thread (tests, bench, `flask exchange serve`)."""
+    """The back office served by werkzeug on 127.0.0.1 in a background thread of this process (tests)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, api_key: str, secret: str, host: str = "127.0.0.1",
                  port: int = 0):
@@ -255,12 +263,43 @@ class ExchangeServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted."""
-        self._server.serve_forever()
-
     def stop(self) -> None:
         """Stop serving and release any held answer."""
         self.faults.release.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class _Gunicorn(BaseApplication):
+    """gunicorn driven from code: the settings given, the WSGI app built by `load` in the worker."""
+
+    def __init__(self, load: Callable[[], Flask], settings: dict[str, Any]):
+        self._load, self._settings = load, settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our settings, nothing from the command line or a config file."""
+        for name, value in self._settings.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        """The back-office app of this worker."""
+        return self._load()
+
+
+def serve_exchange(database_url: str, *, api_key: str, secret: str, host: str, port: int, threads: int) -> None:
+    """Serve the back office with gunicorn until stopped.
+
+    One worker process with `threads` gthread threads, so the injected faults and the call log stay one
+    shared object that `/_faults` changes; HTTP/1.1 connections are kept alive between calls.
+    """
+    def load() -> Flask:
+        # No ping per checkout (a round trip per call): a connection the database dropped fails one call
+        # with a 500, which the client retries, and SQLAlchemy then replaces the pool's connections.
+        engine = make_engine(database_url, pool_size=min(threads, POOL_CONNECTIONS), max_overflow=0,
+                             pool_pre_ping=False)
+        return create_exchange_app(make_sessionmaker(engine), api_key=api_key, secret=secret)
+
+    _Gunicorn(load, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": threads,
+                     "keepalive": 75, "graceful_timeout": 5, "loglevel": "warning",
+                     "proc_name": "lockdesk-exchange"}).run()
