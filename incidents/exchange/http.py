@@ -1,18 +1,22 @@
-"""The `http` exchange adapter: a signed REST client with timeouts, bounded retries and a circuit breaker."""
+"""The `http` exchange adapter: a signed REST client with timeouts, bounded retries and a circuit breaker.
+
+It speaks through one urllib3 pool of keep-alive connections shared by every thread of the process
+(requests' per-call machinery cost more CPU than the rest of a freeze's client side).
+"""
 from __future__ import annotations
 
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 
 from app.db import utcnow
 from incidents.exchange import wire
@@ -44,10 +48,12 @@ class HttpSettings:
     max_attempts: int = 3
     budget_seconds: float = 10.0
     backoff_seconds: float = 0.2
+    # Keep-alive connections kept for reuse; more may open under load and are closed after their call.
+    pool_size: int = 16
 
 
 class HttpExchange:
-    """ExchangePort over the account-control REST API; one keep-alive connection per worker thread."""
+    """ExchangePort over the account-control REST API, through a shared pool of keep-alive connections."""
 
     def __init__(self, settings: HttpSettings, *, breaker: CircuitBreaker | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
@@ -55,7 +61,8 @@ class HttpExchange:
         self._settings = settings
         self._breaker = breaker or CircuitBreaker()
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
-        self._local = threading.local()
+        self._pool_lock = threading.Lock()
+        self._http: urllib3.PoolManager | None = None
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -101,11 +108,11 @@ class HttpExchange:
         return wire.withdrawals_from_json(self._request("GET", path))
 
     def close(self) -> None:
-        """Close this thread's connection."""
-        session = getattr(self._local, "session", None)
-        if session is not None:
-            session.close()
-            self._local.session = None
+        """Close the pooled connections."""
+        with self._pool_lock:
+            if self._http is not None:
+                self._http.clear()
+                self._http = None
 
     def _request(self, method: str, path: str, *, body: dict[str, Any] | None = None,
                  key: str | None = None) -> dict[str, Any]:
@@ -128,28 +135,30 @@ class HttpExchange:
         remaining = deadline - self._clock()
         if remaining <= 0:
             raise ExchangeUnavailable("time budget spent")
-        timeout = (min(self._settings.connect_timeout, remaining), min(self._settings.read_timeout, remaining))
+        timeout = urllib3.Timeout(connect=min(self._settings.connect_timeout, remaining),
+                                  read=min(self._settings.read_timeout, remaining))
         try:
-            response = self._session().request(method, self._settings.base_url.rstrip("/") + path, data=raw or None,
-                                               headers=self._headers(method, path, raw, key), timeout=timeout)
-        except requests.RequestException as error:
+            response = self._pool().request(method, self._settings.base_url.rstrip("/") + path, body=raw or None,
+                                            headers=self._headers(method, path, raw, key), timeout=timeout,
+                                            retries=False, redirect=False)
+        except urllib3.exceptions.HTTPError as error:
             self._breaker.record_failure()
             raise ExchangeUnavailable(f"{method} {path}: {type(error).__name__}") from error
         return self._answer(method, path, response)
 
-    def _answer(self, method: str, path: str, response: requests.Response) -> dict[str, Any]:
+    def _answer(self, method: str, path: str, response: urllib3.BaseHTTPResponse) -> dict[str, Any]:
         """Turn the response into JSON or into one of our errors."""
-        if response.status_code in RETRYABLE_STATUSES:
+        if response.status in RETRYABLE_STATUSES:
             self._breaker.record_failure()
-            raise ExchangeUnavailable(f"{method} {path}: HTTP {response.status_code}",
+            raise ExchangeUnavailable(f"{method} {path}: HTTP {response.status}",
                                       retry_after=_retry_after(response.headers.get("Retry-After")))
         self._breaker.record_success()
-        if response.status_code == 404:
+        if response.status == 404:
             raise AccountNotFound(f"{method} {path}: HTTP 404 {_excerpt(response)}")
-        if response.status_code >= 400:
-            raise ExchangeRejected(f"{method} {path}: HTTP {response.status_code} {_excerpt(response)}")
+        if response.status >= 400:
+            raise ExchangeRejected(f"{method} {path}: HTTP {response.status} {_excerpt(response)}")
         try:
-            return response.json()
+            return json.loads(response.data)
         except ValueError as error:
             raise ExchangeUnavailable(f"{method} {path}: the answer is not JSON") from error
 
@@ -171,16 +180,24 @@ class HttpExchange:
             return error.retry_after
         return self._settings.backoff_seconds * 2 ** (attempt - 1)
 
-    def _session(self) -> requests.Session:
-        """This thread's session: a pool of one keep-alive connection."""
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._local.session = session
-        return session
+    def _pool(self) -> urllib3.PoolManager:
+        """The process's connection pool to the exchange (through the environment's proxy, if one is set)."""
+        if self._http is not None:
+            return self._http
+        with self._pool_lock:
+            if self._http is None:
+                proxy = _environment_proxy(self._settings.base_url)
+                options = {"num_pools": 1, "maxsize": self._settings.pool_size, "block": False}
+                self._http = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+            return self._http
+
+
+def _environment_proxy(url: str) -> str | None:
+    """HTTP(S)_PROXY for this URL unless NO_PROXY exempts its host; read once, not per call."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 def _account_path(account_id: str, suffix: str = "") -> str:
@@ -201,6 +218,6 @@ def _retry_after(value: str | None) -> float | None:
             return None
 
 
-def _excerpt(response: requests.Response) -> str:
+def _excerpt(response: urllib3.BaseHTTPResponse) -> str:
     """The start of an error body, for the command's last_error."""
-    return response.text[:200]
+    return response.data[:200].decode("utf-8", errors="replace")

@@ -103,16 +103,46 @@ def test_withdrawals_since_a_time_come_back_through_a_signed_query(session, exch
     assert client_for(exchange_server).get_account("U1001").factors.totp.secret is not None
 
 
-def test_each_worker_thread_has_its_own_pool_of_one_connection(session, exchange_server):
+def test_threads_share_one_pool_of_kept_alive_connections():
+    """Against a peer that keeps connections open (werkzeug's test server never does), calls reuse them."""
+    import json
     import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    open_account(session)
-    adapter = client_for(exchange_server)
-    adapter.get_account("U1001")
-    mine = adapter._session()
-    other: list = []
-    thread = threading.Thread(target=lambda: other.append(adapter._session()))
-    thread.start()
-    thread.join()
-    assert adapter._session() is mine and other[0] is not mine
-    assert mine.get_adapter(exchange_server.url)._pool_maxsize == 1
+    peers: list[int] = []
+
+    class Peer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            peers.append(self.client_address[1])
+            body = json.dumps({"revoked": 1}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        adapter = HttpExchange(HttpSettings(base_url=f"http://127.0.0.1:{server.server_address[1]}",
+                                            api_key=API_KEY, secret=API_SECRET, pool_size=4))
+        for n in range(5):
+            assert adapter.revoke_sessions("U1001", idempotency_key=f"k{n}").revoked == 1
+        assert len(set(peers)) == 1  # one connection, kept alive across calls
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda n: adapter.revoke_sessions("U1001", idempotency_key=f"t{n}"), range(40)))
+        assert len(set(peers)) <= 1 + 4  # shared by the threads, never a connection per call
+        used = set(peers)
+        adapter.close()
+        adapter.revoke_sessions("U1001", idempotency_key="after-close")
+        assert peers[-1] not in used  # closing dropped the pooled connections
+    finally:
+        server.shutdown()
+        server.server_close()
