@@ -38,14 +38,22 @@ def encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list:
-    """Read a cursor back; a damaged one names the `cursor` field."""
+def cursor_values(cursor: str) -> list:
+    """The two values of a sort key a cursor carries; a damaged one names the `cursor` field."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput("cursor", "is not a cursor this list gave out") from exc
-    if not isinstance(values, list) or len(values) != 2 or not isinstance(values[1], int):
+    if not isinstance(values, list) or len(values) != 2:
+        raise InvalidInput("cursor", "is not a cursor this list gave out")
+    return values
+
+
+def decode_cursor(cursor: str) -> list:
+    """Read an incident list's cursor back (a sort value and an incident number)."""
+    values = cursor_values(cursor)
+    if not isinstance(values[1], int):
         raise InvalidInput("cursor", "is not a cursor this list gave out")
     return values
 

@@ -8,8 +8,6 @@ request under two unique keys.
 """
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +39,7 @@ from incidents.models import (
     UnfreezeExecution,
     UnfreezeRequest,
 )
-from incidents.queue import Page, encode_cursor
+from incidents.queue import Page, cursor_values, encode_cursor
 from incidents.states import transition
 from verification import service as verification_service
 from verification.models import Verification
@@ -307,11 +305,10 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 
 def _read_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The (SLA due time, request id) a cursor points after (the queue's encoding, with a UUID second)."""
-    padded = cursor + "=" * (-len(cursor) % 4)
+    due, request_id = cursor_values(cursor)
     try:
-        due, request_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(due), uuid.UUID(request_id)
-    except (TypeError, ValueError, UnicodeDecodeError) as exc:
+    except (TypeError, ValueError) as exc:
         raise InvalidInput("cursor", "is not a cursor this list gave out") from exc
 
 

@@ -108,3 +108,21 @@ def test_the_owners_totp_secret_is_never_in_an_api_answer(app, client, reported)
                client.get(f"/api/v1/audit?incident_id={incident_id}", headers=staff)]
     assert all(answer.status_code == 200 for answer in answers)
     assert not any(OWNER_TOTP_SECRET in answer.get_data(as_text=True) for answer in answers)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/anomalies", "/api/v1/incidents/00000000-0000-0000-0000-000000000001/verifications",
+                                  "/api/v1/incidents/00000000-0000-0000-0000-000000000001/unfreeze-requests"])
+def test_every_json_route_refuses_a_form_body_with_415_and_a_huge_body_with_413(client, path):
+    """The body checks run before routing's work on every POST, not only on /reports."""
+    form = client.post(path, data="a=1", content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 415 and form.get_json()["type"] == "/problems/unsupported-media-type"
+    huge = client.post(path, data=b'{"x": "' + b"x" * (65 * 1024) + b'"}', content_type="application/json")
+    assert huge.status_code == 413 and huge.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("cursor", ["garbage!", "WzEsMl0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgIm5vdC1hLXV1aWQiXQ"])
+def test_a_damaged_unfreeze_queue_cursor_is_a_422_naming_the_cursor(app, client, cursor):
+    """Not base64 JSON, an incident list's cursor ([1, 2]), a time with something that is not a request id."""
+    response = client.get("/api/v1/unfreeze-requests", query_string={"cursor": cursor},
+                          headers=bearer(staff_token(app, "risk_officer")))
+    assert response.status_code == 422 and "cursor" in response.get_json()["errors"]
