@@ -24,8 +24,17 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters import setting
-from incidents.dispatch import DispatchPolicy, Outcome, claim_command, claim_due, execute
+from incidents.dispatch import (
+    Claim,
+    DispatchPolicy,
+    Outcome,
+    claim_command,
+    claim_due,
+    claim_new,
+    execute,
+)
 from incidents.exchange.port import ExchangePort
+from incidents.models import ExchangeCommand
 
 log = logging.getLogger("lockdesk.jobs")
 
@@ -72,10 +81,18 @@ class Dispatcher:
         """Run a short call off the caller's thread (sending a Celery task from a request)."""
         self._urgent.submit(call)
 
+    def claim_new(self, command: ExchangeCommand) -> Claim:
+        """Take a command inside the transaction that creates it, for `run_claimed` after the commit."""
+        return claim_new(command, worker=self.name, policy=self.policy)
+
     def dispatch_now(self, command_id: uuid.UUID, *, timeout: float) -> Outcome | None:
         """Claim and run one command, waiting at most `timeout` s; None if it is still running or held elsewhere."""
         with self.sessions() as session:
             claim = claim_command(session, command_id=command_id, worker=self.name, policy=self.policy)
+        return self.run_claimed(claim, timeout=timeout)
+
+    def run_claimed(self, claim: Claim | None, *, timeout: float) -> Outcome | None:
+        """Run a command this dispatcher holds, waiting at most `timeout` s; None if it is still running."""
         try:
             if claim is None:
                 return None
@@ -318,12 +335,7 @@ class AuditSealer:
         """Seal one batch; the number sealed (0 when another process is sealing)."""
         from incidents.audit import seal
 
-        try:
-            with self.sessions() as session:
-                return seal(session)
-        except Exception:
-            log.exception("sealing the audit chain failed")
-            return 0
+        return _in_session(self.sessions, seal, failure="sealing the audit chain failed")
 
 
 class Housekeeping:
@@ -340,9 +352,14 @@ class Housekeeping:
         self._last = time.monotonic()
         from app.idempotency import purge_expired
 
-        try:
-            with self.sessions() as session:
-                return purge_expired(session)
-        except Exception:
-            log.exception("housekeeping failed")
-            return 0
+        return _in_session(self.sessions, purge_expired, failure="housekeeping failed")
+
+
+def _in_session(sessions: sessionmaker[Session], job: Callable[[Session], int], *, failure: str) -> int:
+    """Run a periodic job in a session of its own; a failure is logged and counts as no work."""
+    try:
+        with sessions() as session:
+            return job(session)
+    except Exception:
+        log.exception(failure)
+        return 0

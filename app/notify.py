@@ -1,25 +1,25 @@
 """Wiring of the review's outside world: mail and SMS ports, webhook subscribers, the outbox writer, periodic jobs.
 
 `init_app` puts the Mailer, the webhook transport and the review's periodic jobs in
-`runtime().ports`, hooks the outbox writer to the application's sessions (every new audit event
-gets its notifications and webhooks in the same transaction) and registers the repudiation page.
+`runtime().ports`, hooks the outbox writer to the sealing of the audit chain (every audit event gets
+its notifications and webhooks once, in the transaction that seals it) and registers the repudiation
+page.
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask import Flask
 from prometheus_client import Counter
-from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters import setting
 from app.db import utcnow
-from incidents import notifications, outbound, review, sla
+from incidents import audit, notifications, outbound, review, sla
 from incidents.approvals import Thresholds
 from incidents.mail import Mailer
 from incidents.mail.log import LogMailer
@@ -72,15 +72,14 @@ def build_mailer(config) -> Mailer:
 
 
 class OutboxWriter:
-    """Before each flush: the notifications and webhooks every new audit event calls for, in the same transaction."""
+    """As audit events are sealed: the notifications and webhooks each calls for, in the sealing transaction."""
 
     def __init__(self, policy: notifications.NoticePolicy, urls: list[str]):
         self.policy, self.urls = policy, urls
 
-    def __call__(self, session: Session, _flush_context, _instances) -> None:
-        """Write outbox rows for the audit events about to be inserted."""
-        events = sorted((obj for obj in session.new if isinstance(obj, AuditEvent)), key=lambda e: e.occurred_at)
-        for audit_event in events:
+    def __call__(self, session: Session, sealed: Sequence[AuditEvent]) -> None:
+        """Write outbox rows for a batch of newly sealed events (rows with the event's columns), in chain order."""
+        for audit_event in sealed:
             notifications.enqueue_for_event(session, audit_event, policy=self.policy)
             outbound.enqueue_webhooks(session, audit_event, urls=self.urls)
 
@@ -172,6 +171,8 @@ def init_app(app: Flask) -> None:
     runtime.ports["notification_ports"] = notifications.Ports(
         mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config))
     runtime.ports.setdefault("webhook_transport", outbound.HttpWebhookTransport())
-    event.listen(runtime.sessions, "before_flush", OutboxWriter(notice_policy(app.config), urls))
+    info = runtime.sessions.kw.get("info") or {}
+    runtime.sessions.configure(info={**info, audit.ON_SEALED: [*info.get(audit.ON_SEALED, ()),
+                                                               OutboxWriter(notice_policy(app.config), urls)]})
     runtime.ports["review_jobs"] = ReviewJobs(app)
     app.register_blueprint(repudiation_page.bp)

@@ -13,7 +13,7 @@ from app.db import utcnow
 from incidents import audit
 from incidents.containment import request_freeze
 from incidents.intake import find_open_incident, note_suspicion, open_or_attach, sla_due
-from incidents.models import AnomalyEvent, ExchangeCommand, Incident
+from incidents.models import AnomalyEvent, ExchangeCommand
 
 DEFAULT_WEIGHTS: dict[str, int] = {
     "new_device_login": 20, "geo_velocity": 30, "withdrawal_spike": 40, "two_factor_disabled": 50,
@@ -80,7 +80,7 @@ def _claim(session: Session, row: AnomalyEvent) -> bool:
     if session.scalar(select(AnomalyEvent.id).where(AnomalyEvent.event_id == row.event_id)):
         return False
     try:
-        with session.begin_nested():
+        with audit.savepoint(session):
             session.add(row)
             session.flush()
     except IntegrityError:
@@ -114,7 +114,7 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
         return None
     if incident is None:
         attachment = open_or_attach(session, account_id=row.account_id, now=now,
-                                    new_incident=lambda: _watch_incident(row, sla_hours, now))
+                                    new_incident=_watch_incident(row, sla_hours, now))
         incident, row.action = attachment.incident, "attached" if attachment.attached else "watch"
     else:
         row.action = "attached"
@@ -130,8 +130,8 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
     return freeze
 
 
-def _watch_incident(row: AnomalyEvent, sla_hours: int, now: datetime) -> Incident:
-    """A new incident opened by the risk engine."""
-    return Incident(account_id=row.account_id, kind="anomaly", source="anomaly", severity="high",
-                    risk_score=row.score, sla_due_at=sla_due(now, sla_hours), queue="risk",
-                    first_suspicious_at=row.occurred_at, created_at=now, updated_at=now)
+def _watch_incident(row: AnomalyEvent, sla_hours: int, now: datetime) -> dict:
+    """The fields of a new incident opened by the risk engine."""
+    return {"kind": "anomaly", "source": "anomaly", "severity": "high", "risk_score": row.score,
+            "sla_due_at": sla_due(now, sla_hours), "queue": "risk", "first_suspicious_at": row.occurred_at,
+            "created_at": now, "updated_at": now}

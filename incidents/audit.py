@@ -5,6 +5,16 @@ links committed events in order under a short lock: it gives each its position (
 the one before, and its own hash. Writers never wait for each other on the chain, and one sealer's
 lock covers many events at once. The database refuses any other change to a row (triggers), and a
 sealed row can never change again.
+
+`record` buffers an event on its session; the buffer is written with one multi-row INSERT before the
+session's next statement, flush or commit (and by `savepoint()` before a savepoint), so a transaction
+always reads its own events and pays one statement for all of them. A rollback drops what it had
+not written.
+
+Each event is sealed exactly once, so sealing is also where what an event sets in motion is written:
+the callables a session lists under `session.info[ON_SEALED]` receive every batch of newly sealed
+events (rows with the event's columns) inside the sealing transaction (the composition root puts the notification and webhook
+outbox writer there). Requests thus write one event row, and the consequences follow in batches.
 """
 from __future__ import annotations
 
@@ -15,8 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from app.db import InvalidInput, is_postgresql, utcnow
 from incidents.models import AuditEvent
@@ -25,6 +36,11 @@ GENESIS_HASH = "0" * 64
 # Any constant works; it names the one lock that serialises sealing on PostgreSQL.
 _CHAIN_LOCK_ID = 0x10C4DE5
 SEAL_BATCH = 500
+# Key of `Session.info`: callables (session, sealed events) run in the sealing transaction.
+ON_SEALED = "lockdesk.audit.on_sealed"
+# Key of `Session.info`: the rows recorded in this transaction and not yet written.
+_PENDING = "lockdesk.audit.pending"
+_INSERT_EVENTS = insert(AuditEvent.__table__)
 
 
 def canonical_json(value: Any) -> str:
@@ -52,19 +68,71 @@ def chain_hash(prev_hash: str, event: AuditEvent) -> str:
 
 def record(session: Session, *, actor: str, action: str, subject_type: str, subject_id: Any,
            incident_id: uuid.UUID | None = None, data: dict[str, Any] | None = None,
-           now: datetime | None = None) -> AuditEvent:
-    """Add one event inside the caller's transaction (the caller commits; the sealer links it)."""
-    event = AuditEvent(
-        occurred_at=now or utcnow(), actor=actor, action=action, subject_type=subject_type,
-        subject_id=str(subject_id), incident_id=incident_id,
-        data=json.loads(canonical_json(data or {})),
-    )
-    session.add(event)
-    return event
+           now: datetime | None = None) -> None:
+    """Add one event to the caller's transaction (the caller commits; the sealer links it)."""
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement is seen, and drops the event
+    session.info.setdefault(_PENDING, []).append({
+        "occurred_at": now or utcnow(), "actor": actor, "action": action, "subject_type": subject_type,
+        "subject_id": str(subject_id), "incident_id": incident_id, "data": json.loads(canonical_json(data or {})),
+    })
+
+
+def write_pending(session: Session) -> None:
+    """Insert the events recorded since the last write, in the order they were recorded, with one statement."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(_INSERT_EVENTS, rows)
+
+
+@listens_for(Session, "do_orm_execute")
+def _before_statement(state: ORMExecuteState) -> None:
+    """A statement may read the events: write them first."""
+    write_pending(state.session)
+
+
+@listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context, _instances) -> None:
+    """Flushed with the other changes."""
+    write_pending(session)
+
+
+@listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    """Committed with the transaction that recorded them."""
+    write_pending(session)
+
+
+def savepoint(session: Session) -> SessionTransaction:
+    """`session.begin_nested()`, after writing the events recorded so far: they belong to the enclosing
+    transaction, whatever the savepoint does."""
+    write_pending(session)
+    return session.begin_nested()
+
+
+@listens_for(Session, "after_transaction_create")
+def _refuse_savepoint_over_pending_events(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint's rollback would drop events recorded before it: `savepoint()` writes them first."""
+    if transaction.nested and session.info.get(_PENDING):
+        raise RuntimeError("audit events are waiting to be written: open the savepoint with audit.savepoint()")
+
+
+@listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, _previous: SessionTransaction) -> None:
+    """Rolled back: what was recorded since the last write never happened."""
+    session.info.pop(_PENDING, None)
+
+
+@listens_for(Session, "after_transaction_end")
+def _after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    """A transaction closed without committing (session closed) leaves nothing for the next one."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
     """Link committed events into the chain, oldest first; the number sealed (0 when another sealer is at it)."""
+    write_pending(session)
     if is_postgresql(session) and not session.scalar(
             text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID}):
         session.rollback()
@@ -72,14 +140,28 @@ def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
     head = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
     position, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    pending = session.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None))
-                              .order_by(AuditEvent.id).limit(limit)).all()
+    pending = session.execute(_UNSEALED, {"limit": limit}).all()
+    links = []
     for event in pending:
         position += 1
-        event.seq, event.prev_hash, event.hash = position, prev, chain_hash(prev, event)
-        prev = event.hash
+        link = chain_hash(prev, event)
+        links.append({"event_id": event.id, "seq": position, "prev_hash": prev, "hash": link})
+        prev = link
+    if pending:
+        session.execute(_LINK, links)
+        for consumer in session.info.get(ON_SEALED, ()):
+            consumer(session, pending)
     session.commit()
     return len(pending)
+
+
+# The columns a link covers (rows, not ORM objects: sealing reads and writes hundreds at a time).
+_EVENTS = AuditEvent.__table__
+_UNSEALED = (select(_EVENTS.c.id, _EVENTS.c.occurred_at, _EVENTS.c.actor, _EVENTS.c.action, _EVENTS.c.subject_type,
+                    _EVENTS.c.subject_id, _EVENTS.c.incident_id, _EVENTS.c.data)
+             .where(_EVENTS.c.seq.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit")))
+_LINK = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
+         .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")))
 
 
 def seal_all(session: Session) -> int:

@@ -1,8 +1,8 @@
 """Telling the owner (and the risk queue): what, when, on which channel, in which words.
 
-A notification is written in the same transaction as the change it tells of: the composition root
-hooks `enqueue_for_event` to every new audit event, and the audit event is part of every state
-change. Owners are reached only on the channels the exchange has on record for the account (the
+Every state change writes an audit event in its own transaction; when the sealer links that event
+into the chain, the composition root's hook calls `enqueue_for_event` in the sealing transaction, so
+each event's notifications are written exactly once, in batches, off the request's path. Owners are reached only on the channels the exchange has on record for the account (the
 account snapshot), never on a contact typed into a report, which an attacker may have written.
 Every owner message carries the account's anti-phishing code, says we never ask for passwords,
 keys or codes, and links a one-time "this wasn't me" page.
@@ -18,11 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
-from incidents.containment import latest_account_snapshot
-from incidents.intake import owner_language
+from incidents.containment import latest_account_snapshots
+from incidents.exchange.models import AccountSnapshotRecord
+from incidents.intake import owner_languages
 from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
 from incidents.models import AuditEvent, Incident, Notification
-from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, reclaim_row
+from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts
 from incidents.repudiation import issue_repudiation
 from verification.service import resolve_language
 from verification.sms import SmsDeliveryFailed, SmsGateway
@@ -213,26 +214,40 @@ class PreparedMessage:
 
 
 def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, clock: Callable[[], datetime] = utcnow,
-                          limit: int = 20) -> int:
-    """Claim due notifications, send them with no transaction open, record each outcome; the number sent or tried."""
+                          limit: int = 50) -> int:
+    """Claim due notifications, send them with no transaction open, record the outcomes; the number sent or tried."""
     with sessions() as session:
         now = clock()
-        prepared = [message for row in claim_due_rows(session, Notification, now=now, limit=limit)
-                    if (message := _prepare(session, row, ports, now)) is not None]
+        rows = claim_due_rows(session, Notification, now=now, limit=limit)
+        facts = CaseFacts.load(session, {row.incident_id for row in rows if row.incident_id is not None})
+        prepared = [message for row in rows if (message := _prepare(row, facts, ports, now)) is not None]
         session.commit()
-    for message in prepared:
-        attempt = _send(ports, message)
-        with sessions() as session:
-            row = reclaim_row(session, Notification, row_id=message.id, token=message.token)
-            if row is not None:
-                finish_row(row, error=attempt.error, is_retryable=attempt.is_retryable, now=clock())
-            session.commit()
+    attempts = [(message.id, message.token, _send(ports, message)) for message in prepared]
+    record_attempts(sessions, Notification, attempts, now=clock())
     return len(prepared)
 
 
-def _prepare(session: Session, row: Notification, ports: Ports, now: datetime) -> PreparedMessage | None:
+@dataclass(frozen=True)
+class CaseFacts:
+    """What a batch of messages needs of its cases, read in three queries rather than three per message."""
+
+    incidents: dict[uuid.UUID, Incident]
+    snapshots: dict[uuid.UUID, AccountSnapshotRecord]
+    languages: dict[uuid.UUID, str]
+
+    @classmethod
+    def load(cls, session: Session, incident_ids: set[uuid.UUID]) -> CaseFacts:
+        """The incidents, their newest account snapshots and their owners' languages."""
+        if not incident_ids:
+            return cls({}, {}, {})
+        incidents = {row.id: row for row in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))}
+        return cls(incidents, latest_account_snapshots(session, incident_ids=incident_ids),
+                   owner_languages(session, incident_ids=incident_ids))
+
+
+def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -> PreparedMessage | None:
     """Find the recipient and render; rows that cannot go yet are postponed or closed here."""
-    incident = session.scalar(select(Incident).where(Incident.id == row.incident_id)) if row.incident_id else None
+    incident = facts.incidents.get(row.incident_id) if row.incident_id else None
     if incident is None:
         finish_row(row, error="the incident is gone", is_retryable=False, now=now)
         return None
@@ -240,7 +255,7 @@ def _prepare(session: Session, row: Notification, ports: Ports, now: datetime) -
         rendered = render_risk_queue_email(reference=incident.reference, account_id=incident.account_id,
                                            due=str(row.data.get("sla_due_at", incident.sla_due_at.isoformat())))
         return PreparedMessage(id=row.id, token=row.claim_token, channel="email", to=row.recipient, rendered=rendered)
-    snapshot = latest_account_snapshot(session, incident_id=incident.id)
+    snapshot = facts.snapshots.get(incident.id)
     if snapshot is None:
         postpone_row(row, reason="waiting for the exchange's account details", now=now,
                      give_up_after=SNAPSHOT_PATIENCE)
@@ -250,8 +265,9 @@ def _prepare(session: Session, row: Notification, ports: Ports, now: datetime) -
         row.status, row.claim_token, row.last_error = "skipped", None, f"no registered {row.channel}"
         return None
     render = render_owner_email if row.channel == "email" else render_owner_sms
-    rendered = render(notice=row.notice, language=resolve_language(owner_language(session, incident_id=incident.id)), reference=incident.reference,
-                      anti_phishing_code=snapshot.anti_phishing_code, link=ports.link_for(row.repudiation_id))
+    rendered = render(notice=row.notice, language=resolve_language(facts.languages.get(incident.id, "en")),
+                      reference=incident.reference, anti_phishing_code=snapshot.anti_phishing_code,
+                      link=ports.link_for(row.repudiation_id))
     return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
 
 

@@ -52,12 +52,14 @@ def claim_due_rows(session: Session, model: type, *, now: datetime, limit: int) 
     return rows
 
 
-def reclaim_row(session: Session, model: type, *, row_id: uuid.UUID, token: str) -> Any | None:
-    """The row, locked, if this worker still holds its claim; None when the lease went to another."""
-    row = session.get(model, row_id, with_for_update=True, populate_existing=True)
-    if row is None or row.status != "in_flight" or row.claim_token != token:
-        return None
-    return row
+def reclaim_rows(session: Session, model: type, claims: dict[uuid.UUID, str]) -> dict[uuid.UUID, Any]:
+    """The rows, locked in one statement, whose claims (id → token) this worker still holds."""
+    if not claims:
+        return {}
+    query = (select(model).where(model.id.in_(claims)).with_for_update()
+             .execution_options(populate_existing=True))
+    return {row.id: row for row in session.scalars(query)
+            if row.status == "in_flight" and row.claim_token == claims[row.id]}
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,23 @@ class Attempt:
 
     error: str | None = None
     is_retryable: bool = False
+
+
+def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list[tuple[uuid.UUID, str, Attempt]],
+                    *, now: datetime) -> None:
+    """Record a batch's outcomes (row id, claim token, attempt) in one transaction, where the claim still holds.
+
+    The batch is sent first and recorded after: a worker dying in between leaves its rows to the
+    lease, and they are sent again (at least once, never lost).
+    """
+    if not attempts:
+        return
+    with sessions() as session:
+        held = reclaim_rows(session, model, {row_id: token for row_id, token, _attempt in attempts})
+        for row_id, _token, attempt in attempts:
+            if row_id in held:
+                finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
+        session.commit()
 
 
 def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime,
@@ -163,13 +182,8 @@ def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTrans
         prepared = [_prepare(session, row) for row in claim_due_rows(session, OutboundWebhook, now=clock(),
                                                                       limit=limit)]
         session.commit()
-    for item in prepared:
-        attempt = _post(transport, item, secret, clock())
-        with sessions() as session:
-            row = reclaim_row(session, OutboundWebhook, row_id=item.id, token=item.token)
-            if row is not None:
-                finish_row(row, error=attempt.error, is_retryable=attempt.is_retryable, now=clock())
-            session.commit()
+    attempts = [(item.id, item.token, _post(transport, item, secret, clock())) for item in prepared]
+    record_attempts(sessions, OutboundWebhook, attempts, now=clock())
     return len(prepared)
 
 

@@ -71,3 +71,8 @@ def last_sms_code(app) -> str:
     with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
         body = json.loads(handle.read().strip().splitlines()[-1])["body"]
     return re.search(r"(?<!\d)(\d{6})(?!\d)", body).group(1)
+
+
+def seal_audit_events(app) -> int:
+    """Run the worker's audit sealer once: it links new events and writes their notifications and webhooks."""
+    return app.extensions["lockdesk"].ports["audit_sealer"]()

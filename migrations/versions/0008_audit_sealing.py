@@ -37,14 +37,21 @@ BACKFILL = ("UPDATE audit_events SET seq = ordered.position FROM "
             "WHERE audit_events.id = ordered.id")
 
 
-def upgrade() -> None:
-    """Add the position, let the link columns wait for the sealer, allow only sealing updates."""
+def _lift_guards() -> bool:
+    """Let this migration change audit rows (PostgreSQL: pause the trigger; SQLite: drop the triggers it
+    puts back); whether the database is PostgreSQL."""
     postgresql = op.get_bind().dialect.name == "postgresql"
     if postgresql:
         op.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
     else:
         op.execute("DROP TRIGGER audit_events_no_update")
         op.execute("DROP TRIGGER audit_events_no_delete")
+    return postgresql
+
+
+def upgrade() -> None:
+    """Add the position, let the link columns wait for the sealer, allow only sealing updates."""
+    postgresql = _lift_guards()
     with op.batch_alter_table("audit_events") as batch:
         batch.add_column(sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True))
         batch.alter_column("prev_hash", existing_type=sa.String(64), nullable=True)
@@ -64,12 +71,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Back to links written with each event (only possible once every event is sealed)."""
-    postgresql = op.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        op.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update")
-    else:
-        op.execute("DROP TRIGGER audit_events_no_update")
-        op.execute("DROP TRIGGER audit_events_no_delete")
+    postgresql = _lift_guards()
     op.drop_index("ix_audit_events_unsealed", table_name="audit_events")
     with op.batch_alter_table("audit_events") as batch:
         batch.drop_constraint(op.f("uq_audit_events_seq"), type_="unique")

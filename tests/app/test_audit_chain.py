@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from incidents.audit import GENESIS_HASH, record, seal, seal_all, verify_chain
+from incidents.audit import GENESIS_HASH, record, savepoint, seal, seal_all, verify_chain
 from incidents.models import AuditEvent
 from tests.factories import bearer, report_body, staff_token
 
@@ -147,3 +147,61 @@ def test_audit_verify_seals_then_exits_zero_on_a_sound_chain(client, runner, ses
     assert result.exit_code == 0 and json.loads(result.output)["valid"] is True
     total = session.scalar(select(func.count()).select_from(AuditEvent))
     assert json.loads(result.output)["events"] == total
+
+
+def _actions(session) -> list[str]:
+    return session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+
+
+def test_recorded_events_are_read_back_in_their_own_transaction_and_written_with_one_statement(session):
+    inserts: list[str] = []
+    engine = session.get_bind()
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
+            inserts.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for n in range(5):
+            record(session, actor="test", action=f"test.event.{n}", subject_type="test", subject_id=n)
+        assert _actions(session) == [f"test.event.{n}" for n in range(5)]  # before any commit, in order
+        assert len(inserts) == 1
+        session.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert _actions(session) == [f"test.event.{n}" for n in range(5)]
+
+
+def test_a_rollback_drops_the_events_it_had_not_written(session):
+    record(session, actor="test", action="test.rolled_back", subject_type="test", subject_id=1)
+    session.rollback()
+    record(session, actor="test", action="test.kept", subject_type="test", subject_id=2)
+    session.commit()
+    assert _actions(session) == ["test.kept"]
+
+
+def test_a_closed_session_leaves_nothing_for_the_next_transaction(app):
+    sessions = app.extensions["lockdesk"].sessions
+    with sessions() as first:
+        record(first, actor="test", action="test.abandoned", subject_type="test", subject_id=1)
+    with sessions() as second:
+        assert _actions(second) == []
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_events(session):
+    record(session, actor="test", action="test.before", subject_type="test", subject_id=1)
+    nested = savepoint(session)
+    record(session, actor="test", action="test.inside", subject_type="test", subject_id=2)
+    nested.rollback()
+    record(session, actor="test", action="test.after", subject_type="test", subject_id=3)
+    session.commit()
+    assert _actions(session) == ["test.before", "test.after"]
+
+
+def test_a_savepoint_cannot_open_over_events_waiting_to_be_written(session):
+    record(session, actor="test", action="test.waiting", subject_type="test", subject_id=1)
+    with pytest.raises(RuntimeError, match="audit.savepoint"):
+        session.begin_nested()

@@ -12,6 +12,7 @@ from tests.factories import (
     exchange_account,
     last_sms_code,
     report_body,
+    seal_audit_events,
     staff_token,
 )
 
@@ -97,6 +98,7 @@ def test_the_owner_is_told_when_a_used_code_is_entered_again(app, client, report
                 headers=owner)
     client.post(f"/api/v1/verifications/{start(client, incident_id, owner)['id']}/totp", json={"code": code},
                 headers=owner)
+    seal_audit_events(client.application)
     assert "verification.code_reused" in session.scalars(select(AuditEvent.action)).all()
     notices = session.scalars(select(Notification.channel).where(Notification.notice == "code_reused")).all()
     assert sorted(notices) == ["email", "sms"]

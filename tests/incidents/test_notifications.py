@@ -17,6 +17,7 @@ from incidents import review
 from incidents.exchange.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident, Notification, Report, Repudiation
+from tests.factories import seal_audit_events
 from tests.incidents.review_support import (
     ANTI_PHISHING,
     REGISTERED_EMAIL,
@@ -72,6 +73,7 @@ def settings(settings, inbox):
 
 
 def deliver(app) -> int:
+    seal_audit_events(app)
     return app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
 
 
@@ -200,3 +202,17 @@ def test_repudiating_cancels_an_open_unfreeze_request(app, client, inbox, tmp_pa
     assert answer.status_code == 201 and answer.get_json()["cancelled_unfreeze_requests"] == [str(request.id)]
     assert answer.get_json()["attached"] is True and answer.get_json()["containment"] == "frozen"
     assert client.post("/api/v1/repudiations", json={"token": token}).status_code == 410
+
+
+def test_each_event_gets_its_messages_once_whoever_seals_it(app):
+    """Sealing writes an event's notifications; the worker's sealer and `audit verify` (which seals first)
+    never write them twice."""
+    from incidents.audit import seal_all
+
+    frozen_case(app)
+    assert seal_audit_events(app) > 0
+    with sessions_of(app)() as session:
+        assert seal_all(session) == 0  # the CLI's and the console's path: nothing left to seal, nothing re-sent
+        notices = sorted(session.scalars(select(Notification.notice)))
+        links = session.scalar(select(func.count()).select_from(Repudiation))
+    assert notices == ["frozen", "frozen", "received", "received"] and links == 2

@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.jobs import build_worker
 from incidents import signatures
 from incidents.models import AuditEvent, Incident, OutboundWebhook, SlaEscalation
+from tests.factories import seal_audit_events
 from tests.incidents.review_support import frozen_case, incident_of, sessions_of
 
 WEBHOOK_SECRET = "whsec-outbound-test"
@@ -94,6 +95,7 @@ def test_webhooks_are_signed_and_retried_with_backoff(app, subscriber):
     handler.script = [500]
     frozen_case(app)
     jobs = app.extensions["lockdesk"].ports["review_jobs"]
+    seal_audit_events(app)
     jobs.deliver_webhooks()
     with sessions_of(app)() as session:
         rows = list(session.scalars(select(OutboundWebhook)))
