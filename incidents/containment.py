@@ -1,6 +1,7 @@
 """Containment of an account: the freeze and what goes with it, written to the exchange outbox."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,8 +54,9 @@ def request_freeze(session: Session, incident: Incident, *, scope: str, reason: 
 
 def _queue(session: Session, incident: Incident, action: str, payload: dict, now: datetime) -> ExchangeCommand:
     """Add one outbox row for the incident's account."""
-    command = ExchangeCommand(incident_id=incident.id, account_id=incident.account_id, action=action,
-                              payload=payload, status="pending", next_attempt_at=now, created_at=now)
+    command = ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
+                              action=action, payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                              created_at=now)
     session.add(command)
     return command
 
@@ -68,17 +70,15 @@ class Effect:
     frozen_after_seconds: float | None = None
 
 
-def apply_exchange_answer(session: Session, command: ExchangeCommand, answer: Any, *,
+def apply_exchange_answer(session: Session, command: ExchangeCommand, incident: Incident | None, answer: Any, *,
                           now: datetime) -> Effect:
-    """Let a confirmed command take effect on its incident, in the caller's transaction."""
-    incident = _incident_of(session, command)
+    """Let a confirmed command take effect on its incident (locked by the caller), in the caller's transaction."""
     return ANSWER_EFFECTS[command.action](session, incident, command, answer, now)
 
 
-def apply_exchange_refusal(session: Session, command: ExchangeCommand, error: str, *,
+def apply_exchange_refusal(session: Session, command: ExchangeCommand, incident: Incident | None, error: str, *,
                            now: datetime) -> str | None:
     """A refused freeze shows as freeze_failed (an unfreeze falls back to frozen); returns the containment."""
-    incident = _incident_of(session, command)
     if incident is None:
         return None
     target = {"freeze": "freeze_failed", "unfreeze": "frozen"}.get(command.action)
@@ -87,13 +87,6 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, error: st
         transition(session, incident, machine="containment", to=target, actor="exchange",
                    reason=f"exchange refused command {command.id}: {error}", now=now)
     return incident.containment
-
-
-def _incident_of(session: Session, command: ExchangeCommand) -> Incident | None:
-    """The command's incident, locked for the outcome's transaction."""
-    if command.incident_id is None:
-        return None
-    return session.scalar(select(Incident).where(Incident.id == command.incident_id).with_for_update())
 
 
 def _confirm_freeze(session: Session, incident: Incident | None, command: ExchangeCommand,
@@ -135,7 +128,7 @@ def _store_withdrawals(session: Session, incident: Incident | None, command: Exc
     if incident is None:
         return Effect({"withdrawals": len(answer)})
     known = set(session.scalars(select(IncidentWithdrawal.exchange_withdrawal_id)
-                                .where(IncidentWithdrawal.incident_id == incident.id)))
+                                .where(IncidentWithdrawal.incident_id == incident.id))) if answer else set()
     fresh = [item for item in answer if item.id not in known]
     session.add_all(IncidentWithdrawal(
         incident_id=incident.id, exchange_withdrawal_id=item.id, chain=item.chain, asset=item.asset,
@@ -158,13 +151,12 @@ def _store_snapshot(session: Session, incident: Incident | None, command: Exchan
     if incident is None:
         return Effect({"stored": False})
     record = AccountSnapshotRecord(
-        incident_id=incident.id, account_id=answer.account_id, state=answer.state, email=answer.email,
+        id=uuid.uuid4(), incident_id=incident.id, account_id=answer.account_id, state=answer.state, email=answer.email,
         phone=answer.phone, anti_phishing_code=answer.anti_phishing_code, totp_secret=answer.factors.totp.secret,
         totp_bound_at=answer.factors.totp.bound_at, sms_bound_at=answer.factors.sms.bound_at,
         security_events=[{"kind": event.kind, "at": format_time(event.at)} for event in answer.security_events],
         taken_at=now)
     session.add(record)
-    session.flush()
     return Effect({"snapshot_id": str(record.id), "state": answer.state,
                    "totp_bound_at": format_time(answer.factors.totp.bound_at),
                    "sms_bound_at": format_time(answer.factors.sms.bound_at),
@@ -173,9 +165,17 @@ def _store_snapshot(session: Session, incident: Incident | None, command: Exchan
 
 def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshotRecord | None:
     """The newest account snapshot taken for an incident (factor bind times, security events)."""
-    query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id == incident_id)
-             .order_by(AccountSnapshotRecord.taken_at.desc()).limit(1))
-    return session.scalar(query)
+    return latest_account_snapshots(session, incident_ids={incident_id}).get(incident_id)
+
+
+def latest_account_snapshots(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountSnapshotRecord]:
+    """The newest account snapshot of each of these incidents that has one, in one query."""
+    query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id.in_(incident_ids))
+             .order_by(AccountSnapshotRecord.taken_at.desc()))
+    newest: dict[uuid.UUID, AccountSnapshotRecord] = {}
+    for record in session.scalars(query):
+        newest.setdefault(record.incident_id, record)
+    return newest
 
 
 def pulled_withdrawals(session: Session, *, incident_id) -> list[IncidentWithdrawal]:

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
 from incidents import audit, containment
 from incidents.exchange.port import ExchangeError, ExchangePort
 from incidents.exchange.wire import parse_time
-from incidents.models import ExchangeCommand
+from incidents.models import ExchangeCommand, Incident
 
 log = logging.getLogger("lockdesk.dispatch")
 
@@ -136,6 +136,17 @@ def claim_command(session: Session, *, command_id: uuid.UUID, worker: str, polic
                  created_at=taken.created_at, claimed_until=lease)
 
 
+def claim_new(command: ExchangeCommand, *, worker: str, policy: DispatchPolicy,
+              now: datetime | None = None) -> Claim:
+    """Claim a command in the transaction that creates it (the request fast path).
+
+    Nobody else sees the row before that transaction commits, so no lock is needed and no
+    transaction of its own: the claim becomes visible with the command. Should this process die
+    before recording an outcome, the lease runs out and a worker takes the command over.
+    """
+    return _take(command, worker, policy, now or utcnow())
+
+
 def _take(command: ExchangeCommand, worker: str, policy: DispatchPolicy, now: datetime) -> Claim:
     """Mark a locked row in flight under a fresh token and lease."""
     command.status = "in_flight"
@@ -168,14 +179,26 @@ def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy
                    now: datetime | None = None, rand: Callable[[], float] = random.random) -> Outcome:
     """Write the command's outcome, its effect on the case and its audit event; one commit."""
     now = now or utcnow()
-    command = session.get(ExchangeCommand, claim.command_id, with_for_update=True)
+    command, incident = _lock_command_and_incident(session, claim)
     if command is None or command.status != "in_flight" or command.claim_token != claim.token:
         session.rollback()
         return Outcome(command_id=claim.command_id, action=claim.action, outcome="stale")
-    outcome = RECORDERS[result.verdict](session, command, result, policy, now, rand)
+    outcome = RECORDERS[result.verdict](session, command, incident, result, policy, now, rand)
     command.claim_token, command.claimed_until = None, None
     session.commit()
     return outcome
+
+
+def _lock_command_and_incident(session: Session, claim: Claim) -> tuple[ExchangeCommand | None, Incident | None]:
+    """The claimed command and its incident, both locked for the outcome's transaction, in one statement."""
+    if claim.incident_id is None:
+        return session.get(ExchangeCommand, claim.command_id, with_for_update=True), None
+    row = session.execute(_COMMAND_WITH_INCIDENT, {"command_id": claim.command_id}).first()
+    return (row.ExchangeCommand, row.Incident) if row is not None else (None, None)
+
+
+_COMMAND_WITH_INCIDENT = (select(ExchangeCommand, Incident).join(Incident, Incident.id == ExchangeCommand.incident_id)
+                          .where(ExchangeCommand.id == bindparam("command_id")).with_for_update())
 
 
 def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claim: Claim, *, policy: DispatchPolicy,
@@ -186,10 +209,10 @@ def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claim: Clai
         return record_outcome(session, claim=claim, result=result, policy=policy, now=clock())
 
 
-def _record_done(session: Session, command: ExchangeCommand, result: CallResult, policy: DispatchPolicy,
-                 now: datetime, _rand) -> Outcome:
+def _record_done(session: Session, command: ExchangeCommand, incident: Incident | None, result: CallResult,
+                 policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
     """Success: the command is done and its answer takes effect on the case."""
-    effect = containment.apply_exchange_answer(session, command, result.answer, now=now)
+    effect = containment.apply_exchange_answer(session, command, incident, result.answer, now=now)
     command.status, command.completed_at, command.last_error = "done", now, None
     command.result = effect.summary
     _audit(session, command, "exchange.command.done", {"result": effect.summary}, now)
@@ -197,8 +220,8 @@ def _record_done(session: Session, command: ExchangeCommand, result: CallResult,
                    frozen_after_seconds=effect.frozen_after_seconds)
 
 
-def _record_retry(session: Session, command: ExchangeCommand, result: CallResult, policy: DispatchPolicy,
-                  now: datetime, rand) -> Outcome:
+def _record_retry(session: Session, command: ExchangeCommand, _incident: Incident | None, result: CallResult,
+                  policy: DispatchPolicy, now: datetime, rand) -> Outcome:
     """A passing failure: try again after a backoff, with the same idempotency key."""
     delay = backoff_delay(command.attempts, policy=policy, retry_after=result.retry_after, rand=rand)
     command.status, command.last_error = "pending", result.error
@@ -209,10 +232,10 @@ def _record_retry(session: Session, command: ExchangeCommand, result: CallResult
                    next_attempt_at=command.next_attempt_at)
 
 
-def _record_failed(session: Session, command: ExchangeCommand, result: CallResult, policy: DispatchPolicy,
-                   now: datetime, _rand) -> Outcome:
+def _record_failed(session: Session, command: ExchangeCommand, incident: Incident | None, result: CallResult,
+                   policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
     """A refusal: the command failed for good and staff see it on the case."""
-    state = containment.apply_exchange_refusal(session, command, result.error or "refused", now=now)
+    state = containment.apply_exchange_refusal(session, command, incident, result.error or "refused", now=now)
     command.status, command.completed_at, command.last_error = "failed", now, result.error
     _audit(session, command, "exchange.command.failed", {"error": result.error}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="failed", containment=state)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -16,7 +16,7 @@ from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
 from incidents.containment import request_freeze
-from incidents.models import OPEN_STATUSES, ExchangeCommand, Incident, Report
+from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
 
 REPORT_KINDS = ("stolen_account", "unauthorized_withdrawal", "suspicious_login", "phishing", "other")
 SEVERITY_BY_KIND = {"stolen_account": "critical", "unauthorized_withdrawal": "critical",
@@ -43,12 +43,13 @@ class ReportInput:
 
 @dataclass(frozen=True)
 class IntakeResult:
-    """What the reporter is told, and the freeze to dispatch once committed."""
+    """What the reporter is told, and the freeze to dispatch once committed (with its claim, if one was taken)."""
 
     incident: Incident
     access_token: str
     attached: bool
     freeze_command: ExchangeCommand | None
+    freeze_claim: Any = None
 
 
 @dataclass(frozen=True)
@@ -64,29 +65,33 @@ def sla_due(now: datetime, hours: int) -> datetime:
     return now + timedelta(hours=min(max(hours, 1), MAX_SLA_HOURS))
 
 
-def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
-                  now: datetime | None = None) -> IntakeResult:
-    """Store the report with its incident, queue the freeze and the traces of its hashes; one commit."""
+def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24, now: datetime | None = None,
+                  claim_freeze: Callable[[ExchangeCommand], Any] | None = None) -> IntakeResult:
+    """Store the report with its incident, queue the freeze and the traces of its hashes; one commit.
+
+    `claim_freeze`, when given, takes the new freeze command for the caller in the same transaction
+    (the request's fast path), so dispatching it needs no transaction of its own.
+    """
     now = now or utcnow()
     suspicious_at = report.last_legitimate_activity_at or now
-    attachment = open_or_attach(session, account_id=report.account_id, now=now, new_incident=lambda: Incident(
-        account_id=report.account_id, kind=report.kind, source="report",
-        severity=SEVERITY_BY_KIND[report.kind], sla_due_at=sla_due(now, sla_hours),
-        queue="risk" if report.kind in ASSET_SAFETY_KINDS else "support",
-        first_suspicious_at=suspicious_at, reported_loss=report.reported_loss,
-        created_at=now, updated_at=now))
+    attachment = open_or_attach(session, account_id=report.account_id, now=now, new_incident={
+        "kind": report.kind, "source": "report", "severity": SEVERITY_BY_KIND[report.kind],
+        "sla_due_at": sla_due(now, sla_hours), "queue": "risk" if report.kind in ASSET_SAFETY_KINDS else "support",
+        "first_suspicious_at": suspicious_at, "reported_loss": report.reported_loss,
+        "created_at": now, "updated_at": now})
     incident = attachment.incident
     stored = _store_report(session, incident, report, now)
     note_suspicion(incident, suspicious_at)
     freeze = request_freeze(session, incident, scope="full", reason=f"owner report: {report.kind}",
                             actor=f"reporter:{stored.id}", now=now)
+    claim = claim_freeze(freeze) if freeze is not None and claim_freeze is not None else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
                                      incident_id=incident.id, requested_by=f"reporter:{stored.id}", now=now)
     token = issue_incident_token(session, incident_id=incident.id, report_id=stored.id, now=now)
     session.commit()
     return IntakeResult(incident=incident, access_token=token, attached=attachment.attached,
-                        freeze_command=freeze)
+                        freeze_command=freeze, freeze_claim=claim)
 
 
 def _store_report(session: Session, incident: Incident, report: ReportInput, now: datetime) -> Report:
@@ -106,9 +111,17 @@ def _store_report(session: Session, incident: Incident, report: ReportInput, now
 
 def owner_language(session: Session, *, incident_id) -> str:
     """The language of the owner's latest report on the incident (English for risk-engine incidents)."""
-    language = session.scalar(select(Report.language).where(Report.incident_id == incident_id)
-                              .order_by(Report.created_at.desc()).limit(1))
-    return language or "en"
+    return owner_languages(session, incident_ids={incident_id}).get(incident_id, "en")
+
+
+def owner_languages(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The owners' languages of several incidents in one query (incidents without a report are left out)."""
+    query = (select(Report.incident_id, Report.language).where(Report.incident_id.in_(incident_ids))
+             .order_by(Report.created_at.desc()))
+    languages: dict[uuid.UUID, str] = {}
+    for incident_id, language in session.execute(query):
+        languages.setdefault(incident_id, language or "en")
+    return languages
 
 
 def note_suspicion(incident: Incident, at: datetime) -> None:
@@ -123,24 +136,43 @@ def find_open_incident(session: Session, *, account_id: str) -> Incident | None:
     return session.scalar(query)
 
 
-def open_or_attach(session: Session, *, account_id: str, new_incident: Callable[[], Incident],
+# An open incident closed between our insert and our read: try again, this many times at most.
+OPEN_OR_ATTACH_TRIES = 3
+
+
+def open_or_attach(session: Session, *, account_id: str, new_incident: dict[str, Any],
                    now: datetime) -> Attachment:
-    """Return the account's open incident, opening one if none; the unique partial index settles races."""
-    existing = find_open_incident(session, account_id=account_id)
-    if existing is not None:
-        return Attachment(incident=existing, attached=True)
-    incident = new_incident()
-    try:
-        with session.begin_nested():
-            session.add(incident)
-            session.flush()
-    except IntegrityError:
+    """Return the account's open incident, opening one (with these fields) if none.
+
+    One `INSERT … ON CONFLICT DO NOTHING` on the unique partial index of open incidents settles
+    concurrent reports for one account: exactly one inserts, the others read the winner's row.
+    """
+    for _ in range(OPEN_OR_ATTACH_TRIES):
+        incident = _insert_unless_open(session, {**new_incident, "account_id": account_id}).first()
+        if incident is not None:
+            break
         existing = find_open_incident(session, account_id=account_id)
-        if existing is None:
-            raise
-        return Attachment(incident=existing, attached=True)
+        if existing is not None:
+            return Attachment(incident=existing, attached=True)
+    else:
+        raise RuntimeError(f"account {account_id}: the open incident kept changing under concurrent writes")
     audit.record(session, actor="system", action="incident.opened", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id,
                  data={"reference": incident.reference, "account_id": account_id,
                        "kind": incident.kind, "source": incident.source}, now=now)
     return Attachment(incident=incident, attached=False)
+
+
+def _insert_unless_open(session: Session, fields: dict[str, Any]):
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the incident (nothing when the account has an open one)."""
+    statement = _INSERT_UNLESS_OPEN[session.get_bind().dialect.name]
+    return session.scalars(statement, {"id": uuid.uuid4(), **fields})
+
+
+# Built once per dialect: building the statement costs more than running it.
+_INSERT_UNLESS_OPEN = {
+    name: dialect.insert(Incident)
+    .on_conflict_do_nothing(index_elements=["account_id"], index_where=text(OPEN_INCIDENT_SQL))
+    .returning(Incident)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}

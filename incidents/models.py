@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, new_id, utcnow
 
 OPEN_STATUSES = ("open", "in_progress", "awaiting_user")
-_OPEN_SQL = "status IN ('open', 'in_progress', 'awaiting_user')"
+OPEN_INCIDENT_SQL = "status IN ('open', 'in_progress', 'awaiting_user')"
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for the long run.
 BigIntKey = BigInteger().with_variant(Integer(), "sqlite")
@@ -49,7 +49,7 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         Index("uq_incidents_open_account", "account_id", unique=True,
-              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
+              sqlite_where=text(OPEN_INCIDENT_SQL), postgresql_where=text(OPEN_INCIDENT_SQL)),
         Index("ix_incidents_sla_due_at_number", "sla_due_at", "number"),
         Index("ix_incidents_status_sla_due_at_number", "status", "sla_due_at", "number"),
         Index("ix_incidents_created_at_number", "created_at", "number"),

@@ -16,7 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from app.containment import dispatch_after_commit
+from app.containment import dispatch_after_commit, freeze_claimer
 from app.db import DomainError
 from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
@@ -87,8 +87,9 @@ def submit_report_form():
     data = form.data
     report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
                          reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
-    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"])
-    dispatch_after_commit(result.incident, result.freeze_command)
+    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
+                           claim_freeze=freeze_claimer())
+    dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
     REPORTS.labels("attached" if result.attached else "opened").inc()
     remember(resolve_token(get_session(), result.access_token))
     # Shown once on the next page, then dropped from the session (post/redirect/get).

@@ -147,6 +147,25 @@ def test_a_slow_exchange_leaves_the_report_pending_and_the_worker_confirms(app, 
     assert len(exchange_server.calls.keys_for("/freeze")) == 1
 
 
+def take_over_after_the_lease(app, session, first, *, policy: DispatchPolicy, start: datetime):
+    """Nobody else takes a claimed freeze within its lease; after it, worker b does, under the same key, and the
+    exchange freezes it. Returns b's claim and the exchange's answer."""
+    assert not [c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=10))
+                if c.action == "freeze"]
+    second = next(c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=31))
+                  if c.action == "freeze")
+    assert second.idempotency_key == first.idempotency_key and second.attempts == 2
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+        "U1001", scope="full", reason="r", reference="INC", idempotency_key=second.idempotency_key))
+    return second, done
+
+
+def assert_frozen_once(session) -> None:
+    """The incident is frozen, with one transition to frozen."""
+    assert session.scalar(select(Incident.containment)) == "frozen"
+    assert audit_count(session, "incident.containment.frozen") == 1
+
+
 def test_a_worker_that_lost_its_lease_cannot_record_and_the_next_one_finishes(app, session):
     open_account(session)
     from incidents.intake import ReportInput, submit_report
@@ -154,18 +173,32 @@ def test_a_worker_that_lost_its_lease_cannot_record_and_the_next_one_finishes(ap
     submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
     policy = DispatchPolicy(lease_seconds=30)
     start = datetime.now(UTC)
-    first = [c for c in claim_due(session, worker="a", policy=policy, now=start) if c.action == "freeze"][0]
-    assert not [c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=10))
-                if c.action == "freeze"]
-    second = [c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=31))
-              if c.action == "freeze"][0]
-    assert second.idempotency_key == first.idempotency_key and second.attempts == 2
-    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
-        "U1001", scope="full", reason="r", reference="INC", idempotency_key=first.idempotency_key))
+    first = next(c for c in claim_due(session, worker="a", policy=policy, now=start) if c.action == "freeze")
+    second, done = take_over_after_the_lease(app, session, first, policy=policy, start=start)
     assert record_outcome(session, claim=first, result=done, policy=policy).outcome == "stale"
     assert record_outcome(session, claim=second, result=done, policy=policy).outcome == "done"
-    assert session.scalar(select(Incident.containment)) == "frozen"
-    assert audit_count(session, "incident.containment.frozen") == 1
+    assert_frozen_once(session)
+
+
+def test_a_freeze_claimed_by_a_request_that_died_is_taken_over_after_its_lease(app, session):
+    """The fast path claims the freeze in the intake transaction; if that process dies before calling the
+    exchange, nobody else takes the command until the lease runs out, then a worker freezes it once."""
+    from incidents.dispatch import claim_new
+    from incidents.intake import ReportInput, submit_report
+
+    open_account(session)
+    policy = DispatchPolicy(lease_seconds=30)
+    start = datetime.now(UTC)
+    result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"), now=start,
+                           claim_freeze=lambda command: claim_new(command, worker="dead", policy=policy, now=start))
+    died = result.freeze_claim
+    command = freeze_command(session, result.incident.id)
+    assert (command.status, command.claim_token, command.attempts) == ("in_flight", died.token, 1)
+    taken, done = take_over_after_the_lease(app, session, died, policy=policy, start=start)
+    assert record_outcome(session, claim=taken, result=done, policy=policy).outcome == "done"
+    assert record_outcome(session, claim=died, result=done, policy=policy).outcome == "stale"
+    assert_frozen_once(session)
+    assert backoffice_account(session, "U1001").freezes == 1
 
 
 def test_a_retryable_failure_backs_off_and_keeps_the_key(app, session):
