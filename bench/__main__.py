@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import table
-from bench.stack import REPO, Database, ExchangeBackoffice, LockdeskServer, Settings, install_cipher
+from bench.stack import (
+    REPO,
+    WORKER_NICENESS,
+    Database,
+    ExchangeBackoffice,
+    LockdeskServer,
+    Settings,
+    install_cipher,
+    rate_limit_storage,
+)
 
 RESULTS = REPO / "bench" / "results.json"
 FULL = {"runs": 3, "serial": 50, "concurrent": 200, "clients": 16, "burst": 10_000, "burst_clients": 64,
@@ -85,7 +94,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                "quick": args.quick, "sizes": chosen, "environment": environment_facts(),
                                "server": {"gunicorn_workers": 2, "worker_class": args.worker_class,
                                           "threads": args.threads if args.worker_class == "gthread" else 1,
-                                          "flask_worker_processes": 1, "exchange": "flask exchange serve (HTTP)"}}
+                                          "flask_worker_processes": 1, "flask_worker_niceness": WORKER_NICENESS,
+                                          "rate_limit_storage": rate_limit_storage().split(":")[0],
+                                          "exchange": "flask exchange serve (HTTP)"}}
     started = time.monotonic()
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, settings.folder, True)

@@ -59,6 +59,7 @@ def percentile(values: list[float], share: float) -> float:
 def _session(pool: int) -> requests.Session:
     """One keep-alive client."""
     session = requests.Session()
+    session.trust_env = False  # no proxy or ~/.netrc lookups on each request: the client's CPU is shared
     session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=pool))
     return session
 

@@ -40,7 +40,8 @@ def render(results: dict[str, Any]) -> str:
     lines = [f"Measured by `make bench` on {env['cores']} cores ({env['machine']}), Python {env['python']}, "
              f"PostgreSQL {env['postgresql']}, SQLite {env['sqlite']}, gunicorn {env['gunicorn']} "
              f"({server['gunicorn_workers']} {server['worker_class']} workers × {server['threads']} threads), "
-             f"one `flask worker`, the exchange over HTTP; medians of {results['sizes']['runs']} runs"
+             f"one `flask worker` (nice {server.get('flask_worker_niceness', 0)}), rate limits in "
+             f"{server.get('rate_limit_storage', 'memory')}, the exchange over HTTP; medians of {results['sizes']['runs']} runs"
              f"{' (quick sizes)' if results['quick'] else ''}; the whole bench took {results['bench_seconds']} s.", "",
              "| measurement | value | against | ratio | target |", "|---|---|---|---|---|"]
     for kind, intake in results.get("intake", {}).items():
