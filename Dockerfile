@@ -17,4 +17,4 @@ RUN pip install --no-cache-dir . && useradd --system --home /var/lib/lockdesk lo
 
 USER lockdesk
 EXPOSE 8000
-CMD ["sh", "-c", "flask --app app db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --access-logfile - 'app:create_app()'"]
+CMD ["sh", "-c", "flask --app app db upgrade && exec gunicorn -c python:app.gunicorn_config --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --access-logfile - 'app:create_app()'"]

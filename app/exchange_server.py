@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
+from app.heap import freeze_startup_objects
 from incidents.exchange import backoffice
 from incidents.exchange.port import AccountNotFound
 from incidents.exchange.signing import is_valid
@@ -302,4 +303,5 @@ def serve_exchange(database_url: str, *, api_key: str, secret: str, host: str, p
 
     _Gunicorn(load, {"bind": f"{host}:{port}", "workers": 1, "worker_class": "gthread", "threads": threads,
                      "keepalive": 75, "graceful_timeout": 5, "loglevel": "warning",
-                     "proc_name": "lockdesk-exchange"}).run()
+                     "proc_name": "lockdesk-exchange",
+                     "post_worker_init": lambda _worker: freeze_startup_objects()}).run()

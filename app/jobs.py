@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters import setting
+from app.heap import freeze_startup_objects
 from incidents.dispatch import (
     Claim,
     DispatchPolicy,
@@ -228,6 +229,7 @@ def run_worker(app: Flask) -> None:
     app.extensions["lockdesk"].ports["worker"] = worker
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: worker.stop(timeout=0))
+    freeze_startup_objects()
     log.info("worker %s started", worker.dispatcher.name)
     worker.run()
 
@@ -262,6 +264,7 @@ def _celery_ports() -> dict:
             from app import create_app
 
             _celery_state["app"] = create_app({"WORKER_ENABLED": False})
+            freeze_startup_objects()
         return _celery_state["app"].extensions["lockdesk"].ports
 
 

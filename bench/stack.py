@@ -226,7 +226,8 @@ class LockdeskServer:
             "EXCHANGE_API_SECRET": EXCHANGE_SECRET, "BENCH_FLOOR": "1", "RATELIMIT_STORAGE_URI": rate_limit_storage(),
             "REPORT_RATE_LIMIT": "1000000 per minute", "REPORT_ACCOUNT_RATE_LIMIT": "1000000 per minute",
             "EXCHANGE_BREAKER_FAILURES": "1000000", **(extra_env or {})})
-        argv = [str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", worker_class,
+        argv = [str(BIN / "gunicorn"), "--config", "python:app.gunicorn_config", "--workers", str(workers),
+                "--worker-class", worker_class,
                 "--bind", f"127.0.0.1:{self.port}", "--backlog", "2048", "--log-level", "warning",
                 "--timeout", "120"]
         if worker_class == "gthread":
