@@ -28,7 +28,7 @@ from bench.stack import (
 )
 
 RESULTS = REPO / "bench" / "results.json"
-FULL = {"runs": 3, "serial": 50, "concurrent": 200, "clients": 16, "burst": 10_000, "burst_clients": 64,
+FULL = {"runs": 3, "serial": 200, "concurrent": 200, "clients": 16, "burst": 10_000, "burst_clients": 64,
         "trace_runs": 5, "scale_sizes": [1_000, 100_000, 1_000_000], "page_samples": 30}
 QUICK = {"runs": 1, "serial": 50, "concurrent": 200, "clients": 8, "burst": 500, "burst_clients": 32,
          "trace_runs": 1, "scale_sizes": [1_000, 10_000], "page_samples": 10}

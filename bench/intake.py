@@ -20,6 +20,10 @@ FLOOR_PATH = "/api/v1/_bench/floor"
 DRAIN_LIMIT_SECONDS = 30
 # The burst stops sending after this long, so `make bench` stays bounded; the result says how many were sent.
 BURST_DEADLINE_SECONDS = 180
+# Requests sent before measuring, from several clients so that every gunicorn worker and its connection
+# pool has served both paths: a process's first requests compile SQL and open connections, which is
+# start-up, not the steady state the bench measures.
+WARM_UP_REQUESTS, WARM_UP_CLIENTS = 100, 8
 
 
 def run_load(job: dict[str, Any]) -> dict[str, Any]:
@@ -97,14 +101,18 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
                    runs: int, serial: int, concurrent: int, clients: int) -> dict[str, Any]:
     """Floor and intake, serially (latency) and with `clients` clients (throughput); medians over the runs."""
     per_run = serial + concurrent
-    accounts = exchange.open_accounts(prefix, runs * per_run)
+    accounts = exchange.open_accounts(prefix, runs * per_run + WARM_UP_REQUESTS)
     samples: dict[str, list[dict[str, Any]]] = {"floor_serial": [], "floor_load": [], "intake_serial": [],
                                                 "intake_load": []}
+    floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
+    intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
+    warm_up = {"count": WARM_UP_REQUESTS, "clients": WARM_UP_CLIENTS}
+    run_load({**floor, **warm_up})
+    run_load({**intake, **warm_up, "accounts": accounts[runs * per_run:]})
+    wait_drained(database_url)  # the warm-up's follow-ups
     drains = []
     for run in range(runs):
         mine = accounts[run * per_run:(run + 1) * per_run]
-        floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
-        intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
         samples["floor_serial"].append(run_load({**floor, "count": serial, "clients": 1}))
         samples["floor_load"].append(run_load({**floor, "count": concurrent, "clients": clients}))
         samples["intake_serial"].append(run_load({**intake, "count": serial, "clients": 1,
@@ -122,7 +130,7 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
 def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[float], clients: int) -> dict[str, Any]:
     """Medians, ratios and the checks of the answers."""
     result: dict[str, Any] = {"clients": clients, "runs": len(samples["floor_load"]),
-                              "follow_up_drain_s": drains}
+                              "warm_up_requests": WARM_UP_REQUESTS, "follow_up_drain_s": drains}
     for name, runs in samples.items():
         result[name] = {"per_second": _median(runs, "per_second"), "p50_ms": _median(runs, "p50_ms"),
                         "p99_ms": _median(runs, "p99_ms"), "requests": sum(run["answered"] for run in runs),
