@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 
 from app.db import make_engine
+from bench import cpu
 from bench.stack import REPO, ExchangeBackoffice, LockdeskServer
 
 REPORTS_PATH = "/api/v1/reports"
@@ -34,17 +35,19 @@ def run_load(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def outbox_backlog(database_url: str) -> int:
-    """Exchange commands not yet settled."""
+    """Work the worker has not finished: exchange commands, audit events to seal, messages to send."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         left = connection.execute(text(
-            "SELECT count(*) FROM exchange_commands WHERE status IN ('pending', 'in_flight')")).scalar_one()
+            "SELECT (SELECT count(*) FROM exchange_commands WHERE status IN ('pending', 'in_flight'))"
+            " + (SELECT count(*) FROM audit_events WHERE seq IS NULL)"
+            " + (SELECT count(*) FROM notifications WHERE status IN ('pending', 'in_flight'))")).scalar_one()
     engine.dispose()
     return left
 
 
 def wait_drained(database_url: str, limit: float = DRAIN_LIMIT_SECONDS) -> float:
-    """Wait until the worker settled the follow-ups, so they do not load the next measurement."""
+    """Wait until the worker settled the follow-ups (commands, sealing, messages), so they do not load the next measurement."""
     started = time.monotonic()
     while outbox_backlog(database_url) and time.monotonic() - started < limit:
         time.sleep(0.5)
@@ -110,19 +113,30 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
     run_load({**floor, **warm_up})
     run_load({**intake, **warm_up, "accounts": accounts[runs * per_run:]})
     wait_drained(database_url)  # the warm-up's follow-ups
-    drains = []
+    drains: list[float] = []
+    cpu_runs: list[dict[str, dict[str, float]]] = []
     for run in range(runs):
         mine = accounts[run * per_run:(run + 1) * per_run]
         samples["floor_serial"].append(run_load({**floor, "count": serial, "clients": 1}))
+        roots = server.process_roots(exchange)
+        before = cpu.reading(roots)
         samples["floor_load"].append(run_load({**floor, "count": concurrent, "clients": clients}))
+        floor_cpu = cpu.per_report(before, cpu.reading(roots), concurrent)
         samples["intake_serial"].append(run_load({**intake, "count": serial, "clients": 1,
                                                   "accounts": mine[:serial]}))
+        before = cpu.reading(roots)
         with LockSampler(database_url) as sampler:
             samples["intake_load"].append(run_load({**intake, "count": concurrent, "clients": clients,
                                                     "accounts": mine[serial:]}))
+        during = cpu.reading(roots)
         samples["intake_load"][-1]["locks"] = sampler.summary()
         drains.append(wait_drained(database_url))
+        cpu_runs.append({"floor": floor_cpu, "during_load": cpu.per_report(before, during, concurrent),
+                         "with_follow_ups": cpu.per_report(before, cpu.reading(roots), concurrent)})
     result = summarise_intake(samples, drains, clients)
+    result["cpu_ms_per_report"] = {phase: {part: round(statistics.median(run[phase][part] for run in cpu_runs), 2)
+                                           for part in cpu_runs[0][phase]} for phase in cpu_runs[0]}
+    result["cpu_ms_per_report"]["each_run"] = cpu_runs
     result["intake_load"]["locks_each_run"] = [run.get("locks") for run in samples["intake_load"]]
     return result
 

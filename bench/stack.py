@@ -241,6 +241,13 @@ class LockdeskServer:
             self.worker = spawn(f"worker-{database.kind}", argv, self.env, settings.folder)
             stack.callback(self.worker.stop)
 
+    def process_roots(self, exchange: ExchangeBackoffice) -> dict[str, int]:
+        """The processes whose CPU the bench accounts for: gunicorn (and its workers), the worker, the exchange."""
+        roots = {"web": self.process.popen.pid, "exchange peer": exchange.process.popen.pid}
+        if self.worker is not None:
+            roots["worker"] = self.worker.popen.pid
+        return roots
+
 
 def rate_limit_storage() -> str:
     """Redis, as in production (limits shared by the web workers), where it answers; else in-process memory."""

@@ -62,6 +62,8 @@ def render(results: dict[str, Any]) -> str:
             f"| intake {kind}: answers saying `frozen` | {intake_serial['answered_frozen'] + intake_load['answered_frozen']}"
             f" of {intake_serial['requests'] + intake_load['requests']} | | | all |",
         ]
+        if "cpu_ms_per_report" in intake:
+            lines.append(_cpu_row(kind, intake["cpu_ms_per_report"]))
     for kind, burst in results.get("burst", {}).items():
         lines += [
             f"| burst {kind}: {burst.get('sent', burst['reports'])} of {burst['reports']} reports sent in the bench's time limit, "
@@ -89,6 +91,17 @@ def render(results: dict[str, Any]) -> str:
                      f"{scale['first_page_ms_ratio_largest_over_smallest']} / {ratio} "
                      f"| ≤ 2: {_yes(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
     return "\n".join(lines)
+
+
+def _cpu_row(kind: str, cpu: dict[str, Any]) -> str:
+    """CPU per report of each part of the stack: while the load ran / until its follow-ups were done."""
+    load, settled = cpu["during_load"], cpu["with_follow_ups"]
+    parts = ", ".join(f"{part} {load[part]} / {settled[part]}" for part in load)
+    total = f"{round(sum(load.values()), 1)} / {round(sum(settled.values()), 1)}"
+    floor = cpu.get("floor")
+    against = f"floor {round(sum(floor.values()), 1)} ms a request" if floor else ""
+    return (f"| intake {kind}: CPU ms per report, while loaded / until its follow-ups were done | {parts}; "
+            f"total {total} | {against} | | — |")
 
 
 def write_readme(path: Path, rendered: str) -> None:
