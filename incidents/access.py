@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -53,9 +53,12 @@ def issue_incident_token(session: Session, *, incident_id: uuid.UUID, report_id:
                          now: datetime | None = None) -> str:
     """Create a reporter's access token for one incident; the caller commits and shows it once."""
     token = new_token(INCIDENT_PREFIX)
-    session.add(AccessToken(token_hash=hash_token(token), incident_id=incident_id,
-                            report_id=report_id, created_at=now or utcnow()))
+    session.execute(_INSERT_TOKEN, {"id": uuid.uuid4(), "token_hash": hash_token(token), "incident_id": incident_id,
+                                    "report_id": report_id, "created_at": now or utcnow()})
     return token
+
+
+_INSERT_TOKEN = insert(AccessToken.__table__)
 
 
 def resolve_token(session: Session, token: str) -> Principal | None:

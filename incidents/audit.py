@@ -7,7 +7,7 @@ lock covers many events at once. The database refuses any other change to a row 
 sealed row can never change again.
 
 `record` buffers an event on its session; the buffer is written with one multi-row INSERT before the
-session's next statement, flush or commit (and by `savepoint()` before a savepoint), so a transaction
+session's next statement that could read it (any but a plain INSERT into another table), flush or commit (and by `savepoint()` before a savepoint), so a transaction
 always reads its own events and pays one statement for all of them. A rollback drops what it had
 not written.
 
@@ -87,7 +87,11 @@ def write_pending(session: Session) -> None:
 
 @listens_for(Session, "do_orm_execute")
 def _before_statement(state: ORMExecuteState) -> None:
-    """A statement may read the events: write them first."""
+    """A statement may read the events: write them first. A plain INSERT into another table cannot, so the
+    events wait for the next statement that might, or for the flush or commit (one INSERT for them all)."""
+    statement = state.statement
+    if state.is_insert and statement.table is not AuditEvent.__table__ and statement.select is None:
+        return
     write_pending(state.session)
 
 

@@ -23,7 +23,7 @@ from incidents.exchange.port import (
 )
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
-from incidents.states import can_transition, transition
+from incidents.states import can_transition, opened_moved, transition
 
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
 # Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3): one
@@ -42,6 +42,24 @@ def request_freeze(session: Session, incident: Incident, *, scope: str, reason: 
     now = now or utcnow()
     transition(session, incident, machine="containment", to="freeze_pending", actor=actor,
                reason=reason, now=now)
+    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now)
+
+
+# The fields of an incident opened with its freeze already asked for (see `freeze_opened`).
+OPENED_FREEZING = {"containment": "freeze_pending"}
+
+
+def freeze_opened(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
+                  now: datetime) -> ExchangeCommand:
+    """Queue the freeze of an incident inserted with OPENED_FREEZING; the same rows and events as
+    `request_freeze` on a new incident, without the UPDATE that moving it would cost."""
+    opened_moved(session, incident, machine="containment", to="freeze_pending", actor=actor, reason=reason, now=now)
+    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now)
+
+
+def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
+                  now: datetime) -> ExchangeCommand:
+    """The freeze command, its follow-ups and the event saying they were queued."""
     freeze = _queue(session, incident, "freeze", {"scope": scope, "reason": reason,
                                                   "reference": incident.reference}, now)
     for action in FOLLOW_UPS:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,7 @@ from app.db import utcnow
 from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
-from incidents.containment import request_freeze
+from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
 
 REPORT_KINDS = ("stolen_account", "unauthorized_withdrawal", "suspicious_login", "phishing", "other")
@@ -78,17 +78,21 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
         "kind": report.kind, "source": "report", "severity": SEVERITY_BY_KIND[report.kind],
         "sla_due_at": sla_due(now, sla_hours), "queue": "risk" if report.kind in ASSET_SAFETY_KINDS else "support",
         "first_suspicious_at": suspicious_at, "reported_loss": report.reported_loss,
-        "created_at": now, "updated_at": now})
+        "created_at": now, "updated_at": now, **OPENED_FREEZING})
     incident = attachment.incident
-    stored = _store_report(session, incident, report, now)
+    stored_id = _store_report(session, incident, report, now)
     note_suspicion(incident, suspicious_at)
-    freeze = request_freeze(session, incident, scope="full", reason=f"owner report: {report.kind}",
-                            actor=f"reporter:{stored.id}", now=now)
+    freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored_id}",
+                 "now": now}
+    if attachment.attached:
+        freeze = request_freeze(session, incident, **freeze_as)
+    else:  # every report asks for the freeze, so a new incident is opened already freeze_pending
+        freeze = freeze_opened(session, incident, **freeze_as)
     claim = claim_freeze(freeze) if freeze is not None and claim_freeze is not None else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
-                                     incident_id=incident.id, requested_by=f"reporter:{stored.id}", now=now)
-    token = issue_incident_token(session, incident_id=incident.id, report_id=stored.id, now=now)
+                                     incident_id=incident.id, requested_by=f"reporter:{stored_id}", now=now)
+    token = issue_incident_token(session, incident_id=incident.id, report_id=stored_id, now=now)
     session.commit()
     return IntakeResult(incident=incident, access_token=token, attached=attachment.attached,
                         freeze_command=freeze, freeze_claim=claim)
@@ -96,17 +100,19 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
 
 def _store_report(session: Session, incident: Incident, report: ReportInput, now: datetime) -> Report:
     """Add the report row and its audit event."""
-    stored = Report(id=uuid.uuid4(), incident_id=incident.id, account_id=report.account_id,
-                    kind=report.kind, description=report.description, contact=report.contact,
-                    language=report.language,
-                    last_legitimate_activity_at=report.last_legitimate_activity_at,
-                    transactions=report.transactions, reported_loss=report.reported_loss,
-                    client_address=report.client_address, created_at=now)
-    session.add(stored)
-    audit.record(session, actor=f"reporter:{stored.id}", action="report.received", subject_type="report",
-                 subject_id=stored.id, incident_id=incident.id,
+    report_id = uuid.uuid4()
+    session.execute(_INSERT_REPORT, {
+        "id": report_id, "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
+        "description": report.description, "contact": report.contact, "language": report.language,
+        "last_legitimate_activity_at": report.last_legitimate_activity_at, "transactions": report.transactions,
+        "reported_loss": report.reported_loss, "client_address": report.client_address, "created_at": now})
+    audit.record(session, actor=f"reporter:{report_id}", action="report.received", subject_type="report",
+                 subject_id=report_id, incident_id=incident.id,
                  data={"kind": report.kind, "transactions": len(report.transactions)}, now=now)
-    return stored
+    return report_id
+
+
+_INSERT_REPORT = insert(Report.__table__)
 
 
 def owner_language(session: Session, *, incident_id) -> str:

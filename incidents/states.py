@@ -62,6 +62,30 @@ def transition(session: Session, incident: Incident, *, machine: Machine, to: st
         incident.frozen_at = now
     if machine == "status" and to in TERMINAL_STATUSES:
         incident.closed_at = now
+    _audit_move(session, incident, machine, current, to, actor, reason, now)
+
+
+# Where each machine starts when an incident is opened.
+INITIAL: dict[str, str] = {"status": "open", "containment": "none"}
+
+
+def opened_moved(session: Session, incident: Incident, *, machine: Machine, to: str, actor: str,
+                 reason: str | None = None, now: datetime | None = None) -> None:
+    """Audit the first move of an incident that was inserted already in `to` (one INSERT, no UPDATE after it).
+
+    The chain reads exactly as if the incident had been opened in the initial state and moved by
+    `transition`; the move must be one the table lists.
+    """
+    current = INITIAL[machine]
+    if not can_transition(machine, current, to) or getattr(incident, machine) != to:
+        raise IllegalTransition(f"{machine} cannot open as {getattr(incident, machine)} via {current} → {to}",
+                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    _audit_move(session, incident, machine, current, to, actor, reason, now or utcnow())
+
+
+def _audit_move(session: Session, incident: Incident, machine: Machine, current: str, to: str, actor: str,
+                reason: str | None, now: datetime) -> None:
+    """The audit event of one move."""
     audit.record(session, actor=actor, action=f"incident.{machine}.{to}", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id,
                  data={"from": current, "to": to, "reason": reason}, now=now)

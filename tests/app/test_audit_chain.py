@@ -2,11 +2,14 @@
 broken link."""
 import json
 import threading
+import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.db import utcnow
+from incidents.audit import _PENDING as PENDING
 from incidents.audit import GENESIS_HASH, record, savepoint, seal, seal_all, verify_chain
 from incidents.models import AuditEvent
 from tests.factories import bearer, report_body, staff_token
@@ -173,6 +176,46 @@ def test_recorded_events_are_read_back_in_their_own_transaction_and_written_with
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert _actions(session) == [f"test.event.{n}" for n in range(5)]
+
+
+def test_a_plain_insert_into_another_table_leaves_the_events_buffered_and_a_read_writes_them(session):
+    """An INSERT elsewhere cannot see audit_events, so the buffer waits; any statement that might read it does not."""
+    from incidents.models import Staff
+
+    record(session, actor="test", action="test.buffered", subject_type="test", subject_id=1)
+    session.execute(insert(Staff.__table__), {"id": uuid.uuid4(), "name": "audit-buffer", "role": "agent",
+                                              "token_hash": "0" * 64, "is_active": True, "created_at": utcnow()})
+    assert session.info.get(PENDING)  # still waiting: nothing could have read it yet
+    assert _actions(session) == ["test.buffered"]  # the SELECT wrote it first
+    assert not session.info.get(PENDING)
+    session.commit()
+
+
+def test_a_report_opens_its_incident_freeze_pending_with_the_same_events_and_no_update(app, client, session):
+    """The incident is inserted already freeze_pending; the chain still shows none → freeze_pending."""
+    statements: list[str] = []
+    engine = app.extensions["lockdesk"].engine
+    from sqlalchemy import event
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]).upper())
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        answer = client.post("/api/v1/reports", json=report_body())
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    assert answer.status_code == 201
+    incident_id = answer.get_json()["incident"]["id"]
+    # One UPDATE of the incident in all: the exchange's confirmation (frozen), none for freeze_pending.
+    assert statements.count("UPDATE INCIDENTS SET") == 1
+    moves = session.scalars(select(AuditEvent.data).where(AuditEvent.incident_id == uuid.UUID(incident_id),
+                                                          AuditEvent.action.like("incident.containment.%"))
+                            .order_by(AuditEvent.id)).all()
+    assert [(move["from"], move["to"]) for move in moves] == [("none", "freeze_pending"),
+                                                              ("freeze_pending", "frozen")]
+    assert _actions(session)[:4] == ["incident.opened", "report.received", "incident.containment.freeze_pending",
+                                     "exchange.command.queued"]
 
 
 def test_a_rollback_drops_the_events_it_had_not_written(session):

@@ -28,3 +28,25 @@ def test_containment_cannot_skip_a_step(current, target):
 def test_every_target_named_in_a_table_is_itself_a_state():
     for table in (INCIDENT_TRANSITIONS, CONTAINMENT_TRANSITIONS):
         assert set().union(*table.values()) <= set(table)
+
+
+def test_an_incident_opened_in_a_state_is_audited_only_for_a_move_the_table_lists():
+    """`opened_moved` vouches for none → freeze_pending, never for a skipped step or a state the row lacks."""
+    import uuid
+    from types import SimpleNamespace
+
+    from incidents.models import Incident
+    from incidents.states import IllegalTransition, opened_moved
+
+    session = SimpleNamespace(in_transaction=lambda: True, info={})  # all `audit.record` touches
+    skipped = Incident(id=uuid.uuid4(), containment="frozen")
+    with pytest.raises(IllegalTransition):
+        opened_moved(session, skipped, machine="containment", to="frozen", actor="test")
+    mismatched = Incident(id=uuid.uuid4(), containment="none")
+    with pytest.raises(IllegalTransition):
+        opened_moved(session, mismatched, machine="containment", to="freeze_pending", actor="test")
+    assert not session.info
+    opened = Incident(id=uuid.uuid4(), containment="freeze_pending")
+    opened_moved(session, opened, machine="containment", to="freeze_pending", actor="test")
+    assert [row["data"] for row in session.info["lockdesk.audit.pending"]] == [
+        {"from": "none", "to": "freeze_pending", "reason": None}]
