@@ -89,8 +89,9 @@ def write_pending(session: Session) -> None:
 def _before_statement(state: ORMExecuteState) -> None:
     """A statement may read the events: write them first. A plain INSERT into another table cannot, so the
     events wait for the next statement that might, or for the flush or commit (one INSERT for them all)."""
-    statement = state.statement
-    if state.is_insert and statement.table is not AuditEvent.__table__ and statement.select is None:
+    table = getattr(state.statement, "table", None)  # None for anything but a plain INSERT (e.g. FromStatement)
+    if state.is_insert and table is not None and table is not AuditEvent.__table__ \
+            and getattr(state.statement, "select", None) is None:
         return
     write_pending(state.session)
 

