@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import utcnow
 from chain import service as chain_service
@@ -34,15 +35,20 @@ CONTAINMENT_STEPS = ("revoke_sessions", "revoke_api_keys", "cancel_pending_withd
                      "snapshot_account")
 
 
+# What a caller may do to the new freeze command before it is written (the request fast path claims it).
+BeforeWrite = Callable[[ExchangeCommand], object]
+
+
 def request_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                   now: datetime | None = None) -> ExchangeCommand | None:
+                   now: datetime | None = None, before_write: BeforeWrite | None = None) -> ExchangeCommand | None:
     """Queue a freeze and its follow-ups in the caller's transaction; None if already contained."""
     if incident.containment not in FREEZABLE:
         return None
     now = now or utcnow()
     transition(session, incident, machine="containment", to="freeze_pending", actor=actor,
                reason=reason, now=now)
-    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now)
+    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
+                         before_write=before_write)
 
 
 # The fields of an incident opened with its freeze already asked for (see `freeze_opened`).
@@ -50,33 +56,52 @@ OPENED_FREEZING = {"containment": "freeze_pending"}
 
 
 def freeze_opened(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime) -> ExchangeCommand:
+                  now: datetime, before_write: BeforeWrite | None = None) -> ExchangeCommand:
     """Queue the freeze of an incident inserted with OPENED_FREEZING; the same rows and events as
     `request_freeze` on a new incident, without the UPDATE that moving it would cost."""
     opened_moved(session, incident, machine="containment", to="freeze_pending", actor=actor, reason=reason, now=now)
-    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now)
+    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
+                         before_write=before_write)
 
 
 def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime) -> ExchangeCommand:
+                  now: datetime, before_write: BeforeWrite | None) -> ExchangeCommand:
     """The freeze command, its follow-ups and the event saying they were queued."""
-    freeze = _queue(session, incident, "freeze", {"scope": scope, "reason": reason,
-                                                  "reference": incident.reference}, now)
-    for action in FOLLOW_UPS:
-        _queue(session, incident, action, {"reference": incident.reference}, now)
+    freeze = _command(incident, "freeze", {"scope": scope, "reason": reason, "reference": incident.reference}, now)
+    if before_write is not None:
+        before_write(freeze)
+    _write(session, [freeze] + [_command(incident, action, {"reference": incident.reference}, now)
+                                for action in FOLLOW_UPS])
     audit.record(session, actor=actor, action="exchange.command.queued", subject_type="exchange_command",
                  subject_id=freeze.id, incident_id=incident.id,
                  data={"action": "freeze", "scope": scope, "follow_ups": list(FOLLOW_UPS)}, now=now)
     return freeze
 
 
-def _queue(session: Session, incident: Incident, action: str, payload: dict, now: datetime) -> ExchangeCommand:
-    """Add one outbox row for the incident's account."""
-    command = ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
-                              action=action, payload=payload, status="pending", attempts=0, next_attempt_at=now,
-                              created_at=now)
-    session.add(command)
-    return command
+def _command(incident: Incident, action: str, payload: dict, now: datetime) -> ExchangeCommand:
+    """One outbox row for the incident's account, not yet written."""
+    return ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
+                           action=action, payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                           created_at=now, claim_token=None, claimed_by=None, claimed_until=None,
+                           last_error=None, completed_at=None)
+
+
+# Every column but `result`, which a new command leaves NULL (given as None, JSON would store `null`).
+_WRITTEN = tuple(column.key for column in ExchangeCommand.__table__.columns if column.key != "result")
+_INSERT_COMMANDS = insert(ExchangeCommand.__table__)
+
+
+def _write(session: Session, commands: list[ExchangeCommand]) -> None:
+    """Insert the rows with one Core statement, then let the session hold them as persistent objects.
+
+    Cheaper than the unit of work's flush, which spent more CPU ordering and collecting two rows than
+    the database spent writing them; the objects are what `session.add` and a flush would have left.
+    """
+    session.execute(_INSERT_COMMANDS, [{key: getattr(command, key) for key in _WRITTEN} for command in commands])
+    for command in commands:
+        make_transient_to_detached(command)
+        session.add(command)
+        set_committed_value(command, "result", None)
 
 
 @dataclass(frozen=True)

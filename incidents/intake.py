@@ -84,11 +84,14 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     note_suspicion(incident, suspicious_at)
     freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored_id}",
                  "now": now}
+    claims: list[Any] = []
+    if claim_freeze is not None:
+        freeze_as["before_write"] = lambda command: claims.append(claim_freeze(command))
     if attachment.attached:
         freeze = request_freeze(session, incident, **freeze_as)
     else:  # every report asks for the freeze, so a new incident is opened already freeze_pending
         freeze = freeze_opened(session, incident, **freeze_as)
-    claim = claim_freeze(freeze) if freeze is not None and claim_freeze is not None else None
+    claim = claims[0] if claims else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
                                      incident_id=incident.id, requested_by=f"reporter:{stored_id}", now=now)

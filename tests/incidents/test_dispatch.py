@@ -201,6 +201,26 @@ def test_a_freeze_claimed_by_a_request_that_died_is_taken_over_after_its_lease(a
     assert backoffice_account(session, "U1001").freezes == 1
 
 
+def test_a_reports_commands_are_written_claimed_with_a_null_result_and_held_by_the_session(session):
+    """One Core INSERT writes the freeze (claimed before it is written) and its follow-up; the session
+    holds them as persistent rows, and `result` is SQL NULL, not JSON null, until an outcome sets it."""
+    from sqlalchemy import inspect
+
+    from incidents.dispatch import claim_new
+    from incidents.intake import ReportInput, submit_report
+
+    open_account(session)
+    policy = DispatchPolicy(lease_seconds=30)
+    result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"),
+                           claim_freeze=lambda command: claim_new(command, worker="web", policy=policy))
+    assert inspect(result.freeze_command).persistent
+    rows = session.execute(text(
+        "SELECT action, status, claim_token, attempts, result IS NULL AS no_result FROM exchange_commands "
+        "ORDER BY action")).all()
+    assert [tuple(row) for row in rows] == [("contain", "pending", None, 0, True),
+                                            ("freeze", "in_flight", result.freeze_claim.token, 1, True)]
+
+
 def test_a_retryable_failure_backs_off_and_keeps_the_key(app, session):
     from incidents.intake import ReportInput, submit_report
 
