@@ -7,9 +7,9 @@ lock covers many events at once. The database refuses any other change to a row 
 sealed row can never change again.
 
 `record` buffers an event on its session; the buffer is written with one multi-row INSERT before the
-session's next statement that could read it (any but a plain INSERT into another table), flush or commit (and by `savepoint()` before a savepoint), so a transaction
-always reads its own events and pays one statement for all of them. A rollback drops what it had
-not written.
+session's next statement that could read it (any but a plain INSERT into another table), flush or
+commit (and by `savepoint()` before a savepoint), so a transaction always reads its own events and
+pays one statement for all of them. A rollback drops what it had not written.
 
 Each event is sealed exactly once, so sealing is also where what an event sets in motion is written:
 the callables a session lists under `session.info[ON_SEALED]` receive every batch of newly sealed
@@ -89,7 +89,7 @@ def write_pending(session: Session) -> None:
 def _before_statement(state: ORMExecuteState) -> None:
     """A statement may read the events: write them first. A plain INSERT into another table cannot, so the
     events wait for the next statement that might, or for the flush or commit (one INSERT for them all)."""
-    table = getattr(state.statement, "table", None)  # None for anything but a plain INSERT (e.g. FromStatement)
+    table = getattr(state.statement, "table", None)  # None where the INSERT is wrapped (FromStatement)
     if state.is_insert and table is not None and table is not AuditEvent.__table__ \
             and getattr(state.statement, "select", None) is None:
         return

@@ -101,8 +101,8 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
                         freeze_command=freeze, freeze_claim=claim)
 
 
-def _store_report(session: Session, incident: Incident, report: ReportInput, now: datetime) -> Report:
-    """Add the report row and its audit event."""
+def _store_report(session: Session, incident: Incident, report: ReportInput, now: datetime) -> uuid.UUID:
+    """Insert the report row and record its audit event; the report's id."""
     report_id = uuid.uuid4()
     session.execute(_INSERT_REPORT, {
         "id": report_id, "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
