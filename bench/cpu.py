@@ -1,7 +1,8 @@
 """Where a report's CPU goes: the CPU time of each part of the stack, read from /proc (Linux).
 
 A part is a process and everything it started (gunicorn's workers, the worker behind `nice`);
-PostgreSQL is every `postgres` process, the load generator is this process's finished children. A
+PostgreSQL is every `postgres` process, Redis (the rate limits) every `redis-server`, the load
+generator is this process's finished children. A
 backend that exits between two readings takes its time with it, which the pools' long-lived
 connections make rare.
 """
@@ -47,6 +48,7 @@ def reading(roots: dict[str, int]) -> dict[str, float]:
     seconds = {name: sum(processes[pid][2] for pid in _descendants(root, processes) if pid in processes)
                for name, root in roots.items()}
     seconds["postgresql"] = sum(cpu for _parent, name, cpu in processes.values() if name.startswith("postgres"))
+    seconds["redis"] = sum(cpu for _parent, name, cpu in processes.values() if name.startswith("redis-server"))
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds["load generator"] = usage.ru_utime + usage.ru_stime  # run_load's processes, once finished
     return seconds
