@@ -2,13 +2,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.extensions import runtime
+from app.extensions import get_session, runtime
+from app.observability import REPORTS
 from incidents.dispatch import Claim
+from incidents.intake import IntakeResult, ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident
+
+
+def file_report(data: dict[str, Any], *, client_address: str | None) -> IntakeResult:
+    """File a validated report (the API's body or the page's form): stored with its freeze claimed in the
+    same transaction, the freeze sent right after the commit, the report counted."""
+    report = ReportInput(**{key: value for key, value in data.items() if key != "loss_usd"},
+                         reported_loss=data.get("loss_usd"), client_address=client_address)
+    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
+                           claim_freeze=freeze_claimer())
+    dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
+    REPORTS.labels("attached" if result.attached else "opened").inc()
+    return result
 
 
 def freeze_claimer() -> Callable[[ExchangeCommand], Claim] | None:

@@ -14,11 +14,10 @@ from app.api.fields import (
     transaction_hash_is_valid,
 )
 from app.api.schemas import IncidentSummaryOut
-from app.containment import dispatch_after_commit, freeze_claimer
-from app.extensions import get_session, limiter, report_account_key
+from app.containment import file_report
+from app.extensions import limiter, report_account_key
 from app.idempotency import idempotent
-from app.observability import REPORTS
-from incidents.intake import REPORT_KINDS, ReportInput, submit_report
+from incidents.intake import REPORT_KINDS
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1", description="Owner reports (public)")
 
@@ -76,11 +75,6 @@ class ReportAnswerOut(Schema):
 @blp.alt_response(200, schema=ReportAnswerOut, description="Attached to the account's open incident")
 def post_report(data):
     """Report a stolen account: it is frozen at the exchange within this request where possible."""
-    report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
-                         reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
-    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
-                           claim_freeze=freeze_claimer())
-    dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
-    REPORTS.labels("attached" if result.attached else "opened").inc()
+    result = file_report(data, client_address=request.remote_addr)
     location = url_for("incidents.get_incident", incident_id=result.incident.id)
     return result, 200 if result.attached else 201, {"Location": location}

@@ -16,18 +16,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from app.containment import dispatch_after_commit, freeze_claimer
+from app.containment import file_report
 from app.db import DomainError
 from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
-from app.observability import REPORTS
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
 from app.web.messages import FormInput, explain
 from app.web.owner_access import grant_from_token, owner_principal, remember
 from incidents import ownership, review
 from incidents.access import resolve_token
-from incidents.intake import REPORT_KINDS, ReportInput, submit_report
+from incidents.intake import REPORT_KINDS
 from verification.codes import derive_code_key
 
 bp = Blueprint("owner", __name__)
@@ -84,13 +83,7 @@ def submit_report_form():
     if not form.is_valid:
         return render_template("owner/report.html", form=form, kinds=REPORT_KINDS, chains=forms.CHAINS,
                                rows=range(forms.TRANSACTION_ROWS)), 422
-    data = form.data
-    report = ReportInput(**{k: v for k, v in data.items() if k != "loss_usd"},
-                         reported_loss=data.get("loss_usd"), client_address=request.remote_addr)
-    result = submit_report(get_session(), report=report, sla_hours=current_app.config["SLA_HOURS"],
-                           claim_freeze=freeze_claimer())
-    dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
-    REPORTS.labels("attached" if result.attached else "opened").inc()
+    result = file_report(form.data, client_address=request.remote_addr)
     remember(resolve_token(get_session(), result.access_token))
     # Shown once on the next page, then dropped from the session (post/redirect/get).
     session[ANSWER_KEY] = {"incident_id": str(result.incident.id), "token": result.access_token,
