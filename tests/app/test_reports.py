@@ -254,3 +254,22 @@ class TestRateLimitsSharedThroughRedis:
         there = subprocess.run([sys.executable, "-c", script, json.dumps(settings), address], capture_output=True,
                                text=True, timeout=120, env=env, check=True).stdout.strip().splitlines()[-1]
         assert here == [201, 201] and json.loads(there) == [201, 429]
+
+
+def test_a_report_that_fails_after_its_first_writes_leaves_nothing_half_written(client, session, monkeypatch):
+    """Intake writes the incident, report and commands as it goes (Core INSERTs, not one flush at the end);
+    a failure at its last step rolls all of them back with the buffered audit events (DESIGN §6)."""
+    import incidents.intake
+
+    def broken_token(*_args, **_kwargs):
+        raise RuntimeError("the token store is down")
+
+    monkeypatch.setattr(incidents.intake, "issue_incident_token", broken_token)
+    response = client.post("/api/v1/reports", json=report_body())
+    assert response.status_code == 500 and response.content_type == "application/problem+json"
+    session.rollback()  # read what other transactions see now
+    assert counts(session) == {"incidents": 0, "reports": 0, "exchange_commands": 0, "access_tokens": 0,
+                               "audit_events": 0, "idempotency_records": 0}
+    session.rollback()  # SQLite: the read's transaction holds the write lock the next report needs
+    monkeypatch.undo()
+    assert client.post("/api/v1/reports", json=report_body()).status_code == 201  # and the account is not stuck
