@@ -47,7 +47,8 @@ def outbox_backlog(database_url: str) -> int:
 
 
 def wait_drained(database_url: str, limit: float = DRAIN_LIMIT_SECONDS) -> float:
-    """Wait until the worker settled the follow-ups (commands, sealing, messages), so they do not load the next measurement."""
+    """Wait until the worker settled the follow-ups (commands, sealing, messages): they must not load the next
+    measurement."""
     started = time.monotonic()
     while outbox_backlog(database_url) and time.monotonic() - started < limit:
         time.sleep(0.5)
@@ -188,7 +189,8 @@ def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database
     frozen_s = _wait_all_frozen(database_url, prefix, load["answered"], started_at, limit=120)
     exchange.set_delay(0)
     checks = burst_checks(database_url, exchange, load.pop("incidents"), prefix)
-    return {"reports": reports, "sent": load["answered"] + load["errors"], "clients": clients, "exchange_delay_ms": delay_ms,
+    return {"reports": reports, "sent": load["answered"] + load["errors"], "clients": clients,
+            "exchange_delay_ms": delay_ms,
             "all_answered_s": round(answered_s, 2), "last_frozen_s": frozen_s, "load": load, **checks}
 
 

@@ -13,8 +13,9 @@ pays one statement for all of them. A rollback drops what it had not written.
 
 Each event is sealed exactly once, so sealing is also where what an event sets in motion is written:
 the callables a session lists under `session.info[ON_SEALED]` receive every batch of newly sealed
-events (rows with the event's columns) inside the sealing transaction (the composition root puts the notification and webhook
-outbox writer there). Requests thus write one event row, and the consequences follow in batches.
+events (rows with the event's columns) inside the sealing transaction (the composition root puts the
+notification and webhook outbox writer there). Requests thus write one event row, and the
+consequences follow in batches.
 """
 from __future__ import annotations
 

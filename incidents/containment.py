@@ -211,7 +211,8 @@ def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshot
     return latest_account_snapshots(session, incident_ids={incident_id}).get(incident_id)
 
 
-def latest_account_snapshots(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountSnapshotRecord]:
+def latest_account_snapshots(session: Session, *,
+                             incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountSnapshotRecord]:
     """The newest account snapshot of each of these incidents that has one, in one query."""
     query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id.in_(incident_ids))
              .order_by(AccountSnapshotRecord.taken_at.desc()))

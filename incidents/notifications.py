@@ -2,8 +2,9 @@
 
 Every state change writes an audit event in its own transaction; when the sealer links that event
 into the chain, the composition root's hook calls `enqueue_for_event` in the sealing transaction, so
-each event's notifications are written exactly once, in batches, off the request's path. Owners are reached only on the channels the exchange has on record for the account (the
-account snapshot), never on a contact typed into a report, which an attacker may have written.
+each event's notifications are written exactly once, in batches, off the request's path. Owners are
+reached only on the channels the exchange has on record for the account (the account snapshot),
+never on a contact typed into a report, which an attacker may have written.
 Every owner message carries the account's anti-phishing code, says we never ask for passwords,
 keys or codes, and links a one-time "this wasn't me" page.
 """
