@@ -165,6 +165,7 @@ def init_app(app: Flask) -> None:
     from app.web import repudiation as repudiation_page
 
     runtime = app.extensions["lockdesk"]
+    review_policy(app.config)  # a setting the review cannot honour stops the start, not a later unfreeze
     urls = webhook_urls(app.config)
     if urls and not app.config.get("OUTBOUND_WEBHOOK_SECRET"):
         raise ValueError("OUTBOUND_WEBHOOK_URLS needs OUTBOUND_WEBHOOK_SECRET to sign with")

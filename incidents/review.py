@@ -28,6 +28,7 @@ from incidents.checklist import (
     missing,
 )
 from incidents.containment import request_freeze
+from incidents.exchange.port import MAX_COOLDOWN_HOURS
 from incidents.models import (
     OPEN_REQUEST_STATUSES,
     AuditEvent,
@@ -58,6 +59,17 @@ class ReviewPolicy:
     min_wait: timedelta = timedelta(minutes=120)
     cooldown_hours: int = 24
     trust_days: int = 7
+
+    def __post_init__(self):
+        """Refuse numbers the review could not honour, when the settings are read rather than at an unfreeze."""
+        if not 0 <= self.rebound_cooldown_hours <= MAX_COOLDOWN_HOURS:
+            raise ValueError(f"WITHDRAWAL_COOLDOWN_HOURS must be from 0 to {MAX_COOLDOWN_HOURS // 2}: the hold "
+                             f"after 2FA was bound anew is twice as long and the exchange takes at most "
+                             f"{MAX_COOLDOWN_HOURS} hours")
+        if self.min_wait < timedelta(0):
+            raise ValueError("UNFREEZE_MIN_WAIT_MINUTES must not be negative")
+        if self.trust_days < 0:
+            raise ValueError("FACTOR_TRUST_DAYS must not be negative")
 
     @property
     def rebound_cooldown_hours(self) -> int:

@@ -23,11 +23,10 @@ from incidents.exchange.models import (
     BackofficeSecurityEvent,
     BackofficeWithdrawal,
 )
-from incidents.exchange.port import AccountNotFound, ExchangeRejected
+from incidents.exchange.port import MAX_COOLDOWN_HOURS, AccountNotFound, ExchangeRejected
 from incidents.exchange.wire import format_time
 
 FREEZE_SCOPES = ("full", "withdrawals")
-MAX_COOLDOWN_HOURS = 24 * 30
 
 # The reads and keyed writes run Core statements built once here: no unit of work, SQLAlchemy reuses
 # their cache keys and compiled forms, and each reads only the columns it needs (the encrypted TOTP

@@ -7,6 +7,9 @@ from typing import Protocol
 
 from app.db import DomainError
 
+# The longest withdrawal hold an unfreeze may ask for (the wire's `withdrawal_cooldown_hours`): 30 days.
+MAX_COOLDOWN_HOURS = 24 * 30
+
 
 class ExchangeError(DomainError):
     """The exchange could not do what was asked."""

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from app import create_app
 from app.db import Conflict, Forbidden
 from incidents import review
 from incidents.exchange.backoffice import count_requests
@@ -162,6 +163,19 @@ def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, agent, off
     with sessions_of(app)() as session:
         account = session.get(BackofficeAccount, "R1001")
     assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
+
+
+@pytest.mark.parametrize(("hours", "starts"), [(0, True), (360, True), (361, False), (-1, False)])
+def test_a_cooldown_the_exchange_could_not_hold_stops_the_start(settings, instance, monkeypatch, hours, starts):
+    # The doubled hold after a rebind must still fit the wire's limit of 720 hours (API.md's unfreeze call);
+    # found at start-up, not when an approved unfreeze fails at the exchange.
+    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
+    settings["WITHDRAWAL_COOLDOWN_HOURS"] = hours
+    if starts:
+        create_app(settings).extensions["lockdesk"].engine.dispose()
+    else:
+        with pytest.raises(ValueError, match="WITHDRAWAL_COOLDOWN_HOURS must be from 0 to 360"):
+            create_app(settings)
 
 
 def test_a_rejected_request_cannot_be_approved_later(app, agent):
