@@ -57,7 +57,7 @@ def scoring_policy() -> ScoringPolicy:
 
 
 @blp.route("/anomalies", methods=["POST"])
-@blp.arguments(AnomalyIn)
+@blp.arguments(AnomalyIn())
 @blp.response(202, AnomalyAnswerOut)
 @blp.alt_response(200, schema=AnomalyAnswerOut, description="An event id seen before: the first answer")
 def post_anomaly(data):

@@ -36,7 +36,7 @@ class ChainCheckOut(Schema):
 
 
 @blp.route("/audit", methods=["GET"])
-@blp.arguments(AuditListArgs, location="query")
+@blp.arguments(AuditListArgs(), location="query")
 @blp.response(200, AuditPageOut)
 def list_audit(args):
     """Audit events, oldest first, optionally for one incident."""

@@ -74,7 +74,7 @@ class TimelineOut(Schema):
 
 
 @blp.route("/incidents", methods=["GET"])
-@blp.arguments(IncidentListArgs, location="query")
+@blp.arguments(IncidentListArgs(), location="query")
 @blp.response(200, IncidentPageOut)
 def list_incidents_route(args):
     """The queue, by SLA due time by default; keyset pagination."""
@@ -108,7 +108,7 @@ def get_timeline(incident_id: uuid.UUID):
 
 
 @blp.route("/incidents/<uuid:incident_id>/transitions", methods=["POST"])
-@blp.arguments(TransitionIn)
+@blp.arguments(TransitionIn())
 @blp.response(200, IncidentListItemOut)
 def post_transition(data, incident_id: uuid.UUID):
     """Move the ticket's status; 409 illegal-transition for a move the table does not list."""
@@ -118,7 +118,7 @@ def post_transition(data, incident_id: uuid.UUID):
 
 
 @blp.route("/incidents/<uuid:incident_id>/freeze", methods=["POST"])
-@blp.arguments(FreezeIn)
+@blp.arguments(FreezeIn())
 @blp.response(202, CommandOut)
 def post_freeze(data, incident_id: uuid.UUID):
     """Freeze the account by hand (full, or withdrawals only)."""

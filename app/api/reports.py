@@ -70,7 +70,7 @@ class ReportAnswerOut(Schema):
 @limiter.limit(lambda: current_app.config["REPORT_RATE_LIMIT"])
 @limiter.limit(lambda: current_app.config["REPORT_ACCOUNT_RATE_LIMIT"], key_func=report_account_key)
 @idempotent("reports")
-@blp.arguments(ReportIn)
+@blp.arguments(ReportIn())
 @blp.response(201, ReportAnswerOut)
 @blp.alt_response(200, schema=ReportAnswerOut, description="Attached to the account's open incident")
 def post_report(data):

@@ -44,7 +44,7 @@ class RepudiatedOut(Schema):
 
 
 @blp.route("/repudiations/inspect", methods=["POST"])
-@blp.arguments(TokenIn)
+@blp.arguments(TokenIn())
 @blp.response(200, LinkOut)
 def inspect(data):
     """Say whether a link is valid, used or expired, without using it."""
@@ -52,7 +52,7 @@ def inspect(data):
 
 
 @blp.route("/repudiations", methods=["POST"])
-@blp.arguments(TokenIn)
+@blp.arguments(TokenIn())
 @blp.response(201, RepudiatedOut)
 def post_repudiation(data):
     """Use a link once: freeze the account again and file a report (410 once used or expired)."""

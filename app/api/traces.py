@@ -77,7 +77,7 @@ def readable_trace(trace_id: uuid.UUID):
 
 
 @blp.route("/traces", methods=["POST"])
-@blp.arguments(TraceIn)
+@blp.arguments(TraceIn())
 @blp.response(202, TraceOut)
 def post_trace(data):
     """Queue a trace; malformed hashes and unconfigured chains are refused before any network call."""

@@ -143,7 +143,7 @@ def post_unfreeze_request(incident_id: uuid.UUID):
 
 
 @blp.route("/unfreeze-requests", methods=["GET"])
-@blp.arguments(UnfreezeListArgs, location="query")
+@blp.arguments(UnfreezeListArgs(), location="query")
 @blp.response(200, UnfreezePageOut)
 def list_unfreeze_requests(args):
     """The review queue, by the incidents' SLA due time."""
@@ -165,7 +165,7 @@ def get_unfreeze_request(request_id: uuid.UUID):
 
 
 @blp.route("/unfreeze-requests/<uuid:request_id>/checklist/<string:item>", methods=["POST"])
-@blp.arguments(AttestationIn)
+@blp.arguments(AttestationIn())
 @blp.response(200, UnfreezeRequestOut)
 def post_checklist_item(data, request_id: uuid.UUID, item: str):
     """Staff attest an item the system cannot settle (identity_verified is the verification's alone)."""
@@ -177,7 +177,7 @@ def post_checklist_item(data, request_id: uuid.UUID, item: str):
 
 
 @blp.route("/unfreeze-requests/<uuid:request_id>/decisions", methods=["POST"])
-@blp.arguments(DecisionIn)
+@blp.arguments(DecisionIn())
 @blp.response(200, UnfreezeRequestOut)
 def post_decision(data, request_id: uuid.UUID):
     """A risk officer approves or rejects, with a reason and a step-up TOTP code."""

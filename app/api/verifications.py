@@ -86,7 +86,7 @@ def send_sms(verification_id: uuid.UUID):
 
 
 @blp.route("/verifications/<uuid:verification_id>/sms/check", methods=["POST"])
-@blp.arguments(CodeIn)
+@blp.arguments(CodeIn())
 @blp.response(200, VerificationOut)
 def check_sms(data, verification_id: uuid.UUID):
     """Check the SMS code."""
@@ -96,7 +96,7 @@ def check_sms(data, verification_id: uuid.UUID):
 
 
 @blp.route("/verifications/<uuid:verification_id>/totp", methods=["POST"])
-@blp.arguments(CodeIn)
+@blp.arguments(CodeIn())
 @blp.response(200, VerificationOut)
 def check_totp(data, verification_id: uuid.UUID):
     """Check a code of the account's authenticator app."""
@@ -106,7 +106,7 @@ def check_totp(data, verification_id: uuid.UUID):
 
 
 @blp.route("/verifications/<uuid:verification_id>/manual-review", methods=["POST"])
-@blp.arguments(ManualReviewIn)
+@blp.arguments(ManualReviewIn())
 @blp.response(200, VerificationOut)
 def manual_review(data, verification_id: uuid.UUID):
     """A risk officer attests the identity review a verification with an untrusted factor needs."""
