@@ -24,7 +24,7 @@ from incidents.exchange.port import (
 )
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
-from incidents.states import can_transition, opened_moved, transition
+from incidents.states import can_transition, opened_moved, transition, transition_row
 
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
 # Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3): one
@@ -132,15 +132,26 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, incident:
     return incident.containment
 
 
-def _confirm_freeze(session: Session, incident: Incident | None, command: ExchangeCommand,
-                    answer: StateChange, now: datetime) -> Effect:
-    """The exchange froze the account: containment → frozen (once), latency from the request."""
+def confirm_freeze(session: Session, *, incident_id: uuid.UUID, current: str, command_id: uuid.UUID,
+                   requested_at: datetime, answer: StateChange, now: datetime) -> Effect:
+    """The exchange froze the account of an incident the caller locked (its containment read as `current`):
+    containment → frozen (once), with the latency from the request. Core statements: this is the outcome
+    of every report's freeze."""
     summary = {"state": answer.state, "changed_at": format_time(answer.changed_at)}
-    if incident is None or not can_transition("containment", incident.containment, "frozen"):
-        return Effect(summary, incident.containment if incident else None)
-    transition(session, incident, machine="containment", to="frozen", actor="exchange",
-               reason=f"exchange confirmed command {command.id}", now=now)
-    return Effect(summary, incident.containment, (now - command.created_at).total_seconds())
+    if not can_transition("containment", current, "frozen"):
+        return Effect(summary, current)
+    transition_row(session, incident_id=incident_id, current=current, machine="containment", to="frozen",
+                   actor="exchange", reason=f"exchange confirmed command {command_id}", now=now)
+    return Effect(summary, "frozen", (now - requested_at).total_seconds())
+
+
+def _confirm_freeze_without_incident(_session: Session, incident: Incident | None, _command: ExchangeCommand,
+                                     answer: StateChange, _now: datetime) -> Effect:
+    """A freeze with no incident (staff froze an account by hand): the answer is the whole effect. With an
+    incident, the outcome goes through `confirm_freeze`."""
+    if incident is not None:
+        raise ValueError("a confirmed freeze of an incident is recorded by confirm_freeze")
+    return Effect({"state": answer.state, "changed_at": format_time(answer.changed_at)})
 
 
 def _confirm_unfreeze(session: Session, incident: Incident | None, command: ExchangeCommand,
@@ -242,7 +253,7 @@ def _apply_containment(session: Session, incident: Incident | None, command: Exc
 
 ANSWER_EFFECTS: dict[str, Callable[[Session, Incident | None, ExchangeCommand, Any, datetime], Effect]] = {
     "contain": _apply_containment,
-    "freeze": _confirm_freeze,
+    "freeze": _confirm_freeze_without_incident,
     "unfreeze": _confirm_unfreeze,
     "revoke_sessions": _count_revoked,
     "revoke_api_keys": _count_revoked,

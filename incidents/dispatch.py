@@ -29,6 +29,7 @@ from incidents.models import ExchangeCommand, Incident
 log = logging.getLogger("lockdesk.dispatch")
 
 Verdict = Literal["done", "retry", "failed"]
+DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,8 @@ def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy
                    now: datetime | None = None, rand: Callable[[], float] = random.random) -> Outcome:
     """Write the command's outcome, its effect on the case and its audit event; one commit."""
     now = now or utcnow()
+    if claim.action == "freeze" and result.verdict == "done" and claim.incident_id is not None:
+        return _record_freeze_confirmed(session, claim, result, now)
     command, incident = _lock_command_and_incident(session, claim)
     if command is None or command.status != "in_flight" or command.claim_token != claim.token:
         session.rollback()
@@ -199,6 +202,40 @@ def _lock_command_and_incident(session: Session, claim: Claim) -> tuple[Exchange
 
 _COMMAND_WITH_INCIDENT = (select(ExchangeCommand, Incident).join(Incident, Incident.id == ExchangeCommand.incident_id)
                           .where(ExchangeCommand.id == bindparam("command_id")).with_for_update())
+
+
+def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult, now: datetime) -> Outcome:
+    """`_record_done` for a confirmed freeze, the outcome of every report, in Core statements: one locking
+    read of the columns it needs, an UPDATE of each row, the audit events. Loading both entities and
+    flushing them cost a quarter of the web worker's CPU per report."""
+    row = session.execute(_LOCK_FREEZE, {"command_id": claim.command_id}).first()
+    if row is None or row.status != "in_flight" or row.claim_token != claim.token:
+        session.rollback()
+        return Outcome(command_id=claim.command_id, action=claim.action, outcome="stale")
+    effect = containment.confirm_freeze(session, incident_id=claim.incident_id, current=row.containment,
+                                        command_id=claim.command_id, requested_at=row.created_at,
+                                        answer=result.answer, now=now)
+    session.execute(_FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": effect.summary})
+    audit.record(session, actor=DISPATCHER, action="exchange.command.done", subject_type="exchange_command",
+                 subject_id=claim.command_id, incident_id=claim.incident_id,
+                 data={"action": claim.action, "attempt": row.attempts, "result": effect.summary}, now=now)
+    session.commit()
+    for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
+        held = session.identity_map.get(session.identity_key(entity, key))
+        if held is not None:  # a caller's session that holds either row reads the committed one next time
+            session.expire(held)
+    return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment,
+                   frozen_after_seconds=effect.frozen_after_seconds)
+
+
+_COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
+_LOCK_FREEZE = (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _COMMANDS.c.attempts, _COMMANDS.c.created_at,
+                       _INCIDENTS.c.containment)
+                .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
+                .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update())
+_FINISH_DONE = (update(_COMMANDS).where(_COMMANDS.c.id == bindparam("command_id"))
+                .values(status="done", completed_at=bindparam("done_at"), result=bindparam("answer"),
+                        last_error=None, claim_token=None, claimed_until=None))
 
 
 def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claim: Claim, *, policy: DispatchPolicy,
@@ -243,7 +280,7 @@ def _record_failed(session: Session, command: ExchangeCommand, incident: Inciden
 
 def _audit(session: Session, command: ExchangeCommand, action: str, data: dict[str, Any], now: datetime) -> None:
     """One audit event per outcome of a command."""
-    audit.record(session, actor="exchange-dispatcher", action=action, subject_type="exchange_command",
+    audit.record(session, actor=DISPATCHER, action=action, subject_type="exchange_command",
                  subject_id=command.id, incident_id=command.incident_id,
                  data={"action": command.action, "attempt": command.attempts, **data}, now=now)
 

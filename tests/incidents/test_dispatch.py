@@ -247,3 +247,33 @@ def test_staff_can_freeze_by_hand_once_the_account_exists_at_the_exchange(app, c
     session.expire_all()
     assert session.scalar(select(Incident.containment)) == "frozen"
     assert backoffice_account(session, "U2002").freezes == 1
+
+
+def test_a_confirmed_freeze_is_recorded_with_the_same_rows_and_events_and_a_session_holding_them_reads_them_anew(
+        app, session):
+    """The confirmed freeze is recorded with Core statements, not the unit of work: the command is done with
+    the answer and no claim, the incident frozen with frozen_at, two events in order; objects the caller's
+    session held for either row show the committed state."""
+    from incidents.intake import ReportInput, submit_report
+
+    open_account(session)
+    policy = DispatchPolicy(lease_seconds=30)
+    result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
+    incident, command = result.incident, freeze_command(session, result.incident.id)
+    claim = next(c for c in claim_due(session, worker="a", policy=policy) if c.action == "freeze")
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+        "U1001", scope="full", reason="r", reference="INC", idempotency_key=claim.idempotency_key))
+    before = audit_count(session, "exchange.command.done")
+    outcome = record_outcome(session, claim=claim, result=done, policy=policy)
+    assert (outcome.outcome, outcome.containment) == ("done", "frozen") and outcome.frozen_after_seconds >= 0
+    assert (incident.containment, command.status) == ("frozen", "done")  # the held objects were refreshed
+    assert incident.frozen_at is not None and incident.updated_at >= incident.created_at
+    assert command.result == {"state": "frozen", "changed_at": command.result["changed_at"]}
+    assert (command.claim_token, command.claimed_until, command.last_error) == (None, None, None)
+    assert audit_count(session, "exchange.command.done") == before + 1
+    actions = session.scalars(select(AuditEvent.action).where(AuditEvent.incident_id == incident.id)
+                              .order_by(AuditEvent.id.desc()).limit(2)).all()
+    assert actions == ["exchange.command.done", "incident.containment.frozen"]
+    # The exchange says frozen again (a retried call): the command is done, the incident moves no more.
+    assert record_outcome(session, claim=claim, result=done, policy=policy).outcome == "stale"
+    assert_frozen_once(session)
