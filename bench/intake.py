@@ -180,6 +180,8 @@ def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database
     exchange.set_delay(delay_ms)
     started_at = datetime.now(timezone.utc)
     started = time.monotonic()
+    roots = server.process_roots(exchange)
+    before = cpu.reading(roots)
     with LockSampler(database_url) as sampler:
         load = run_load({"url": server.url + REPORTS_PATH, "kind": "report", "count": reports, "clients": clients,
                          "accounts": accounts, "keep_incidents": True,
@@ -187,11 +189,13 @@ def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database
     load["locks"] = sampler.summary()
     answered_s = time.monotonic() - started
     frozen_s = _wait_all_frozen(database_url, prefix, load["answered"], started_at, limit=120)
+    cpu_until_frozen = cpu.per_report(before, cpu.reading(roots), load["answered"])
     exchange.set_delay(0)
     checks = burst_checks(database_url, exchange, load.pop("incidents"), prefix)
     return {"reports": reports, "sent": load["answered"] + load["errors"], "clients": clients,
             "exchange_delay_ms": delay_ms,
-            "all_answered_s": round(answered_s, 2), "last_frozen_s": frozen_s, "load": load, **checks}
+            "all_answered_s": round(answered_s, 2), "last_frozen_s": frozen_s,
+            "cpu_ms_per_report_until_frozen": cpu_until_frozen, "load": load, **checks}
 
 
 def _wait_all_frozen(database_url: str, prefix: str, expected: int, started_at: datetime,

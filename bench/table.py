@@ -74,6 +74,11 @@ def render(results: dict[str, Any]) -> str:
             f"({burst['incidents']} incidents, {burst['freeze_commands']} freeze commands) | | | 0 / 0: "
             f"{_yes(burst['lost'] == 0 and burst['frozen_twice'] == 0)} |",
         ]
+        if "cpu_ms_per_report_until_frozen" in burst:
+            spent = burst["cpu_ms_per_report_until_frozen"]
+            lines.append(f"| burst {kind}: CPU ms per report until the last freeze | "
+                         f"{', '.join(f'{part} {ms}' for part, ms in spent.items())}; "
+                         f"total {round(sum(spent.values()), 1)} | | | — |")
     trace = results.get("trace", {})
     if "cold" in trace:
         for name in ("cold", "warm"):
