@@ -120,6 +120,15 @@ def drop_database(name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def end_connections(name: str) -> int:
+    """End every server connection to the database, as a restart of PostgreSQL would; how many were ended."""
+    import psycopg
+
+    with psycopg.connect(admin_dsn(name), autocommit=True) as connection:
+        return len(connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchall())
+
+
 def empty_database(name: str) -> None:
     """Empty every table but Alembic's and restart the sequences (much faster than a new database).
 
