@@ -132,12 +132,17 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, incident:
     return incident.containment
 
 
+def state_summary(answer: StateChange) -> dict[str, Any]:
+    """What a freeze's or unfreeze's command keeps of the exchange's answer."""
+    return {"state": answer.state, "changed_at": format_time(answer.changed_at)}
+
+
 def confirm_freeze(session: Session, *, incident_id: uuid.UUID, current: str, command_id: uuid.UUID,
                    requested_at: datetime, answer: StateChange, now: datetime) -> Effect:
     """The exchange froze the account of an incident the caller locked (its containment read as `current`):
     containment → frozen (once), with the latency from the request. Core statements: this is the outcome
     of every report's freeze."""
-    summary = {"state": answer.state, "changed_at": format_time(answer.changed_at)}
+    summary = state_summary(answer)
     if not can_transition("containment", current, "frozen"):
         return Effect(summary, current)
     transition_row(session, incident_id=incident_id, current=current, machine="containment", to="frozen",
@@ -151,13 +156,13 @@ def _confirm_freeze_without_incident(_session: Session, incident: Incident | Non
     incident, the outcome goes through `confirm_freeze`."""
     if incident is not None:
         raise ValueError("a confirmed freeze of an incident is recorded by confirm_freeze")
-    return Effect({"state": answer.state, "changed_at": format_time(answer.changed_at)})
+    return Effect(state_summary(answer))
 
 
 def _confirm_unfreeze(session: Session, incident: Incident | None, command: ExchangeCommand,
                       answer: StateChange, now: datetime) -> Effect:
     """The exchange lifted the freeze: containment → unfrozen."""
-    summary = {"state": answer.state, "changed_at": format_time(answer.changed_at)}
+    summary = state_summary(answer)
     if incident is not None and can_transition("containment", incident.containment, "unfrozen"):
         transition(session, incident, machine="containment", to="unfrozen", actor="exchange",
                    reason=f"exchange confirmed command {command.id}", now=now)

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from app.jobs import Worker
 from incidents import containment
@@ -264,7 +264,20 @@ def test_a_confirmed_freeze_is_recorded_with_the_same_rows_and_events_and_a_sess
     done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
         "U1001", scope="full", reason="r", reference="INC", idempotency_key=claim.idempotency_key))
     before = audit_count(session, "exchange.command.done")
-    outcome = record_outcome(session, claim=claim, result=done, policy=policy)
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]))
+
+    event.listen(session.get_bind(), "before_cursor_execute", keep)
+    try:
+        outcome = record_outcome(session, claim=claim, result=done, policy=policy)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", keep)
+    # One locking read, one UPDATE of each row, both events in one INSERT.
+    assert [statement.split(" (")[0] for statement in statements] == [
+        "SELECT exchange_commands.status, exchange_commands.claim_token,", "UPDATE exchange_commands SET",
+        "UPDATE incidents SET", "INSERT INTO audit_events"]
     assert (outcome.outcome, outcome.containment) == ("done", "frozen") and outcome.frozen_after_seconds >= 0
     assert (incident.containment, command.status) == ("frozen", "done")  # the held objects were refreshed
     assert incident.frozen_at is not None and incident.updated_at >= incident.created_at
