@@ -165,16 +165,22 @@ def test_the_hold_doubles_when_2fa_was_rebound_around_the_attack(app, agent, off
     assert account.withdrawals_held_until - account.changed_at == timedelta(hours=48)
 
 
-@pytest.mark.parametrize(("hours", "starts"), [(0, True), (360, True), (361, False), (-1, False)])
-def test_a_cooldown_the_exchange_could_not_hold_stops_the_start(settings, instance, monkeypatch, hours, starts):
+@pytest.mark.parametrize(("name", "value", "refusal"), [
+    ("WITHDRAWAL_COOLDOWN_HOURS", 0, None), ("WITHDRAWAL_COOLDOWN_HOURS", 360, None),
+    ("WITHDRAWAL_COOLDOWN_HOURS", 361, "WITHDRAWAL_COOLDOWN_HOURS must be from 0 to 360"),
+    ("WITHDRAWAL_COOLDOWN_HOURS", -1, "WITHDRAWAL_COOLDOWN_HOURS must be from 0 to 360"),
+    ("UNFREEZE_MIN_WAIT_MINUTES", -1, "UNFREEZE_MIN_WAIT_MINUTES must not be negative"),
+    ("FACTOR_TRUST_DAYS", -1, "FACTOR_TRUST_DAYS must not be negative"),
+])
+def test_review_numbers_it_could_not_honour_stop_the_start(settings, instance, monkeypatch, name, value, refusal):
     # The doubled hold after a rebind must still fit the wire's limit of 720 hours (API.md's unfreeze call);
     # found at start-up, not when an approved unfreeze fails at the exchange.
     monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
-    settings["WITHDRAWAL_COOLDOWN_HOURS"] = hours
-    if starts:
+    settings[name] = value
+    if refusal is None:
         create_app(settings).extensions["lockdesk"].engine.dispose()
     else:
-        with pytest.raises(ValueError, match="WITHDRAWAL_COOLDOWN_HOURS must be from 0 to 360"):
+        with pytest.raises(ValueError, match=refusal):
             create_app(settings)
 
 
