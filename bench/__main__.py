@@ -29,9 +29,9 @@ from bench.stack import (
 
 RESULTS = REPO / "bench" / "results.json"
 FULL = {"runs": 3, "serial": 200, "concurrent": 200, "clients": 16, "burst": 10_000, "burst_clients": 64,
-        "trace_runs": 5, "scale_sizes": [1_000, 100_000, 1_000_000], "page_samples": 30}
+        "burst_runs": 3, "trace_runs": 5, "scale_sizes": [1_000, 100_000, 1_000_000], "page_samples": 30}
 QUICK = {"runs": 1, "serial": 50, "concurrent": 200, "clients": 8, "burst": 500, "burst_clients": 32,
-         "trace_runs": 1, "scale_sizes": [1_000, 10_000], "page_samples": 10}
+         "burst_runs": 1, "trace_runs": 1, "scale_sizes": [1_000, 10_000], "page_samples": 10}
 SECTIONS = ("intake", "burst", "trace", "scale")
 
 
@@ -82,7 +82,7 @@ def environment_facts() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start the stack once per database, measure the chosen sections, return everything."""
-    from bench.intake import measure_burst, measure_intake
+    from bench.intake import measure_bursts, measure_intake
     from bench.scale import measure_scale
     from bench.trace import measure_trace
 
@@ -118,9 +118,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     results["intake"][kind]["exchange_delay_ms"] = args.exchange_delay_ms
                 if "burst" in wanted and kind == "postgresql":
                     _say(f"burst of {chosen['burst']} on {kind}")
-                    results["burst"] = {kind: measure_burst(
-                        server, exchange, database.url, reports=chosen["burst"], clients=chosen["burst_clients"],
-                        delay_ms=args.burst_delay_ms)}
+                    results["burst"] = {kind: measure_bursts(
+                        server, exchange, database.url, runs=chosen["burst_runs"], reports=chosen["burst"],
+                        clients=chosen["burst_clients"], delay_ms=args.burst_delay_ms)}
         if "trace" in wanted:
             _say("trace on anvil")
             results["trace"] = measure_trace(settings.folder, runs=chosen["trace_runs"])

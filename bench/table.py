@@ -68,7 +68,8 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"| burst {kind}: {burst.get('sent', burst['reports'])} of {burst['reports']} reports sent in the bench's time limit, "
             f"exchange answering in {burst['exchange_delay_ms']:.0f} ms "
-            f"| last account frozen after {burst['last_frozen_s']} s (all answered after {burst['all_answered_s']} s) "
+            f"| last account frozen after {burst['last_frozen_s']} s{_burst_runs(burst)} "
+            f"(all answered after {burst['all_answered_s']} s) "
             f"| | | all sent, ≤ 60 s: {_yes(results['targets'][f'burst_{kind}_drained_le_60s'])} |",
             f"| burst {kind}: lost / frozen twice | {burst['lost']} / {burst['frozen_twice']} "
             f"({burst['incidents']} incidents, {burst['freeze_commands']} freeze commands) | | | 0 / 0: "
@@ -96,6 +97,16 @@ def render(results: dict[str, Any]) -> str:
                      f"{scale['first_page_ms_ratio_largest_over_smallest']} / {ratio} "
                      f"| ≤ 2: {_yes(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
     return "\n".join(lines)
+
+
+def _burst_runs(burst: dict[str, Any]) -> str:
+    """Which of several runs the row shows: the median, and every run's time."""
+    runs = burst.get("runs", [])
+    if len(runs) < 2:
+        return ""
+    times = ", ".join("not all frozen" if run["last_frozen_s"] is None else f"{run['last_frozen_s']} s"
+                      for run in runs)
+    return f", the median of {len(runs)} runs: {times}"
 
 
 def _cpu_row(kind: str, cpu: dict[str, Any]) -> str:
