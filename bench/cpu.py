@@ -2,9 +2,8 @@
 
 A part is a process and everything it started (gunicorn's workers, the worker behind `nice`);
 PostgreSQL is every `postgres` process, Redis (the rate limits) every `redis-server`, the load
-generator is this process's finished children. A
-backend that exits between two readings takes its time with it, which the pools' long-lived
-connections make rare.
+generator is this process's finished children. A process's time includes that of its children that
+have exited, so a PostgreSQL backend that ends between two readings still counts, through the postmaster.
 """
 from __future__ import annotations
 
@@ -17,7 +16,8 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def _processes() -> dict[int, tuple[int, str, float]]:
-    """Every process: its parent, its command name and its CPU seconds (user + system)."""
+    """Every process: its parent, its command name and its CPU seconds (user + system, its own and its
+    exited children's)."""
     found: dict[int, tuple[int, str, float]] = {}
     for entry in PROC.glob("[0-9]*/stat"):
         try:
@@ -25,7 +25,8 @@ def _processes() -> dict[int, tuple[int, str, float]]:
         except OSError:  # gone since the listing
             continue
         name, fields = raw[raw.index("(") + 1:raw.rindex(")")], raw[raw.rindex(")") + 2:].split()
-        found[int(entry.parent.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / TICKS)
+        ticks = sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+        found[int(entry.parent.name)] = (int(fields[1]), name, ticks / TICKS)
     return found
 
 
