@@ -115,7 +115,8 @@ class Effect:
 
 def apply_exchange_answer(session: Session, command: ExchangeCommand, incident: Incident | None, answer: Any, *,
                           now: datetime) -> Effect:
-    """Let a confirmed command take effect on its incident (locked by the caller), in the caller's transaction."""
+    """Let a confirmed command take effect on its incident (locked by the caller), in the caller's transaction.
+    A confirmed freeze is not among them: `confirm_freeze` records it with Core statements."""
     return ANSWER_EFFECTS[command.action](session, incident, command, answer, now)
 
 
@@ -138,25 +139,15 @@ def state_summary(answer: StateChange) -> dict[str, Any]:
 
 
 def confirm_freeze(session: Session, *, incident_id: uuid.UUID, current: str, command_id: uuid.UUID,
-                   requested_at: datetime, answer: StateChange, now: datetime) -> Effect:
+                   requested_at: datetime, summary: dict[str, Any], now: datetime) -> Effect:
     """The exchange froze the account of an incident the caller locked (its containment read as `current`):
     containment → frozen (once), with the latency from the request. Core statements: this is the outcome
     of every report's freeze."""
-    summary = state_summary(answer)
     if not can_transition("containment", current, "frozen"):
         return Effect(summary, current)
     transition_row(session, incident_id=incident_id, current=current, machine="containment", to="frozen",
                    actor="exchange", reason=f"exchange confirmed command {command_id}", now=now)
     return Effect(summary, "frozen", (now - requested_at).total_seconds())
-
-
-def _confirm_freeze_without_incident(_session: Session, incident: Incident | None, _command: ExchangeCommand,
-                                     answer: StateChange, _now: datetime) -> Effect:
-    """A freeze with no incident (staff froze an account by hand): the answer is the whole effect. With an
-    incident, the outcome goes through `confirm_freeze`."""
-    if incident is not None:
-        raise ValueError("a confirmed freeze of an incident is recorded by confirm_freeze")
-    return Effect(state_summary(answer))
 
 
 def _confirm_unfreeze(session: Session, incident: Incident | None, command: ExchangeCommand,
@@ -258,7 +249,6 @@ def _apply_containment(session: Session, incident: Incident | None, command: Exc
 
 ANSWER_EFFECTS: dict[str, Callable[[Session, Incident | None, ExchangeCommand, Any, datetime], Effect]] = {
     "contain": _apply_containment,
-    "freeze": _confirm_freeze_without_incident,
     "unfreeze": _confirm_unfreeze,
     "revoke_sessions": _count_revoked,
     "revoke_api_keys": _count_revoked,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, null, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
@@ -180,13 +180,13 @@ def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy
                    now: datetime | None = None, rand: Callable[[], float] = random.random) -> Outcome:
     """Write the command's outcome, its effect on the case and its audit event; one commit."""
     now = now or utcnow()
-    if claim.action == "freeze" and result.verdict == "done" and claim.incident_id is not None:
+    if claim.action == "freeze" and result.verdict == "done":
         return _record_freeze_confirmed(session, claim, result, now)
     command, incident = _lock_command_and_incident(session, claim)
     if command is None or command.status != "in_flight" or command.claim_token != claim.token:
         session.rollback()
         return Outcome(command_id=claim.command_id, action=claim.action, outcome="stale")
-    outcome = RECORDERS[result.verdict](session, command, incident, result, policy, now, rand)
+    outcome = RECORDERS[result.verdict](session, claim, command, incident, result, policy, now, rand)
     command.claim_token, command.claimed_until = None, None
     session.commit()
     return outcome
@@ -205,25 +205,25 @@ _COMMAND_WITH_INCIDENT = (select(ExchangeCommand, Incident).join(Incident, Incid
 
 
 def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult, now: datetime) -> Outcome:
-    """`_record_done` for a confirmed freeze, the outcome of every report, in Core statements: one locking
-    read of the columns it needs, an UPDATE of each row, one INSERT of both audit events. Loading both
-    entities and flushing them cost a quarter of the web worker's CPU per report."""
-    row = session.execute(_LOCK_FREEZE, {"command_id": claim.command_id}).first()
+    """The outcome of a confirmed freeze, which follows every report, in Core statements: one locking read of
+    the columns it needs, an UPDATE of the command and of its incident, one INSERT of both audit events.
+    Loading both entities and flushing them was about a quarter of the web worker's CPU per report."""
+    row = session.execute(_LOCK_FREEZE[claim.incident_id is not None], {"command_id": claim.command_id}).first()
     if row is None or row.status != "in_flight" or row.claim_token != claim.token:
         session.rollback()
         return Outcome(command_id=claim.command_id, action=claim.action, outcome="stale")
+    summary = containment.state_summary(result.answer)
     # Both UPDATEs before the first event is recorded: the events then go out as one INSERT at the commit.
-    session.execute(_FINISH_DONE, {"command_id": claim.command_id, "done_at": now,
-                                   "answer": containment.state_summary(result.answer)})
-    effect = containment.confirm_freeze(session, incident_id=claim.incident_id, current=row.containment,
-                                        command_id=claim.command_id, requested_at=row.created_at,
-                                        answer=result.answer, now=now)
-    audit.record(session, actor=DISPATCHER, action="exchange.command.done", subject_type="exchange_command",
-                 subject_id=claim.command_id, incident_id=claim.incident_id,
-                 data={"action": claim.action, "attempt": row.attempts, "result": effect.summary}, now=now)
+    session.execute(_FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": summary})
+    effect = containment.Effect(summary)
+    if claim.incident_id is not None:
+        effect = containment.confirm_freeze(session, incident_id=claim.incident_id, current=row.containment,
+                                            command_id=claim.command_id, requested_at=claim.created_at,
+                                            summary=summary, now=now)
+    _audit(session, claim, "exchange.command.done", {"result": summary}, now)
     session.commit()
     for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
-        held = session.identity_map.get(session.identity_key(entity, key))
+        held = session.identity_map.get(session.identity_key(entity, key)) if key is not None else None
         if held is not None:  # a caller's session that holds either row reads the committed one next time
             session.expire(held)
     return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment,
@@ -231,10 +231,15 @@ def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult,
 
 
 _COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
-_LOCK_FREEZE = (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _COMMANDS.c.attempts, _COMMANDS.c.created_at,
-                       _INCIDENTS.c.containment)
-                .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
-                .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update())
+# The command and its incident, both locked (the incident's containment is read, then moved); a command with
+# no incident (none is written so today, the column allows it) locks only itself.
+_LOCK_FREEZE = {
+    True: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _INCIDENTS.c.containment)
+           .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
+           .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
+    False: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, null().label("containment"))
+            .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
+}
 _FINISH_DONE = (update(_COMMANDS).where(_COMMANDS.c.id == bindparam("command_id"))
                 .values(status="done", completed_at=bindparam("done_at"), result=bindparam("answer"),
                         last_error=None, claim_token=None, claimed_until=None))
@@ -248,43 +253,43 @@ def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claim: Clai
         return record_outcome(session, claim=claim, result=result, policy=policy, now=clock())
 
 
-def _record_done(session: Session, command: ExchangeCommand, incident: Incident | None, result: CallResult,
-                 policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
+def _record_done(session: Session, claim: Claim, command: ExchangeCommand, incident: Incident | None,
+                 result: CallResult, policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
     """Success: the command is done and its answer takes effect on the case."""
     effect = containment.apply_exchange_answer(session, command, incident, result.answer, now=now)
     command.status, command.completed_at, command.last_error = "done", now, None
     command.result = effect.summary
-    _audit(session, command, "exchange.command.done", {"result": effect.summary}, now)
+    _audit(session, claim, "exchange.command.done", {"result": effect.summary}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="done", containment=effect.containment,
                    frozen_after_seconds=effect.frozen_after_seconds)
 
 
-def _record_retry(session: Session, command: ExchangeCommand, _incident: Incident | None, result: CallResult,
-                  policy: DispatchPolicy, now: datetime, rand) -> Outcome:
+def _record_retry(session: Session, claim: Claim, command: ExchangeCommand, _incident: Incident | None,
+                  result: CallResult, policy: DispatchPolicy, now: datetime, rand) -> Outcome:
     """A passing failure: try again after a backoff, with the same idempotency key."""
     delay = backoff_delay(command.attempts, policy=policy, retry_after=result.retry_after, rand=rand)
     command.status, command.last_error = "pending", result.error
     command.next_attempt_at = now + timedelta(seconds=delay)
-    _audit(session, command, "exchange.command.retry_scheduled",
+    _audit(session, claim, "exchange.command.retry_scheduled",
            {"error": result.error, "retry_in_seconds": round(delay, 3)}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="retry",
                    next_attempt_at=command.next_attempt_at)
 
 
-def _record_failed(session: Session, command: ExchangeCommand, incident: Incident | None, result: CallResult,
-                   policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
+def _record_failed(session: Session, claim: Claim, command: ExchangeCommand, incident: Incident | None,
+                   result: CallResult, policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
     """A refusal: the command failed for good and staff see it on the case."""
     state = containment.apply_exchange_refusal(session, command, incident, result.error or "refused", now=now)
     command.status, command.completed_at, command.last_error = "failed", now, result.error
-    _audit(session, command, "exchange.command.failed", {"error": result.error}, now)
+    _audit(session, claim, "exchange.command.failed", {"error": result.error}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="failed", containment=state)
 
 
-def _audit(session: Session, command: ExchangeCommand, action: str, data: dict[str, Any], now: datetime) -> None:
-    """One audit event per outcome of a command."""
+def _audit(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime) -> None:
+    """One audit event per outcome of a claimed command (its attempt is the claim's: only a claim counts one)."""
     audit.record(session, actor=DISPATCHER, action=action, subject_type="exchange_command",
-                 subject_id=command.id, incident_id=command.incident_id,
-                 data={"action": command.action, "attempt": command.attempts, **data}, now=now)
+                 subject_id=claim.command_id, incident_id=claim.incident_id,
+                 data={"action": claim.action, "attempt": claim.attempts, **data}, now=now)
 
 
 def _pull_since(claim: Claim, policy: DispatchPolicy) -> datetime:

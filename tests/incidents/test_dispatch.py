@@ -287,6 +287,31 @@ def test_a_confirmed_freeze_is_recorded_with_the_same_rows_and_events_and_a_sess
     actions = session.scalars(select(AuditEvent.action).where(AuditEvent.incident_id == incident.id)
                               .order_by(AuditEvent.id.desc()).limit(2)).all()
     assert actions == ["exchange.command.done", "incident.containment.frozen"]
+    done_event = session.scalar(select(AuditEvent.data).where(AuditEvent.action == "exchange.command.done",
+                                                              AuditEvent.subject_id == str(command.id)))
+    assert done_event == {"action": "freeze", "attempt": 1, "result": command.result}
     # The exchange says frozen again (a retried call): the command is done, the incident moves no more.
     assert record_outcome(session, claim=claim, result=done, policy=policy).outcome == "stale"
     assert_frozen_once(session)
+
+
+def test_a_confirmed_freeze_of_a_command_without_incident_is_recorded(app, session):
+    """No command is written without an incident today, but the column allows one: its freeze is recorded
+    done with its event, and no incident is touched."""
+    open_account(session)
+    now = datetime.now(UTC)
+    command = ExchangeCommand(id=uuid.uuid4(), incident_id=None, account_id="U1001", action="freeze",
+                              payload={"scope": "full", "reason": "by hand", "reference": "manual"}, status="pending",
+                              attempts=0, next_attempt_at=now, created_at=now)
+    session.add(command)
+    session.commit()
+    policy = DispatchPolicy(lease_seconds=30)
+    claim = next(c for c in claim_due(session, worker="a", policy=policy) if c.command_id == command.id)
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+        "U1001", scope="full", reason="r", reference="manual", idempotency_key=claim.idempotency_key))
+    outcome = record_outcome(session, claim=claim, result=done, policy=policy)
+    assert (outcome.outcome, outcome.containment, outcome.frozen_after_seconds) == ("done", None, None)
+    assert (command.status, command.result["state"], command.claim_token) == ("done", "frozen", None)
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "exchange.command.done"))
+    assert (event.incident_id, event.subject_id, event.data["attempt"]) == (None, str(command.id), 1)
+    assert session.scalar(select(func.count()).select_from(Incident)) == 0
