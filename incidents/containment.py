@@ -215,12 +215,15 @@ def _store_snapshot(session: Session, incident: Incident | None, command: Exchan
 
 def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshotRecord | None:
     """The newest account snapshot taken for an incident (factor bind times, security events)."""
-    return latest_account_snapshots(session, incident_ids={incident_id}).get(incident_id)
+    query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id == incident_id)
+             .order_by(AccountSnapshotRecord.taken_at.desc()).limit(1))
+    return session.scalar(query)
 
 
 def latest_account_snapshots(session: Session, *,
                              incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, AccountSnapshotRecord]:
-    """The newest account snapshot of each of these incidents that has one, in one query."""
+    """The newest account snapshot of each of these incidents that has one, in one query (a batch of
+    messages; it reads, and decrypts, every snapshot of those incidents, which are few)."""
     query = (select(AccountSnapshotRecord).where(AccountSnapshotRecord.incident_id.in_(incident_ids))
              .order_by(AccountSnapshotRecord.taken_at.desc()))
     newest: dict[uuid.UUID, AccountSnapshotRecord] = {}

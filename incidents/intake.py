@@ -120,7 +120,9 @@ _INSERT_REPORT = insert(Report.__table__)
 
 def owner_language(session: Session, *, incident_id) -> str:
     """The language of the owner's latest report on the incident (English for risk-engine incidents)."""
-    return owner_languages(session, incident_ids={incident_id}).get(incident_id, "en")
+    language = session.scalar(select(Report.language).where(Report.incident_id == incident_id)
+                              .order_by(Report.created_at.desc()).limit(1))
+    return language or "en"
 
 
 def owner_languages(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
