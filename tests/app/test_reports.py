@@ -1,6 +1,6 @@
 """POST /api/v1/reports: validation, incident per account, access tokens, idempotency, rate limits."""
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from incidents.models import (
     AccessToken,
@@ -273,3 +273,34 @@ def test_a_report_that_fails_after_its_first_writes_leaves_nothing_half_written(
     session.rollback()  # SQLite: the read's transaction holds the write lock the next report needs
     monkeypatch.undo()
     assert client.post("/api/v1/reports", json=report_body()).status_code == 201  # and the account is not stuck
+
+
+def test_an_open_incident_closed_between_the_insert_and_the_read_is_retried_into_a_new_one(session, monkeypatch):
+    """The insert finds the account's incident open, the read finds it closed meanwhile: intake tries again
+    and opens the new incident, so the account keeps exactly one open incident (DESIGN §2 flow 1)."""
+    from incidents import intake
+
+    first = intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
+    real_find = intake.find_open_incident
+
+    def closed_meanwhile(db_session, *, account_id):
+        db_session.execute(update(Incident).where(Incident.id == first.incident.id).values(status="closed"))
+        return real_find(db_session, account_id=account_id)
+
+    monkeypatch.setattr(intake, "find_open_incident", closed_meanwhile)
+    second = intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
+    assert second.attached is False and second.incident.id != first.incident.id
+    statuses = session.execute(select(Incident.id, Incident.status).order_by(Incident.number)).all()
+    assert [status for _id, status in statuses] == ["closed", "open"]
+
+
+def test_an_open_incident_that_keeps_changing_gives_up_and_writes_nothing(session, monkeypatch):
+    from incidents import intake
+
+    intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
+    monkeypatch.setattr(intake, "find_open_incident", lambda _session, *, account_id: None)
+    with pytest.raises(RuntimeError, match="kept changing"):
+        intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Incident)) == 1
+    assert session.scalar(select(func.count()).select_from(Report)) == 1
