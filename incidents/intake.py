@@ -16,6 +16,7 @@ from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
 from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
+from incidents.dispatch import Claim
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
 
 REPORT_KINDS = ("stolen_account", "unauthorized_withdrawal", "suspicious_login", "phishing", "other")
@@ -49,7 +50,7 @@ class IntakeResult:
     access_token: str
     attached: bool
     freeze_command: ExchangeCommand | None
-    freeze_claim: Any = None
+    freeze_claim: Claim | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def sla_due(now: datetime, hours: int) -> datetime:
 
 
 def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24, now: datetime | None = None,
-                  claim_freeze: Callable[[ExchangeCommand], Any] | None = None) -> IntakeResult:
+                  claim_freeze: Callable[[ExchangeCommand], Claim] | None = None) -> IntakeResult:
     """Store the report with its incident, queue the freeze and the traces of its hashes; one commit.
 
     `claim_freeze`, when given, takes the new freeze command for the caller in the same transaction
@@ -84,7 +85,7 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     note_suspicion(incident, suspicious_at)
     freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored_id}",
                  "now": now}
-    claims: list[Any] = []
+    claims: list[Claim] = []
     if claim_freeze is not None:
         freeze_as["before_write"] = lambda command: claims.append(claim_freeze(command))
     if attachment.attached:
