@@ -9,9 +9,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import get_session, runtime
 from app.observability import REPORTS
+from incidents import repudiation
 from incidents.dispatch import Claim
 from incidents.intake import IntakeResult, ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident
+from incidents.repudiation import RepudiationResult
 
 
 def file_report(data: dict[str, Any], *, client_address: str | None) -> IntakeResult:
@@ -23,6 +25,16 @@ def file_report(data: dict[str, Any], *, client_address: str | None) -> IntakeRe
                            claim_freeze=freeze_claimer())
     dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
     REPORTS.labels("attached" if result.attached else "opened").inc()
+    return result
+
+
+def file_repudiation(token: str, *, client_address: str | None) -> RepudiationResult:
+    """Use an owner's "this wasn't me" link (the page's or the API's): the link used, the report filed with
+    its freeze claimed in the same transaction, the freeze sent right after the commit."""
+    result = repudiation.repudiate(get_session(), token=token, key=current_app.config["SECRET_KEY"],
+                                   client_address=client_address, sla_hours=current_app.config["SLA_HOURS"],
+                                   claim_freeze=freeze_claimer())
+    dispatch_after_commit(result.intake.incident, result.intake.freeze_command, result.intake.freeze_claim)
     return result
 
 

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.db import DomainError, NotFound, utcnow
 from incidents import audit
+from incidents.dispatch import Claim
 from incidents.intake import (
     IntakeResult,
     ReportInput,
@@ -25,7 +27,7 @@ from incidents.intake import (
     owner_language,
     submit_report,
 )
-from incidents.models import Incident, Repudiation, UnfreezeRequest
+from incidents.models import ExchangeCommand, Incident, Repudiation, UnfreezeRequest
 from incidents.review import cancel_open_requests
 
 PURPOSE = b"lockdesk-repudiation:"
@@ -102,8 +104,10 @@ class RepudiationResult:
 
 
 def repudiate(session: Session, *, token: str, key: str, client_address: str | None, sla_hours: int = 24,
-              now: datetime | None = None) -> RepudiationResult:
-    """Use a link once: mark it used, cancel any open unfreeze, file a report that freezes again; one commit."""
+              now: datetime | None = None,
+              claim_freeze: Callable[[ExchangeCommand], Claim] | None = None) -> RepudiationResult:
+    """Use a link once: mark it used, cancel any open unfreeze, file a report that freezes again; one commit.
+    `claim_freeze` is `submit_report`'s: the caller's fast path takes the new freeze in this transaction."""
     now = now or utcnow()
     repudiation_id = read_token(token, key=key)
     claimed = session.execute(update(Repudiation).where(
@@ -120,7 +124,7 @@ def repudiate(session: Session, *, token: str, key: str, client_address: str | N
     report = ReportInput(account_id=incident.account_id, kind="stolen_account", client_address=client_address,
                          description=f"The owner disowned the '{row.notice}' notice of {incident.reference} "
                                      "through its one-time link.", language=owner_language(session, incident_id=incident.id))
-    intake = submit_report(session, report=report, sla_hours=sla_hours, now=now)
+    intake = submit_report(session, report=report, sla_hours=sla_hours, now=now, claim_freeze=claim_freeze)
     return RepudiationResult(intake=intake, repudiation=row, cancelled=cancelled)
 
 

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.api.fields import Timestamp
-from app.containment import dispatch_after_commit
+from app.containment import file_repudiation
 from app.extensions import get_session
 from incidents import repudiation
 
@@ -56,7 +56,4 @@ def inspect(data):
 @blp.response(201, RepudiatedOut)
 def post_repudiation(data):
     """Use a link once: freeze the account again and file a report (410 once used or expired)."""
-    result = repudiation.repudiate(get_session(), token=data["token"], key=current_app.config["SECRET_KEY"],
-                                   client_address=request.remote_addr, sla_hours=current_app.config["SLA_HOURS"])
-    dispatch_after_commit(result.intake.incident, result.intake.freeze_command)
-    return result, 201
+    return file_repudiation(data["token"], client_address=request.remote_addr), 201

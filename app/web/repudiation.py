@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from app.containment import dispatch_after_commit
+from app.containment import file_repudiation
 from app.db import DomainError
 from app.extensions import get_session
 from incidents import repudiation
@@ -31,15 +31,13 @@ def confirm(token: str):
 def act(token: str):
     """Freeze the account again and file the owner's report, once."""
     try:
-        result = repudiation.repudiate(get_session(), token=token, key=current_app.config["SECRET_KEY"],
-                                       client_address=request.remote_addr, sla_hours=current_app.config["SLA_HOURS"])
+        result = file_repudiation(token, client_address=request.remote_addr)
     except repudiation.LinkUsed:
         return _page("used", 410)
     except repudiation.LinkExpired:
         return _page("expired", 410)
     except DomainError:
         return _page("invalid", 404)
-    dispatch_after_commit(result.intake.incident, result.intake.freeze_command)
     return _page("done", 200, reference=result.intake.incident.reference)
 
 

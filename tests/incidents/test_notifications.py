@@ -16,7 +16,7 @@ from app.db import utcnow
 from incidents import review
 from incidents.exchange.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
-from incidents.models import Incident, Notification, Report, Repudiation
+from incidents.models import ExchangeCommand, Incident, Notification, Report, Repudiation
 from tests.factories import seal_audit_events
 from tests.incidents.review_support import (
     ANTI_PHISHING,
@@ -168,6 +168,10 @@ def test_the_unfrozen_mail_links_a_page_that_refreezes_once(app, client, inbox, 
                                          .order_by(Incident.number)))
         assert [i.status for i in incidents] == ["resolved", "open"]
         assert incidents[1].containment in ("freeze_pending", "frozen")
+        # Filed like any report: the freeze claimed in the intake transaction and sent within the request.
+        freeze = session.scalar(select(ExchangeCommand).where(ExchangeCommand.incident_id == incidents[1].id,
+                                                              ExchangeCommand.action == "freeze"))
+        assert (incidents[1].containment, freeze.status, freeze.attempts) == ("frozen", "done", 1)
         assert session.scalar(select(func.count()).select_from(Report).where(
             Report.incident_id == incidents[1].id, Report.description.like("%disowned%"))) == 1
     drain(app)
