@@ -220,3 +220,34 @@ def test_each_event_gets_its_messages_once_whoever_seals_it(app):
         notices = sorted(session.scalars(select(Notification.notice)))
         links = session.scalar(select(func.count()).select_from(Repudiation))
     assert notices == ["frozen", "frozen", "received", "received"] and links == 2
+
+
+def test_a_batch_records_only_the_rows_whose_claim_it_still_holds(app):
+    """Sent first, recorded after in one transaction: a row whose lease another worker took over meanwhile
+    keeps that worker's claim, a retryable failure goes back to pending, a delivery is done."""
+    from app.db import utcnow
+    from incidents.outbound import Attempt, claim_due_rows, record_attempts
+
+    sessions = sessions_of(app)
+    now = utcnow()
+    with sessions() as session:
+        session.add_all([Notification(audience="risk_queue", channel="email", notice="sla_breached",
+                                      recipient=f"risk{n}@exchange.test", data={}, next_attempt_at=now,
+                                      created_at=now) for n in range(3)])
+        session.commit()
+        claimed = {row.recipient: (row.id, row.claim_token)
+                   for row in claim_due_rows(session, Notification, now=now, limit=10)}
+        session.commit()
+    taken_over = claimed["risk2@exchange.test"][0]
+    with sessions() as session:
+        session.get(Notification, taken_over).claim_token = "another-worker"
+        session.commit()
+    sent, retry, lost = (claimed[f"risk{n}@exchange.test"] for n in range(3))
+    record_attempts(sessions, Notification, [(*sent, Attempt()), (*retry, Attempt("busy", is_retryable=True)),
+                                             (*lost, Attempt())], now=now)
+    with sessions() as session:
+        rows = {row.recipient: row for row in session.scalars(select(Notification))}
+    assert (rows["risk0@exchange.test"].status, rows["risk0@exchange.test"].claim_token) == ("done", None)
+    assert (rows["risk1@exchange.test"].status, rows["risk1@exchange.test"].last_error) == ("pending", "busy")
+    assert (rows["risk2@exchange.test"].status, rows["risk2@exchange.test"].claim_token) == ("in_flight",
+                                                                                            "another-worker")
