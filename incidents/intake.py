@@ -11,7 +11,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import Conflict, utcnow
 from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
@@ -167,7 +167,8 @@ def open_or_attach(session: Session, *, account_id: str, new_incident: dict[str,
         if existing is not None:
             return Attachment(incident=existing, attached=True)
     else:
-        raise RuntimeError(f"account {account_id}: the open incident kept changing under concurrent writes")
+        raise Conflict(f"the open incident of account {account_id} kept changing under concurrent reports; "
+                       "send the report again")
     audit.record(session, actor="system", action="incident.opened", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id,
                  data={"reference": incident.reference, "account_id": account_id,

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import func, select, update
 
+from app.db import Conflict
 from incidents.models import (
     AccessToken,
     AuditEvent,
@@ -299,8 +300,22 @@ def test_an_open_incident_that_keeps_changing_gives_up_and_writes_nothing(sessio
 
     intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
     monkeypatch.setattr(intake, "find_open_incident", lambda _session, *, account_id: None)
-    with pytest.raises(RuntimeError, match="kept changing"):
+    with pytest.raises(Conflict, match="kept changing"):
         intake.submit_report(session, report=intake.ReportInput(account_id="U1001", kind="stolen_account"))
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Incident)) == 1
     assert session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_a_report_whose_open_incident_keeps_changing_is_a_409_problem_and_writes_nothing(client, session,
+                                                                                       monkeypatch):
+    from incidents import intake
+
+    assert client.post("/api/v1/reports", json=report_body()).status_code == 201
+    before = counts(session)
+    session.rollback()  # SQLite: the test's read must not hold the write lock the next report needs
+    monkeypatch.setattr(intake, "find_open_incident", lambda _session, *, account_id: None)
+    answer = client.post("/api/v1/reports", json=report_body())
+    assert answer.status_code == 409 and answer.content_type == "application/problem+json"
+    assert "kept changing" in answer.get_json()["detail"]
+    assert counts(session) == before
