@@ -18,6 +18,8 @@ from bench.stack import REPO, ExchangeBackoffice, LockdeskServer
 
 REPORTS_PATH = "/api/v1/reports"
 FLOOR_PATH = "/api/v1/_bench/floor"
+# The least a report that freezes can do on this stack (app/api/floor.py): the ceiling for any intake.
+BARE_PATH = "/api/v1/_bench/bare-report"
 DRAIN_LIMIT_SECONDS = 30
 # The burst stops sending after this long, so `make bench` stays bounded; the result says how many were sent.
 BURST_DEADLINE_SECONDS = 180
@@ -106,23 +108,28 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, database_url: str, *, prefix: str,
                    runs: int, serial: int, concurrent: int, clients: int) -> dict[str, Any]:
-    """Floor and intake, serially (latency) and with `clients` clients (throughput); medians over the runs."""
+    """Floor, intake and the bare report, serially (latency) and with `clients` clients (throughput); medians
+    over the runs."""
     per_run = serial + concurrent
-    accounts = exchange.open_accounts(prefix, runs * per_run + WARM_UP_REQUESTS)
-    samples: dict[str, list[dict[str, Any]]] = {"floor_serial": [], "floor_load": [], "intake_serial": [],
-                                                "intake_load": []}
+    accounts = exchange.open_accounts(prefix, 2 * runs * per_run + 2 * WARM_UP_REQUESTS)
+    reports, bare_accounts = accounts[:runs * per_run], accounts[runs * per_run:2 * runs * per_run]
+    warm_up_accounts = accounts[2 * runs * per_run:]
+    samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (
+        "floor_serial", "floor_load", "intake_serial", "intake_load", "bare_serial", "bare_load")}
     floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
     intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
+    bare = {"url": server.url + BARE_PATH, "kind": "report"}
     warm_up = {"count": WARM_UP_REQUESTS, "clients": WARM_UP_CLIENTS}
     run_load({**floor, **warm_up})
-    run_load({**intake, **warm_up, "accounts": accounts[runs * per_run:]})
+    run_load({**intake, **warm_up, "accounts": warm_up_accounts[:WARM_UP_REQUESTS]})
+    run_load({**bare, **warm_up, "accounts": warm_up_accounts[WARM_UP_REQUESTS:]})
     wait_drained(database_url)  # the warm-up's follow-ups
     drains: list[float] = []
     cpu_runs: list[dict[str, dict[str, float]]] = []
+    roots = server.process_roots(exchange)
     for run in range(runs):
-        mine = accounts[run * per_run:(run + 1) * per_run]
+        mine, ceiling = (share[run * per_run:(run + 1) * per_run] for share in (reports, bare_accounts))
         samples["floor_serial"].append(run_load({**floor, "count": serial, "clients": 1}))
-        roots = server.process_roots(exchange)
         before = cpu.reading(roots)
         samples["floor_load"].append(run_load({**floor, "count": concurrent, "clients": clients}))
         floor_cpu = cpu.per_report(before, cpu.reading(roots), concurrent)
@@ -135,8 +142,15 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
         during = cpu.reading(roots)
         samples["intake_load"][-1]["locks"] = sampler.summary()
         drains.append(wait_drained(database_url))
+        with_follow_ups = cpu.reading(roots)
+        samples["bare_serial"].append(run_load({**bare, "count": serial, "clients": 1,
+                                                "accounts": ceiling[:serial]}))
+        bare_before = cpu.reading(roots)
+        samples["bare_load"].append(run_load({**bare, "count": concurrent, "clients": clients,
+                                              "accounts": ceiling[serial:]}))
         cpu_runs.append({"floor": floor_cpu, "during_load": cpu.per_report(before, during, concurrent),
-                         "with_follow_ups": cpu.per_report(before, cpu.reading(roots), concurrent)})
+                         "with_follow_ups": cpu.per_report(before, with_follow_ups, concurrent),
+                         "bare": cpu.per_report(bare_before, cpu.reading(roots), concurrent)})
     result = summarise_intake(samples, drains, clients)
     result["cpu_ms_per_report"] = {phase: {part: round(statistics.median(run[phase][part] for run in cpu_runs), 2)
                                            for part in cpu_runs[0][phase]} for phase in cpu_runs[0]}
@@ -154,7 +168,7 @@ def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[floa
                         "p99_ms": _median(runs, "p99_ms"), "requests": sum(run["answered"] for run in runs),
                         "statuses": _merge(run["statuses"] for run in runs),
                         "errors": sum(run["errors"] for run in runs)}
-        if name.startswith("intake"):
+        if name.startswith(("intake", "bare")):
             result[name]["answered_frozen"] = sum(run["frozen_in_answer"] for run in runs)
         result[name]["each_run"] = [{k: run[k] for k in ("per_second", "p50_ms", "p99_ms")} for run in runs]
     result["ratios"] = {
@@ -163,6 +177,10 @@ def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[floa
         "p99_intake_over_floor_serial": round(result["intake_serial"]["p99_ms"]
                                               / result["floor_serial"]["p99_ms"], 2),
         "p99_intake_over_floor_load": round(result["intake_load"]["p99_ms"] / result["floor_load"]["p99_ms"], 2),
+        "throughput_bare_over_floor": round(result["bare_load"]["per_second"] / result["floor_load"]["per_second"], 3),
+        "p99_bare_over_floor_serial": round(result["bare_serial"]["p99_ms"] / result["floor_serial"]["p99_ms"], 2),
+        "throughput_intake_over_bare": round(result["intake_load"]["per_second"]
+                                             / result["bare_load"]["per_second"], 3),
     }
     return result
 

@@ -62,6 +62,8 @@ def render(results: dict[str, Any]) -> str:
             f"| intake {kind}: answers saying `frozen` | {intake_serial['answered_frozen'] + intake_load['answered_frozen']}"
             f" of {intake_serial['requests'] + intake_load['requests']} | | | all |",
         ]
+        if "bare_load" in intake:
+            lines += _ceiling_rows(kind, intake)
         if "cpu_ms_per_report" in intake:
             lines.append(_cpu_row(kind, intake["cpu_ms_per_report"]))
     for kind, burst in results.get("burst", {}).items():
@@ -97,6 +99,24 @@ def render(results: dict[str, Any]) -> str:
                      f"{scale['first_page_ms_ratio_largest_over_smallest']} / {ratio} "
                      f"| ≤ 2: {_yes(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
     return "\n".join(lines)
+
+
+def _ceiling_rows(kind: str, intake: dict[str, Any]) -> list[str]:
+    """The bare report (record, freeze at the exchange, record the answer; nothing else) against the floor: how
+    near the floor any intake could come on this stack, and how near intake comes to it."""
+    bare_load, bare_serial, ratios = intake["bare_load"], intake["bare_serial"], intake["ratios"]
+    bare_cpu = intake.get("cpu_ms_per_report", {}).get("bare")
+    spent = f"; CPU {round(sum(bare_cpu.values()), 1)} ms a report" if bare_cpu else ""
+    return [
+        f"| ceiling {kind}: bare report → frozen, reports/s ({intake['clients']} clients){spent} "
+        f"| {bare_load['per_second']} | floor {intake['floor_load']['per_second']} req/s "
+        f"| {ratios['throughput_bare_over_floor']} | — |",
+        f"| ceiling {kind}: bare report p50 / p99, one client | {bare_serial['p50_ms']} / {bare_serial['p99_ms']} ms "
+        f"| floor {intake['floor_serial']['p50_ms']} / {intake['floor_serial']['p99_ms']} ms "
+        f"| p99 × {ratios['p99_bare_over_floor_serial']} | — |",
+        f"| intake {kind} against the ceiling: reports/s | {intake['intake_load']['per_second']} "
+        f"| bare {bare_load['per_second']} | {ratios['throughput_intake_over_bare']} | — |",
+    ]
 
 
 def _burst_runs(burst: dict[str, Any]) -> str:
