@@ -3,14 +3,15 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-
 from tests.incidents.exchange_peer import (
     backoffice_account,
-    exchange_server,  # noqa: F401 - a fixture
+    exchange_server,
     http_exchange_settings,
     keyed_writes,
     open_account,
 )
+
+__all__ = ["exchange_server"]
 
 
 @pytest.fixture
