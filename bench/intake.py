@@ -111,11 +111,14 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
     """Floor, intake and the bare report, serially (latency) and with `clients` clients (throughput); medians
     over the runs."""
     per_run = serial + concurrent
-    accounts = exchange.open_accounts(prefix, 2 * runs * per_run + 2 * WARM_UP_REQUESTS)
+    accounts = exchange.open_accounts(prefix, runs * (2 * per_run + serial) + 2 * WARM_UP_REQUESTS)
     reports, bare_accounts = accounts[:runs * per_run], accounts[runs * per_run:2 * runs * per_run]
-    warm_up_accounts = accounts[2 * runs * per_run:]
+    paused_accounts = accounts[2 * runs * per_run:runs * (2 * per_run + serial)]
+    warm_up_accounts = accounts[runs * (2 * per_run + serial):]
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (
         "floor_serial", "floor_load", "intake_serial", "intake_load", "bare_serial", "bare_load")}
+    if server.worker is not None:
+        samples["intake_serial_worker_paused"] = []
     floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
     intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
     bare = {"url": server.url + BARE_PATH, "kind": "report"}
@@ -151,6 +154,12 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
         cpu_runs.append({"floor": floor_cpu, "during_load": cpu.per_report(before, during, concurrent),
                          "with_follow_ups": cpu.per_report(before, with_follow_ups, concurrent),
                          "bare": cpu.per_report(bare_before, cpu.reading(roots), concurrent)})
+        if server.worker is not None:  # one client again, with no follow-ups of earlier reports on the cores
+            with server.worker_paused():
+                samples["intake_serial_worker_paused"].append(run_load({
+                    **intake, "count": serial, "clients": 1,
+                    "accounts": paused_accounts[run * serial:(run + 1) * serial]}))
+            wait_drained(database_url)  # their follow-ups, before the next run's floor
     result = summarise_intake(samples, drains, clients)
     result["cpu_ms_per_report"] = {phase: {part: round(statistics.median(run[phase][part] for run in cpu_runs), 2)
                                            for part in cpu_runs[0][phase]} for phase in cpu_runs[0]}
@@ -182,6 +191,9 @@ def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[floa
         "throughput_intake_over_bare": round(result["intake_load"]["per_second"]
                                              / result["bare_load"]["per_second"], 3),
     }
+    if "intake_serial_worker_paused" in result:
+        result["ratios"]["p99_intake_worker_paused_over_floor_serial"] = round(
+            result["intake_serial_worker_paused"]["p99_ms"] / result["floor_serial"]["p99_ms"], 2)
     return result
 
 

@@ -6,13 +6,15 @@ bench creates (PostgreSQL) or writes (SQLite, in a temporary folder) are dropped
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,6 +242,16 @@ class LockdeskServer:
             argv = ["nice", "-n", str(WORKER_NICENESS), str(BIN / "flask"), "--app", "app", "worker"]
             self.worker = spawn(f"worker-{database.kind}", argv, self.env, settings.folder)
             stack.callback(self.worker.stop)
+
+    @contextmanager
+    def worker_paused(self) -> Iterator[None]:
+        """Stop the background worker (SIGSTOP) for the block, and let it go on after (SIGCONT)."""
+        assert self.worker is not None
+        self.worker.popen.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self.worker.popen.send_signal(signal.SIGCONT)
 
     def process_roots(self, exchange: ExchangeBackoffice) -> dict[str, int]:
         """The processes whose CPU the bench accounts for: gunicorn (and its workers), the worker, the exchange."""
