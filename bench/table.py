@@ -133,11 +133,14 @@ def _paused_row(kind: str, intake: dict[str, Any]) -> list[str]:
 def _burst_runs(burst: dict[str, Any]) -> str:
     """Which of several runs the row shows: the median, and every run's time."""
     runs = burst.get("runs", [])
+    stopped = burst.get("stopped_early")
+    planned = f" ({len(runs)} of {burst['runs_planned']}: {stopped})" if stopped else ""
     if len(runs) < 2:
-        return ""
+        return planned
     times = ", ".join("not all frozen" if run["last_frozen_s"] is None else f"{run['last_frozen_s']} s"
                       for run in runs)
-    return f", the median of {len(runs)} runs: {times}"
+    which = "the slower" if len(runs) == 2 else "the median"
+    return f", {which} of {len(runs)} runs{planned}: {times}"
 
 
 def _cpu_row(kind: str, cpu: dict[str, Any]) -> str:
