@@ -113,12 +113,12 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
     per_run = serial + concurrent
     accounts = exchange.open_accounts(prefix, runs * (2 * per_run + serial) + 2 * WARM_UP_REQUESTS)
     reports, bare_accounts = accounts[:runs * per_run], accounts[runs * per_run:2 * runs * per_run]
-    paused_accounts = accounts[2 * runs * per_run:runs * (2 * per_run + serial)]
+    stopped_accounts = accounts[2 * runs * per_run:runs * (2 * per_run + serial)]
     warm_up_accounts = accounts[runs * (2 * per_run + serial):]
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (
         "floor_serial", "floor_load", "intake_serial", "intake_load", "bare_serial", "bare_load")}
     if server.worker is not None:
-        samples["intake_serial_worker_paused"] = []
+        samples["intake_serial_worker_stopped"] = []
     floor = {"url": server.url + FLOOR_PATH, "kind": "floor"}
     intake = {"url": server.url + REPORTS_PATH, "kind": "report"}
     bare = {"url": server.url + BARE_PATH, "kind": "report"}
@@ -129,8 +129,8 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
     wait_drained(database_url)  # the warm-up's follow-ups
     drains: list[float] = []
     cpu_runs: list[dict[str, dict[str, float]]] = []
-    roots = server.process_roots(exchange)
     for run in range(runs):
+        roots = server.process_roots(exchange)  # the worker of this run (the last one restarted it)
         mine, ceiling = (share[run * per_run:(run + 1) * per_run] for share in (reports, bare_accounts))
         samples["floor_serial"].append(run_load({**floor, "count": serial, "clients": 1}))
         before = cpu.reading(roots)
@@ -155,10 +155,10 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
                          "with_follow_ups": cpu.per_report(before, with_follow_ups, concurrent),
                          "bare": cpu.per_report(bare_before, cpu.reading(roots), concurrent)})
         if server.worker is not None:  # one client again, with no follow-ups of earlier reports on the cores
-            with server.worker_paused():
-                samples["intake_serial_worker_paused"].append(run_load({
+            with server.worker_stopped():
+                samples["intake_serial_worker_stopped"].append(run_load({
                     **intake, "count": serial, "clients": 1,
-                    "accounts": paused_accounts[run * serial:(run + 1) * serial]}))
+                    "accounts": stopped_accounts[run * serial:(run + 1) * serial]}))
             wait_drained(database_url)  # their follow-ups, before the next run's floor
     result = summarise_intake(samples, drains, clients)
     result["cpu_ms_per_report"] = {phase: {part: round(statistics.median(run[phase][part] for run in cpu_runs), 2)
@@ -191,9 +191,9 @@ def summarise_intake(samples: dict[str, list[dict[str, Any]]], drains: list[floa
         "throughput_intake_over_bare": round(result["intake_load"]["per_second"]
                                              / result["bare_load"]["per_second"], 3),
     }
-    if "intake_serial_worker_paused" in result:
-        result["ratios"]["p99_intake_worker_paused_over_floor_serial"] = round(
-            result["intake_serial_worker_paused"]["p99_ms"] / result["floor_serial"]["p99_ms"], 2)
+    if "intake_serial_worker_stopped" in result:
+        result["ratios"]["p99_intake_worker_stopped_over_floor_serial"] = round(
+            result["intake_serial_worker_stopped"]["p99_ms"] / result["floor_serial"]["p99_ms"], 2)
     return result
 
 
@@ -223,13 +223,18 @@ def measure_bursts(server: LockdeskServer, exchange: ExchangeBackoffice, databas
         done.append(measure_burst(server, exchange, database_url, reports=reports, clients=clients,
                                   delay_ms=delay_ms, prefix=f"B{run}"))
         slowest = max(slowest, time.monotonic() - started)
-    by_time = sorted(done, key=lambda burst: (burst["last_frozen_s"] is None, burst["last_frozen_s"] or 0.0))
-    median = by_time[len(by_time) // 2]
-    return {**median, "sent": min(burst["sent"] for burst in done),
+    return {**median_run(done), "sent": min(burst["sent"] for burst in done),
             "lost": sum(burst["lost"] for burst in done), "frozen_twice": sum(burst["frozen_twice"] for burst in done),
             "runs_planned": runs, "stopped_early": stopped,
             "runs": [{key: burst[key] for key in ("last_frozen_s", "all_answered_s", "sent", "lost", "frozen_twice")}
                      for burst in done]}
+
+
+def median_run(done: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median time to the last freeze; of two, the slower; a run that did not freeze every
+    account is slower than any that did."""
+    by_time = sorted(done, key=lambda burst: (burst["last_frozen_s"] is None, burst["last_frozen_s"] or 0.0))
+    return by_time[len(by_time) // 2]
 
 
 def _no_room_for_another(database_url: str, deadline: float | None, slowest: float) -> str | None:

@@ -6,7 +6,6 @@ bench creates (PostgreSQL) or writes (SQLite, in a temporary folder) are dropped
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -237,21 +236,27 @@ class LockdeskServer:
         self.process = spawn(f"gunicorn-{database.kind}", argv + ["app:create_app()"], self.env, settings.folder)
         stack.callback(self.process.stop)
         wait_http(f"{self.url}/healthz", self.process)
-        self.worker = None
+        self.worker: Process | None = None
+        self._worker_name, self._folder = f"worker-{database.kind}", settings.folder
         if with_worker:
-            argv = ["nice", "-n", str(WORKER_NICENESS), str(BIN / "flask"), "--app", "app", "worker"]
-            self.worker = spawn(f"worker-{database.kind}", argv, self.env, settings.folder)
-            stack.callback(self.worker.stop)
+            self._start_worker()
+            stack.callback(lambda: self.worker.stop())
+
+    def _start_worker(self) -> None:
+        """One `flask worker`, at a lower CPU priority."""
+        argv = ["nice", "-n", str(WORKER_NICENESS), str(BIN / "flask"), "--app", "app", "worker"]
+        self.worker = spawn(self._worker_name, argv, self.env, self._folder)
 
     @contextmanager
-    def worker_paused(self) -> Iterator[None]:
-        """Stop the background worker (SIGSTOP) for the block, and let it go on after (SIGCONT)."""
+    def worker_stopped(self) -> Iterator[None]:
+        """No background worker during the block: it finishes its batch and exits (SIGTERM), and a new one
+        starts after. Not a SIGSTOP: a worker frozen inside a transaction would hold SQLite's write lock."""
         assert self.worker is not None
-        self.worker.popen.send_signal(signal.SIGSTOP)
+        self.worker.stop()
         try:
             yield
         finally:
-            self.worker.popen.send_signal(signal.SIGCONT)
+            self._start_worker()
 
     def process_roots(self, exchange: ExchangeBackoffice) -> dict[str, int]:
         """The processes whose CPU the bench accounts for: gunicorn (and its workers), the worker, the exchange."""

@@ -114,20 +114,20 @@ def _ceiling_rows(kind: str, intake: dict[str, Any]) -> list[str]:
         f"| ceiling {kind}: bare report p50 / p99, one client | {bare_serial['p50_ms']} / {bare_serial['p99_ms']} ms "
         f"| floor {intake['floor_serial']['p50_ms']} / {intake['floor_serial']['p99_ms']} ms "
         f"| p99 × {ratios['p99_bare_over_floor_serial']} | — |",
-        *_paused_row(kind, intake),
+        *_stopped_row(kind, intake),
         f"| intake {kind} against the ceiling: reports/s | {intake['intake_load']['per_second']} "
         f"| bare {bare_load['per_second']} | {ratios['throughput_intake_over_bare']} | — |",
     ]
 
 
-def _paused_row(kind: str, intake: dict[str, Any]) -> list[str]:
-    """One client with the worker paused: the report's own latency, without earlier reports' follow-ups."""
-    paused = intake.get("intake_serial_worker_paused")
-    if paused is None:
+def _stopped_row(kind: str, intake: dict[str, Any]) -> list[str]:
+    """One client with the worker stopped: the report's own latency, without earlier reports' follow-ups."""
+    stopped = intake.get("intake_serial_worker_stopped")
+    if stopped is None:
         return []
-    return [f"| intake {kind}: report→frozen p50 / p99, one client, worker paused | {paused['p50_ms']} / "
-            f"{paused['p99_ms']} ms | floor {intake['floor_serial']['p50_ms']} / {intake['floor_serial']['p99_ms']} ms "
-            f"| p99 × {intake['ratios']['p99_intake_worker_paused_over_floor_serial']} | — |"]
+    return [f"| intake {kind}: report→frozen p50 / p99, one client, worker stopped | {stopped['p50_ms']} / "
+            f"{stopped['p99_ms']} ms | floor {intake['floor_serial']['p50_ms']} / {intake['floor_serial']['p99_ms']} ms "
+            f"| p99 × {intake['ratios']['p99_intake_worker_stopped_over_floor_serial']} | — |"]
 
 
 def _burst_runs(burst: dict[str, Any]) -> str:

@@ -1,0 +1,75 @@
+"""The bench's own logic that needs no running stack: which burst run is reported, when no further run
+starts, and the table it writes (the bench itself is never part of the suite)."""
+import time
+
+from bench import table
+from bench.intake import _no_room_for_another, median_run
+
+
+def burst_run(last_frozen_s):
+    """One burst run's times."""
+    return {"last_frozen_s": last_frozen_s, "all_answered_s": last_frozen_s, "sent": 10_000, "lost": 0,
+            "frozen_twice": 0}
+
+
+def test_the_median_of_three_runs_is_the_middle_one():
+    assert median_run([burst_run(69.0), burst_run(56.9), burst_run(58.5)])["last_frozen_s"] == 58.5
+
+
+def test_of_two_runs_the_slower_is_reported():
+    assert median_run([burst_run(56.9), burst_run(69.0)])["last_frozen_s"] == 69.0
+
+
+def test_a_run_that_did_not_freeze_every_account_counts_as_the_slowest():
+    assert median_run([burst_run(None), burst_run(80.0)])["last_frozen_s"] is None
+    assert median_run([burst_run(None), burst_run(80.0), burst_run(50.0)])["last_frozen_s"] == 80.0
+
+
+def test_no_further_run_starts_once_the_budget_cannot_fit_one_as_slow_as_the_slowest():
+    # decided before any database is asked: the URL would fail to connect if it were
+    assert _no_room_for_another("postgresql+psycopg://nobody@127.0.0.1:1/none", time.monotonic() + 100,
+                                slowest=120.0) == "time budget"
+
+
+def results(burst: dict) -> dict:
+    """A results file with one intake (bare report and stopped worker included) and one burst."""
+    runs = {"per_second": 100.0, "p50_ms": 10.0, "p99_ms": 20.0, "requests": 600, "answered_frozen": 600}
+    floor = {"per_second": 400.0, "p50_ms": 2.0, "p99_ms": 5.0, "requests": 600}
+    intake = {"clients": 16, "floor_serial": floor, "floor_load": floor, "intake_serial": runs, "intake_load": runs,
+              "bare_serial": {**runs, "p99_ms": 10.0}, "bare_load": {**runs, "per_second": 150.0},
+              "intake_serial_worker_stopped": {**runs, "p99_ms": 15.0},
+              "ratios": {"throughput_intake_over_floor": 0.25, "p99_intake_over_floor_serial": 4.0,
+                         "p99_intake_over_floor_load": 4.0, "throughput_bare_over_floor": 0.375,
+                         "p99_bare_over_floor_serial": 2.0, "throughput_intake_over_bare": 0.667,
+                         "p99_intake_worker_stopped_over_floor_serial": 3.0}}
+    return {"environment": {"cores": 2, "machine": "x86_64", "python": "3.11", "postgresql": "15", "sqlite": "3.40",
+                            "gunicorn": "23"},
+            "server": {"gunicorn_workers": 2, "worker_class": "gthread", "threads": 16},
+            "sizes": {"runs": 3}, "quick": False, "bench_seconds": 800.0,
+            "intake": {"postgresql": intake}, "burst": {"postgresql": burst}}
+
+
+def rendered(burst: dict) -> str:
+    """The table of those results."""
+    data = results(burst)
+    data["targets"] = table.targets(data)
+    return table.render(data)
+
+
+BURST = {"reports": 10_000, "exchange_delay_ms": 50, "incidents": 10_000, "freeze_commands": 10_000, "lost": 0,
+         "frozen_twice": 0, "all_answered_s": 58.0, "runs_planned": 3}
+
+
+def test_the_table_shows_the_ceiling_and_the_report_with_the_worker_stopped():
+    text = rendered({**BURST, "last_frozen_s": 58.0, "sent": 10_000, "runs": [burst_run(58.0)] * 3})
+    assert "| ceiling postgresql: bare report → frozen, reports/s (16 clients) | 150.0 | floor 400.0 req/s | 0.375 |" in text
+    assert "| ceiling postgresql: bare report p50 / p99, one client | 10.0 / 10.0 ms" in text
+    assert "one client, worker stopped | 10.0 / 15.0 ms | floor 2.0 / 5.0 ms | p99 × 3.0 |" in text
+    assert "| intake postgresql against the ceiling: reports/s | 100.0 | bare 150.0 | 0.667 |" in text
+    assert "the median of 3 runs: 58.0 s, 58.0 s, 58.0 s" in text and "≤ 60 s: met" in text
+
+
+def test_the_table_says_when_the_burst_stopped_early_and_which_run_it_shows():
+    text = rendered({**BURST, "last_frozen_s": 70.0, "sent": 10_000, "stopped_early": "time budget",
+                     "runs": [burst_run(58.0), burst_run(70.0)]})
+    assert "the slower of 2 runs (2 of 3: time budget): 58.0 s, 70.0 s" in text and "≤ 60 s: **missed**" in text
