@@ -53,6 +53,6 @@ browser:
 
 # Re-extract the pages' messages, merge them into the catalogues and compile the .mo files (committed).
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract --width 100 -F babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update --width 100 -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d app/translations

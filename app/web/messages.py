@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.db import DomainError
 
@@ -25,11 +26,13 @@ def explain(error: DomainError) -> str:
     if error.slug == "code-expired":
         return _("That code, or this verification, has expired. Ask for a new code or start again.")
     if error.slug == "too-many-attempts" and retry:
-        return _("Too many wrong codes. Try again in %(minutes)d minutes.", minutes=max(1, -(-int(retry) // 60)))
+        return ngettext("Too many wrong codes. Try again in %(num)d minute.",
+                        "Too many wrong codes. Try again in %(num)d minutes.", max(1, -(-int(retry) // 60)))
     if error.slug == "too-many-attempts":
         return _("Too many wrong codes. Start a new verification, or wait for our team to contact you.")
     if error.slug == "rate-limited" and retry:
-        return _("A new code cannot be sent yet. Try again in %(seconds)d seconds.", seconds=int(retry))
+        return ngettext("A new code cannot be sent yet. Try again in %(num)d second.",
+                        "A new code cannot be sent yet. Try again in %(num)d seconds.", int(retry))
     if error.slug == "account-details-pending":
         return _("We are still receiving your account's details from the exchange. Try again in a minute.")
     if error.slug == "sms-delivery-failed":
