@@ -9,7 +9,13 @@ from babel.messages.pofile import read_po
 from app.db import DomainError, RateLimited
 from app.web.messages import FormInput, explain
 from incidents.ownership import AccountDetailsPending
-from verification.errors import CodeAlreadyUsed, CodeExpired, IllegalTransition, TooManyAttempts, WrongCode
+from verification.errors import (
+    CodeAlreadyUsed,
+    CodeExpired,
+    IllegalTransition,
+    TooManyAttempts,
+    WrongCode,
+)
 from verification.sms import SmsDeliveryFailed
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
