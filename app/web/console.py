@@ -19,7 +19,7 @@ from app.web.messages import FormInput
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
-from incidents.queue import SORTS, IncidentFilter, get_incident, list_incidents
+from incidents.queue import SORTS, IncidentFilter, list_incidents
 from incidents.staff import SignInRefused
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
@@ -139,7 +139,8 @@ def freeze(principal, incident_id):
     scope = "withdrawals" if request.form.get("scope") == "withdrawals" else "full"
     session = get_session()
     command = freeze_manually(session, incident_id=incident_id, scope=scope, reason=reason, actor=principal.actor)
-    dispatch_after_commit(get_incident(session, incident_id=incident_id), command)
+    # No read in between: it would open a transaction, and on SQLite hold the lock the freeze's claim needs.
+    dispatch_after_commit(None, command)
     return _("Freeze requested.")
 
 
