@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from chain.models import Trace
 from incidents.exchange.models import BackofficeAccount
 from incidents.models import ExchangeCommand, Incident
 from tests.web.conftest import csrf_of, make_staff, open_exchange_account, run_follow_ups
@@ -101,3 +102,59 @@ def test_a_risk_officer_reviews_identity_by_hand_and_the_owner_sees_it_verified(
     assert read(app, select(Verification.status).where(Verification.incident_id == incident_id)) == "passed"
     assert "Your identity is verified." in owner.get(f"/i/{incident_id}").text
     assert "officer-2" in page  # the timeline names who decided
+
+
+@pytest.fixture
+def settings(settings):
+    """An Ethereum node configured (never called: a trace is only queued by the page)."""
+    return {**settings, "ETH_RPC_URL": "http://127.0.0.1:9"}
+
+
+def traces(app) -> list[Trace]:
+    """Every queued trace."""
+    with app.extensions["lockdesk"].sessions() as session:
+        found = list(session.scalars(select(Trace)))
+        session.expunge_all()
+        return found
+
+
+def test_an_agent_pastes_a_withdrawal_hash_and_lands_on_its_trace(app, client, agent, clock):
+    sign_in(client, agent, clock)
+    form = client.get("/console/traces")
+    answer = client.post("/console/traces", data={"csrf_token": csrf_of(form.text), "chain": "Ethereum",
+                                                  "tx_hash": " 0x" + "AB" * 32 + " ", "depth": "2"})
+    (trace,) = traces(app)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/console/traces/{trace.id}")
+    assert (trace.chain, trace.tx_hash, trace.depth, trace.status) == ("ethereum", "0x" + "ab" * 32, 2, "queued")
+    assert trace.requested_by == f"staff:{agent.id}" and trace.incident_id is None
+
+
+@pytest.mark.parametrize(("fields", "told"), [
+    ({"chain": "ethereum", "tx_hash": "0x1234", "depth": "3"}, "0x followed by 64 hex characters"),
+    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "deep"}, "must be an integer from 0 to"),
+    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "99"}, "must be an integer from 0 to"),
+    ({"chain": "dogecoin", "tx_hash": "ab" * 32, "depth": "3"}, "no explorer configured for chain dogecoin"),
+])
+def test_a_hash_the_tracer_cannot_take_is_told_on_the_form_and_nothing_is_queued(app, client, agent, clock, fields,
+                                                                                 told):
+    sign_in(client, agent, clock)
+    answer = client.post("/console/traces", data={"csrf_token": csrf_of(client.get("/console/traces").text),
+                                                  **fields})
+    assert answer.status_code == 422 and told in answer.text
+    assert f'value="{fields["tx_hash"]}"' in answer.text  # what the agent typed is kept
+    assert traces(app) == []
+
+
+def test_a_trace_asked_for_on_a_case_page_belongs_to_the_case(app, client, agent, clock):
+    incident_id = reported(app, "U4003")
+    sign_in(client, agent, clock)
+    page = act(client, incident_id, "traces", chain="ethereum", tx_hash="0x" + "cd" * 32, depth="3")
+    assert "Trace queued." in page
+    assert {(trace.tx_hash, trace.incident_id) for trace in traces(app)} >= {("0x" + "cd" * 32, incident_id)}
+
+
+def test_the_unfreeze_queue_shows_pending_requests_and_ignores_an_unknown_status(client, agent, clock):
+    sign_in(client, agent, clock)
+    for query in ("", "?status=pending", "?status=everything"):
+        page = client.get(f"/console/unfreeze-requests{query}")
+        assert page.status_code == 200 and 'value="pending" selected' in page.text
