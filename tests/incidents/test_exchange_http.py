@@ -1,12 +1,14 @@
 """The `http` adapter against a real back-office server on 127.0.0.1 that checks signatures and injects faults."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
 from incidents.exchange.breaker import CircuitBreaker
-from incidents.exchange.http import HttpExchange, HttpSettings
+from incidents.exchange.http import HttpExchange, HttpSettings, _retry_after
 from incidents.exchange.port import AccountNotFound, ExchangeRejected, ExchangeUnavailable
 from tests.incidents.exchange_peer import (
     API_KEY,
@@ -146,3 +148,71 @@ def test_threads_share_one_pool_of_kept_alive_connections():
     finally:
         server.shutdown()
         server.server_close()
+
+def test_a_signed_unfreeze_lifts_the_freeze_holds_withdrawals_and_is_applied_once_per_key(session, exchange_server):
+    open_account(session)
+    adapter = client_for(exchange_server)
+    adapter.freeze("U1001", scope="full", reason="stolen", reference="INC-1", idempotency_key="freeze-1")
+    before = datetime.now(UTC)
+    first = adapter.unfreeze("U1001", reason="owner verified", reference="INC-1", withdrawal_cooldown_hours=48,
+                             idempotency_key="unfreeze-1")
+    again = adapter.unfreeze("U1001", reason="owner verified", reference="INC-1", withdrawal_cooldown_hours=48,
+                             idempotency_key="unfreeze-1")
+    account = backoffice_account(session, "U1001")
+    assert first == again and first.state == account.state == "active"
+    held = account.withdrawals_held_until
+    held = held if held.tzinfo else held.replace(tzinfo=UTC)
+    assert timedelta(hours=47, minutes=59) < held - before < timedelta(hours=48, minutes=1)
+    assert exchange_server.calls.keys_for("/unfreeze") == ["unfreeze-1", "unfreeze-1"]
+
+
+def test_a_cooldown_the_exchange_refuses_is_a_rejection_not_a_retry(session, exchange_server):
+    open_account(session)
+    with pytest.raises(ExchangeRejected, match="withdrawal_cooldown_hours"):
+        client_for(exchange_server).unfreeze("U1001", reason="r", reference="INC-1", withdrawal_cooldown_hours=721,
+                                             idempotency_key="unfreeze-2")
+    assert len(exchange_server.calls.keys_for("/unfreeze")) == 1
+
+
+def test_an_answer_that_is_not_json_is_unavailable_and_retried():
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[str] = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        """A misconfigured proxy in front of the exchange: 200 with an HTML page."""
+
+        def do_GET(self):
+            calls.append(self.path)
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        adapter = HttpExchange(HttpSettings(base_url=f"http://127.0.0.1:{server.server_address[1]}", api_key=API_KEY,
+                                            secret=API_SECRET, max_attempts=2), sleep=lambda _s: None)
+        with pytest.raises(ExchangeUnavailable, match="not JSON"):
+            adapter.get_account("U1001")
+        assert calls == ["/v1/accounts/U1001"] * 2
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("header", "seconds"), [
+    ("120", 120.0), ("-5", 0.0), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0), ("soon", None), (None, None)])
+def test_retry_after_is_read_as_seconds_or_as_an_http_date(header, seconds):
+    assert _retry_after(header) == seconds
+
+
+def test_retry_after_as_a_future_http_date_is_the_time_until_it():
+    future = format_datetime(datetime.now(UTC) + timedelta(minutes=2), usegmt=True)
+    assert 110 <= _retry_after(future) <= 120
