@@ -22,13 +22,6 @@ class RpcFailure:
     code: int
     message: str
 
-    @property
-    def is_method_missing(self) -> bool:
-        """Tell whether the node does not implement the method (-32601 and friends)."""
-        text = self.message.lower()
-        return self.code == -32601 or "not found" in text or "not supported" in text or (
-            "unknown" in text and "method" in text) or "does not exist" in text
-
 
 def http_web3(url: str, *, connect_timeout: float = 3.0, read_timeout: float = 15.0) -> Web3:
     """A Web3 over HTTP with explicit timeouts and web3's own retries off (we retry)."""
