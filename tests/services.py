@@ -26,6 +26,13 @@ def required() -> set[str]:
     return {name.strip() for name in os.environ.get("LOCKDESK_REQUIRE", "").split(",") if name.strip()}
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _port_open(host: str, port: int) -> bool:
     """Whether something accepts TCP connections there."""
     try:

@@ -5,11 +5,12 @@ import fcntl
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = REPO / "node_modules" / ".anvil"
@@ -35,13 +36,6 @@ def anvil_binary() -> Path | None:
             subprocess.run([npm, "install", "--prefix", str(PREFIX), PACKAGE], check=False,
                            capture_output=True, timeout=300)
     return BINARY if BINARY.exists() else None
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Anvil:

@@ -1,9 +1,13 @@
 """The `http` adapter against a real back-office server on 127.0.0.1 that checks signatures and injects faults."""
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +31,18 @@ def client_for(server, *, secret: str = API_SECRET, attempts: int = 3, breaker: 
     settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=secret, max_attempts=attempts,
                             read_timeout=read_timeout)
     return HttpExchange(settings, breaker=breaker or CircuitBreaker(failure_threshold=100), sleep=lambda _s: None)
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A plain HTTP peer of the test's own on 127.0.0.1 (for answers the back office never gives); its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -107,10 +123,7 @@ def test_withdrawals_since_a_time_come_back_through_a_signed_query(session, exch
 
 def test_threads_share_one_pool_of_kept_alive_connections():
     """Against a peer that keeps connections open (werkzeug's test server never does), calls reuse them."""
-    import json
-    import threading
     from concurrent.futures import ThreadPoolExecutor
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     peers: list[int] = []
 
@@ -130,11 +143,8 @@ def test_threads_share_one_pool_of_kept_alive_connections():
         def log_message(self, *_args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        adapter = HttpExchange(HttpSettings(base_url=f"http://127.0.0.1:{server.server_address[1]}",
-                                            api_key=API_KEY, secret=API_SECRET, pool_size=4))
+    with serving(Peer) as url:
+        adapter = HttpExchange(HttpSettings(base_url=url, api_key=API_KEY, secret=API_SECRET, pool_size=4))
         for n in range(5):
             assert adapter.revoke_sessions("U1001", idempotency_key=f"k{n}").revoked == 1
         assert len(set(peers)) == 1  # one connection, kept alive across calls
@@ -145,9 +155,7 @@ def test_threads_share_one_pool_of_kept_alive_connections():
         adapter.close()
         adapter.revoke_sessions("U1001", idempotency_key="after-close")
         assert peers[-1] not in used  # closing dropped the pooled connections
-    finally:
-        server.shutdown()
-        server.server_close()
+
 
 def test_a_signed_unfreeze_lifts_the_freeze_holds_withdrawals_and_is_applied_once_per_key(session, exchange_server):
     open_account(session)
@@ -175,8 +183,6 @@ def test_a_cooldown_the_exchange_refuses_is_a_rejection_not_a_retry(session, exc
 
 
 def test_an_answer_that_is_not_json_is_unavailable_and_retried():
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     calls: list[str] = []
 
     class Proxy(BaseHTTPRequestHandler):
@@ -194,17 +200,12 @@ def test_an_answer_that_is_not_json_is_unavailable_and_retried():
         def log_message(self, *_args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        adapter = HttpExchange(HttpSettings(base_url=f"http://127.0.0.1:{server.server_address[1]}", api_key=API_KEY,
-                                            secret=API_SECRET, max_attempts=2), sleep=lambda _s: None)
+    with serving(Proxy) as url:
+        adapter = HttpExchange(HttpSettings(base_url=url, api_key=API_KEY, secret=API_SECRET, max_attempts=2),
+                               sleep=lambda _s: None)
         with pytest.raises(ExchangeUnavailable, match="not JSON"):
             adapter.get_account("U1001")
         assert calls == ["/v1/accounts/U1001"] * 2
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize(("header", "seconds"), [

@@ -4,7 +4,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,17 +28,11 @@ from tests.incidents.exchange_peer import (
     keyed_writes,
     open_account,
 )
+from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).parent / "flask"
 STARTUP_SECONDS = 60
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def signed_headers(method: str, path: str, body: bytes = b"", *, key: str | None = None,

@@ -4,7 +4,6 @@ from __future__ import annotations
 import email
 import json
 import re
-import socket
 from datetime import timedelta
 from email.policy import default as default_policy
 
@@ -33,6 +32,7 @@ from tests.incidents.review_support import (
     raise_request,
     sessions_of,
 )
+from tests.services import free_port
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/repudiations/[0-9a-f]{32}\.[A-Za-z0-9_-]{43})")
 
@@ -48,12 +48,6 @@ class Inbox:
         self.recipients += envelope.rcpt_tos
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 Message accepted"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
