@@ -155,3 +155,19 @@ def test_pending_transaction_is_reported_pending_until_mined(anvil, theft):
         assert explorer.get_transaction(tx_hash).status == "confirmed"
     finally:
         w3.provider.make_request("evm_setAutomine", [True])
+
+
+@pytest.mark.anvil
+def test_anvil_history_through_trace_filter_finds_what_otterscan_finds(anvil, theft):
+    """Nodes with the trace namespace but no Otterscan (Nethermind, reth) are read through trace_filter."""
+    by_ots, by_trace = EvmExplorer.over_http(anvil.url), EvmExplorer.over_http(anvil.url)
+    by_trace.history_method = "trace"  # as the probe settles it on such a node
+    head = by_ots.latest_block()
+    expected = by_ots.outgoing_transfers([MULE_A, MULE_B], after_block=0, through_block=head)
+    before = by_trace.round_trips
+    found = by_trace.outgoing_transfers([MULE_A, MULE_B], after_block=0, through_block=head)
+    for mule in (MULE_A, MULE_B):
+        assert sorted((t.tx_hash, t.to_address, t.amount, t.asset) for t in found.transfers[mule]) == sorted(
+            (t.tx_hash, t.to_address, t.amount, t.asset) for t in expected.transfers[mule])
+    assert found.transfers[MULE_A] and found.transfers[MULE_B]
+    assert by_trace.round_trips - before <= 2  # one batch of traces and logs, one of token metadata
