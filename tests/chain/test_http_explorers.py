@@ -13,6 +13,7 @@ from chain.explorers.http import HttpClient
 from chain.labels import shipped_index
 from chain.tracing import TraceBounds, trace_funds
 from tests.chain.http_peer import HttpPeer, fixture, in_turn, json_answer
+from tests.services import free_port
 
 ROOT = "a1" * 32
 THIEF = "bc1qthief0000000000000000000000000000000000"
@@ -98,7 +99,7 @@ def test_etherscan_outgoing_native_and_token_transfers(peer):
     found = client.outgoing([ETH_THIEF], 18_999_999, 19_000_100, "ETH")
     assert [(t.to_address, t.amount, t.asset) for t in found] == [
         ("0x6cc5f688a315f3dc28a7781717a9a798a59fda7b", Decimal("2.5"), "ETH"),
-        ("0x" + "44" * 20, Decimal("1500"), "USDT")]
+        ("0x" + "44" * 20, Decimal(1500), "USDT")]
     query = peer.requests[0][1]
     assert (query["startblock"], query["offset"], query["apikey"]) == ("19000000", "1000", "k")
 
@@ -130,3 +131,33 @@ def test_etherscan_client_spaces_calls_to_three_per_second(peer):
 def test_fixture_shapes_carry_the_real_field_names():
     row = json.loads(fixture("etherscan_tokentx.json"))["result"][0]
     assert {"tokenDecimal", "tokenSymbol", "contractAddress", "timeStamp"} <= set(row)
+
+
+def test_a_refusal_that_is_not_transient_is_an_error_at_once(peer):
+    peer.routes["/blocks/tip/height"] = _text("invalid API key", 403)
+    client = _client(peer)
+    with pytest.raises(ExplorerError, match="HTTP 403 for /blocks/tip/height: invalid API key"):
+        client.get("/blocks/tip/height")
+    assert client.round_trips == 1
+
+
+def test_a_body_that_is_not_json_is_an_error_not_a_crash(peer):
+    peer.routes["/tx/x"] = _text("<html>rate limited by the CDN</html>")
+    with pytest.raises(ExplorerError, match="non-JSON"):
+        _client(peer).get_json("/tx/x")
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(peer):
+    waits = []
+    client = HttpClient(peer.url, sleep=waits.append, backoff_seconds=0.1)
+    peer.routes["/blocks/tip/height"] = in_turn(
+        lambda q: (429, {"Retry-After": "Fri, 31 Dec 1999 23:59:59 GMT"}, b"slow down"), _text("880009"))
+    assert client.get("/blocks/tip/height").text == "880009" and waits == [0.1]
+
+
+def test_an_explorer_that_does_not_answer_is_unavailable_after_the_retries():
+    waits = []
+    client = HttpClient(f"http://127.0.0.1:{free_port()}", sleep=waits.append, backoff_seconds=0.1, retries=2)
+    with pytest.raises(ExplorerUnavailable, match="ConnectionError"):
+        client.get("/blocks/tip/height")
+    assert client.round_trips == 3 and waits == [0.1, 0.2]

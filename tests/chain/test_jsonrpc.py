@@ -3,7 +3,6 @@ transient failures and clean refusals of the rest."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +11,7 @@ import pytest
 
 from chain.explorers.jsonrpc import JsonRpc, RpcFailure, http_web3
 from chain.explorers.port import ExplorerError, ExplorerUnavailable
+from tests.services import free_port
 
 
 class Node:
@@ -118,10 +118,7 @@ def test_a_node_that_refuses_batches_says_so(node):
 
 
 def test_a_closed_port_is_unavailable_after_the_retries():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     sleeps: list[float] = []
     with pytest.raises(ExplorerUnavailable, match="did not answer"):
-        client(f"http://127.0.0.1:{port}", sleeps).call("eth_blockNumber", [])
+        client(f"http://127.0.0.1:{free_port()}", sleeps).call("eth_blockNumber", [])
     assert sleeps == [0.3, 0.6]
