@@ -126,6 +126,24 @@ def test_mail_waits_for_the_account_details_from_the_exchange(app, inbox):
     assert set(handler.recipients) == {REGISTERED_EMAIL}
 
 
+def test_a_message_whose_account_details_never_come_fails_after_a_day_instead_of_waiting_forever(app, inbox):
+    handler, _port = inbox
+    open_account(app, "R3004")
+    with sessions_of(app)() as session:
+        submit_report(session, report=ReportInput(account_id="R3004", kind="stolen_account", language="en"))
+    assert deliver(app) == 0
+    app.config["LOCKDESK_CLOCK"] = lambda: utcnow() + timedelta(hours=23)
+    assert deliver(app) == 0
+    with sessions_of(app)() as session:
+        assert {row.status for row in session.scalars(select(Notification))} == {"pending"}
+    app.config["LOCKDESK_CLOCK"] = lambda: utcnow() + timedelta(hours=25)
+    assert deliver(app) == 0
+    with sessions_of(app)() as session:
+        given_up = list(session.scalars(select(Notification)))
+    assert given_up and all(row.status == "failed" and "account details" in row.last_error for row in given_up)
+    assert handler.messages == []
+
+
 def unfrozen_case(app, tmp_path):
     """A case carried through review to an unfrozen, resolved incident."""
     case = frozen_case(app)
