@@ -11,6 +11,7 @@ from app.db import Conflict, Forbidden
 from incidents import review
 from incidents.exchange.backoffice import count_requests
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from incidents.exchange.port import ExchangeRejected
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
 from tests.incidents.review_support import (
     attest_remaining,
@@ -135,6 +136,49 @@ def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, a
         assert stored.status == "completed"
     incident = incident_of(app, case)
     assert (incident.containment, incident.status) == ("unfrozen", "resolved")
+
+
+def test_an_anomaly_after_the_approval_holds_the_unfreeze_until_staff_have_looked_at_it(app, agent, officer):
+    case, request, frozen_at = ready_request(app, agent)
+    decide(app, request.id, officer, now=frozen_at + timedelta(minutes=10))
+    with sessions_of(app)() as session:
+        session.add(AnomalyEvent(event_id="after-approval-1", account_id="R1001", type="new_device_login",
+                                 occurred_at=frozen_at + timedelta(minutes=30), action="attached", weight=10))
+        session.commit()
+
+    due = frozen_at + timedelta(minutes=121)
+    with sessions_of(app)() as session:
+        assert review.execute_due_unfreezes(session, policy=policy(app), now=due) == []
+        held = session.get(UnfreezeRequest, request.id)
+        assert held.status == "approved" and held.executes_at == due + review.RECHECK_INCOMPLETE
+    assert unfreeze_commands(app, case.incident_id) == 0 and incident_of(app, case).containment == "frozen"
+
+    looked = due + timedelta(minutes=5)
+    with sessions_of(app)() as session:
+        review.attest_checklist_item(session, request_id=request.id, item="no_new_anomalies", status="done",
+                                     note="the new login was the owner's own, confirmed on a call",
+                                     actor=f"staff:{agent.id}", policy=policy(app), now=looked)
+    assert unfreeze_commands(app, case.incident_id) == 1
+    assert incident_of(app, case).containment == "unfreeze_pending"
+
+
+def test_an_unfreeze_the_exchange_refuses_fails_the_request_and_keeps_the_account_frozen(app, agent, officer,
+                                                                                         monkeypatch):
+    def legal_hold(account_id, **_call):
+        raise ExchangeRejected(f"{account_id} is under a legal hold")
+
+    monkeypatch.setattr(app.extensions["lockdesk"].ports["exchange"], "unfreeze", legal_hold)
+    case, request, frozen_at = ready_request(app, agent)
+    due = frozen_at + timedelta(minutes=121)
+    decide(app, request.id, officer, now=due)
+    drain(app, now=due)
+    with sessions_of(app)() as session:
+        assert review.settle_unfreezes(session, now=due) == 1
+        failed = session.get(UnfreezeRequest, request.id)
+        assert failed.status == "failed" and "legal hold" in failed.reason
+        events = session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(request.id))).all()
+    assert "unfreeze.failed" in events
+    assert incident_of(app, case).containment == "frozen"
 
 
 def test_the_cooldown_reaches_the_exchange(app, agent, officer):
