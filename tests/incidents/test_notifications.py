@@ -43,8 +43,11 @@ class Inbox:
     def __init__(self):
         self.messages: list[email.message.EmailMessage] = []
         self.recipients: list[str] = []
+        self.refusal: str | None = None  # what the server answers to every message instead of accepting it
 
     async def handle_DATA(self, _server, _session, envelope):
+        if self.refusal:
+            return self.refusal
         self.recipients += envelope.rcpt_tos
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 Message accepted"
@@ -89,6 +92,22 @@ def test_the_owner_is_told_of_the_freeze_on_the_registered_channels_in_their_lan
     texts = [line for line in sms_lines(app) if line["to"] == REGISTERED_PHONE]
     assert len(texts) == 2 and all(ANTI_PHISHING in line["body"] and LINK.search(line["body"]) for line in texts)
     assert all("+15550009999" != line["to"] for line in sms_lines(app))
+
+
+@pytest.mark.parametrize(("refusal", "status"), [("451 4.3.0 Try again later", "pending"),
+                                                  ("554 5.7.1 Message rejected", "failed")])
+def test_mail_the_server_refuses_is_retried_or_failed_and_the_texts_still_go(app, inbox, refusal, status):
+    handler, _port = inbox
+    handler.refusal = refusal
+    frozen_case(app)
+    assert deliver(app) == 4  # every message was tried once
+    with sessions_of(app)() as session:
+        mails = list(session.scalars(select(Notification).where(Notification.channel == "email")))
+    assert mails and {row.status for row in mails} == {status}
+    assert all(refusal[:3] in row.last_error for row in mails) and handler.messages == []
+    if status == "pending":
+        assert all(row.next_attempt_at > utcnow() for row in mails)  # after a backoff, not at once
+    assert len([line for line in sms_lines(app) if line["to"] == REGISTERED_PHONE]) == 2
 
 
 def test_an_english_report_gets_english_mail(app, inbox):
