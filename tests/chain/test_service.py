@@ -1,12 +1,14 @@
 """Trace use cases on a migrated database: validation first, then the real node, cache and letters."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from web3 import Web3
 
+from app import create_app
 from app.db import InvalidInput
 from chain import service
 from chain.explorers.evm import EvmExplorer, NaiveEvmExplorer
@@ -144,3 +146,21 @@ def test_a_stolen_token_is_followed_to_the_exchange_in_token_units(chain_session
     assert advice[(KUCOIN, "exchange")] == "reached exchange KuCoin: send it a freeze request"
     kucoin = next(n for n in trace.graph["nodes"] if n["address"] == KUCOIN)
     assert (kucoin["hop"], kucoin["received"]) == (3, {"USDX": "500"})
+
+
+@pytest.mark.anvil
+def test_the_trace_command_prints_where_the_money_went(settings, instance, monkeypatch, anvil, theft):
+    """API.md's `flask trace CHAIN HASH [--depth N]`, against the node, as a support agent runs it."""
+    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
+    app = create_app({**settings, "ETH_RPC_URL": anvil.url, "EVM_FINALITY_DEPTH": 0, "TRACE_MIN_AMOUNT": "0.001"})
+    try:
+        result = app.test_cli_runner().invoke(args=["trace", "ethereum", theft.root.upper().replace("0X", "0x"),
+                                                    "--depth", "3"])
+    finally:
+        app.extensions["lockdesk"].engine.dispose()
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"ethereum {theft.root.lower()}: confirmed") and "10 ETH" in lines[0]
+    assert any(line.split()[:1] == ["1"] and theft.thief in line for line in lines)  # the first hop
+    assert f"hop 3 {OKX} [exchange] OKX" in result.output and "send it a freeze request" in result.output
+    assert re.search(r"^\d+ round trips$", lines[-1])
