@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.cli_support import or_exit as _or_exit
 from app.exchange_server import serve_exchange
@@ -94,6 +94,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
 def worker(once: bool) -> None:
     """Run the outbox worker loop (exchange commands) until stopped."""

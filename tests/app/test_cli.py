@@ -3,6 +3,8 @@ import json
 
 import pyotp
 
+from tests.factories import report_body
+
 
 def test_staff_create_prints_the_token_and_totp_secret_once_as_json(runner):
     result = runner.invoke(args=["staff", "create", "--name", "agent-9", "--role", "agent", "--json"])
@@ -48,3 +50,18 @@ def test_demo_seed_creates_the_account_and_staff_once(runner, app):
     second = runner.invoke(args=["demo", "seed"])
     assert second.exit_code == 0 and "seeded before" in second.output
     assert seeded["staff"][0]["token"] in second.output
+
+
+def test_worker_once_runs_what_is_due_and_exits(runner, client):
+    assert client.post("/api/v1/reports", json=report_body()).status_code == 201  # frozen; its follow-ups wait
+    first = runner.invoke(args=["worker", "--once"])
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output)["dispatched"] >= 1
+    assert json.loads(runner.invoke(args=["worker", "--once"]).output) == {"dispatched": 0}
+
+
+def test_a_time_that_is_not_iso_8601_is_refused_naming_the_option(runner):
+    result = runner.invoke(args=["exchange", "add-account", "--id", "U8", "--email", "a@example.com", "--phone",
+                                 "+15550008", "--totp-secret", "JBSWY3DPEHPK3PXP", "--totp-bound-at", "yesterday"])
+    assert result.exit_code == 2 and "--totp-bound-at" in result.output and "'yesterday' is not an ISO 8601 time" in (
+        result.output)
