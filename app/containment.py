@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import get_session, runtime
@@ -44,17 +44,29 @@ def freeze_claimer() -> Callable[[ExchangeCommand], Claim] | None:
     return dispatcher.claim_new if dispatcher is not None else None
 
 
+def _end_read_transaction() -> None:
+    """End the request session's open transaction, which after the caller's commit holds only reads
+    (objects stay loaded: sessions do not expire on commit); unwritten changes are a caller's bug."""
+    session = g.get("db_session")
+    if session is None or not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("dispatch_after_commit needs the caller's changes committed first")
+    session.commit()
+
+
 def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | None,
                           claim: Claim | None = None) -> None:
     """Send a just-committed freeze now; the answer then reads `frozen` if the exchange confirmed in time.
 
     With `claim` (taken when the command was written) the command runs at once; without, it is
-    claimed first. The caller must hold no open transaction: on SQLite it would keep the write lock
-    the exchange outcome needs while we wait for it.
+    claimed first. The caller has committed its writes; a read it made since is ended here, because an
+    open transaction on SQLite keeps the write lock the claim and the outcome need while we wait.
     """
     dispatcher = runtime().ports.get("dispatcher")
     if command is None or dispatcher is None:
         return
+    _end_read_transaction()
     timeout = current_app.config["FREEZE_WAIT_MS"] / 1000
     if claim is not None:
         outcome = dispatcher.run_claimed(claim, timeout=timeout)
