@@ -111,10 +111,10 @@ def measure_intake(server: LockdeskServer, exchange: ExchangeBackoffice, databas
     """Floor, intake and the bare report, serially (latency) and with `clients` clients (throughput); medians
     over the runs."""
     per_run = serial + concurrent
-    accounts = exchange.open_accounts(prefix, runs * (2 * per_run + serial) + 2 * WARM_UP_REQUESTS)
-    reports, bare_accounts = accounts[:runs * per_run], accounts[runs * per_run:2 * runs * per_run]
-    stopped_accounts = accounts[2 * runs * per_run:runs * (2 * per_run + serial)]
-    warm_up_accounts = accounts[runs * (2 * per_run + serial):]
+    # Fresh accounts for each kind of request, under prefixes of their own (a report freezes its account).
+    reports, bare_accounts, stopped_accounts, warm_up_accounts = (
+        exchange.open_accounts(f"{prefix}{kind}", count) for kind, count in (
+            ("R", runs * per_run), ("B", runs * per_run), ("S", runs * serial), ("W", 2 * WARM_UP_REQUESTS)))
     samples: dict[str, list[dict[str, Any]]] = {name: [] for name in (
         "floor_serial", "floor_load", "intake_serial", "intake_load", "bare_serial", "bare_load")}
     if server.worker is not None:

@@ -79,6 +79,18 @@ def make_staff(app, name: str, role: str) -> StaffMember:
         return StaffMember(name=name, role=role, totp_secret=enrolment.secret, id=created.staff.id)
 
 
+@pytest.fixture
+def agent(app) -> StaffMember:
+    """An agent with a console password and an authenticator."""
+    return make_staff(app, "agent-1", "agent")
+
+
+@pytest.fixture
+def officer(app) -> StaffMember:
+    """A risk officer with a console password and an authenticator."""
+    return make_staff(app, "officer-1", "risk_officer")
+
+
 def run_follow_ups(app) -> None:
     """Run the freeze's follow-ups (snapshot, withdrawals) the background worker would run."""
     app.extensions["lockdesk"].ports["dispatcher"].drain()

@@ -3,16 +3,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from chain.models import Trace
 from tests.web.conftest import csrf_of, make_staff
-
-
-@pytest.fixture
-def agent(app):
-    """An agent with a console password and an authenticator."""
-    return make_staff(app, "agent-1", "agent")
 
 
 def sign_in(client, member, clock, code=None):
