@@ -33,6 +33,20 @@ def client_for(server, *, secret: str = API_SECRET, attempts: int = 3, breaker: 
     return HttpExchange(settings, breaker=breaker or CircuitBreaker(failure_threshold=100), sleep=lambda _s: None)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A test peer's handler: answers with `reply`, logs nothing."""
+
+    def reply(self, content_type: str, body: bytes, status: int = 200) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):
+        pass
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A plain HTTP peer of the test's own on 127.0.0.1 (for answers the back office never gives); its URL."""
@@ -127,21 +141,13 @@ def test_threads_share_one_pool_of_kept_alive_connections():
 
     peers: list[int] = []
 
-    class Peer(BaseHTTPRequestHandler):
+    class Peer(QuietHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):
             self.rfile.read(int(self.headers["Content-Length"]))
             peers.append(self.client_address[1])
-            body = json.dumps({"revoked": 1}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args):
-            pass
+            self.reply("application/json", json.dumps({"revoked": 1}).encode())
 
     with serving(Peer) as url:
         adapter = HttpExchange(HttpSettings(base_url=url, api_key=API_KEY, secret=API_SECRET, pool_size=4))
@@ -185,20 +191,12 @@ def test_a_cooldown_the_exchange_refuses_is_a_rejection_not_a_retry(session, exc
 def test_an_answer_that_is_not_json_is_unavailable_and_retried():
     calls: list[str] = []
 
-    class Proxy(BaseHTTPRequestHandler):
+    class Proxy(QuietHandler):
         """A misconfigured proxy in front of the exchange: 200 with an HTML page."""
 
         def do_GET(self):
             calls.append(self.path)
-            body = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args):
-            pass
+            self.reply("text/html", b"<html><body>Welcome to nginx!</body></html>")
 
     with serving(Proxy) as url:
         adapter = HttpExchange(HttpSettings(base_url=url, api_key=API_KEY, secret=API_SECRET, max_attempts=2),
