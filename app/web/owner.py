@@ -22,6 +22,7 @@ from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
+from app.web.threads import thread_for
 from app.web.messages import FormInput, explain
 from app.web.owner_access import grant_from_token, owner_principal, remember
 from incidents import ownership, review
@@ -112,7 +113,8 @@ def case_page(incident_id: uuid.UUID):
         grant_from_token(incident_id, token)
         return redirect(url_for("owner.case_page", incident_id=incident_id), 303)
     principal = owner_principal(incident_id)
-    return render_template("owner/case.html", case=_case(incident_id, principal))
+    return render_template("owner/case.html", case=_case(incident_id, principal),
+                           thread=thread_for(incident_id, principal))
 
 
 def _case(incident_id: uuid.UUID, principal):

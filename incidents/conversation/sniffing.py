@@ -30,6 +30,14 @@ class UnsupportedFileType(DomainError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
+class BadFile(InvalidInput):
+    """A file refused for its name or its bytes; `reason` is one of name, empty, damaged."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__("file", message)
+        self.extra["reason"] = reason
+
+
 @dataclass(frozen=True)
 class CleanFile:
     """A file fit to store: a checked name, the sniffed type and the bytes to keep."""
@@ -46,7 +54,7 @@ def clean_upload(*, filename: str | None, data: bytes, max_bytes: int) -> CleanF
         raise FileTooLarge(f"the file is larger than {max_bytes} bytes", errors={"file": [
             f"is larger than {max_bytes} bytes"]}, max_bytes=max_bytes)
     if not data:
-        raise InvalidInput("file", "is empty")
+        raise BadFile("empty", "is empty")
     content_type = sniff(data)
     if content_type in IMAGE_FORMATS:
         return CleanFile(name, content_type, reencode_image(data, IMAGE_FORMATS[content_type]))
@@ -59,13 +67,13 @@ def checked_filename(filename: str | None) -> str:
     """The name as given, refused when it holds a path, control characters or is too long."""
     name = (filename or "").strip()
     if not name:
-        raise InvalidInput("file", "has no file name")
+        raise BadFile("name", "has no file name")
     if len(name) > MAX_FILENAME:
-        raise InvalidInput("file", f"file name is longer than {MAX_FILENAME} characters")
+        raise BadFile("name", f"file name is longer than {MAX_FILENAME} characters")
     if "/" in name or "\\" in name or name in (".", ".."):
-        raise InvalidInput("file", "file name must not contain a path")
+        raise BadFile("name", "file name must not contain a path")
     if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn") for char in name):
-        raise InvalidInput("file", "file name must not contain control characters")
+        raise BadFile("name", "file name must not contain control characters")
     return unicodedata.normalize("NFC", name)
 
 
@@ -104,12 +112,12 @@ def reencode_image(data: bytes, image_format: str) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise InvalidInput("file", f"the image has more than {MAX_PIXELS} pixels")
+                    raise BadFile("damaged", f"the image has more than {MAX_PIXELS} pixels")
                 image.load()
                 return _encode(image, image_format)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning) as exc:
-        raise InvalidInput("file", "is a damaged or truncated image") from exc
+        raise BadFile("damaged", "is a damaged or truncated image") from exc
 
 
 def _encode(image: Image.Image, image_format: str) -> bytes:
@@ -130,4 +138,4 @@ def _encode(image: Image.Image, image_format: str) -> bytes:
 def check_pdf(data: bytes) -> None:
     """A PDF starts with its header and ends with an end-of-file marker (a cut-off one does not)."""
     if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:]:
-        raise InvalidInput("file", "is a damaged or truncated PDF")
+        raise BadFile("damaged", "is a damaged or truncated PDF")
