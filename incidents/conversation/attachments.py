@@ -164,3 +164,20 @@ def claim_for_message(session: Session, *, incident_id: uuid.UUID, ids: list[uui
     for attachment_id in wanted:
         rows[attachment_id].message_id, rows[attachment_id].report_id = message.id, message.report_id
     return [rows[attachment_id] for attachment_id in wanted]
+
+
+def rotate_attachment_keys(session: Session, *, store: BlobStore, batch: int = 100) -> int:
+    """Re-encrypt every stored file under the newest field-encryption key (as columns are on rewrite)."""
+    cipher, rotated, after = FieldCipher.active(), 0, None
+    while True:
+        query = select(Attachment.id, Attachment.storage_key).where(Attachment.purged_at.is_(None))
+        if after is not None:
+            query = query.where(Attachment.id > after)
+        rows = session.execute(query.order_by(Attachment.id).limit(batch)).all()
+        session.commit()  # no transaction open while the store is asked
+        for _id, key in rows:
+            store.put(key, cipher.rotate_bytes(store.get(key)))
+            rotated += 1
+        if len(rows) < batch:
+            return rotated
+        after = rows[-1][0]
