@@ -102,11 +102,14 @@ def may_read(attachment: Attachment, principal: Principal) -> bool:
 
 def open_attachment(session: Session, *, store: BlobStore, attachment_id: uuid.UUID,
                     principal: Principal) -> AttachmentFile:
-    """The decrypted bytes of a file for a permitted reader; 404 for anyone else and for a purged file."""
+    """The decrypted bytes of a file for a permitted reader; 404 for anyone else and for a purged file.
+    Each read is an audit event: the chain of custody names everyone who took the file."""
     row = session.get(Attachment, attachment_id)
     if row is None or row.purged_at is not None or not may_read(row, principal):
         raise NotFound("no such attachment")
-    session.commit()  # end the read before the store is asked
+    audit.record(session, actor=principal.actor, action="attachment.read", subject_type="attachment",
+                 subject_id=row.id, incident_id=row.incident_id, data={"sha256": row.sha256})
+    session.commit()  # the read is on record, and no transaction is open while the store is asked
     try:
         data = FieldCipher.active().decrypt_bytes(store.get(row.storage_key))
     except BlobMissing as exc:

@@ -196,3 +196,20 @@ def test_no_file_is_taken_on_a_closed_case(client, owner, agent_headers, instanc
                 json={"to": "closed", "reason": "spam"})
     answer = upload(client, owner, owner.headers, png())
     assert answer.status_code == 409 and not (instance / "attachments").exists()
+
+
+def test_every_read_of_a_file_is_in_the_chain_of_custody(app, client, owner, agent_headers):
+    stored = upload(client, owner, owner.headers, png()).json
+    client.get(f"/api/v1/attachments/{stored['id']}", headers=agent_headers)
+    client.get(f"/api/v1/attachments/{stored['id']}", headers=owner.headers)
+    with app.extensions["lockdesk"].sessions() as session:
+        reads = session.scalars(select(AuditEvent).where(AuditEvent.action == "attachment.read")
+                                .order_by(AuditEvent.id)).all()
+    assert [event.actor.split(":")[0] for event in reads] == ["staff", "reporter"]
+    assert all(event.data["sha256"] == stored["sha256"] for event in reads)
+
+
+def test_the_openapi_document_describes_the_upload_as_multipart(client):
+    document = client.get("/api/v1/openapi.json").json
+    body = document["paths"]["/api/v1/incidents/{incident_id}/attachments"]["post"]["requestBody"]
+    assert body["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
