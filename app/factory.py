@@ -74,6 +74,8 @@ def _check_body() -> None:
 
     if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
         return
+    if request.routing_exception is not None:  # no such route or method: that answer (404, 405) comes first
+        return
     if conversation.is_upload_request():  # multipart, its size bounded by the view's own limit
         return
     if (request.content_length or 0) > MAX_BODY_BYTES:
