@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from chain.addresses import canonical_address
 from chain.explorers.port import Transaction, Transfer, amount_text
 
 METHODS = ("poison", "haircut", "fifo")
@@ -112,7 +113,7 @@ def trace_funds(root: Transaction, fetch: FetchLevel, *, bounds: TraceBounds,
 
 def _seed(flow: FundFlow, root: Transaction, labels_of: LabelsOf) -> list[str]:
     """The root transaction's transfers are hop 1 and fully tainted under every method."""
-    sender = (root.from_address or "").lower()
+    sender = canonical_address(root.from_address or "")
     _node(flow, sender, 0, labels_of).is_expanded = True
     for transfer in root_transfers(root):
         _node(flow, transfer.from_address, 0, labels_of).is_expanded = True
@@ -125,16 +126,16 @@ def root_transfers(root: Transaction) -> list[Transfer]:
     if root.status != "confirmed":
         return []
     block = root.block_number or 0
-    sender = (root.from_address or "").lower()
+    sender = canonical_address(root.from_address or "")
     moved: list[Transfer] = []
     if root.outputs:
-        moved += [Transfer(root.hash, sender, address.lower(), amount, root.asset, block,
-                           root.timestamp) for address, amount in root.outputs
-                  if address.lower() != sender and amount > 0]
+        moved += [Transfer(root.hash, sender, canonical_address(address), amount, root.asset,
+                           block, root.timestamp) for address, amount in root.outputs
+                  if canonical_address(address) != sender and amount > 0]
     elif root.value > 0 and root.to_address:
-        moved.append(Transfer(root.hash, sender, root.to_address.lower(), root.value,
+        moved.append(Transfer(root.hash, sender, canonical_address(root.to_address), root.value,
                               root.asset, block, root.timestamp))
-    moved += [Transfer(root.hash, t.from_address.lower(), t.to_address.lower(), t.amount,
+    moved += [Transfer(root.hash, canonical_address(t.from_address), canonical_address(t.to_address), t.amount,
                        t.symbol or t.token, block, root.timestamp, index, t.token)
               for index, t in enumerate(root.token_transfers) if t.amount > 0]
     return moved
