@@ -9,10 +9,17 @@ from chain.explorers.port import ExplorerError, amount_text
 from chain.stablecoins import Stablecoin
 
 
+# Pooled services hold other people's money too: the exchange freezes its own wallets, and nobody
+# asks an issuer to freeze a bridge pool or a mixer.
+POOLED = frozenset({"exchange", "bridge", "mixer"})
+
+
 def holdings_to_check(graph: dict[str, Any], coins: Mapping[str, Stablecoin]) -> list[tuple[str, str]]:
-    """(address, token) pairs of every reached address that received an issuer-freezable token."""
+    """(address, token) pairs of reached addresses, pooled services aside, that got a freezable token."""
+    pooled = {node["address"] for node in graph.get("nodes") or []
+              if any(label.get("category") in POOLED for label in node.get("labels") or [])}
     pairs = {(edge["to"], edge["token"]) for edge in graph.get("edges") or []
-             if edge.get("token") in coins}
+             if edge.get("token") in coins and edge["to"] not in pooled}
     return sorted(pairs)
 
 
