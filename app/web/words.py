@@ -74,6 +74,7 @@ FINDING_CATEGORY = {
     "sanctioned": _l("Sanctioned address"),
     "phishing": _l("Known phishing address"),
     "hack": _l("Known hacker address"),
+    "stablecoin": _l("Stablecoin still held: the issuer can freeze it"),
 }
 
 CHECKLIST_ITEM = {
