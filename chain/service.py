@@ -24,7 +24,7 @@ from chain.label_import import LabelImport, import_labels
 from chain.labels import Label, LabelIndex, findings_for, shipped_labels
 from chain.models import AddressLabel, ChainCache, Trace
 from chain.stablecoins import SHIPPED, Stablecoin
-from chain.tracing import MAX_DEPTH, TraceBounds, trace_funds
+from chain.tracing import MAX_DEPTH, TraceBounds, stopped_findings, trace_funds
 
 # Chains whose transaction ids are 64 hex digits without 0x; every other chain is EVM (0x and 64).
 BARE_HASH_CHAINS = frozenset({"bitcoin", "bitcoin-testnet", "tron"})
@@ -136,6 +136,7 @@ def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelInde
     # Balances are read now, at trace time: what an issuer can still freeze, never cached.
     balances = read_balances(explorer, holdings_to_check(graph, coins))
     findings += issuer_findings(graph, balances, coins)
+    findings += stopped_findings(graph, bounds.max_fan_out)
     return _Followed(tx, graph, findings, {**writes, **history.writes})
 
 

@@ -63,6 +63,7 @@ class Node:
     taint: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # asset -> method -> amt
     received: dict[str, Decimal] = field(default_factory=dict)
     left_out: int = 0  # outgoing edges not followed (fan-out or dust bounds)
+    cut: int = 0  # tainted transfers above the dust floor not followed because of the fan-out bound
     is_expanded: bool = False
 
 
@@ -150,7 +151,8 @@ def _expand(flow: FundFlow, address: str, sent: list[Transfer], hop: int, bounds
     followed = [t for t in sent if t.amount >= bounds.floor(t.asset) and t.asset in node.taint
                 and t.to_address != address]
     followed.sort(key=lambda t: (-taints[id(t)]["haircut"], -t.amount, t.block_number))
-    node.left_out = max(len(followed) - bounds.max_fan_out, 0) + (len(sent) - len(followed))
+    node.cut = max(len(followed) - bounds.max_fan_out, 0)
+    node.left_out = node.cut + (len(sent) - len(followed))
     receivers = []
     for transfer in followed[:bounds.max_fan_out]:
         _add_edge(flow, transfer, hop, taints[id(transfer)], labels_of)
@@ -242,7 +244,7 @@ def _node_json(node: Node) -> dict[str, Any]:
         "received": {asset: amount_text(v) for asset, v in node.received.items()},
         "taint": {asset: {m: amount_text(v) for m, v in methods.items()}
                   for asset, methods in node.taint.items()},
-        "left_out": node.left_out,
+        "left_out": node.left_out, "cut_by_fan_out": node.cut,
     }
 
 
@@ -256,3 +258,13 @@ def _edge_json(edge: Edge) -> dict[str, Any]:
         "timestamp": t.timestamp.isoformat() if t.timestamp else None,
         "taint": {m: amount_text(v) for m, v in edge.taint.items()},
     }
+
+
+def stopped_findings(graph: dict[str, Any], max_fan_out: int) -> list[dict[str, Any]]:
+    """Where the fan-out bound stopped the trace: the reader must know the graph is not whole there."""
+    return [{"address": node["address"], "hop": node["hop"], "category": "stopped",
+             "label": f"{node['cut_by_fan_out']} more tainted transfers not followed "
+                      f"(at most {max_fan_out} per address)",
+             "entity": None, "cut": node["cut_by_fan_out"],
+             "advice": "the trace stopped widening here: trace this address on its own to follow the rest"}
+            for node in graph["nodes"] if node.get("cut_by_fan_out")]

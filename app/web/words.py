@@ -75,6 +75,7 @@ FINDING_CATEGORY = {
     "phishing": _l("Known phishing address"),
     "hack": _l("Known hacker address"),
     "stablecoin": _l("Stablecoin still held: the issuer can freeze it"),
+    "stopped": _l("The trace stopped widening here"),
 }
 
 CHECKLIST_ITEM = {
