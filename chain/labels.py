@@ -23,6 +23,14 @@ EXCHANGES = {"okx": "OKX", "okx-defillama": "OKX", "coinbase": "Coinbase", "krak
              "gate-io": "Gate.io", "binance": "Binance", "huobi": "HTX (Huobi)", "okcoin": "OKCoin",
              "bybit": "Bybit", "bitget": "Bitget", "mexc": "MEXC", "exchanges-other": None}
 OTHER_FILES = {"ethereum-mixer": "mixer", "bridge": "bridge", "heist": "hack"}
+# Chains a bridge's label can name as where it delivers (a canonical rollup or chain bridge does).
+BRIDGED_CHAINS = {"arbitrum": "arbitrum", "optimism": "optimism", "base": "base", "polygon": "polygon",
+                  "matic": "polygon", "avalanche": "avalanche", "gnosis": "gnosis", "xdai": "gnosis",
+                  "fantom": "fantom", "harmony": "harmony", "ronin": "ronin", "zksync": "zksync",
+                  "zklink nova": "zklink-nova", "linea": "linea", "scroll": "scroll", "celo": "celo",
+                  "moonriver": "moonriver", "boba": "boba", "fuel": "fuel", "starknet": "starknet",
+                  "ethereum": "ethereum", "binance smart chain": "bsc", "bnb chain": "bsc", "bsc": "bsc",
+                  "tron": "tron", "solana": "solana"}
 PROOF_OF_RESERVES = re.compile(r"(?P<entity>.+): exchange wallet \(DefiLlama\)")
 # Tornado Cash entries that are pools or the routes into them; the rest are governance or grants
 MIXER_ENTRY = re.compile(r"(\d[\d,]*(\.\d+)? \w+$)|mixer|proxy|router", re.IGNORECASE)
@@ -127,29 +135,45 @@ def shipped_index(chain: str = "ethereum") -> LabelIndex:
     return LabelIndex(shipped_labels(chain))
 
 
-def advice_for(label: Label) -> str:
+def bridge_destination(label: str, chain: str) -> str | None:
+    """The chain a bridge delivers to when its label names one other than `chain`, else None."""
+    text = label.lower()
+    named = [target for word, target in BRIDGED_CHAINS.items()
+             if re.search(rf"\b{re.escape(word)}\b", text) and target != chain]
+    return named[0] if named else None
+
+
+def advice_for(label: Label, chain: str | None = None) -> str:
     """What the responder should do about funds that reached an address with this label."""
     name = label.entity or label.label
+    destination = bridge_destination(label.label, chain or "") if label.category == "bridge" else None
     return {
         "exchange": f"reached exchange {name}: send it a freeze request",
         "mixer": f"entered a mixer ({label.label}): record the deposit; the trail usually ends here",
-        "bridge": f"crossed a bridge ({label.label}): continue the trace on the destination chain",
+        "bridge": f"crossed a bridge ({label.label}) from {chain or 'this chain'} to {destination}: "
+                  f"continue the trace on {destination}" if destination else
+                  f"crossed a bridge ({label.label}) from {chain or 'this chain'}: the bridge serves several "
+                  "chains, so read the destination from its deposit event, then continue the trace there",
         "sanctioned": "sanctioned address: report, do not transact",
         "phishing": f"known phishing address ({label.label}): add it to the evidence and report it",
         "hack": f"known hack address ({label.label}): add it to the evidence and report it",
     }.get(label.category, f"labelled {label.category}: {label.label}")
 
 
-def findings_for(nodes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def findings_for(nodes: Iterable[dict[str, Any]], chain: str | None = None) -> list[dict[str, Any]]:
     """One finding per labelled address met (graph nodes as JSON), nearest hop first."""
     found = []
     for node in sorted(nodes, key=lambda n: (n["hop"], n["address"])):
         for raw in node["labels"]:
             label = Label(node["address"], raw["category"], raw["label"], raw.get("entity"),
                           raw.get("source", "shipped"))
-            found.append({"address": node["address"], "hop": node["hop"],
-                          "category": label.category, "label": label.label,
-                          "entity": label.entity, "advice": advice_for(label)})
+            finding = {"address": node["address"], "hop": node["hop"],
+                       "category": label.category, "label": label.label,
+                       "entity": label.entity, "advice": advice_for(label, chain)}
+            if label.category == "bridge":
+                finding["from_chain"] = chain
+                finding["destination_chain"] = bridge_destination(label.label, chain or "")
+            found.append(finding)
     return found
 
 

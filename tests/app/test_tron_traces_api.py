@@ -79,7 +79,9 @@ class TestWithATronApi:
         assert found[(BINANCE, "exchange")]["label"].startswith("wallet of exchange Binance")
         assert found[(BINANCE, "exchange")]["advice"] == "reached exchange Binance: send it a freeze request"
         assert found[(SANCTIONED, "sanctioned")]["hop"] == 3
-        assert found[(ALLBRIDGE, "bridge")]["advice"].startswith("crossed a bridge")
+        bridge = found[(ALLBRIDGE, "bridge")]
+        assert (bridge["from_chain"], bridge["destination_chain"]) == ("tron", None)  # Allbridge serves many
+        assert bridge["advice"].startswith("crossed a bridge (Allbridge Core: USDT pool) from tron:")
         binance = next(n for n in trace["graph"]["nodes"] if n["address"] == BINANCE)
         assert binance["taint"]["USDT"] == {"poison": "5000", "haircut": "5000", "fifo": "5000"}
         letters = client.get(f"/api/v1/traces/{trace['id']}/freeze-request", headers=owner).get_json()["items"]

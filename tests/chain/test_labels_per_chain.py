@@ -83,3 +83,15 @@ def test_labels_import_for_tron_keeps_the_address_exact_and_refuses_hex(chain_se
     with pytest.raises(InvalidInput, match="row 1: .* is not a tron address"):
         service.import_labels(chain_session, bad, chain="tron")
     assert chain_session.query(AddressLabel).count() == 1
+
+
+@pytest.mark.parametrize(("label", "chain", "destination"), [
+    ("Arbitrum One: L1 ERC20 Gateway", "ethereum", "arbitrum"),
+    ("Avalanche: Avalanche-Ethereum Bridge", "ethereum", "avalanche"),
+    ("zkLink Nova: bridge", "tron", "zklink-nova"),
+    ("Wormhole: Binance Smart Chain Core Bridge", "bsc", None),  # names only the chain it is on
+    ("Allbridge Core: USDT pool", "tron", None),  # serves many chains: the deposit event says which
+])
+def test_a_bridge_finding_names_the_destination_when_the_bridge_serves_one_chain(label, chain, destination):
+    from chain.labels import bridge_destination
+    assert bridge_destination(label, chain) == destination

@@ -104,3 +104,27 @@ def test_a_retrace_after_the_head_moved_finds_the_new_hop(chain_session, buried)
     assert hops[late_receiver] == 4 and hops[SANCTIONED] == 4
     assert late in {e["tx_hash"] for e in again.graph["edges"]}
     assert again.round_trips > 1  # the non-final tail of each level is asked again
+
+
+BSC_BINANCE = "0x01c952174c24e1210d26961d456a77a39e1f0bb0"
+BSC_GNOSIS_BRIDGE = "0x05185872898b6f94aa600177ef41b9334b1fa48b"
+
+
+@pytest.mark.anvil
+def test_a_chain_from_evm_rpc_urls_uses_its_own_labels_and_says_where_a_bridge_went(chain_session, anvil):
+    w3 = Web3(Web3.HTTPProvider(anvil.url))
+    thief = "0x" + secrets.token_hex(20)
+    _impersonate(w3, thief)
+    root = _send(w3, w3.eth.accounts[5], thief, 3 * 10**18)
+    _send(w3, thief, BSC_BINANCE, 10**18)
+    _send(w3, thief, BSC_GNOSIS_BRIDGE, 10**18)
+    explorer = EvmExplorer.over_http(anvil.url, chain="bsc", native_asset="BNB", finality_depth=0)
+    trace = _trace(chain_session, explorer, root, chain="bsc")
+    assert trace.status == "done", trace.error
+    found = {f["category"]: f for f in trace.findings}
+    assert found["exchange"]["entity"] == "Binance" and found["exchange"]["address"] == BSC_BINANCE
+    bridge = found["bridge"]
+    assert (bridge["from_chain"], bridge["destination_chain"]) == ("bsc", "gnosis")
+    assert bridge["advice"] == ("crossed a bridge (Gnosis Chain: BSC-xDAI Omni Bridge) from bsc to gnosis: "
+                                "continue the trace on gnosis")
+    assert next(n for n in trace.graph["nodes"] if n["address"] == BSC_BINANCE)["received"] == {"BNB": "1"}
