@@ -249,25 +249,6 @@ def trace_submit(principal):
     return redirect(url_for("console.trace", trace_id=trace.id), 303)
 
 
-@bp.get("/traces/<uuid:trace_id>")
-@staff_page()
-def trace(principal, trace_id: uuid.UUID):
-    """A trace: the transaction, the fund-flow graph, findings and the letters."""
-    session = get_session()
-    found = chain_service.get_trace(session, trace_id=trace_id)
-    svg = chain_service.get_trace_svg(session, trace_id=trace_id) if found.graph else None
-    return render_template("console/trace.html", principal=principal, trace=found, svg=svg)
-
-
-@bp.get("/traces/<uuid:trace_id>/letters")
-@staff_page()
-def letters(principal, trace_id: uuid.UUID):
-    """The freeze-request letters to each exchange the funds reached."""
-    found = chain_service.get_trace(get_session(), trace_id=trace_id)
-    drafted = chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)
-    return render_template("console/letters.html", principal=principal, trace=found, letters=drafted)
-
-
 @bp.get("/audit")
 @staff_page("risk_officer")
 def audit_view(principal):
@@ -296,3 +277,6 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     except ValueError:
         return None
 
+
+# The trace pages register on this blueprint from a module of their own.
+from app.web import console_traces  # noqa: E402,F401

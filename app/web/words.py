@@ -74,6 +74,8 @@ FINDING_CATEGORY = {
     "sanctioned": _l("Sanctioned address"),
     "phishing": _l("Known phishing address"),
     "hack": _l("Known hacker address"),
+    "stablecoin": _l("Stablecoin still held: the issuer can freeze it"),
+    "stopped": _l("The trace stopped widening here"),
 }
 
 CHECKLIST_ITEM = {
