@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import Conflict, DomainError, InvalidInput, NotFound, RateLimited
@@ -21,11 +21,12 @@ from verification.authenticators import (
     StaffTotpEnrolment,
     audit_totp,
     check_staff_totp,
+    count_staff_password_failure,
     current_time,
     enrol_staff_totp,
-    judge_totp,
-    lock_otp_factor,
     reenable_factor,
+    staff_sign_in_pause,
+    totp_closed_error,
     totp_error,
 )
 from verification.errors import (
@@ -35,6 +36,7 @@ from verification.errors import (
     TooManyAttempts,
     WrongCode,
 )
+from verification.lockout import judge_owner_totp
 from verification.messages import resolve_language, sms_code_text
 from verification.models import FactorCheck, SmsCode, Verification
 from verification.sms import SmsDeliveryFailed, SmsGateway, mask_phone
@@ -43,8 +45,8 @@ from verification.trust import DEFAULT_TRUST_DAYS, FACTOR_KINDS, assess_factors
 
 __all__ = [
     "AuditSink", "SmsSendResult", "StaffTotpEnrolment", "VERIFICATION_LIFETIME", "check_sms_code",
-    "check_staff_totp", "check_totp", "decide_manual_review", "enrol_staff_totp", "reenable_factor",
-    "send_sms_code", "start_verification",
+    "check_staff_totp", "check_totp", "count_staff_password_failure", "decide_manual_review",
+    "enrol_staff_totp", "reenable_factor", "send_sms_code", "staff_sign_in_pause", "start_verification",
 ]
 
 VERIFICATION_LIFETIME = timedelta(minutes=30)
@@ -79,7 +81,7 @@ def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: 
         status="manual_review" if needs_review else "pending", manual_review_required=needs_review,
         phone=phone, anti_phishing_code=anti_phishing_code, language=resolve_language(language),
         expires_at=now + VERIFICATION_LIFETIME, created_at=now)
-    carried = _recent_sms_failures(session, account_id=account_id, now=now)
+    carried = _recent_sms_failures(session, account_id=account_id, actor=actor, now=now)
     for position, kind in enumerate(FACTOR_KINDS):
         if kind in registered:
             verification.factors.append(FactorCheck(
@@ -107,14 +109,14 @@ def send_sms_code(session: Session, *, verification_id: uuid.UUID | str, gateway
     if check.attempts >= codes.MAX_WRONG_TRIES:
         raise TooManyAttempts("Too many wrong codes; no new code can be sent.", retry_after=None)
     decision = codes.may_send(last_sent_at=_last_code_sent_at(session, verification.id),
-                              sends_in_last_hour=_account_sends(session, verification.account_id, now),
-                              now=now)
+                              token_sends=_sends(session, verification.account_id, now, requested_by=actor),
+                              account_sends=_sends(session, verification.account_id, now), now=now)
     if not decision.is_allowed:
         raise RateLimited("A new code cannot be sent yet.", retry_after=decision.retry_after)
     code = codes.generate_code()
     row = SmsCode(id=uuid.uuid4(), verification_id=verification.id, account_id=verification.account_id,
                   code_hash=codes.hash_code(code_key, verification_id=verification.id, code=code),
-                  created_at=now, expires_at=now + codes.CODE_LIFETIME, attempts=0)
+                  created_at=now, expires_at=now + codes.CODE_LIFETIME, attempts=0, requested_by=actor)
     session.add(row)
     body = sms_code_text(code=code, minutes=int(codes.CODE_LIFETIME.total_seconds() // 60),
                          language=verification.language,
@@ -134,7 +136,9 @@ def check_sms_code(session: Session, *, verification_id: uuid.UUID | str, code: 
     now = current_time(now)
     verification = _open_verification(session, verification_id, actor=actor, audit=audit, now=now)
     check = _factor(verification, "sms")
-    row = session.scalar(select(SmsCode).where(SmsCode.verification_id == verification.id)
+    # The newest code this token asked for: a code is bound to its request (ASVS 4.0.3 2.7.3).
+    row = session.scalar(select(SmsCode).where(SmsCode.verification_id == verification.id,
+                                               or_(SmsCode.requested_by == actor, SmsCode.requested_by.is_(None)))
                          .order_by(SmsCode.created_at.desc()).limit(1).with_for_update())
     if row is None:
         raise Conflict("no code has been sent for this verification")
@@ -155,8 +159,9 @@ def check_totp(session: Session, *, verification_id: uuid.UUID | str, code: str,
     now = current_time(now)
     verification = _open_verification(session, verification_id, actor=actor, audit=audit, now=now)
     check = _factor(verification, "totp")
-    factor = lock_otp_factor(session, owner_kind="account", owner_id=verification.account_id, now=now)
-    result = judge_totp(factor, secret=totp_secret, code=code, now=now)
+    verdict = judge_owner_totp(session, verification=verification, actor=actor, secret=totp_secret, code=code,
+                               now=now)
+    result = verdict.result
     if result.outcome is Outcome.WRONG:
         check.attempts += 1
     if result.is_accepted or check.status == "passed":
@@ -165,10 +170,13 @@ def check_totp(session: Session, *, verification_id: uuid.UUID | str, code: str,
         check.status = "locked" if result.state.disabled or result.state.locked_until else "pending"
     audit_totp(audit, session, result, actor=actor, subject=("verification", verification.id),
                incident_id=verification.incident_id)
+    if verdict.has_just_closed:  # staff are told: someone is guessing this account's codes
+        _audit(audit, session, verification, actor, "verification.factor_kept_for_proven_holder",
+               {"factor": "totp", "total_failures": result.state.total_failures})
     if result.is_accepted:
         _settle(session, verification, actor=actor, audit=audit, now=now)
     session.commit()
-    error = totp_error(result, now)
+    error = totp_closed_error() if result.outcome is Outcome.CLOSED else totp_error(result, now)
     if error:
         raise error
     return verification
@@ -308,18 +316,23 @@ def _last_code_sent_at(session: Session, verification_id: uuid.UUID) -> datetime
                           .where(SmsCode.verification_id == verification_id))
 
 
-def _account_sends(session: Session, account_id: str, now: datetime) -> list[datetime]:
-    """Issue times of the account's codes in the last hour, across its verifications."""
+def _sends(session: Session, account_id: str, now: datetime, *, requested_by: str | None = None) -> list[datetime]:
+    """Issue times of the account's codes in the last hour (only one token's, when named)."""
     query = select(SmsCode.created_at).where(SmsCode.account_id == account_id,
                                              SmsCode.created_at > now - codes.SEND_WINDOW)
+    if requested_by is not None:
+        query = query.where(SmsCode.requested_by == requested_by)
     return list(session.scalars(query))
 
 
-def _recent_sms_failures(session: Session, *, account_id: str, now: datetime) -> int:
-    """Wrong SMS tries carried into a new verification, so starting over resets nothing."""
+def _recent_sms_failures(session: Session, *, account_id: str, actor: str, now: datetime) -> int:
+    """Wrong SMS tries of this token carried into its new verification, so starting over resets nothing
+    (another token's wrong tries are not carried: a stranger cannot burn the owner's codes)."""
+    asked = select(SmsCode.verification_id).where(SmsCode.account_id == account_id, SmsCode.requested_by == actor,
+                                                  SmsCode.created_at > now - codes.SEND_WINDOW)
     query = (select(func.max(FactorCheck.attempts)).join(Verification)
              .where(Verification.account_id == account_id, FactorCheck.kind == "sms",
-                    Verification.status != "passed",
+                    Verification.status != "passed", Verification.id.in_(asked),
                     Verification.created_at > now - codes.SEND_WINDOW))
     return session.scalar(query) or 0
 
