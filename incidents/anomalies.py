@@ -134,5 +134,5 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
 def _watch_incident(row: AnomalyEvent, sla_hours: int, now: datetime) -> dict:
     """The fields of a new incident opened by the risk engine."""
     return {"kind": "anomaly", "source": "anomaly", "severity": "high", "risk_score": row.score,
-            "sla_due_at": sla_due(now, sla_hours), "queue": "risk", "first_suspicious_at": clamp_claim(row.occurred_at, received_at=now),
-            "created_at": now, "updated_at": now}
+            "sla_due_at": sla_due(now, sla_hours), "queue": "risk",
+            "first_suspicious_at": clamp_claim(row.occurred_at, received_at=now), "created_at": now, "updated_at": now}

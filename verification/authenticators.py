@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from app.db import DomainError, InvalidInput, NotFound, utcnow
 from verification.audit import AuditSink
-from verification.errors import CodeAlreadyUsed, TooManyAttempts, TotpNotEnrolled, WrongCode
+from verification.errors import (
+    CodeAlreadyUsed,
+    TooManyAttempts,
+    TotpKeptForPhoneHolder,
+    TotpNotEnrolled,
+    WrongCode,
+)
 from verification.models import OtpFactor, TotpThrottle
 from verification.totp import Outcome, TotpCheck, count_failure, reenable, verify_totp
 
@@ -174,8 +180,7 @@ def audit_totp(audit: AuditSink, session: Session, result: TotpCheck, *, actor: 
 
 def totp_closed_error() -> DomainError:
     """The answer to an unproven token once the account's authenticator is kept for the phone's holder."""
-    return TooManyAttempts("Too many wrong authenticator codes were entered for this account. Enter the text "
-                           "message code first, or ask for a manual identity review.", retry_after=None)
+    return TotpKeptForPhoneHolder()
 
 
 def totp_error(result: TotpCheck, now: datetime) -> DomainError | None:
