@@ -62,7 +62,7 @@ def sign_in_submit():
     except DomainError as error:
         get_session().rollback()
         status = 429 if error.slug == "too-many-attempts" else 401
-        message = (_("Your authenticator is locked after too many wrong codes. Try again later.")
+        message = (_("Sign-in is paused after too many failed attempts. Try again later.")
                    if status == 429 else _("The name, password or code is not correct."))
         return render_template("console/sign_in.html", error=message, next=target, name=name, reason=None), status
     return redirect(target, 303)
@@ -96,7 +96,8 @@ def queue(principal):
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
-    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now())
+    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
+                      trust_days=current_app.config["FACTOR_TRUST_DAYS"])
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
                            chains=CHAINS, thread=console_thread(incident_id, principal))
