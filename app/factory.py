@@ -7,14 +7,11 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
-from app import adapters, errors, jobs, jobs_tracing, notify, observability, web
+from app import adapters, edge, errors, jobs, jobs_tracing, notify, observability, web
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
-
-MAX_BODY_BYTES = 64 * 1024
-JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class LockdeskApi(Api):
@@ -43,7 +40,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
-    app.before_request(_check_body)
+    edge.init_app(app)
     app.teardown_appcontext(close_session)
     limiter.init_app(app)
     _register_api(app)
@@ -55,7 +52,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _derive(app: Flask) -> None:
     """Settings computed from others."""
     config = app.config
-    config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     config["ANOMALY_WEBHOOK_SECRETS"] = split_keys(config["ANOMALY_WEBHOOK_SECRET"])
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"]
     config.setdefault("RATELIMIT_ENABLED", True)
@@ -64,19 +60,6 @@ def _derive(app: Flask) -> None:
         OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
     )
-
-
-def _check_body() -> None:
-    """API bodies are JSON (else 415) and at most 64 KiB (else 413), before any parsing."""
-    from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
-
-    if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
-        return
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
-    if has_body and not request.is_json:
-        raise UnsupportedMediaType("the body must be application/json")
 
 
 def _register_api(app: Flask) -> None:

@@ -1,9 +1,9 @@
 """The audit chain: listing for officers and admins, verification for admins."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.api.parsing import Blueprint
 from app.api.schemas import AuditEventOut, PageArgs
 from app.auth import require_staff
 from app.extensions import get_session
