@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
-from app import adapters, edge, errors, jobs, jobs_tracing, notify, observability, web
+from app import adapters, audit_anchor, edge, errors, jobs, jobs_tracing, notify, observability, web
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
@@ -38,6 +38,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs_tracing.init_app(app)
     notify.init_app(app)
     jobs.init_app(app)
+    audit_anchor.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
     edge.init_app(app)
@@ -68,6 +69,7 @@ def _register_api(app: Flask) -> None:
         anomalies,
         audit,
         incidents,
+        instance,
         openapi_docs,
         operations,
         reports,
@@ -82,7 +84,7 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
-    for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations):
+    for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations, instance):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
