@@ -67,6 +67,9 @@ STAFF_BODIES = {
     ("POST", "/api/v1/traces"): {"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": 1},
     ("POST", f"/api/v1/verifications/{SOME_ID}/totp"): {"code": "123456"},
     ("POST", f"/api/v1/verifications/{SOME_ID}/sms/check"): {"code": "123456"},
+    ("POST", "/api/v1/audit/verify"): {"seq": 1, "head": "0" * 64, "created_at": "2026-12-03T00:00:00+00:00",
+                                       "key_id": "k", "algorithm": "ed25519", "public_key": "A" * 44,
+                                       "signature": "A" * 88},
 }
 PUBLIC_BODIES = {
     ("POST", "/api/v1/reports"): report_body(loss_usd="10"),
@@ -89,6 +92,7 @@ TEXT_FIELDS = [
     ("POST", "/api/v1/traces", "tx_hash"),
     ("POST", f"/api/v1/verifications/{SOME_ID}/totp", "code"),
     ("POST", f"/api/v1/verifications/{SOME_ID}/sms/check", "code"),
+    ("POST", "/api/v1/audit/verify", "key_id"),
 ]
 
 
@@ -96,7 +100,7 @@ TEXT_FIELDS = [
 @pytest.mark.parametrize(("method", "path", "field"), TEXT_FIELDS, ids=lambda v: str(v).rsplit("/", 1)[-1])
 def test_text_that_cannot_be_stored_is_422_naming_the_field(app, client, method, path, field, bad):
     body = {**PUBLIC_BODIES, **STAFF_BODIES}[(method, path)]
-    headers = bearer(staff_token(app, "risk_officer")) if (method, path) in STAFF_BODIES else {}
+    headers = bearer(staff_token(app, "admin")) if (method, path) in STAFF_BODIES else {}
     response = send_json(client, method, path, with_value(body, field, f"x{bad}y"), headers)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.content_type == "application/problem+json"
