@@ -12,7 +12,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity, UnsupportedMediaType
 from werkzeug.urls import iri_to_uri
 
@@ -73,6 +73,8 @@ def refuse(location: str, faults: dict[str, list[str]]) -> None:
 
 def check_request() -> None:
     """Before any route: the body's size and type, then the text of query arguments and form fields."""
+    if request.routing_exception is not None:  # no such route or method: that answer (404, 405) comes first
+        return
     if request.method in BODY_METHODS:
         _check_body()
     faults = {_printable(key): [f"name {fault}"] for key in request.args
@@ -90,18 +92,27 @@ def check_request() -> None:
 
 def _check_body() -> None:
     """413 over the limit whatever the transfer encoding; 415 for an API body that is not JSON."""
+    # An upload route widened the limit for its file (app.conversation); every other body has 64 KiB.
+    limit = request.max_content_length or MAX_BODY_BYTES
+    upload = limit > MAX_BODY_BYTES and _is_upload()
     length = request.content_length
-    if (length or 0) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if (length or 0) > limit:
+        raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
     streamed = length is None and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if streamed:
         # Werkzeug stops reading a streamed body at the limit without saying so: read it here, and a
         # body that still has bytes past the limit is too large rather than cut short.
         data = request.get_data(cache=True)
-        if len(data) >= MAX_BODY_BYTES and request.environ["wsgi.input"].read(1):
-            raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if request.path.startswith("/api/") and (length or streamed) and not request.is_json:
+        if len(data) >= limit and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
+    if request.path.startswith("/api/") and not upload and (length or streamed) and not request.is_json:
         raise UnsupportedMediaType("the body must be application/json")
+
+
+def _is_upload() -> bool:
+    """Whether the route takes a file (multipart) rather than JSON."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "accepts_upload", False))
 
 
 def local_path(target: str | None, default: str) -> str:

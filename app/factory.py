@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask_smorest import Api
 
-from app import adapters, audit_anchor, edge, errors, jobs, jobs_tracing, notify, observability, web
+from app import adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability, web
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
@@ -37,10 +37,12 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     adapters.init_app(app)
     jobs_tracing.init_app(app)
     notify.init_app(app)
+    conversation.init_app(app)
     jobs.init_app(app)
     audit_anchor.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
+    app.before_request(conversation.widen_body_limit)  # before the edge reads an upload's form
     edge.init_app(app)
     app.teardown_appcontext(close_session)
     limiter.init_app(app)
@@ -70,6 +72,7 @@ def _register_api(app: Flask) -> None:
         audit,
         incidents,
         instance,
+        messages,
         openapi_docs,
         operations,
         reports,
@@ -85,7 +88,8 @@ def _register_api(app: Flask) -> None:
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     api.ma_plugin.converter.add_attribute_function(openapi_docs.text_rule)
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
-    for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations, instance):
+    for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
+                   instance):
         api.register_blueprint(module.blp)
     openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.get("explorers", {})))
     app.register_blueprint(operations.blp)

@@ -89,3 +89,18 @@ def latest_verification(session: Session, *, incident_id: uuid.UUID) -> Verifica
     query = (select(Verification).where(Verification.incident_id == incident_id)
              .order_by(Verification.created_at.desc()).limit(1))
     return session.scalar(query)
+
+
+def own_verification(session: Session, *, incident_id: uuid.UUID, actor: str) -> Verification | None:
+    """The newest verification this reporter started on the incident."""
+    query = (select(Verification).where(Verification.incident_id == incident_id, Verification.started_by == actor)
+             .order_by(Verification.created_at.desc()).limit(1))
+    return session.scalar(query)
+
+
+def has_proven_ownership(session: Session, *, incident_id: uuid.UUID, actor: str) -> bool:
+    """Whether this reporter passed a verification on the incident: the owner's view opens to them alone."""
+    query = select(Verification.id).where(Verification.incident_id == incident_id, Verification.status == "passed",
+                                          Verification.started_by == actor).limit(1)
+    return session.scalar(query) is not None
+

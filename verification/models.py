@@ -81,6 +81,8 @@ class Verification(Base):
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     anti_phishing_code: Mapped[str | None] = mapped_column(EncryptedText)
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # Who started it (an access token's audit name): the proof is that holder's, not every reporter's.
+    started_by: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     passed_at: Mapped[datetime | None]

@@ -78,7 +78,7 @@ def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: 
         id=uuid.uuid4(), incident_id=incident_id, account_id=account_id,
         status="manual_review" if needs_review else "pending", manual_review_required=needs_review,
         phone=phone, anti_phishing_code=anti_phishing_code, language=resolve_language(language),
-        expires_at=now + VERIFICATION_LIFETIME, created_at=now)
+        expires_at=now + VERIFICATION_LIFETIME, created_at=now, started_by=actor)
     carried = _recent_sms_failures(session, account_id=account_id, now=now)
     for position, kind in enumerate(FACTOR_KINDS):
         if kind in registered:

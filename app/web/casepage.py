@@ -82,10 +82,11 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
     traces = _newest_traces(session, incident_id)
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
-    return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
-                     transactions=transactions, unfreeze_url=unfreeze_url,
+    proven = ownership.has_proven_ownership(session, incident_id=incident_id, actor=principal.actor)
+    return OwnerCase(view=view, transactions=transactions, unfreeze_url=unfreeze_url,
+                     verification=ownership.own_verification(session, incident_id=incident_id, actor=principal.actor),
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
-                                                             now=now))
+                                                             now=now) if proven else None)
 
 
 def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,

@@ -15,6 +15,7 @@ from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
 from app.web import now, protect_pages
 from app.web.casepage import staff_case
+from app.web.threads import console_thread
 from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
@@ -98,7 +99,7 @@ def incident(principal, incident_id: uuid.UUID):
     case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now())
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
-                           chains=CHAINS)
+                           chains=CHAINS, thread=console_thread(incident_id, principal))
 
 
 def case_action(*roles: str):

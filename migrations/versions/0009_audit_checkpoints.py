@@ -1,14 +1,14 @@
 """Signed checkpoints of the audit chain; TRUNCATE of the audit tables refused.
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
