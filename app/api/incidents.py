@@ -4,9 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import jsonify, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import ACCOUNT_ID, FullMatch
+from app.api.parsing import Blueprint
 from app.api.schemas import (
     AuditEventOut,
     IncidentListItemOut,
@@ -20,7 +21,7 @@ from app.containment import dispatch_after_commit
 from app.extensions import get_session
 from incidents import audit
 from incidents.casework import change_status, freeze_manually
-from incidents.queue import SORTS, IncidentFilter, list_incidents
+from incidents.queue import INCIDENT_CURSOR, SORTS, IncidentFilter, list_incidents
 from incidents.queue import get_incident as load_incident
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
@@ -32,9 +33,11 @@ class IncidentListArgs(PageArgs):
 
     status = fields.String(validate=validate.OneOf(tuple(INCIDENT_TRANSITIONS)))
     containment = fields.String(validate=validate.OneOf(tuple(CONTAINMENT_TRANSITIONS)))
-    account_id = fields.String(validate=validate.Length(min=1, max=64))
+    account_id = fields.String(validate=ACCOUNT_ID)
     queue = fields.String(validate=validate.OneOf(("support", "risk")))
     sort = fields.String(load_default="sla_due_at", validate=validate.OneOf(SORTS))
+    cursor = fields.String(load_default=None,
+                           validate=FullMatch(INCIDENT_CURSOR, error="is not a cursor this list gave out"))
 
 
 class IncidentPageOut(Schema):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, current_app, request
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.fields import Timestamp
+from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
 from app.conversation import accepts_upload, attachment_limits, upload_rate_limit

@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.fields import CHAIN_NAME, transaction_hash_is_valid
+from app.api.parsing import Blueprint
 from app.api.schemas import TraceOut
 from app.auth import current_principal, require_incident_access
 from app.casefile import transactions_of
@@ -71,6 +71,8 @@ def authorize_trace_request(data: dict) -> str:
     """Staff trace anything; a reporter only the hashes of its own incident."""
     principal = current_principal()
     if principal.kind == "staff":
+        if data["incident_id"] is not None:
+            get_incident(get_session(), incident_id=data["incident_id"])  # 404 for an incident that is not there
         return principal.actor
     if data["incident_id"] != principal.incident_id:
         raise Forbidden("a reporter may trace the transactions of its own incident only")

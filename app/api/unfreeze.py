@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, jsonify, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.fields import Timestamp
+from app.api.fields import FullMatch, Timestamp
+from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
 from app.db import Forbidden, NotFound
@@ -15,6 +15,7 @@ from app.extensions import get_session, runtime
 from app.notify import review_policy
 from incidents import ownership, review
 from incidents.checklist import ITEMS
+from incidents.queue import REQUEST_CURSOR
 
 blp = Blueprint("unfreeze", __name__, url_prefix="/api/v1", description="Unfreeze review")
 
@@ -90,6 +91,8 @@ class UnfreezeListArgs(PageArgs):
     """Filter of the review queue."""
 
     status = fields.String(validate=validate.OneOf(review.REQUEST_STATUSES))
+    cursor = fields.String(load_default=None,
+                           validate=FullMatch(REQUEST_CURSOR, error="is not a cursor this list gave out"))
 
 
 class UnfreezePageOut(Schema):
@@ -111,7 +114,7 @@ class DecisionIn(Schema):
 
     decision = fields.String(required=True, validate=validate.OneOf(review.DECISIONS))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    totp = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}\Z",
+    totp = fields.String(required=True, validate=FullMatch(r"^[0-9]{6}$",
                                                                  error="must be exactly six digits 0-9"))
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from incidents.access import Principal
 from incidents.conversation.attachments import claim_for_message
 from incidents.conversation.models import Message
 from incidents.models import OPEN_STATUSES, Incident
-from incidents.queue import Page, cursor_values, encode_cursor, get_incident
+from incidents.queue import Page, get_incident
 from incidents.states import IllegalTransition, transition
 
 MAX_BODY = 4000
@@ -132,12 +133,11 @@ def list_messages(session: Session, *, incident_id: uuid.UUID, principal: Princi
     if principal.kind == "reporter":
         query = query.where(Message.report_id == principal.report_id, Message.visibility == "public")
     if cursor:
-        values = cursor_values(cursor)
-        if values[0] != "messages" or not isinstance(values[1], int):
+        if re.fullmatch(r"[0-9]{1,18}", cursor) is None:  # the last message number seen
             raise InvalidInput("cursor", "is not a cursor this list gave out")
-        query = query.where(Message.number > values[1])
+        query = query.where(Message.number > int(cursor))
     rows = list(session.scalars(query.order_by(Message.number).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
-    return Page(items=rows, next_cursor=encode_cursor(["messages", rows[-1].number]) if more else None)
+    return Page(items=rows, next_cursor=str(rows[-1].number) if more else None)
 
