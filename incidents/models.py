@@ -73,6 +73,8 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # How the case ended (incidents.states.OUTCOMES); None while it is open or when staff closed it.
+    outcome: Mapped[str | None] = mapped_column(String(40))
 
     reports: Mapped[list[Report]] = relationship(back_populates="incident", order_by="Report.created_at")
     anomalies: Mapped[list[AnomalyEvent]] = relationship(back_populates="incident",

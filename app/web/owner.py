@@ -160,7 +160,8 @@ def _code_key() -> bytes:
 def start_verification(incident_id, principal):
     """Start proving ownership with the authenticator app and a text message."""
     ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
-                                       trust_days=current_app.config["FACTOR_TRUST_DAYS"], now=now())
+                                       trust_days=current_app.config["FACTOR_TRUST_DAYS"],
+                                       exchange=runtime().ports["exchange"], now=now())
     return _("Verification started. Enter the codes below.")
 
 
