@@ -53,6 +53,18 @@ def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor:
         trust_days=trust_days, audit=audit.record, actor=actor, now=now)
 
 
+def refresh_account_details(session: Session, *, incident_id: uuid.UUID, exchange: ExchangePort,
+                            now: datetime | None = None) -> bool:
+    """Ask the exchange for the account again (the owner says they reset the password or rebound 2FA);
+    one commit. False when the exchange cannot be reached right now."""
+    incident = get_incident(session, incident_id=incident_id)
+    if not incident.is_open:
+        raise Conflict(f"the incident is {incident.status}")
+    record = _fetch_account_details(session, incident, exchange, now=now or utcnow())
+    session.commit()
+    return record is not None
+
+
 def _fetch_account_details(session: Session, incident, exchange: ExchangePort, *, now: datetime):
     """Ask the exchange to describe the account with no transaction open, keep the answer; None when it is
     unreachable (the caller answers account-details-pending)."""

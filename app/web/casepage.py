@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.casefile import reporter_view, staff_view
@@ -16,7 +17,7 @@ from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
-from verification.models import Verification
+from verification.models import OtpFactor, Verification
 
 
 @dataclass
@@ -37,6 +38,19 @@ class OwnerCase:
     transactions: list[TracedTransaction]
     unfreeze_request: Any = None
     unfreeze_url: str | None = None
+    # When the account's authenticator takes codes again after too many wrong ones (None: it is not locked).
+    totp_locked_until: datetime | None = None
+
+    @property
+    def is_ended(self) -> bool:
+        """Whether the case is over (resolved or closed): no clock runs any more."""
+        return self.view["status"] in ("resolved", "closed")
+
+    @property
+    def is_stuck(self) -> bool:
+        """A pending verification that can no longer pass: the SMS code was burned by wrong tries."""
+        ver = self.verification
+        return ver is not None and ver.status == "pending" and any(f.status == "failed" for f in ver.factors)
 
     @property
     def can_request_unfreeze(self) -> bool:
@@ -48,7 +62,8 @@ class OwnerCase:
     def can_start_verification(self) -> bool:
         """Whether a (new) verification may be started from the page."""
         open_case = self.view["status"] in ("open", "in_progress", "awaiting_user")
-        return open_case and (self.verification is None or self.verification.status in ("failed", "expired"))
+        ended = self.verification is None or self.verification.status in ("failed", "expired")
+        return open_case and (ended or self.is_stuck)
 
 
 @dataclass
@@ -82,10 +97,20 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
     traces = _newest_traces(session, incident_id)
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
+    view = {**view, "outcome": incident.outcome, "closed_at": incident.closed_at, "account_id": incident.account_id}
     return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
                      transactions=transactions, unfreeze_url=unfreeze_url,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
-                                                             now=now))
+                                                             now=now),
+                     totp_locked_until=_locked_until(session, incident.account_id, now))
+
+
+def _locked_until(session: Session, account_id: str, now: datetime | None) -> datetime | None:
+    """Until when the account's authenticator refuses codes, if it does now."""
+    factor = session.scalar(select(OtpFactor).where(OtpFactor.owner_kind == "account",
+                                                    OtpFactor.owner_id == account_id))
+    until = factor.locked_until if factor is not None else None
+    return until if until is not None and now is not None and until > now else None
 
 
 def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,

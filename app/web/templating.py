@@ -38,6 +38,14 @@ def sla_clock(due: datetime | None) -> dict:
     return {"due": due, "left": duration(left), "is_overdue": left.total_seconds() < 0}
 
 
+def time_left(at: datetime | None) -> str:
+    """How long until a time, as hours and minutes (no less than a minute while it is ahead)."""
+    if at is None:
+        return ""
+    left = at - now()
+    return duration(max(left, timedelta(minutes=1)) if left.total_seconds() > 0 else timedelta(0))
+
+
 def short_hash(value: str | None) -> str:
     """A long hash or address shortened for narrow screens (the full one stays in a title)."""
     if not value or len(value) <= 20:
@@ -83,8 +91,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(short_hash)
     app.add_template_filter(actor_name)
     app.add_template_global(sla_clock)
+    app.add_template_global(time_left)
     app.add_template_global(language_links)
     app.add_template_global(html_lang)
     app.add_template_global(inline_svg)
     app.add_template_global(words.word)
     app.add_template_global(words, "words")
+
+    @app.context_processor
+    def _review_settings():
+        return {"min_wait_minutes": app.config.get("UNFREEZE_MIN_WAIT_MINUTES", 120)}

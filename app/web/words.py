@@ -86,6 +86,23 @@ CHECKLIST_ITEM = {
     "no_new_anomalies": _l("No new suspicious activity since the freeze"),
 }
 
+# What the owner does (or need not do) for each checklist item that is still open.
+CHECKLIST_OWNER_STEP = {
+    "identity_verified": _l("Enter the two codes in step 1 above."),
+    "password_reset": _l("Set a new password at the exchange: on its sign-in page choose “Forgot password” "
+                         "and follow the steps (this works while the account is frozen). Use a password you "
+                         "have never used anywhere else. We tick this item as soon as the exchange reports it."),
+    "sessions_revoked": _l("Nothing to do: we ask the exchange to sign every device out when it freezes the "
+                           "account."),
+    "api_keys_revoked": _l("Nothing to do: we ask the exchange to revoke every API key when it freezes the "
+                           "account."),
+    "two_factor_rebound": _l("Bind a new authenticator at the exchange: after the new password, open Security "
+                             "→ Two-factor authentication, remove the old one and scan the new QR code. We tick "
+                             "this item as soon as the exchange reports it."),
+    "transactions_reviewed": _l("Nothing to do: our team traces the withdrawals."),
+    "no_new_anomalies": _l("Nothing to do: we watch the account for new suspicious activity."),
+}
+
 UNFREEZE_STATUS = {
     "pending": _l("Under review"),
     "approved": _l("Approved"),
