@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Conflict, InvalidInput, NotFound, utcnow
 from incidents import audit, evidence
-from incidents.approvals import CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
+from incidents.approvals import DECIDING_ROLES, CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
 from incidents.checklist import (
     ITEMS,
     SYSTEM_ONLY,
@@ -378,6 +378,22 @@ def _check_may_decide(session: Session, request: UnfreezeRequest, officer: Staff
     error = refusal(officer_id=officer.id, role=officer.role, decision=decision, roles=roles)
     if error is not None:
         raise error
+
+
+def decision_standing(session: Session, *, request: UnfreezeRequest, staff_id: uuid.UUID, role: str) -> str:
+    """What this staff member may do on the request, told before they click (the rules of `refusal`):
+    `closed`, `not_officer`, `decided`, `raised` or `worked` (may only reject), `may_decide`."""
+    if request.status != "pending":
+        return "closed"
+    if role not in DECIDING_ROLES:
+        return "not_officer"
+    if any(decision.officer_id == staff_id for decision in request.decisions):
+        return "decided"
+    if request.raised_by == f"staff:{staff_id}":
+        return "raised"
+    if staff_id in _case_workers(session, request):
+        return "worked"
+    return "may_decide"
 
 
 def _case_workers(session: Session, request: UnfreezeRequest) -> set[uuid.UUID]:

@@ -95,10 +95,14 @@ def queue(principal):
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
-    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now())
+    session = get_session()
+    case = staff_case(session, incident_id=incident_id, policy=review_policy(current_app.config), now=now())
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
+    standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
+                                         role=principal.role) if case.unfreeze_request is not None else None)
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
-                           chains=CHAINS)
+                           chains=CHAINS, standing=standing,
+                           traceable=set(runtime().ports.get("explorers", {})))
 
 
 def case_action(*roles: str):
