@@ -268,8 +268,8 @@ def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, st
                        incident_id: uuid.UUID | None, requested_by: str,
                        now: datetime | None = None) -> list[Trace]:
     """Queue traces in the caller's transaction; malformed hashes and ones the incident has a trace of are skipped."""
-    queued, seen = [], set(session.execute(select(Trace.chain, Trace.tx_hash).where(
-        Trace.incident_id == incident_id)).tuples()) if incident_id is not None else set()
+    queued, seen = [], {(row.chain, row.tx_hash) for row in session.execute(select(Trace.chain, Trace.tx_hash).where(
+        Trace.incident_id == incident_id))} if incident_id is not None else set()
     for chain, tx_hash in transactions:
         try:
             normalized = normalize_hash(chain, tx_hash)

@@ -161,7 +161,10 @@ EXCHANGE_STATE = {"active": _l("Active"), "frozen": _l("Frozen")}
 
 SECURITY_EVENT = {**ANOMALY_TYPE, "totp_bound": _l("Authenticator bound"), "phone_bound": _l("Phone bound"),
                   "totp_changed": _l("Authenticator changed"), "totp_reset": _l("Authenticator reset"),
-                  "password_changed": _l("Password changed")}
+                  "password_changed": _l("Password changed"), "account_frozen": _l("Account frozen"),
+                  "account_unfrozen": _l("Account unfrozen")}
+
+ROLE = {"agent": _l("Agent"), "risk_officer": _l("Risk officer"), "admin": _l("Administrator")}
 
 REVIEW_DECISION = {"approve": _l("Identity confirmed"), "reject": _l("Not confirmed")}
 

@@ -113,6 +113,7 @@ def _enum_words():
     yield from (("SEVERITY", value) for value in set(SEVERITY_BY_KIND.values()) | {"high"})
     yield from (("INCIDENT_KIND", value) for value in (*REPORT_KINDS, "anomaly"))
     yield from (("QUEUE", value) for value in ("support", "risk"))
+    yield from (("ROLE", value) for value in ("agent", "risk_officer", "admin"))
     yield from (("ANOMALY_TYPE", value) for value in DEFAULT_WEIGHTS)
     yield from (("CHECKLIST_ITEM", value) for value in ITEMS)
     yield from (("CHECKLIST_OWNER_STEP", value) for value in ITEMS)
