@@ -8,12 +8,14 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.db import utcnow
 from tests.conftest import make_settings
 from tests.factories import last_sms_code
 from tests.web.conftest import Clock, make_staff, open_exchange_account, totp_now
@@ -83,12 +85,19 @@ def text(page, selector: str) -> str:
     return page.locator(selector).first.inner_text()
 
 
+def catch_up(demo: LiveApp) -> None:
+    """Move the pages' clock to just after the real one (the exchange and the outbox stamp real time)."""
+    demo.clock.now = max(demo.clock.now, utcnow()) + timedelta(seconds=1)
+
+
 def run_jobs(demo: LiveApp) -> None:
     """What the background worker would do now: the outbox, due unfreezes, audit sealing and messages."""
+    catch_up(demo)
     ports = demo.app.extensions["lockdesk"].ports
     ports["dispatcher"].drain(now=demo.clock.now)
     ports["review_jobs"].execute_unfreezes()
     ports["dispatcher"].drain(now=demo.clock.now)
+    ports["tracer"].run_due()
     ports["audit_sealer"]()
     ports["review_jobs"].deliver_notifications()
 
