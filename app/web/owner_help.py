@@ -22,7 +22,7 @@ def _link_sent() -> str:
 
 
 @bp.post("/i/<uuid:incident_id>/case-link")
-@limiter.limit(lambda: current_app.config.get("CASE_LINK_RATE_LIMIT", "3 per hour"))
+@limiter.limit(lambda: current_app.config["CASE_LINK_RATE_LIMIT"])
 @owner_action(anchor="case-link")
 def resend_case_link(incident_id: uuid.UUID, principal):
     """Send this case's private link again, to the contacts the exchange has on record."""
@@ -37,7 +37,7 @@ def lost_link_form():
 
 
 @bp.post("/lost-link")
-@limiter.limit(lambda: current_app.config.get("CASE_LINK_RATE_LIMIT", "3 per hour"))
+@limiter.limit(lambda: current_app.config["CASE_LINK_RATE_LIMIT"])
 def lost_link_submit():
     """Queue the link for the account's open case, if any; the answer never says whether there is one."""
     account_id = (request.form.get("account_id") or "").strip()
