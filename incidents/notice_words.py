@@ -118,7 +118,8 @@ def render_owner_sms(*, notice: str, language: str, reference: str, anti_phishin
     language = resolve_language(language)
     words = CATALOGUE[language]
     anti_phishing = words["sms_anti_phishing"].format(code=anti_phishing_code) if anti_phishing_code else ""
-    text = words["sms"].format(summary=SMS_SUMMARY[language][notice].format(when=when), case=words["case"].format(reference=reference),
+    text = words["sms"].format(summary=SMS_SUMMARY[language][notice].format(when=when),
+                               case=words["case"].format(reference=reference),
                                anti_phishing=anti_phishing, link=link, case_link=case_link)
     return Rendered(subject="", text=text, language=language)
 

@@ -1,4 +1,4 @@
-"""The owner takes a report back ("it was me after all"): the case closes as a false report, the account stays frozen."""
+"""The owner takes a report back ("it was me after all"): closed as a false report, the account stays frozen."""
 from __future__ import annotations
 
 import uuid

@@ -100,9 +100,8 @@ def incident(principal, incident_id: uuid.UUID):
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
                                          role=principal.role) if case.unfreeze_request is not None else None)
-    return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
-                           chains=CHAINS, standing=standing,
-                           traceable=set(runtime().ports.get("explorers", {})))
+    return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
+                           standing=standing, traceable=set(runtime().ports.get("explorers", {})))
 
 
 def case_action(*roles: str):

@@ -183,7 +183,8 @@ EVENT_NAME = {
     "incident.account_described": _l("Account details read from the exchange"),
     "incident.withdrawals.pulled": _l("Withdrawals pulled from the exchange"),
     "incident.case_link_requested": _l("Case link sent again to the registered contacts"),
-    "incident.status.in_progress": _l("Status: in progress"), "incident.status.awaiting_user": _l("Status: awaiting the owner"),
+    "incident.status.in_progress": _l("Status: in progress"),
+    "incident.status.awaiting_user": _l("Status: awaiting the owner"),
     "incident.status.resolved": _l("Status: resolved"), "incident.status.closed": _l("Status: closed"),
     "incident.containment.freeze_pending": _l("Freeze requested"), "incident.containment.frozen": _l("Account frozen"),
     "incident.containment.freeze_failed": _l("Freeze refused by the exchange"),
@@ -212,7 +213,8 @@ EVENT_NAME = {
 
 ACTOR = {
     "exchange": _l("the exchange"), "exchange-dispatcher": _l("the exchange outbox"), "system": _l("the system"),
-    "unfreeze-review": _l("the unfreeze review"), "risk-engine": _l("the risk engine"), "sla-clock": _l("the SLA clock"),
-    "public": _l("someone on the public site"), "anonymous": _l("someone on the public site"), "cli": _l("the command line"),
+    "unfreeze-review": _l("the unfreeze review"), "risk-engine": _l("the risk engine"),
+    "sla-clock": _l("the SLA clock"), "public": _l("someone on the public site"),
+    "anonymous": _l("someone on the public site"), "cli": _l("the command line"),
     "demo": _l("the demo set-up"), "sms": _l("the text-message factor"), "totp": _l("the authenticator factor"),
 }

@@ -34,7 +34,8 @@ REFUSALS = [
      "Too many wrong codes. You can enter a new code in 15 minutes (at 03:15 UTC)."),
     (TooManyAttempts(retry_after=61), "totp",  # rounded up, never 1 too few
      "Too many wrong codes. You can enter a new code in 2 minutes (at 03:01 UTC)."),
-    (TooManyAttempts(retry_after=5), "totp", "Too many wrong codes. You can enter a new code in 1 minute (at 03:00 UTC)."),
+    (TooManyAttempts(retry_after=5), "totp",
+     "Too many wrong codes. You can enter a new code in 1 minute (at 03:00 UTC)."),
     (TooManyAttempts(retry_after=None), "sms",
      "Too many wrong codes: this code is blocked. Start a new verification below to get a new code."),
     (RateLimited("wait", retry_after=42), "sms", "A new code cannot be sent yet. Try again in 42 seconds."),
