@@ -75,6 +75,9 @@ class Incident(Base):
     closed_at: Mapped[datetime | None]
     # How the case ended (incidents.states.OUTCOMES); None while it is open or when staff closed it.
     outcome: Mapped[str | None] = mapped_column(String(40))
+    # While the case waits for the owner (awaiting_user): since when, and how many reminders went out.
+    awaiting_since: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(default=0)
 
     reports: Mapped[list[Report]] = relationship(back_populates="incident", order_by="Report.created_at")
     anomalies: Mapped[list[AnomalyEvent]] = relationship(back_populates="incident",

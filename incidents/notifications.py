@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from app.db import utcnow
 from incidents.access import issue_incident_token
 from incidents.containment import latest_account_snapshots
+from incidents.conversation.notices import add_conversation_texts, render_owner_replied
 from incidents.exchange.wire import parse_time
 from incidents.exchange.models import AccountSnapshotRecord
 from incidents.intake import owner_languages
@@ -49,11 +50,17 @@ OWNER_NOTICES = {
     # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
     "verification.code_reused": "code_reused",
     "incident.case_link_requested": "case_link",
+    # The conversation: staff asked the owner something, and the reminders while the case waits.
+    "message.staff_asked": "question",
+    "incident.owner_reminded": "reminder",
 }
-RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached"}
+# The queue's mail: a breached SLA, and an owner's reply (the assignee has no address on record).
+RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached", "message.owner_posted": "owner_replied"}
 OWNER_CHANNELS = ("email", "sms")
 # The account snapshot arrives with the freeze's follow-ups; a message waits for it at most this long.
 SNAPSHOT_PATIENCE = timedelta(hours=24)
+
+add_conversation_texts(CATALOGUE, SMS_SUMMARY)
 
 @dataclass(frozen=True)
 class NoticePolicy:
@@ -162,6 +169,9 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
     if incident is None:
         finish_row(row, error="the incident is gone", is_retryable=False, now=now)
         return None
+    if row.audience == "risk_queue" and row.notice == "owner_replied":
+        rendered = render_owner_replied(reference=incident.reference, account_id=incident.account_id)
+        return PreparedMessage(id=row.id, token=row.claim_token, channel="email", to=row.recipient, rendered=rendered)
     if row.audience == "risk_queue":
         rendered = render_risk_queue_email(reference=incident.reference, account_id=incident.account_id,
                                            due=str(row.data.get("sla_due_at", incident.sla_due_at.isoformat())))

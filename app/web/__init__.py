@@ -90,7 +90,8 @@ def protect_pages(blueprint, *, deny_framing: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach translations, CSRF protection, the cookie rules and the page blueprints."""
-    from app.web import console, errors, owner, owner_help, templating  # noqa: F401 - owner_help adds routes
+    # noqa: F401 - conversation and owner_help add routes to the page blueprints
+    from app.web import console, conversation, errors, owner, owner_help, templating  # noqa: F401
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")

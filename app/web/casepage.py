@@ -17,7 +17,8 @@ from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
-from verification.models import OtpFactor, Verification
+from incidents.suspicion import Clue, earliest_suspicious_activity
+from verification.models import OtpFactor, TotpThrottle, Verification
 
 
 @dataclass
@@ -38,6 +39,7 @@ class OwnerCase:
     transactions: list[TracedTransaction]
     unfreeze_request: Any = None
     unfreeze_url: str | None = None
+    suspicion: Clue | None = None
     # When the account's authenticator takes codes again after too many wrong ones (None: it is not locked).
     totp_locked_until: datetime | None = None
 
@@ -78,6 +80,7 @@ class StaffCase:
     traces: list[dict[str, Any]]
     timeline: list[Any]
     unfreeze_request: Any = None
+    suspicion: Clue | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,7 +93,7 @@ def _newest_traces(session: Session, incident_id: uuid.UUID) -> dict[tuple[str, 
 
 
 def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal, policy: review.ReviewPolicy,
-               unfreeze_url: str | None = None, now: datetime | None = None) -> OwnerCase:
+               unfreeze_url: str | None = None, now: datetime | None = None, trust_days: int = 7) -> OwnerCase:
     """The owner's view of their case: nothing of other reporters, staff notes or other incidents."""
     incident = get_incident(session, incident_id=incident_id)
     view = reporter_view(session, incident, principal)
@@ -98,23 +101,29 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
     view = {**view, "outcome": incident.outcome, "closed_at": incident.closed_at, "account_id": incident.account_id}
-    return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
-                     transactions=transactions, unfreeze_url=unfreeze_url,
+    proven = ownership.has_proven_ownership(session, incident_id=incident_id, actor=principal.actor)
+    suspicion = earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now) if proven else None
+    return OwnerCase(view=view, transactions=transactions, unfreeze_url=unfreeze_url,
+                     verification=ownership.own_verification(session, incident_id=incident_id, actor=principal.actor),
+                     suspicion=suspicion,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
-                                                             now=now),
-                     totp_locked_until=_locked_until(session, incident.account_id, now))
+                                                             now=now) if proven else None,
+                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now))
 
 
-def _locked_until(session: Session, account_id: str, now: datetime | None) -> datetime | None:
-    """Until when the account's authenticator refuses codes, if it does now."""
-    factor = session.scalar(select(OtpFactor).where(OtpFactor.owner_kind == "account",
-                                                    OtpFactor.owner_id == account_id))
-    until = factor.locked_until if factor is not None else None
-    return until if until is not None and now is not None and until > now else None
+def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:
+    """Until when the account's authenticator refuses this holder's codes (their own run of wrong codes, or the
+    account's), if it does now."""
+    throttle = session.scalar(select(TotpThrottle.locked_until).where(TotpThrottle.account_id == account_id,
+                                                                      TotpThrottle.actor == actor))
+    factor = session.scalar(select(OtpFactor.locked_until).where(OtpFactor.owner_kind == "account",
+                                                                 OtpFactor.owner_id == account_id))
+    ahead = [until for until in (throttle, factor) if until is not None and now is not None and until > now]
+    return max(ahead) if ahead else None
 
 
 def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,
-               now: datetime | None = None) -> StaffCase:
+               now: datetime | None = None, trust_days: int = 7) -> StaffCase:
     """The whole case for the console."""
     incident = get_incident(session, incident_id=incident_id)
     traces = [{"trace": trace, "svg": get_trace_svg(session, trace_id=trace.id) if trace.graph else None}
@@ -125,4 +134,5 @@ def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.Revie
         snapshot=latest_account_snapshot(session, incident_id=incident_id),
         withdrawals=pulled_withdrawals(session, incident_id=incident_id), traces=traces,
         timeline=audit.timeline(session, incident_id=incident_id),
+        suspicion=earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now),
         unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy, now=now))

@@ -15,6 +15,7 @@ from verification.errors import (
     CodeExpired,
     IllegalTransition,
     TooManyAttempts,
+    TotpKeptForPhoneHolder,
     WrongCode,
 )
 from verification.sms import SmsDeliveryFailed
@@ -38,6 +39,8 @@ REFUSALS = [
      "Too many wrong codes. You can enter a new code in 1 minute (at 03:00 UTC)."),
     (TooManyAttempts(retry_after=None), "sms",
      "Too many wrong codes: this code is blocked. Start a new verification below to get a new code."),
+    (TotpKeptForPhoneHolder(), "totp", "Too many wrong authenticator codes were entered for this account. Enter "
+                                       "the text message code first, then the authenticator code."),
     (RateLimited("wait", retry_after=42), "sms", "A new code cannot be sent yet. Try again in 42 seconds."),
     (RateLimited("wait", retry_after=1), "sms", "A new code cannot be sent yet. Try again in 1 second."),
     (AccountDetailsPending("pending", retry_after=30), None,
