@@ -215,6 +215,8 @@ EVENT_NAME = {
     "verification.factor_locked": _l("Authenticator locked after wrong codes"),
     "verification.factor_disabled": _l("Authenticator disabled after too many wrong codes"),
     "verification.factor_reenabled": _l("Authenticator enabled again"),
+    "verification.factor_kept_for_proven_holder": _l("Authenticator kept for the holder of the phone"),
+    "incident.owner_reminded": _l("Owner reminded of an open question"),
     "unfreeze.requested": _l("Unfreeze requested"), "unfreeze.checklist.attested": _l("Checklist item attested"),
     "unfreeze.decision.recorded": _l("Decision recorded"), "unfreeze.approved": _l("Unfreeze approved"),
     "unfreeze.rejected": _l("Unfreeze rejected"), "unfreeze.executing": _l("Unfreeze being carried out"),
