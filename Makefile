@@ -18,13 +18,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The demo writes the SMS codes and emails it would send to files in instance/ instead.
+# The demo writes the SMS codes and emails it would send to files in instance/ instead, waits 2 minutes
+# (not production's 2 hours) before an approved unfreeze, and serves on PORT (5000 unless given).
+PORT ?= 5000
 run: export SMS_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/sms.jsonl
 run: export MAIL_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/mail.jsonl
+run: export UNFREEZE_MIN_WAIT_MINUTES ?= 2
+run: export PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install anvil
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup

@@ -73,6 +73,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
         "REPORT_RATE_LIMIT": env("REPORT_RATE_LIMIT", "10 per minute;100 per hour"),
         "REPORT_ACCOUNT_RATE_LIMIT": env("REPORT_ACCOUNT_RATE_LIMIT", "5 per minute;30 per hour"),
+        "CASE_LINK_RATE_LIMIT": env("CASE_LINK_RATE_LIMIT", "3 per hour"),
         "FACTOR_TRUST_DAYS": _int("FACTOR_TRUST_DAYS", 7),
         "HIGH_RISK_SCORE": _int("HIGH_RISK_SCORE", 80),
         "HIGH_LOSS_AMOUNT": env("HIGH_LOSS_AMOUNT", "10000"),

@@ -160,6 +160,12 @@ def link_builder(config) -> Callable:
     return lambda repudiation_id: f"{base}/repudiations/{link_token(repudiation_id, key=key)}"
 
 
+def case_link_builder(config) -> Callable:
+    """Writes the absolute private link to an owner's case page for an access token."""
+    base = config["PUBLIC_BASE_URL"].rstrip("/")
+    return lambda incident_id, token: f"{base}/i/{incident_id}?t={token}"
+
+
 def init_app(app: Flask) -> None:
     """Build the ports, hook the outbox writer, register the periodic jobs and the repudiation page."""
     from app.web import repudiation as repudiation_page
@@ -170,7 +176,8 @@ def init_app(app: Flask) -> None:
     if urls and not app.config.get("OUTBOUND_WEBHOOK_SECRET"):
         raise ValueError("OUTBOUND_WEBHOOK_URLS needs OUTBOUND_WEBHOOK_SECRET to sign with")
     runtime.ports["notification_ports"] = notifications.Ports(
-        mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config))
+        mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config),
+        case_link_for=case_link_builder(app.config))
     runtime.ports.setdefault("webhook_transport", outbound.HttpWebhookTransport())
     info = runtime.sessions.kw.get("info") or {}
     runtime.sessions.configure(info={**info, audit.ON_SEALED: [*info.get(audit.ON_SEALED, ()),

@@ -223,13 +223,17 @@ PENDING_WATCH = timedelta(hours=24)
 def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, str]], depth: int,
                        incident_id: uuid.UUID | None, requested_by: str,
                        now: datetime | None = None) -> list[Trace]:
-    """Queue traces inside the caller's transaction (the caller commits); malformed hashes are skipped."""
-    queued = []
+    """Queue traces in the caller's transaction; malformed hashes and ones the incident has a trace of are skipped."""
+    queued, seen = [], {(row.chain, row.tx_hash) for row in session.execute(select(Trace.chain, Trace.tx_hash).where(
+        Trace.incident_id == incident_id))} if incident_id is not None else set()
     for chain, tx_hash in transactions:
         try:
             normalized = normalize_hash(chain, tx_hash)
         except InvalidInput:
             continue
+        if (chain, normalized) in seen:
+            continue
+        seen.add((chain, normalized))
         trace = Trace(chain=chain, tx_hash=normalized, depth=depth, incident_id=incident_id,
                       requested_by=requested_by, status="queued", created_at=now or utcnow())
         session.add(trace)

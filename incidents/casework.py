@@ -10,14 +10,23 @@ from app.db import Conflict, utcnow
 from incidents.containment import request_freeze
 from incidents.models import ExchangeCommand, Incident
 from incidents.queue import get_incident
-from incidents.states import transition
+from incidents.review import cancel_open_requests
+from incidents.states import TERMINAL_STATUSES, transition
 
 
 def change_status(session: Session, *, incident_id: uuid.UUID, to: str, reason: str | None,
                   actor: str, now: datetime | None = None) -> Incident:
-    """Move the ticket's status along its transition table; one commit."""
+    """Move the ticket's status along its transition table; one commit.
+
+    Ending a case (resolved or closed) cancels its open unfreeze request, approved or not: the account stays
+    frozen, and an unfreeze already on its way is followed by a new freeze (review.cancel_open_requests).
+    """
+    now = now or utcnow()
     incident = get_incident(session, incident_id=incident_id)
     transition(session, incident, machine="status", to=to, actor=actor, reason=reason, now=now)
+    if to in TERMINAL_STATUSES:
+        cancel_open_requests(session, incident_id=incident.id, actor=actor, now=now,
+                             reason=f"the case was {to} by staff" + (f": {reason}" if reason else ""))
     session.commit()
     return incident
 

@@ -26,6 +26,8 @@ from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import can_transition, opened_moved, transition, transition_row
 
+# How the outbox records an AccountNotFound refusal (dispatch.call_exchange: "<error class>: <detail>").
+ACCOUNT_UNKNOWN_ERROR = "AccountNotFound"
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
 # Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3): one
 # `contain` command revokes sessions and API keys, cancels pending withdrawals, pulls the account's
@@ -130,6 +132,11 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, incident:
     if target and incident.containment == pending:
         transition(session, incident, machine="containment", to=target, actor="exchange",
                    reason=f"exchange refused command {command.id}: {error}", now=now)
+    if command.action == "freeze" and error.startswith(ACCOUNT_UNKNOWN_ERROR) and incident.is_open:
+        # The exchange's 404 is final: no retry can freeze an account it does not have (a mistyped ID).
+        transition(session, incident, machine="status", to="closed", actor="exchange",
+                   reason=f"the exchange has no account {incident.account_id}", now=now)
+        incident.outcome = "account_unknown"
     return incident.containment
 
 
@@ -157,6 +164,10 @@ def _confirm_unfreeze(session: Session, incident: Incident | None, command: Exch
     if incident is not None and can_transition("containment", incident.containment, "unfrozen"):
         transition(session, incident, machine="containment", to="unfrozen", actor="exchange",
                    reason=f"exchange confirmed command {command.id}", now=now)
+        if incident.is_open:  # the owner has the account back: the case is resolved now, not at a later sweep
+            transition(session, incident, machine="status", to="resolved", actor="exchange",
+                       reason=f"the account was unfrozen by command {command.id}", now=now)
+            incident.outcome = "unfrozen"
     return Effect(summary, incident.containment if incident else None)
 
 
@@ -200,17 +211,24 @@ def _store_snapshot(session: Session, incident: Incident | None, command: Exchan
     """Keep the account as the exchange described it (secrets encrypted) for the factor trust rule."""
     if incident is None:
         return Effect({"stored": False})
+    record = store_account_snapshot(session, incident_id=incident.id, answer=answer, now=now)
+    return Effect({"snapshot_id": str(record.id), "state": answer.state,
+                   "totp_bound_at": format_time(answer.factors.totp.bound_at),
+                   "sms_bound_at": format_time(answer.factors.sms.bound_at),
+                   "security_events": len(answer.security_events)}, incident.containment)
+
+
+def store_account_snapshot(session: Session, *, incident_id: uuid.UUID, answer: AccountSnapshot,
+                           now: datetime) -> AccountSnapshotRecord:
+    """Keep one description of the account by the exchange (its secrets are encrypted by the column)."""
     record = AccountSnapshotRecord(
-        id=uuid.uuid4(), incident_id=incident.id, account_id=answer.account_id, state=answer.state, email=answer.email,
+        id=uuid.uuid4(), incident_id=incident_id, account_id=answer.account_id, state=answer.state, email=answer.email,
         phone=answer.phone, anti_phishing_code=answer.anti_phishing_code, totp_secret=answer.factors.totp.secret,
         totp_bound_at=answer.factors.totp.bound_at, sms_bound_at=answer.factors.sms.bound_at,
         security_events=[{"kind": event.kind, "at": format_time(event.at)} for event in answer.security_events],
         taken_at=now)
     session.add(record)
-    return Effect({"snapshot_id": str(record.id), "state": answer.state,
-                   "totp_bound_at": format_time(answer.factors.totp.bound_at),
-                   "sms_bound_at": format_time(answer.factors.sms.bound_at),
-                   "security_events": len(answer.security_events)}, incident.containment)
+    return record
 
 
 def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshotRecord | None:

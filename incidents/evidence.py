@@ -18,6 +18,9 @@ from verification.trust import MAX_TRUST_DAYS, earlier_by
 
 TWO_FACTOR_EVENTS = frozenset({"totp_bound", "totp_changed", "totp_reset", "two_factor_changed",
                                "two_factor_disabled"})
+# A new authenticator bound (disabling one binds nothing) and a new password: the owner's recovery steps.
+REBOUND_EVENTS = TWO_FACTOR_EVENTS - {"two_factor_disabled"}
+PASSWORD_EVENTS = frozenset({"password_reset", "password_changed"})
 
 
 def gather_facts(session: Session, incident: Incident, verification: Verification | None) -> Facts:
@@ -30,13 +33,23 @@ def gather_facts(session: Session, incident: Incident, verification: Verificatio
     revoked = done | ({"revoke_sessions", "revoke_api_keys"} if "contain" in done else set())
     events = session.execute(select(AnomalyEvent.type, AnomalyEvent.occurred_at).where(
         AnomalyEvent.account_id == incident.account_id, AnomalyEvent.occurred_at > since)).all()
-    kinds = {kind for kind, _at in events}
+    kinds = {kind for kind, _at in events} | exchange_events_since(session, incident, since)
     return Facts(
         identity_verified=identity_proven(verification),
         sessions_revoked="revoke_sessions" in revoked, api_keys_revoked="revoke_api_keys" in revoked,
-        password_reset="password_reset" in kinds, two_factor_rebound="two_factor_changed" in kinds,
+        password_reset=bool(kinds & PASSWORD_EVENTS), two_factor_rebound=bool(kinds & REBOUND_EVENTS),
         untraced_hashes=len(untraced_hashes(session, incident)),
         anomalies_since_freeze=tuple(sorted(at for kind, at in events if kind not in RECOVERY_EVENT_TYPES)))
+
+
+def exchange_events_since(session: Session, incident: Incident, since) -> set[str]:
+    """The kinds of security event the exchange's own account data shows after the freeze (its newest description
+    of the account): the owner's password reset and new authenticator are evidence, not a staff member's word."""
+    snapshot = latest_account_snapshot(session, incident_id=incident.id)
+    if snapshot is None or since is None:
+        return set()
+    return {event["kind"] for event in snapshot.security_events or []
+            if (at := parse_time(event.get("at"))) is not None and at > since}
 
 
 def identity_proven(verification: Verification | None) -> bool:

@@ -73,6 +73,8 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # How the case ended (incidents.states.OUTCOMES); None while it is open or when staff closed it.
+    outcome: Mapped[str | None] = mapped_column(String(40))
     # While the case waits for the owner (awaiting_user): since when, and how many reminders went out.
     awaiting_since: Mapped[datetime | None]
     reminders_sent: Mapped[int] = mapped_column(default=0)

@@ -16,15 +16,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from app.db import utcnow
+from incidents.access import issue_incident_token
 from incidents.containment import latest_account_snapshots
 from incidents.conversation.notices import add_conversation_texts, render_owner_replied
+from incidents.exchange.wire import parse_time
 from incidents.exchange.models import AccountSnapshotRecord
 from incidents.intake import owner_languages
 from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
 from incidents.models import AuditEvent, Incident, Notification
+from incidents.notice_words import (  # noqa: F401 - the renderers are part of this module's interface
+    CATALOGUE,
+    SMS_SUMMARY,
+    Rendered,
+    render_owner_email,
+    render_owner_sms,
+    render_risk_queue_email,
+)
 from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts
 from incidents.repudiation import issue_repudiation
 from verification.service import resolve_language
@@ -39,6 +49,7 @@ OWNER_NOTICES = {
     "incident.containment.unfrozen": "unfrozen",
     # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
     "verification.code_reused": "code_reused",
+    "incident.case_link_requested": "case_link",
     # The conversation: staff asked the owner something, and the reminders while the case waits.
     "message.staff_asked": "question",
     "incident.owner_reminded": "reminder",
@@ -49,76 +60,7 @@ OWNER_CHANNELS = ("email", "sms")
 # The account snapshot arrives with the freeze's follow-ups; a message waits for it at most this long.
 SNAPSHOT_PATIENCE = timedelta(hours=24)
 
-CATALOGUE: dict[str, dict[str, str]] = {
-    "en": {
-        "received.subject": "We received your report ({reference})",
-        "received.body": "We received a report about your account and opened case {reference}.",
-        "frozen.subject": "Your account has been frozen ({reference})",
-        "frozen.body": "To protect your assets, your account has been frozen. Logins and withdrawals stay "
-                       "blocked until the case is reviewed.",
-        "verification_passed.subject": "Identity verification completed ({reference})",
-        "verification_passed.body": "The identity verification for case {reference} was completed.",
-        "unfreeze_approved.subject": "Your unfreeze request was approved ({reference})",
-        "unfreeze_approved.body": "Risk officers approved the unfreeze of your account. It is lifted at the "
-                                  "earliest allowed time, and withdrawals stay on hold for a cooling-off period.",
-        "unfreeze_rejected.subject": "Your unfreeze request was declined ({reference})",
-        "unfreeze_rejected.body": "After review, your unfreeze request was declined and your account stays "
-                                  "frozen. Follow case {reference} on its status page for the next steps.",
-        "unfrozen.subject": "Your account has been unfrozen ({reference})",
-        "unfrozen.body": "Your account has been unfrozen. Withdrawals stay on hold for a cooling-off period.",
-        "code_reused.subject": "A verification code was used twice ({reference})",
-        "code_reused.body": "Someone entered a one-time code for case {reference} that had already been used. If "
-                            "that was not you, someone else may have seen your codes: freeze your account again "
-                            "with the link below.",
-        "case": "Case: {reference}",
-        "anti_phishing": "Your anti-phishing code: {code}. Our genuine messages always show it.",
-        "never_ask": "Lockdesk never asks for your password, private keys or any verification code. "
-                     "Do not share them with anyone, including our staff.",
-        "not_me": "Wasn't you? Freeze your account again: {link}",
-        "sms": "[Lockdesk] {summary} {case}. {anti_phishing}We never ask for passwords or codes. "
-               "Not you? {link}",
-        "sms_anti_phishing": "Anti-phishing code: {code}. ",
-    },
-    "zh-CN": {
-        "received.subject": "我们已收到您的报告（{reference}）",
-        "received.body": "我们已收到关于您账户的报告，并已受理案件 {reference}。",
-        "frozen.subject": "您的账户已被冻结（{reference}）",
-        "frozen.body": "为保护您的资产，您的账户已被冻结。在案件审核完成前，登录和提现将保持禁用。",
-        "verification_passed.subject": "身份验证已完成（{reference}）",
-        "verification_passed.body": "案件 {reference} 的身份验证已完成。",
-        "unfreeze_approved.subject": "您的解冻申请已获批准（{reference}）",
-        "unfreeze_approved.body": "风控人员已批准解冻您的账户。账户将在允许的最早时间解冻，之后提现仍会暂缓一段冷静期。",
-        "unfreeze_rejected.subject": "您的解冻申请未获批准（{reference}）",
-        "unfreeze_rejected.body": "经审核，您的解冻申请未获批准，账户仍保持冻结。请在案件 {reference} 的状态页面查看后续步骤。",
-        "unfrozen.subject": "您的账户已解冻（{reference}）",
-        "unfrozen.body": "您的账户已解冻。提现仍会暂缓一段冷静期。",
-        "code_reused.subject": "验证码被重复使用（{reference}）",
-        "code_reused.body": "有人在案件 {reference} 中输入了一个已经使用过的一次性验证码。如果不是您本人，您的验证码可能已被他人看到：请使用下方链接再次冻结账户。",
-        "case": "案件编号：{reference}",
-        "anti_phishing": "您的防钓鱼码：{code}。我们发送的真实消息都会显示此码。",
-        "never_ask": "Lockdesk 绝不会索要您的密码、私钥或任何验证码。请勿将其告诉任何人，包括我们的工作人员。",
-        "not_me": "如果这不是您本人的操作，请点击链接再次冻结账户：{link}",
-        "sms": "【Lockdesk】{summary}{case}。{anti_phishing}我们绝不会索要密码或验证码。非本人操作？{link}",
-        "sms_anti_phishing": "防钓鱼码：{code}。",
-    },
-}
-SMS_SUMMARY = {
-    "en": {"received": "Report received.", "frozen": "Your account was frozen.",
-           "verification_passed": "Identity verification completed.",
-           "unfreeze_approved": "Unfreeze approved.", "unfreeze_rejected": "Unfreeze declined.",
-           "unfrozen": "Your account was unfrozen.", "code_reused": "A used code was entered again."},
-    "zh-CN": {"received": "已收到您的报告，", "frozen": "您的账户已冻结，", "verification_passed": "身份验证已完成，",
-              "unfreeze_approved": "解冻申请已批准，", "unfreeze_rejected": "解冻申请未获批准，",
-              "unfrozen": "您的账户已解冻，", "code_reused": "有人重复输入了已使用的验证码，"},
-}
-RISK_QUEUE_TEXT = {
-    "subject": "SLA breached: {reference} escalated to the risk queue",
-    "body": "Case {reference} (account {account_id}) passed its SLA deadline {due} and was escalated to the risk "
-            "queue. Open it in the staff console.",
-}
-
 add_conversation_texts(CATALOGUE, SMS_SUMMARY)
-
 
 @dataclass(frozen=True)
 class NoticePolicy:
@@ -149,53 +91,19 @@ def _enqueue_owner(session: Session, event: AuditEvent, notice: str, policy: Not
     repudiation = issue_repudiation(session, incident_id=event.incident_id, notice=notice, now=event.occurred_at,
                                     ttl=policy.repudiation_ttl)
     rows = [Notification(id=uuid.uuid4(), incident_id=event.incident_id, audience="owner", channel=channel,
-                         notice=notice, repudiation_id=repudiation.id, data={"event": event.action},
+                         notice=notice, repudiation_id=repudiation.id, data=_notice_data(event),
                          status="pending", attempts=0, next_attempt_at=event.occurred_at,
                          created_at=event.occurred_at) for channel in OWNER_CHANNELS]
     session.add_all(rows)
     return rows
 
 
-# --- rendering --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A message ready for its channel."""
-
-    subject: str
-    text: str
-    language: str
-
-
-def render_owner_email(*, notice: str, language: str, reference: str, anti_phishing_code: str | None,
-                       link: str) -> Rendered:
-    """The owner's email: what happened, the case, the anti-phishing code, the warning and the link."""
-    words = CATALOGUE[resolve_language(language)]
-    lines = [words[f"{notice}.body"].format(reference=reference), "", words["case"].format(reference=reference)]
-    if anti_phishing_code:
-        lines.append(words["anti_phishing"].format(code=anti_phishing_code))
-    lines += ["", words["never_ask"], "", words["not_me"].format(link=link)]
-    return Rendered(subject=words[f"{notice}.subject"].format(reference=reference), text="\n".join(lines),
-                    language=resolve_language(language))
-
-
-def render_owner_sms(*, notice: str, language: str, reference: str, anti_phishing_code: str | None,
-                     link: str) -> Rendered:
-    """The owner's text message, short but with the same four parts."""
-    language = resolve_language(language)
-    words = CATALOGUE[language]
-    anti_phishing = words["sms_anti_phishing"].format(code=anti_phishing_code) if anti_phishing_code else ""
-    text = words["sms"].format(summary=SMS_SUMMARY[language][notice], case=words["case"].format(reference=reference),
-                               anti_phishing=anti_phishing, link=link)
-    return Rendered(subject="", text=text, language=language)
-
-
-def render_risk_queue_email(*, reference: str, account_id: str, due: str) -> Rendered:
-    """The escalation mail to the risk queue (staff read English)."""
-    return Rendered(subject=RISK_QUEUE_TEXT["subject"].format(reference=reference),
-                    text=RISK_QUEUE_TEXT["body"].format(reference=reference, account_id=account_id, due=due),
-                    language="en")
+def _notice_data(event: AuditEvent) -> dict:
+    """What a message keeps of its event: the action, and the unfreeze time an approval promises."""
+    data = {"event": event.action}
+    if (event.data or {}).get("executes_at"):
+        data["executes_at"] = event.data["executes_at"]
+    return data
 
 
 # --- delivery ---------------------------------------------------------------------------------------------------
@@ -208,6 +116,8 @@ class Ports:
     mailer: Mailer
     sms: SmsGateway
     link_for: Callable[[uuid.UUID], str]
+    # The owner's private case page for an incident and a fresh access token.
+    case_link_for: Callable[[uuid.UUID, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -278,8 +188,25 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
     render = render_owner_email if row.channel == "email" else render_owner_sms
     rendered = render(notice=row.notice, language=resolve_language(facts.languages.get(incident.id, "en")),
                       reference=incident.reference, anti_phishing_code=snapshot.anti_phishing_code,
-                      link=ports.link_for(row.repudiation_id))
+                      link=ports.link_for(row.repudiation_id), case_link=_case_link(row, incident, ports, now),
+                      when=_when(row.data.get("executes_at")))
     return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
+
+
+def _when(iso: str | None) -> str:
+    """A time a message promises, as `2026-11-21 22:00 UTC`."""
+    at = parse_time(iso) if iso else None
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
+
+
+def _case_link(row: Notification, incident: Incident, ports: Ports, now: datetime) -> str:
+    """A fresh access link for the owner (tokens are stored hashed, so an old one cannot be sent again); it
+    goes only to the account's registered contacts, in the claim's transaction."""
+    if ports.case_link_for is None:
+        return ""
+    first_report = incident.reports[0].id if incident.reports else None
+    token = issue_incident_token(object_session(row), incident_id=incident.id, report_id=first_report, now=now)
+    return ports.case_link_for(incident.id, token)
 
 
 def _send(ports: Ports, message: PreparedMessage) -> Attempt:

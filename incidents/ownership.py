@@ -7,11 +7,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound
+from app.db import Conflict, NotFound, utcnow
 from incidents import audit
-from incidents.containment import latest_account_snapshot
+from incidents.containment import latest_account_snapshot, store_account_snapshot
+from incidents.exchange.port import ExchangeError, ExchangePort
 from incidents.intake import owner_language
 from incidents.queue import get_incident
+from incidents.states import mark_in_progress
 from incidents.suspicion import earliest_suspicious_activity
 from verification import service as verification
 from verification.models import Verification
@@ -28,15 +30,22 @@ class AccountDetailsPending(Conflict):
 
 
 def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor: str, trust_days: int,
-                             now: datetime | None = None) -> Verification:
-    """Open a verification of the account's registered TOTP and phone, judged against the incident's timeline."""
+                             exchange: ExchangePort | None = None, now: datetime | None = None) -> Verification:
+    """Open a verification of the account's registered TOTP and phone, judged against the incident's timeline.
+
+    When the freeze's follow-up has not described the account yet, the exchange is asked once, here
+    (outside any transaction), rather than making the owner wait for it.
+    """
     incident = get_incident(session, incident_id=incident_id)
     if not incident.is_open:
         raise Conflict(f"the incident is {incident.status}")
     snapshot = latest_account_snapshot(session, incident_id=incident_id)
+    if snapshot is None and exchange is not None:
+        snapshot = _fetch_account_details(session, incident, exchange, now=now or utcnow())
     if snapshot is None:
         raise AccountDetailsPending("the exchange has not sent the account's details yet; try again shortly",
                                     retry_after=SNAPSHOT_RETRY_SECONDS)
+    mark_in_progress(session, incident, actor=actor, reason="the owner started a verification", now=now)
     return verification.start_verification(
         session, incident_id=incident.id, account_id=incident.account_id, totp_secret=snapshot.totp_secret,
         phone=snapshot.phone, factor_bound_at={"totp": snapshot.totp_bound_at, "sms": snapshot.sms_bound_at},
@@ -44,6 +53,36 @@ def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor:
         recent_security_events=snapshot.security_events,
         language=owner_language(session, incident_id=incident.id), anti_phishing_code=snapshot.anti_phishing_code,
         trust_days=trust_days, audit=audit.record, actor=actor, now=now)
+
+
+def refresh_account_details(session: Session, *, incident_id: uuid.UUID, exchange: ExchangePort,
+                            now: datetime | None = None) -> bool:
+    """Ask the exchange for the account again (the owner says they reset the password or rebound 2FA);
+    one commit. False when the exchange cannot be reached right now."""
+    incident = get_incident(session, incident_id=incident_id)
+    if not incident.is_open:
+        raise Conflict(f"the incident is {incident.status}")
+    record = _fetch_account_details(session, incident, exchange, now=now or utcnow())
+    session.commit()
+    return record is not None
+
+
+def _fetch_account_details(session: Session, incident, exchange: ExchangePort, *, now: datetime):
+    """Ask the exchange to describe the account with no transaction open, keep the answer; None when it is
+    unreachable (the caller answers account-details-pending)."""
+    incident_id, account_id = incident.id, incident.account_id
+    session.commit()  # ends this request's read transaction: no network call inside one
+    try:
+        answer = exchange.get_account(account_id)
+    except ExchangeError as error:
+        if not error.is_retryable:
+            raise
+        return None
+    record = store_account_snapshot(session, incident_id=incident_id, answer=answer, now=now)
+    audit.record(session, actor="system", action="incident.account_described", subject_type="incident",
+                 subject_id=incident_id, incident_id=incident_id, data={"on_demand": True}, now=now)
+    session.flush()
+    return record
 
 
 def send_owner_sms(session: Session, *, verification_id: uuid.UUID, gateway: SmsGateway, code_key: bytes,

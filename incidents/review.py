@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Conflict, InvalidInput, NotFound, utcnow
 from incidents import audit, evidence
-from incidents.approvals import CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
+from incidents.approvals import DECIDING_ROLES, CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
 from incidents.checklist import (
     ITEMS,
     SYSTEM_ONLY,
@@ -41,7 +41,7 @@ from incidents.models import (
     UnfreezeRequest,
 )
 from incidents.queue import REQUEST_CURSOR, Page, cursor_values, encode_cursor
-from incidents.states import transition
+from incidents.states import mark_in_progress, transition
 from verification import service as verification_service
 from verification.models import Verification
 
@@ -100,6 +100,7 @@ def raise_unfreeze_request(session: Session, *, incident_id: uuid.UUID, actor: s
     session.add(request)
     states = _refresh(session, request, incident, policy, now)
     _flush_or_conflict(session, "an unfreeze request is already open for this incident")
+    mark_in_progress(session, incident, actor=actor, reason="the owner asked for the unfreeze", now=now)
     audit.record(session, actor=actor, action="unfreeze.requested", subject_type="unfreeze_request",
                  subject_id=request.id, incident_id=incident.id, now=now,
                  data={"approvals_required": request.approvals_required,
@@ -174,6 +175,7 @@ def attest_checklist_item(session: Session, *, request_id: uuid.UUID, item: str,
                  subject_id=request.id, incident_id=request.incident_id, now=now,
                  data={"item": item, "status": status, "note": note})
     incident = _lock_incident(session, request.incident_id)
+    mark_in_progress(session, incident, actor=actor, reason="staff worked the unfreeze checklist", now=now)
     _refresh(session, request, incident, policy, now)
     _execute_if_due(session, request, incident, policy, now)
     session.commit()
@@ -205,6 +207,8 @@ def decide_unfreeze_request(session: Session, *, request_id: uuid.UUID, officer_
         session.commit()
         raise Conflict("the checklist is not complete", missing=missing(states))
     _record_decision(session, request, officer, decision, reason, now)
+    mark_in_progress(session, incident, actor=f"staff:{officer.id}", reason="a risk officer decided the unfreeze",
+                     now=now)
     _execute_if_due(session, request, incident, policy, now)
     _flush_or_conflict(session, "you have already decided this request")
     session.commit()
@@ -372,6 +376,22 @@ def _check_may_decide(session: Session, request: UnfreezeRequest, officer: Staff
     error = refusal(officer_id=officer.id, role=officer.role, decision=decision, roles=roles)
     if error is not None:
         raise error
+
+
+def decision_standing(session: Session, *, request: UnfreezeRequest, staff_id: uuid.UUID, role: str) -> str:
+    """What this staff member may do on the request, told before they click (the rules of `refusal`):
+    `closed`, `not_officer`, `decided`, `raised` or `worked` (may only reject), `may_decide`."""
+    if request.status != "pending":
+        return "closed"
+    if role not in DECIDING_ROLES:
+        return "not_officer"
+    if any(decision.officer_id == staff_id for decision in request.decisions):
+        return "decided"
+    if request.raised_by == f"staff:{staff_id}":
+        return "raised"
+    if staff_id in _case_workers(session, request):
+        return "worked"
+    return "may_decide"
 
 
 def _case_workers(session: Session, request: UnfreezeRequest) -> set[uuid.UUID]:

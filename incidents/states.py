@@ -91,6 +91,13 @@ def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str
 _INCIDENTS = Incident.__table__
 
 
+def mark_in_progress(session: Session, incident: Incident, *, actor: str, reason: str,
+                     now: datetime | None = None) -> None:
+    """A case someone (the owner or staff) acts on leaves `open` for `in_progress`; other states stay."""
+    if incident.status == "open":
+        transition(session, incident, machine="status", to="in_progress", actor=actor, reason=reason, now=now)
+
+
 # Where each machine starts when an incident is opened.
 INITIAL: dict[str, str] = {"status": "open", "containment": "none"}
 

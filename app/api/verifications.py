@@ -64,7 +64,8 @@ def start_verification(incident_id: uuid.UUID):
     """Start proving the owner: a TOTP and an SMS factor, each judged trusted or not."""
     principal = require_incident_access(incident_id)
     found = ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
-                                               trust_days=current_app.config["FACTOR_TRUST_DAYS"])
+                                               trust_days=current_app.config["FACTOR_TRUST_DAYS"],
+                                               exchange=runtime().ports["exchange"])
     return found, 201, {"Location": url_for("verifications.get_verification", verification_id=found.id)}
 
 

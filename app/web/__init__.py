@@ -58,11 +58,21 @@ def select_locale() -> str:
 
 
 def is_page_request() -> bool:
-    """Whether the current request belongs to the pages (errors render as HTML there)."""
+    """Whether the current request belongs to the pages (errors render as HTML there).
+
+    Outside the JSON API a browser, which asks for text/html before JSON, gets an HTML page for an unknown
+    address too; the API always answers problem+json.
+    """
     if request.blueprint in PAGE_BLUEPRINTS:
         return True
     path = request.path
-    return request.blueprint is None and (path == "/" or path.startswith(("/console", "/i/", "/report")))
+    if request.blueprint is not None or path.startswith("/api/"):
+        return False
+    if path == "/" or path.startswith(("/console", "/i/", "/report")):
+        return True
+    accept = request.accept_mimetypes
+    return accept.quality("text/html") > max(accept.quality("application/json"),
+                                             accept.quality("application/problem+json"))
 
 
 def protect_pages(blueprint, *, deny_framing: bool) -> None:
@@ -80,7 +90,8 @@ def protect_pages(blueprint, *, deny_framing: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach translations, CSRF protection, the cookie rules and the page blueprints."""
-    from app.web import console, conversation, errors, owner, templating  # noqa: F401 (conversation: its routes)
+    # noqa: F401 - conversation and owner_help add routes to the page blueprints
+    from app.web import console, conversation, errors, owner, owner_help, templating  # noqa: F401
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
@@ -99,3 +110,12 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(owner.bp)
     app.register_blueprint(console.bp)
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon():
+    """The site's icon where browsers look for it on their own."""
+    from flask import send_from_directory
+
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=7 * 24 * 3600)

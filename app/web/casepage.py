@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.casefile import reporter_view, staff_view
@@ -17,7 +18,7 @@ from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
 from incidents.suspicion import Clue, earliest_suspicious_activity
-from verification.models import Verification
+from verification.models import OtpFactor, TotpThrottle, Verification
 
 
 @dataclass
@@ -39,6 +40,19 @@ class OwnerCase:
     unfreeze_request: Any = None
     unfreeze_url: str | None = None
     suspicion: Clue | None = None
+    # When the account's authenticator takes codes again after too many wrong ones (None: it is not locked).
+    totp_locked_until: datetime | None = None
+
+    @property
+    def is_ended(self) -> bool:
+        """Whether the case is over (resolved or closed): no clock runs any more."""
+        return self.view["status"] in ("resolved", "closed")
+
+    @property
+    def is_stuck(self) -> bool:
+        """A pending verification that can no longer pass: the SMS code was burned by wrong tries."""
+        ver = self.verification
+        return ver is not None and ver.status == "pending" and any(f.status == "failed" for f in ver.factors)
 
     @property
     def can_request_unfreeze(self) -> bool:
@@ -50,7 +64,8 @@ class OwnerCase:
     def can_start_verification(self) -> bool:
         """Whether a (new) verification may be started from the page."""
         open_case = self.view["status"] in ("open", "in_progress", "awaiting_user")
-        return open_case and (self.verification is None or self.verification.status in ("failed", "expired"))
+        ended = self.verification is None or self.verification.status in ("failed", "expired")
+        return open_case and (ended or self.is_stuck)
 
 
 @dataclass
@@ -85,13 +100,26 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
     traces = _newest_traces(session, incident_id)
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
+    view = {**view, "outcome": incident.outcome, "closed_at": incident.closed_at, "account_id": incident.account_id}
     proven = ownership.has_proven_ownership(session, incident_id=incident_id, actor=principal.actor)
     suspicion = earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now) if proven else None
     return OwnerCase(view=view, transactions=transactions, unfreeze_url=unfreeze_url,
                      verification=ownership.own_verification(session, incident_id=incident_id, actor=principal.actor),
                      suspicion=suspicion,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
-                                                             now=now) if proven else None)
+                                                             now=now) if proven else None,
+                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now))
+
+
+def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:
+    """Until when the account's authenticator refuses this holder's codes (their own run of wrong codes, or the
+    account's), if it does now."""
+    throttle = session.scalar(select(TotpThrottle.locked_until).where(TotpThrottle.account_id == account_id,
+                                                                      TotpThrottle.actor == actor))
+    factor = session.scalar(select(OtpFactor.locked_until).where(OtpFactor.owner_kind == "account",
+                                                                 OtpFactor.owner_id == account_id))
+    ahead = [until for until in (throttle, factor) if until is not None and now is not None and until > now]
+    return max(ahead) if ahead else None
 
 
 def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,

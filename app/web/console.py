@@ -96,11 +96,15 @@ def queue(principal):
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
-    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
+    session = get_session()
+    case = staff_case(session, incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
                       trust_days=current_app.config["FACTOR_TRUST_DAYS"])
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
-    return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
-                           chains=CHAINS, thread=console_thread(incident_id, principal))
+    standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
+                                         role=principal.role) if case.unfreeze_request is not None else None)
+    return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
+                           thread=console_thread(incident_id, principal), standing=standing,
+                           traceable=set(runtime().ports.get("explorers", {})))
 
 
 def case_action(*roles: str):

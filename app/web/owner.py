@@ -123,10 +123,10 @@ def _case(incident_id: uuid.UUID, principal):
                       unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
 
 
-def owner_action(view=None, *, anchor: str = "verify"):
+def owner_action(view=None, *, anchor: str = "verify", factor: str | None = None):
     """A POST on the case page: check access, run the step, tell the outcome, go back to the page."""
     if view is None:
-        return lambda actual: owner_action(actual, anchor=anchor)
+        return lambda actual: owner_action(actual, anchor=anchor, factor=factor)
 
     @wraps(view)
     def wrapper(incident_id: uuid.UUID):
@@ -135,7 +135,7 @@ def owner_action(view=None, *, anchor: str = "verify"):
             message = view(incident_id, principal)
         except DomainError as error:
             get_session().rollback()
-            flash(explain(error), "error")
+            flash(explain(error, factor=factor, at=now()), "error")
         else:
             if message:
                 flash(message, "success")
@@ -161,7 +161,8 @@ def _code_key() -> bytes:
 def start_verification(incident_id, principal):
     """Start proving ownership with the authenticator app and a text message."""
     ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
-                                       trust_days=current_app.config["FACTOR_TRUST_DAYS"], now=now())
+                                       trust_days=current_app.config["FACTOR_TRUST_DAYS"],
+                                       exchange=runtime().ports["exchange"], now=now())
     return _("Verification started. Enter the codes below.")
 
 
@@ -178,7 +179,7 @@ def send_sms(incident_id, principal):
 
 
 @bp.post("/i/<uuid:incident_id>/verification/sms/check")
-@owner_action
+@owner_action(factor="sms")
 def check_sms(incident_id, principal):
     """Check the text-message code."""
     code = _require_code()
@@ -189,7 +190,7 @@ def check_sms(incident_id, principal):
 
 
 @bp.post("/i/<uuid:incident_id>/verification/totp")
-@owner_action
+@owner_action(factor="totp")
 def check_totp(incident_id, principal):
     """Check the authenticator-app code."""
     code = _require_code()

@@ -38,6 +38,14 @@ def sla_clock(due: datetime | None) -> dict:
     return {"due": due, "left": duration(left), "is_overdue": left.total_seconds() < 0}
 
 
+def time_left(at: datetime | None) -> str:
+    """How long until a time, as hours and minutes (no less than a minute while it is ahead)."""
+    if at is None:
+        return ""
+    left = at - now()
+    return duration(max(left, timedelta(minutes=1)) if left.total_seconds() > 0 else timedelta(0))
+
+
 def short_hash(value: str | None) -> str:
     """A long hash or address shortened for narrow screens (the full one stays in a title)."""
     if not value or len(value) <= 20:
@@ -65,8 +73,10 @@ def inline_svg(svg: str) -> Markup:
 
 def actor_name(actor: str | None) -> str:
     """`staff:<id>` as the staff member's name (looked up once per request); other actors as they are."""
+    if actor and actor.startswith("reporter:"):
+        return _("the owner (through the case link)")
     if not actor or not actor.startswith("staff:"):
-        return actor or ""
+        return words.word(words.ACTOR, actor)
     names = g.setdefault("staff_names", {})
     if actor not in names:
         try:
@@ -77,14 +87,43 @@ def actor_name(actor: str | None) -> str:
     return names[actor]
 
 
+NOT_SET_UP = "no explorer configured"
+
+
+def not_set_up(trace) -> bool:
+    """Whether a trace failed only because no explorer is configured for its chain (nothing is wrong)."""
+    return bool(trace.error) and trace.error.startswith(NOT_SET_UP)
+
+
+def trace_error(trace) -> str:
+    """A trace's error in the page's words where it is a known one; the explorer's own text otherwise."""
+    if not_set_up(trace):
+        return _("Tracing for %(chain)s is not set up: this instance has no explorer for that chain. An "
+                 "administrator sets ETH_RPC_URL or EVM_RPC_URLS (ESPLORA_URL for Bitcoin).", chain=trace.chain)
+    return _("The explorer answered with an error: %(error)s", error=trace.error)
+
+
+def event_name(action: str) -> str:
+    """An audit event's name in the page's words (the raw key where the catalogue has none)."""
+    return words.word(words.EVENT_NAME, action)
+
+
 def init_app(app: Flask) -> None:
     """Register the filters and globals."""
     app.add_template_filter(utc)
     app.add_template_filter(short_hash)
     app.add_template_filter(actor_name)
     app.add_template_global(sla_clock)
+    app.add_template_global(time_left)
+    app.add_template_global(not_set_up)
+    app.add_template_global(trace_error)
+    app.add_template_global(event_name)
     app.add_template_global(language_links)
     app.add_template_global(html_lang)
     app.add_template_global(inline_svg)
     app.add_template_global(words.word)
     app.add_template_global(words, "words")
+
+    @app.context_processor
+    def _review_settings():
+        return {"min_wait_minutes": app.config.get("UNFREEZE_MIN_WAIT_MINUTES", 120)}

@@ -12,6 +12,15 @@ TICKET_STATUS = {
     "closed": _l("Closed"),
 }
 
+# The staff's words for the same statuses (the owner's read "awaiting your reply").
+STAFF_STATUS = {
+    "open": _l("New"),
+    "in_progress": _l("In progress"),
+    "awaiting_user": _l("Awaiting the owner"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+
 CONTAINMENT = {
     "none": _l("Not frozen"),
     "freeze_pending": _l("Freezing"),
@@ -62,7 +71,7 @@ FACTOR_KIND = {"totp": _l("Authenticator app code"), "sms": _l("Text message cod
 
 FACTOR_STATUS = {
     "pending": _l("Not yet entered"),
-    "passed": _l("Accepted"),
+    "passed": _l("Passed"),
     "failed": _l("Failed"),
     "locked": _l("Locked"),
 }
@@ -97,6 +106,23 @@ CHECKLIST_ITEM = {
     "no_new_anomalies": _l("No new suspicious activity since the freeze"),
 }
 
+# What the owner does (or need not do) for each checklist item that is still open.
+CHECKLIST_OWNER_STEP = {
+    "identity_verified": _l("Enter the two codes in step 1 above."),
+    "password_reset": _l("Set a new password at the exchange: on its sign-in page choose “Forgot password” "
+                         "and follow the steps (this works while the account is frozen). Use a password you "
+                         "have never used anywhere else. We tick this item as soon as the exchange reports it."),
+    "sessions_revoked": _l("Nothing to do: we ask the exchange to sign every device out when it freezes the "
+                           "account."),
+    "api_keys_revoked": _l("Nothing to do: we ask the exchange to revoke every API key when it freezes the "
+                           "account."),
+    "two_factor_rebound": _l("Bind a new authenticator at the exchange: after the new password, open Security "
+                             "→ Two-factor authentication, remove the old one and scan the new QR code. We tick "
+                             "this item as soon as the exchange reports it."),
+    "transactions_reviewed": _l("Nothing to do: our team traces the withdrawals."),
+    "no_new_anomalies": _l("Nothing to do: we watch the account for new suspicious activity."),
+}
+
 UNFREEZE_STATUS = {
     "pending": _l("Under review"),
     "approved": _l("Approved"),
@@ -111,3 +137,97 @@ UNFREEZE_STATUS = {
 def word(table: dict, key: str | None) -> str:
     """The translated word for a state, or the raw key when the table has none."""
     return str(table.get(key, key or ""))
+
+
+# The console's words for the case's enums (every value a person reads comes from the catalogue).
+SEVERITY = {"critical": _l("Critical"), "high": _l("High"), "medium": _l("Medium"), "low": _l("Low")}
+
+INCIDENT_KIND = {**REPORT_KINDS, "anomaly": _l("Suspicious activity seen by the risk engine")}
+
+SOURCE = {"report": _l("Owner's report"), "anomaly": _l("Risk engine"), "repudiation": _l("\"This wasn't me\" link")}
+
+QUEUE = {"support": _l("Support"), "risk": _l("Risk")}
+
+OUTCOME = {
+    "account_unknown": _l("The exchange has no such account (mistyped ID?)"),
+    "false_report": _l("The owner took the report back (false report)"),
+    "unfrozen": _l("The account was unfrozen"),
+}
+
+WITHDRAWAL_STATUS = {"pending": _l("Pending"), "completed": _l("Completed"), "cancelled": _l("Cancelled"),
+                     "failed": _l("Failed"), "confirmed": _l("Confirmed")}
+
+ANOMALY_TYPE = {
+    "new_device_login": _l("Sign-in from a new device"), "geo_velocity": _l("Impossible travel between sign-ins"),
+    "withdrawal_spike": _l("Unusual withdrawals"), "two_factor_disabled": _l("Two-factor authentication turned off"),
+    "two_factor_changed": _l("Two-factor authentication changed"), "password_reset": _l("Password reset"),
+    "api_key_created": _l("API key created"), "withdrawal_address_added": _l("Withdrawal address added"),
+    "phone_changed": _l("Phone number changed"), "sim_swap": _l("SIM swap"),
+}
+
+ANOMALY_ACTION = {"ignored": _l("Below the threshold"), "watch": _l("Watched"), "attached": _l("Added to the case"),
+                  "frozen": _l("Account frozen")}
+
+EXCHANGE_STATE = {"active": _l("Active"), "frozen": _l("Frozen")}
+
+SECURITY_EVENT = {**ANOMALY_TYPE, "totp_bound": _l("Authenticator bound"), "phone_bound": _l("Phone bound"),
+                  "totp_changed": _l("Authenticator changed"), "totp_reset": _l("Authenticator reset"),
+                  "password_changed": _l("Password changed"), "account_frozen": _l("Account frozen"),
+                  "account_unfrozen": _l("Account unfrozen")}
+
+ROLE = {"agent": _l("Agent"), "risk_officer": _l("Risk officer"), "admin": _l("Administrator")}
+
+REVIEW_DECISION = {"approve": _l("Identity confirmed"), "reject": _l("Not confirmed")}
+
+TRUST_REASON = {
+    "not_registered": _l("Not registered at the exchange"), "bound_at_unknown": _l("Binding time unknown"),
+    "bound_after_suspicious_event": _l("Bound after the first suspicious activity"),
+    "bound_within_trust_window": _l("Bound shortly before the first suspicious activity"),
+    "two_factor_changed": _l("Two-factor authentication changed recently"),
+    "phone_changed": _l("Phone number changed recently"), "sim_swap": _l("SIM swap recently"),
+    None: "",
+}
+
+EVENT_NAME = {
+    "report.received": _l("Report received"), "report.taken_back": _l("The owner took the report back"),
+    "incident.opened": _l("Case opened"), "incident.sla_breached": _l("SLA deadline passed"),
+    "incident.account_described": _l("Account details read from the exchange"),
+    "incident.withdrawals.pulled": _l("Withdrawals pulled from the exchange"),
+    "incident.case_link_requested": _l("Case link sent again to the registered contacts"),
+    "incident.status.in_progress": _l("Status: in progress"),
+    "incident.status.awaiting_user": _l("Status: awaiting the owner"),
+    "incident.status.resolved": _l("Status: resolved"), "incident.status.closed": _l("Status: closed"),
+    "incident.containment.freeze_pending": _l("Freeze requested"), "incident.containment.frozen": _l("Account frozen"),
+    "incident.containment.freeze_failed": _l("Freeze refused by the exchange"),
+    "incident.containment.unfreeze_pending": _l("Unfreeze sent to the exchange"),
+    "incident.containment.unfrozen": _l("Account unfrozen"),
+    "anomaly.received": _l("Risk-engine event received"),
+    "exchange.command.queued": _l("Exchange command queued"), "exchange.command.done": _l("Exchange command done"),
+    "exchange.command.failed": _l("Exchange command refused"),
+    "exchange.command.retry_scheduled": _l("Exchange command to be retried"),
+    "verification.started": _l("Verification started"), "verification.passed": _l("Verification passed"),
+    "verification.totp_checked": _l("Authenticator code checked"),
+    "verification.sms_code_issued": _l("Text-message code sent"),
+    "verification.sms_code_checked": _l("Text-message code checked"),
+    "verification.sms_code_burned": _l("Text-message code blocked after wrong tries"),
+    "verification.sms_delivery_failed": _l("Text message could not be delivered"),
+    "verification.code_reused": _l("A used code was entered again"),
+    "verification.factor_locked": _l("Authenticator locked after wrong codes"),
+    "verification.factor_disabled": _l("Authenticator disabled after too many wrong codes"),
+    "verification.factor_reenabled": _l("Authenticator enabled again"),
+    "verification.factor_kept_for_proven_holder": _l("Authenticator kept for the holder of the phone"),
+    "incident.owner_reminded": _l("Owner reminded of an open question"),
+    "unfreeze.requested": _l("Unfreeze requested"), "unfreeze.checklist.attested": _l("Checklist item attested"),
+    "unfreeze.decision.recorded": _l("Decision recorded"), "unfreeze.approved": _l("Unfreeze approved"),
+    "unfreeze.rejected": _l("Unfreeze rejected"), "unfreeze.executing": _l("Unfreeze being carried out"),
+    "unfreeze.completed": _l("Unfreeze carried out"), "unfreeze.failed": _l("Unfreeze failed"),
+    "unfreeze.cancelled": _l("Unfreeze request cancelled"), "notice.repudiated": _l("\"This wasn't me\" link used"),
+}
+
+ACTOR = {
+    "exchange": _l("the exchange"), "exchange-dispatcher": _l("the exchange outbox"), "system": _l("the system"),
+    "unfreeze-review": _l("the unfreeze review"), "risk-engine": _l("the risk engine"),
+    "sla-clock": _l("the SLA clock"), "public": _l("someone on the public site"),
+    "anonymous": _l("someone on the public site"), "cli": _l("the command line"),
+    "demo": _l("the demo set-up"), "sms": _l("the text-message factor"), "totp": _l("the authenticator factor"),
+}

@@ -6,6 +6,6 @@ from tests.factories import exchange_account
 
 @pytest.fixture(autouse=True)
 def known_accounts(app):
-    """The accounts most API tests report on."""
-    for account_id in ("U1001", "U2002"):
+    """The accounts most API tests report on (an account the exchange does not know closes its case at once)."""
+    for account_id in ("U1001", "U2002", "SAME", "A1", "B1", "RACE-1"):
         exchange_account(app, account_id)

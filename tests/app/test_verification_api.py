@@ -5,6 +5,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 
+from app.adapters import build_exchange
 from app.db import utcnow
 from tests.factories import (
     OWNER_TOTP_SECRET,
@@ -139,10 +140,28 @@ def test_staff_cannot_enter_the_owners_codes(client, app, reported):
     assert response.status_code == 403
 
 
-def test_verification_waits_for_the_exchange_to_describe_the_account(client):
+def test_verification_right_after_the_freeze_fetches_the_account_details_itself(client):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
-    response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/verifications",
-                           headers=bearer(answer["access_token"]))
+    # No follow-up has run: the verification asks the exchange for the account once, and starts.
+    verification = start(client, answer["incident"]["id"], bearer(answer["access_token"]))
+    assert {factor["kind"] for factor in verification["factors"]} == {"totp", "sms"}
+
+
+def test_verification_waits_only_while_the_exchange_is_unreachable(client, app):
+    answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
+    runtime = app.extensions["lockdesk"]
+    reachable = runtime.ports["exchange"]
+    # The signed http client pointed at a port where nothing listens: a real connection refused.
+    runtime.ports["exchange"] = build_exchange({
+        "EXCHANGE_ADAPTER": "http", "EXCHANGE_API_BASE": "http://127.0.0.1:9", "EXCHANGE_API_KEY": "k",
+        "EXCHANGE_API_SECRET": "s", "EXCHANGE_MAX_ATTEMPTS": 1, "EXCHANGE_CONNECT_TIMEOUT": 1.0,
+        "EXCHANGE_READ_TIMEOUT": 1.0, "EXCHANGE_BUDGET_SECONDS": 2.0, "EXCHANGE_BREAKER_FAILURES": 5,
+        "EXCHANGE_BREAKER_RESET_SECONDS": 30.0}, runtime.sessions)
+    try:
+        response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/verifications",
+                               headers=bearer(answer["access_token"]))
+    finally:
+        runtime.ports["exchange"] = reachable
     assert response.status_code == 409 and response.get_json()["type"] == "/problems/account-details-pending"
     assert int(response.headers["Retry-After"]) > 0
 

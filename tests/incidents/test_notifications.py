@@ -35,6 +35,7 @@ from tests.incidents.review_support import (
 from tests.services import free_port
 
 LINK = re.compile(r"http://127\.0\.0\.1:5000(/repudiations/[0-9a-f]{32}\.[A-Za-z0-9_-]{43})")
+CASE_LINK = re.compile(r"http://127\.0\.0\.1:5000/i/[0-9a-f-]{36}\?t=ldi_[A-Za-z0-9_-]{43}", re.IGNORECASE)
 
 
 class Inbox:
@@ -127,7 +128,9 @@ def test_no_message_asks_for_a_password_a_key_or_a_code(app, inbox):
     for message in handler.messages:
         body = message.get_content().lower()
         assert not re.search(r"(enter|reply with|send us|provide|type) (your )?(password|private key|code|seed)", body)
-        assert len(LINK.findall(body)) == 1 and "http" not in LINK.sub("", body)
+        # One "this wasn't me" link and the owner's own case link, and no other address.
+        assert len(LINK.findall(body)) == 1 and len(CASE_LINK.findall(body)) == 1
+        assert "http" not in CASE_LINK.sub("", LINK.sub("", body))
 
 
 def test_mail_waits_for_the_account_details_from_the_exchange(app, inbox):

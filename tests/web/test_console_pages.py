@@ -149,7 +149,7 @@ def test_the_case_timeline_names_the_staff_member_who_acted(app, client, agent, 
                                                     "reason": "taking the case"})
     assert moved.status_code == 303
     timeline = client.get(case_url).text
-    assert "incident.status.in_progress" in timeline and "agent-1" in timeline
+    assert "Status: in progress" in timeline and "agent-1" in timeline  # the event's name, not its key
     assert f"staff:{agent.id}" not in timeline
 
 

@@ -11,9 +11,9 @@ from tests.web.test_browser import DESKTOP, PHONE, chromium, live, shot, staff_s
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WORDS = {
-    "en": {"sent": "Your message was sent.", "awaiting": "Awaiting your reply", "progress": "In progress",
+    "en": {"sent": "Your message was sent.", "awaiting": "Awaiting your reply", "staff_awaiting": "Awaiting the owner", "progress": "In progress",
            "waiting": "Our team is waiting for your reply."},
-    "zh-CN": {"sent": "您的消息已发送。", "awaiting": "待反馈", "progress": "处理中", "waiting": "我们的团队正在等待您的回复。"},
+    "zh-CN": {"sent": "您的消息已发送。", "awaiting": "待反馈", "staff_awaiting": "待用户反馈", "progress": "处理中", "waiting": "我们的团队正在等待您的回复。"},
 }
 
 
@@ -50,7 +50,7 @@ def test_owner_uploads_a_png_staff_ask_and_the_owner_replies(live, chromium, tmp
     assert download.value.suggested_filename == "withdrawal.png"
     desk.fill("#message-body", "Please upload a photo of your ID with today's date.")
     submit(desk, "form[action$='/messages'] button[type=submit]")
-    assert desk.inner_text("[data-testid=ticket-status]") == words["awaiting"]
+    assert desk.inner_text("[data-testid=ticket-status]") == words["staff_awaiting"]
     assert desk.locator("[data-testid=awaiting-since]").count() == 1
     shot(desk, f"{tag}-02-staff-asked")
 

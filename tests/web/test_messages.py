@@ -1,5 +1,6 @@
 """Every refusal an owner's page can meet is told in one plain sentence, in English and in Chinese."""
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,45 +22,55 @@ from verification.sms import SmsDeliveryFailed
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
+# A fixed moment 10 s into a 30 s authenticator step, so the waits below are exact.
+AT = datetime(2026, 12, 3, 3, 0, 10, tzinfo=UTC)
+
 REFUSALS = [
-    (WrongCode(remaining_attempts=4), "That code is not correct. Attempts left: 4."),
-    (CodeAlreadyUsed("used"), "That code has already been used. Wait for the next code in your authenticator app."),
-    (CodeExpired("expired"), "That code, or this verification, has expired. Ask for a new code or start again."),
-    (TooManyAttempts(retry_after=900), "Too many wrong codes. Try again in 15 minutes."),
-    (TooManyAttempts(retry_after=61), "Too many wrong codes. Try again in 2 minutes."),  # rounded up, never 1 too few
-    (TooManyAttempts(retry_after=5), "Too many wrong codes. Try again in 1 minute."),
-    (TooManyAttempts(retry_after=None),
-     "Too many wrong codes. Start a new verification, or wait for our team to contact you."),
-    (TotpKeptForPhoneHolder(), "Too many wrong authenticator codes were entered for this account. Enter the text "
-                               "message code first, then the authenticator code."),
-    (RateLimited("wait", retry_after=42), "A new code cannot be sent yet. Try again in 42 seconds."),
-    (RateLimited("wait", retry_after=1), "A new code cannot be sent yet. Try again in 1 second."),
-    (AccountDetailsPending("pending", retry_after=30),
-     "We are still receiving your account's details from the exchange. Try again in a minute."),
-    (SmsDeliveryFailed("gateway said no"), "The text message could not be sent. Try again in a minute."),
-    (IllegalTransition("passed already"), "This step is no longer possible in the current state of your case."),
-    (DomainError("the exchange is busy"), "This cannot be done right now (the exchange is busy)."),
+    (WrongCode(remaining_attempts=4), None, "That code is not correct. Attempts left: 4."),
+    (CodeAlreadyUsed("used"), "totp",
+     "That code has already been used. Your authenticator app shows a new code in about 20 seconds: enter that one."),
+    (CodeAlreadyUsed("used"), "sms", "That code has already been used. Ask for a new code by text message."),
+    (CodeExpired("expired"), None, "That code, or this verification, has expired. Ask for a new code or start again."),
+    (TooManyAttempts(retry_after=900), "totp",
+     "Too many wrong codes. You can enter a new code in 15 minutes (at 03:15 UTC)."),
+    (TooManyAttempts(retry_after=61), "totp",  # rounded up, never 1 too few
+     "Too many wrong codes. You can enter a new code in 2 minutes (at 03:01 UTC)."),
+    (TooManyAttempts(retry_after=5), "totp",
+     "Too many wrong codes. You can enter a new code in 1 minute (at 03:00 UTC)."),
+    (TooManyAttempts(retry_after=None), "sms",
+     "Too many wrong codes: this code is blocked. Start a new verification below to get a new code."),
+    (TotpKeptForPhoneHolder(), "totp", "Too many wrong authenticator codes were entered for this account. Enter "
+                                       "the text message code first, then the authenticator code."),
+    (RateLimited("wait", retry_after=42), "sms", "A new code cannot be sent yet. Try again in 42 seconds."),
+    (RateLimited("wait", retry_after=1), "sms", "A new code cannot be sent yet. Try again in 1 second."),
+    (AccountDetailsPending("pending", retry_after=30), None,
+     "The exchange cannot be reached right now, so we cannot read your account's details. Try again in a minute "
+     "(at 03:01 UTC)."),
+    (SmsDeliveryFailed("gateway said no"), "sms", "The text message could not be sent. Try again in a minute."),
+    (IllegalTransition("passed already"), None, "This step is no longer possible in the current state of your case."),
+    (DomainError("the exchange is busy"), None, "This cannot be done right now (the exchange is busy)."),
 ]
 
 
-def told(app, error: DomainError, language: str) -> str:
+def told(app, error: DomainError, language: str, factor: str | None = None) -> str:
     """What a page in `language` says for the error."""
     with app.test_request_context(headers={"Accept-Language": language}):
-        return explain(error)
+        return explain(error, factor=factor, at=AT)
 
 
-@pytest.mark.parametrize(("error", "sentence"), REFUSALS, ids=lambda item: getattr(item, "slug", None))
-def test_each_refusal_is_one_plain_sentence(app, error, sentence):
-    assert told(app, error, "en") == sentence
+@pytest.mark.parametrize(("error", "factor", "sentence"), REFUSALS, ids=lambda item: getattr(item, "slug", None))
+def test_each_refusal_says_what_to_do_next_and_when(app, error, factor, sentence):
+    assert told(app, error, "en", factor) == sentence
 
 
-@pytest.mark.parametrize("error", [error for error, _sentence in REFUSALS],
-                         ids=lambda error: f"{error.slug}-{error.extra.get('retry_after')}")
-def test_each_refusal_is_told_in_chinese_on_a_chinese_page(app, error):
-    chinese = told(app, error, "zh-CN")
-    assert chinese != told(app, error, "en") and CJK.search(chinese)
-    for number in re.findall(r"\d+", told(app, error, "en")):
-        assert number in chinese  # the counts and waits survive the translation
+@pytest.mark.parametrize(("error", "factor"), [(error, factor) for error, factor, _sentence in REFUSALS],
+                         ids=lambda item: f"{item.slug}-{item.extra.get('retry_after')}"
+                         if isinstance(item, DomainError) else str(item))
+def test_each_refusal_is_told_in_chinese_on_a_chinese_page(app, error, factor):
+    chinese = told(app, error, "zh-CN", factor)
+    assert chinese != told(app, error, "en", factor) and CJK.search(chinese)
+    for number in re.findall(r"\d+", told(app, error, "en", factor)):
+        assert number in chinese  # the counts, waits and times survive the translation
 
 
 def test_what_the_owner_typed_wrong_is_told_as_it_was_written():
@@ -85,3 +96,48 @@ def _pairs(catalog) -> dict:
     def plain(value):
         return tuple(value) if isinstance(value, list | tuple) else value
     return {plain(message.id): plain(message.string) for message in catalog if message.id}
+
+
+# Every value of the case's enums a page shows, with the words table that names it.
+DOMAIN = Path(__file__).resolve().parents[2]
+EVENT = re.compile(r'"((?:incident|report|anomaly|exchange|verification|unfreeze|notice)\.[a-z_]+(?:\.[a-z_]+)*)"')
+
+
+def _enum_words():
+    """(table name, value) for every enum value the console and the owner's pages print."""
+    from incidents.anomalies import DEFAULT_WEIGHTS
+    from incidents.checklist import ITEMS
+    from incidents.intake import REPORT_KINDS, SEVERITY_BY_KIND
+    from incidents.review import REQUEST_STATUSES
+    from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
+
+    yield from (("STAFF_STATUS", value) for value in INCIDENT_TRANSITIONS)
+    yield from (("TICKET_STATUS", value) for value in INCIDENT_TRANSITIONS)
+    yield from (("CONTAINMENT", value) for value in CONTAINMENT_TRANSITIONS)
+    yield from (("SEVERITY", value) for value in set(SEVERITY_BY_KIND.values()) | {"high"})
+    yield from (("INCIDENT_KIND", value) for value in (*REPORT_KINDS, "anomaly"))
+    yield from (("QUEUE", value) for value in ("support", "risk"))
+    yield from (("ROLE", value) for value in ("agent", "risk_officer", "admin"))
+    yield from (("ANOMALY_TYPE", value) for value in DEFAULT_WEIGHTS)
+    yield from (("CHECKLIST_ITEM", value) for value in ITEMS)
+    yield from (("CHECKLIST_OWNER_STEP", value) for value in ITEMS)
+    yield from (("UNFREEZE_STATUS", value) for value in REQUEST_STATUSES)
+    yield from (("OUTCOME", value) for value in ("account_unknown", "false_report", "unfrozen"))
+    for folder in ("incidents", "verification", "chain"):
+        for path in sorted((DOMAIN / folder).rglob("*.py")):
+            yield from (("EVENT_NAME", action) for action in EVENT.findall(path.read_text()))
+    yield from (("EVENT_NAME", f"incident.status.{to}") for to in INCIDENT_TRANSITIONS if to != "open")
+    yield from (("EVENT_NAME", f"incident.containment.{to}") for to in CONTAINMENT_TRANSITIONS if to != "none")
+
+
+def test_every_enum_value_and_event_name_a_page_prints_has_words_in_both_languages(app):
+    from app.web import words
+
+    wanted = sorted(set(_enum_words()))
+    assert len(wanted) > 100  # the scan found the audit events of the domain packages
+    missing = [(table, value) for table, value in wanted if getattr(words, table).get(value) is None]
+    assert missing == [], "these would be printed as raw keys"
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        untranslated = [(table, value) for table, value in wanted
+                        if not CJK.search(str(getattr(words, table)[value]))]
+    assert untranslated == []

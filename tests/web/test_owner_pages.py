@@ -157,4 +157,4 @@ def test_wrong_code_message_is_in_chinese_on_a_chinese_page(app, client, clock):
     wrong = "000000" if totp_now(clock.now) != "000000" else "111111"
     answer = client.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": wrong},
                          headers=zh, follow_redirects=True)
-    assert "验证码不正确" in answer.text and "已受理" in answer.text
+    assert "验证码不正确" in answer.text and "处理中" in answer.text  # the owner acted: the case is in progress

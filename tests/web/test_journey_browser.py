@@ -1,0 +1,182 @@
+"""The owner's and the staff's journey in Debian's Chromium, on `make run`'s own settings: at every step the page
+says what happened, what happens next, when, and what the person can do. English and Chinese.
+Screenshots land in tests/artifacts/journey-*.png."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.db import utcnow
+from tests.conftest import make_settings
+from tests.factories import last_sms_code
+from tests.web.conftest import Clock, make_staff, open_exchange_account, totp_now
+from tests.web.test_browser import DESKTOP, PHONE, LiveApp, chromium, shot, staff_sign_in, submit  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
+WORDS = {
+    "en": {"frozen": "Frozen", "unfrozen": "Unfrozen", "accepted": "Accepted", "in_progress": "In progress",
+           "resolved": "Resolved", "closed": "Closed", "verified": "Identity verified", "left": "left",
+           "ended": "Ended", "approved_by": "Approved by officer-1", "no_account": "has no account with the ID",
+           "passed": "Passed"},
+    "zh-CN": {"frozen": "已冻结", "unfrozen": "已解冻", "accepted": "已受理", "in_progress": "处理中",
+              "resolved": "已解决", "closed": "已关闭", "verified": "身份已验证", "left": "剩余",
+              "ended": "结束", "approved_by": "officer-1 已批准", "no_account": "没有账户 ID 为",
+              "passed": "已通过"},
+}
+
+
+def make_run_setting(name: str) -> str:
+    """A setting exactly as `make run` exports it (so the walk below runs on the demo's own values)."""
+    return re.search(rf"^run: export {name} \?= (\S+)$", MAKEFILE.read_text(), re.MULTILINE).group(1)
+
+
+@pytest.fixture
+def demo(sqlite_template, tmp_path, monkeypatch) -> Iterator[LiveApp]:
+    """The app on a real threaded server with `make run`'s settings (its 2-minute unfreeze wait, mail log)."""
+    database = tmp_path / "demo.sqlite"
+    shutil.copyfile(sqlite_template, database)
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
+    clock = Clock()
+    settings = {**make_settings(f"sqlite:///{database}", instance), "LOCKDESK_CLOCK": clock,
+                "UNFREEZE_MIN_WAIT_MINUTES": int(make_run_setting("UNFREEZE_MIN_WAIT_MINUTES")),
+                "MAIL_LOG_PATH": str(instance / "mail.jsonl"), "CONSOLE_SIGN_IN_RATE_LIMIT": "3 per minute"}
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveApp(app=app, url=f"http://127.0.0.1:{server.server_port}", clock=clock, instance=instance)
+    server.shutdown()
+    thread.join(timeout=10)
+    app.extensions["lockdesk"].engine.dispose()
+
+
+def owner_page(chromium, language: str):
+    """A phone-sized page in the owner's language."""
+    return chromium.new_context(viewport=PHONE, locale=language, is_mobile=True, has_touch=True).new_page()
+
+
+def report(page, demo: LiveApp, account_id: str, *, tx_hash: str | None = None, loss: str | None = None) -> str:
+    """File a report through the form; the access link shown on the answer page."""
+    page.goto(f"{demo.url}/report")
+    page.fill("#account_id", account_id)
+    if tx_hash:
+        page.fill("#tx_hash_0", tx_hash)
+    if loss:
+        page.fill("#loss_usd", loss)
+    submit(page, "form[action$='/report'] button[type=submit]")
+    return page.input_value("#access-link")
+
+
+def text(page, selector: str) -> str:
+    """The visible text of the first match."""
+    return page.locator(selector).first.inner_text()
+
+
+def catch_up(demo: LiveApp) -> None:
+    """Move the pages' clock to just after the real one (the exchange and the outbox stamp real time)."""
+    demo.clock.now = max(demo.clock.now, utcnow()) + timedelta(seconds=1)
+
+
+def run_jobs(demo: LiveApp) -> None:
+    """What the background worker would do now: the outbox, due unfreezes, audit sealing and messages."""
+    catch_up(demo)
+    ports = demo.app.extensions["lockdesk"].ports
+    ports["dispatcher"].drain(now=demo.clock.now)
+    ports["review_jobs"].execute_unfreezes()
+    ports["dispatcher"].drain(now=demo.clock.now)
+    ports["tracer"].run_due()
+    ports["audit_sealer"]()
+    ports["review_jobs"].deliver_notifications()
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_the_readme_walk_reaches_unfrozen_on_make_runs_settings(demo, chromium, language):
+    words, tag = WORDS[language], language.lower()
+    open_exchange_account(demo.app, "U1001")
+    agent = make_staff(demo.app, "agent-1", "agent")
+    officers = [make_staff(demo.app, "officer-1", "risk_officer"), make_staff(demo.app, "officer-2", "risk_officer")]
+
+    owner = owner_page(chromium, language)
+    link = report(owner, demo, "U1001", loss="25000")  # a high loss: two officers must approve
+    assert owner.locator("button[data-copy='#access-link']").is_visible()  # the copy button, shown by live.js
+    owner.goto(link)
+    assert text(owner, "[data-testid=ticket-status]") == words["accepted"]
+    # No follow-up has run: starting the verification fetches the account's details itself (item 3).
+    submit(owner, "form[action$='/verification'] button")
+    assert text(owner, "[data-testid=ticket-status]") == words["in_progress"]
+    owner.fill("#totp-code", totp_now(demo.clock.now))
+    submit(owner, "form[action$='/verification/totp'] button")
+    assert text(owner, "[data-testid=factor-totp]") == words["passed"]
+    submit(owner, "form[action$='/verification/sms'] button")
+    owner.fill("#sms-code", last_sms_code(demo.app))
+    submit(owner, "form[action$='/sms/check'] button")
+    assert text(owner, "[data-testid=verification-status]") == words["verified"]
+    submit(owner, "form[action$='/unfreeze'] button")
+    earliest = text(owner, "[data-testid=earliest-unfreeze]")
+    assert words["left"] in earliest and re.search(r"\d:\d\d", earliest)  # the live countdown, minutes:seconds
+    shot(owner, f"journey-{tag}-01-unfreeze-asked")
+
+    desk = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
+    staff_sign_in(desk, demo, agent)
+    submit(desk, "table.queue a")
+    while desk.locator(".staff-checklist form button.primary").count():
+        with desk.expect_navigation():
+            desk.locator(".staff-checklist form button.primary").first.click()
+    case_url = desk.url
+    desk.context.close()
+
+    for number, officer in enumerate(officers, start=1):
+        page = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
+        staff_sign_in(page, demo, officer)
+        page.goto(case_url)
+        demo.clock.advance(seconds=31)  # the decision carries a fresh code, not the sign-in's
+        page.fill("#decision-reason", "Owner verified with trusted factors; checklist complete")
+        page.fill("#decision-totp", officer.code(demo.clock.now))
+        submit(page, ".decision-form button[type=submit]")
+        decisions = page.locator("[data-testid=decision]").all_inner_texts()
+        assert len(decisions) == number and words["approved_by"] in decisions[0]  # who approved, and when
+        assert page.locator(".decision-form").count() == 0  # no form for an officer who has decided
+        shot(page, f"journey-{tag}-02-officer-{number}-approved")
+        page.context.close()
+
+    owner.reload()
+    assert "UTC" in text(owner, "[data-testid=owner-decision]")  # approved at …, unfrozen at … at the earliest
+    demo.clock.advance(minutes=int(make_run_setting("UNFREEZE_MIN_WAIT_MINUTES")) + 1)
+    run_jobs(demo)
+    # The page refreshes its own state: no reload.
+    owner.wait_for_function(f"() => document.querySelector('[data-testid=containment]').innerText.trim() === "
+                            f"{json.dumps(words['unfrozen'])}", timeout=30_000)
+    assert text(owner, "[data-testid=ticket-status]") == words["resolved"]
+    assert words["ended"] in text(owner, "[data-testid=sla-ended]")  # no clock runs after the end
+    shot(owner, f"journey-{tag}-03-unfrozen")
+    mail = [json.loads(line) for line in (demo.instance / "mail.jsonl").read_text().splitlines()]
+    approved = [message for message in mail if "BLUE-HERON" in message["text"] and "/i/" in message["text"]]
+    assert approved, "every message to the owner carries the case link and the anti-phishing code"
+    assert any("UTC" in message["text"] for message in approved)  # the approval states the time
+    owner.context.close()
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_a_mistyped_account_id_closes_the_case_and_says_to_check_the_id(demo, chromium, language):
+    words = WORDS[language]
+    owner = owner_page(chromium, language)
+    link = report(owner, demo, "U9999")
+    assert words["no_account"] in text(owner, "[data-testid=outcome]")
+    owner.goto(link)
+    assert text(owner, "[data-testid=ticket-status]") == words["closed"]
+    assert owner.locator("#verify").count() == 0  # nothing to verify: no loop of "try again in a minute"
+    shot(owner, f"journey-{language.lower()}-04-unknown-account")
+    owner.context.close()
