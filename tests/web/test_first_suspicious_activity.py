@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from app.db import utcnow
 from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
-from tests.web.conftest import open_exchange_account, run_follow_ups
+from tests.factories import last_sms_code
+from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups, totp_now
 from tests.web.test_console_pages import sign_in
 from tests.web.test_owner_pages import incident_of, report
 
@@ -14,6 +15,15 @@ from tests.web.test_owner_pages import incident_of, report
 def shown(html: str) -> str:
     """The text of the page's first-suspicious-activity fact."""
     return re.sub(r"\s+", " ", re.search(r'data-testid="first-suspicious">(.*?)</dd>', html, re.S).group(1)).strip()
+
+
+def verify_on_the_page(app, owner, incident_id: str, clock) -> None:
+    """Pass the verification through the case page's forms."""
+    token = csrf_of(owner.get(f"/i/{incident_id}").text)
+    owner.post(f"/i/{incident_id}/verification", data={"csrf_token": token})
+    owner.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": totp_now(clock.now)})
+    owner.post(f"/i/{incident_id}/verification/sms", data={"csrf_token": token})
+    owner.post(f"/i/{incident_id}/verification/sms/check", data={"csrf_token": token, "code": last_sms_code(app)})
 
 
 def test_both_case_pages_show_a_withdrawal_two_hours_before_the_report(app, client, agent, clock):
@@ -27,6 +37,8 @@ def test_both_case_pages_show_a_withdrawal_two_hours_before_the_report(app, clie
     incident_id, _ = incident_of(owner.get(report(owner, "U3003").headers["Location"]).text)
     run_follow_ups(app)
     expected = taken.strftime("%Y-%m-%d %H:%M UTC")
+    assert 'data-testid="first-suspicious"' not in owner.get(f"/i/{incident_id}").text  # the owner's view: proven only
+    verify_on_the_page(app, owner, incident_id, clock)
     assert shown(owner.get(f"/i/{incident_id}").text) == f"{expected} · a withdrawal from the account"
     chinese = owner.get(f"/i/{incident_id}", headers={"Accept-Language": "zh-CN"}).text
     assert shown(chinese).startswith(expected) and "提现" in shown(chinese)
