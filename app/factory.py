@@ -88,6 +88,7 @@ def _register_api(app: Flask) -> None:
     from app.api import (
         anomalies,
         audit,
+        evidence,
         incidents,
         messages,
         openapi_docs,
@@ -104,7 +105,8 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
-    for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations):
+    for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
+                   evidence):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
