@@ -11,10 +11,11 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app import audit_anchor
 from app.cli_support import or_exit as _or_exit
 from app.extensions import runtime
 from chain import service as chain_service
-from incidents import audit, staff
+from incidents import audit, checkpoints, staff
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -74,16 +75,43 @@ def staff_set_password(name: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Seal what is committed, recompute the chain; exit 1 and name the first bad event when it is broken."""
+@click.option("--checkpoint", "checkpoint_file", type=click.File("r", encoding="utf-8"), default=None,
+              help="An exported checkpoint (audit checkpoint --export) the chain must still contain.")
+def audit_verify(checkpoint_file) -> None:
+    """Seal what is committed, recompute the chain, hold it against the signed checkpoints; exit 1 naming the
+    first bad event or the checkpoint that does not hold."""
+    exported = checkpoints.read_exported(checkpoint_file.read()) if checkpoint_file is not None else None
     with runtime().sessions() as session:
         audit.seal_all(session)
-        check = audit.verify_chain(session)
-    if check.valid:
-        click.echo(json.dumps({"valid": True, "events": check.events, "head": check.head, "pending": check.pending}))
+        result = audit_anchor.verify(session, runtime().ports["signing_key"], exported=exported)
+    click.echo(json.dumps(result))
+    if not result["valid"]:
+        sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+@click.option("--export", "export_file", type=click.File("w", encoding="utf-8"), default=None,
+              help="Also write the newest checkpoint, signed, to this file (keep it off this database).")
+def audit_checkpoint(export_file) -> None:
+    """Seal what is committed and sign the chain's length and head; print the newest checkpoint as JSON."""
+    with runtime().sessions() as session:
+        document = _checkpoint_or_refuse(session)
+    if document is None:
+        click.echo(json.dumps({"checkpoint": None, "reason": "the chain has no events yet"}))
         return
-    click.echo(json.dumps({"valid": False, "events": check.events, "first_bad_event": check.first_bad_event}))
-    sys.exit(1)
+    text = json.dumps(document, indent=2)
+    if export_file is not None:
+        export_file.write(text + "\n")
+    click.echo(text)
+
+
+def _checkpoint_or_refuse(session):
+    """A checkpoint, or exit 1 when the chain since the last one does not link up."""
+    try:
+        return audit_anchor.checkpoint_now(session, runtime().ports["signing_key"])
+    except checkpoints.ChainBroken as broken:
+        click.echo(json.dumps({"checkpoint": None, "reason": str(broken)}))
+        sys.exit(1)
 
 
 @labels_cli.command("import")

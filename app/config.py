@@ -33,6 +33,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "DATABASE_URL": env("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "SECRET_KEY": env("SECRET_KEY"),
         "FIELD_ENCRYPTION_KEY": env("FIELD_ENCRYPTION_KEY"),
+        "SIGNING_KEY": env("SIGNING_KEY"),
+        "AUDIT_CHECKPOINT_SECONDS": _float("AUDIT_CHECKPOINT_SECONDS", 300.0),
         "EXCHANGE_ADAPTER": env("EXCHANGE_ADAPTER", "local"),
         "EXCHANGE_API_BASE": env("EXCHANGE_API_BASE"),
         "EXCHANGE_API_KEY": env("EXCHANGE_API_KEY"),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from flask import Flask, Response, current_app, g, json, request
@@ -58,8 +59,8 @@ def handle_domain_error(error: DomainError) -> Response:
     """A domain refusal, with its status and slug."""
     extra = dict(error.extra)
     headers = {}
-    if "retry_after" in extra:
-        headers["Retry-After"] = str(int(extra["retry_after"]))
+    if extra.get("retry_after") is not None:  # a burned code has no time after which it works again
+        headers["Retry-After"] = str(max(1, math.ceil(float(extra["retry_after"]))))
     return problem(error.status, slug=error.slug, title=error.title, detail=error.detail,
                    headers=headers, **extra)
 

@@ -4,17 +4,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from flask_smorest import Api
 
-from app import adapters, conversation, errors, jobs, jobs_tracing, notify, observability, web
+from app import adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability, web
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
 from app.secrets import fill_missing, split_keys
-
-MAX_BODY_BYTES = 64 * 1024
-JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class LockdeskApi(Api):
@@ -42,10 +39,11 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     notify.init_app(app)
     conversation.init_app(app)
     jobs.init_app(app)
+    audit_anchor.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
-    app.before_request(conversation.widen_body_limit)
-    app.before_request(_check_body)
+    app.before_request(conversation.widen_body_limit)  # before the edge reads a body
+    edge.init_app(app)
     app.teardown_appcontext(close_session)
     limiter.init_app(app)
     _register_api(app)
@@ -57,7 +55,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _derive(app: Flask) -> None:
     """Settings computed from others."""
     config = app.config
-    config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     config["ANOMALY_WEBHOOK_SECRETS"] = split_keys(config["ANOMALY_WEBHOOK_SECRET"])
     config["RATELIMIT_STORAGE_URI"] = config["RATELIMIT_STORAGE_URI"]
     config.setdefault("RATELIMIT_ENABLED", True)
@@ -68,21 +65,6 @@ def _derive(app: Flask) -> None:
     )
 
 
-def _check_body() -> None:
-    """API bodies are JSON (else 415) and at most 64 KiB (else 413), before any parsing."""
-    from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
-
-    if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
-        return
-    if conversation.is_upload_request():  # multipart, its size bounded by the view's own limit
-        return
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
-    if has_body and not request.is_json:
-        raise UnsupportedMediaType("the body must be application/json")
-
-
 def _register_api(app: Flask) -> None:
     """The JSON API and the operations endpoints."""
     from app.api import (
@@ -90,6 +72,7 @@ def _register_api(app: Flask) -> None:
         audit,
         evidence,
         incidents,
+        instance,
         messages,
         openapi_docs,
         operations,
@@ -106,7 +89,7 @@ def _register_api(app: Flask) -> None:
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
     for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
-                   evidence):
+                   instance, evidence):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only

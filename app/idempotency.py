@@ -44,7 +44,7 @@ def idempotent(scope: str) -> Callable:
             key = request.headers.get("Idempotency-Key")
             if key is None:
                 return view(*args, **kwargs)
-            if not KEY_PATTERN.match(key):
+            if not KEY_PATTERN.fullmatch(key):
                 raise InvalidInput("Idempotency-Key", "must be 1-255 of A-Z a-z 0-9 _ . : -")
             return _run_once(scope, key, lambda: make_response(view(*args, **kwargs)))
         return wrapper

@@ -64,7 +64,7 @@ def configure_logging(level: str) -> None:
 def _start_request() -> None:
     """Adopt a well-formed incoming X-Request-Id or make one."""
     incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else uuid.uuid4().hex
+    g.request_id = incoming if REQUEST_ID_PATTERN.fullmatch(incoming) else uuid.uuid4().hex
     g.started = time.perf_counter()
 
 

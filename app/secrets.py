@@ -1,6 +1,7 @@
 """Secrets for the embedded setup: generated once into the instance folder when the environment gives none."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -12,6 +13,8 @@ GENERATORS = {
     "SECRET_KEY": lambda: secrets.token_urlsafe(48),
     "FIELD_ENCRYPTION_KEY": lambda: Fernet.generate_key().decode(),
     "ANOMALY_WEBHOOK_SECRET": lambda: secrets.token_urlsafe(32),
+    # The instance's Ed25519 key: base64 of the 32-byte seed (API.md "Handing the case on").
+    "SIGNING_KEY": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
 }
 
 

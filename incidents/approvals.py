@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from app.db import Conflict, DomainError, Forbidden
 
-DECIDING_ROLES = frozenset({"risk_officer", "admin"})
+DECIDING_ROLES = frozenset({"risk_officer"})  # API.md: risk officers decide; admins administer
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.fields import ACCOUNT_ID, Timestamp
+from app.api.fields import ACCOUNT_ID, FullMatch, Timestamp
+from app.api.parsing import Blueprint
 from app.containment import dispatch_after_commit
 from app.db import utcnow
 from app.extensions import get_session
@@ -24,7 +24,7 @@ class AnomalyIn(Schema):
 
     event_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
     account_id = fields.String(required=True, validate=ACCOUNT_ID)
-    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,40}$"))
+    type = fields.String(required=True, validate=FullMatch(r"^[a-z0-9_]{1,40}$"))
     occurred_at = Timestamp(required=True)
     details = fields.Dict(load_default=dict)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Response
-from flask_smorest import Blueprint
+from app.api.parsing import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.auth import require_staff

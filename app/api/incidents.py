@@ -4,9 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import jsonify, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import ACCOUNT_ID
+from app.api.parsing import Blueprint
 from app.api.schemas import (
     AuditEventOut,
     IncidentListItemOut,
@@ -32,7 +33,7 @@ class IncidentListArgs(PageArgs):
 
     status = fields.String(validate=validate.OneOf(tuple(INCIDENT_TRANSITIONS)))
     containment = fields.String(validate=validate.OneOf(tuple(CONTAINMENT_TRANSITIONS)))
-    account_id = fields.String(validate=validate.Length(min=1, max=64))
+    account_id = fields.String(validate=ACCOUNT_ID)
     queue = fields.String(validate=validate.OneOf(("support", "risk")))
     sort = fields.String(load_default="sla_due_at", validate=validate.OneOf(SORTS))
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import current_app, request, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.fields import (
@@ -10,9 +9,11 @@ from app.api.fields import (
     CHAIN_NAME,
     LANGUAGES,
     DecimalString,
+    FullMatch,
     Timestamp,
     transaction_hash_is_valid,
 )
+from app.api.parsing import Blueprint
 from app.api.schemas import IncidentSummaryOut
 from app.containment import file_report
 from app.extensions import limiter, report_account_key
@@ -26,7 +27,7 @@ class ContactIn(Schema):
     """How the owner can be reached about this report."""
 
     email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(validate=validate.Regexp(r"^\+[1-9][0-9]{6,14}$", error="must be E.164, e.g. +15550001"))
+    phone = fields.String(validate=FullMatch(r"^\+[1-9][0-9]{6,14}$", error="must be E.164, e.g. +15550001"))
 
 
 class TransactionIn(Schema):

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from app.api.fields import Timestamp
+from app.api.fields import FullMatch, Timestamp
+from app.api.parsing import Blueprint
 from app.containment import file_repudiation
 from app.extensions import get_session
 from incidents import repudiation
 
 blp = Blueprint("repudiations", __name__, url_prefix="/api/v1", description="One-time repudiation links")
 
-TOKEN = validate.Regexp(r"^[0-9a-f]{32}\.[A-Za-z0-9_-]{43}\Z", error="is not a link token")
+TOKEN = FullMatch(r"^[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$", error="is not a link token")
 
 
 class TokenIn(Schema):

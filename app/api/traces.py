@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import Response, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.fields import CHAIN_NAME, transaction_hash_is_valid
+from app.api.parsing import Blueprint
 from app.api.schemas import TraceOut
 from app.auth import current_principal, require_incident_access
 from app.casefile import transactions_of

@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, jsonify, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from app.api.fields import Timestamp
+from app.api.fields import FullMatch, Timestamp
+from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
 from app.db import Forbidden, NotFound
@@ -111,7 +111,7 @@ class DecisionIn(Schema):
 
     decision = fields.String(required=True, validate=validate.OneOf(review.DECISIONS))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    totp = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}\Z",
+    totp = fields.String(required=True, validate=FullMatch(r"^[0-9]{6}$",
                                                                  error="must be exactly six digits 0-9"))
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import uuid
 
 from flask import current_app, url_for
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from app.api.fields import FullMatch
+from app.api.parsing import Blueprint
 from app.api.schemas import VerificationOut
 from app.auth import current_principal, require_incident_access, require_staff
 from app.db import Forbidden, NotFound
@@ -17,7 +18,7 @@ from verification.codes import derive_code_key
 
 blp = Blueprint("verifications", __name__, url_prefix="/api/v1", description="Owner verification")
 
-SIX_DIGITS = validate.Regexp(r"^[0-9]{6}\Z", error="must be exactly six digits 0-9")
+SIX_DIGITS = FullMatch(r"^[0-9]{6}$", error="must be exactly six digits 0-9")
 
 
 

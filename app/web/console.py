@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.containment import dispatch_after_commit
 from app.db import DomainError, NotFound
+from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
@@ -35,9 +36,7 @@ protect_pages(bp, deny_framing=True)
 
 def _safe_next(target: str | None) -> str:
     """A local path to return to after signing in (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return url_for("console.queue")
-    return target
+    return local_path(target, url_for("console.queue"))
 
 
 @bp.get("/sign-in")

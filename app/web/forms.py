@@ -95,4 +95,4 @@ def _form_field(path: str, rows: list[int]) -> str:
 def read_code(form: MultiDict) -> str | None:
     """A six-digit one-time code from the form (spaces allowed), or None."""
     code = re.sub(r"\s+", "", form.get("code") or "")
-    return code if SIX_DIGITS.match(code) else None
+    return code if SIX_DIGITS.fullmatch(code) else None

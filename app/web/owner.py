@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from app.containment import file_report
 from app.db import DomainError
+from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
@@ -53,10 +54,7 @@ def home():
 def switch_language():
     """Remember the chosen language and go back to the page the switch was on."""
     chosen = request.args.get("to")
-    target = request.args.get("next") or "/"
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    response = redirect(target)
+    response = redirect(local_path(request.args.get("next"), "/"))
     if chosen in LOCALES:
         response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=ONE_YEAR, samesite="Lax", httponly=True,
                             secure=request.is_secure)

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 # Every member gets this time: the same files always make the same archive bytes.
@@ -28,6 +29,11 @@ class Signer:
 
     key_id: str
     private_key: Ed25519PrivateKey
+
+    @property
+    def public_key_b64(self) -> str:
+        """The raw 32-byte public key as base64."""
+        return base64.b64encode(self.private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
 @dataclass(frozen=True)

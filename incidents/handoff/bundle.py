@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.db import FieldCipher, utcnow
-from incidents import audit
+from incidents import audit, checkpoints
 from incidents.conversation.attachments import TamperedFile
 from incidents.conversation.store import BlobStore
 from incidents.handoff.archive import Signer, manifest_bytes, write_archive
@@ -45,6 +45,9 @@ def write_bundle(session: Session, *, incident_id: uuid.UUID, language: str, sig
         files[f"traces/{trace_id}.svg"] = item["svg"].encode()
         for letter in item["letters"]:
             files[f"letters/{trace_id}-{safe_name(letter['exchange'])}.txt"] = letter["text"].encode()
+    if case.checkpoint is not None:  # the chain's newest signed length and head, checkable without the database
+        files["audit/checkpoint.json"] = dumps(checkpoints.export(case.checkpoint,
+                                                                  public_key_b64=signer.public_key_b64))
     for item in case.attachments:
         files[f"attachments/{item['id']}-{safe_name(item['filename'])}"] = _original(store, item)
     reference = case.incident["reference"]

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from chain import service as chain_service
 from chain.graph import render_svg
-from incidents import audit
+from incidents import audit, checkpoints
+from incidents.checkpoints import AuditCheckpoint
 from incidents.conversation.models import Attachment
 from incidents.models import AuditEvent, Incident, Staff, UnfreezeDecision, UnfreezeRequest
 from incidents.ownership import latest_verification
@@ -31,6 +32,7 @@ class CaseEvidence:
     decisions: list[dict[str, Any]]
     attachments: list[dict[str, Any]]
     audit_head: str | None
+    checkpoint: AuditCheckpoint | None = None
 
 
 def iso(value: datetime | None) -> str | None:
@@ -47,7 +49,7 @@ def read_case(session: Session, *, incident_id: uuid.UUID) -> CaseEvidence:
                             session, incident_id=incident_id)],
                         verification=_verification(session, incident_id), traces=_traces(session, incident_id),
                         decisions=_decisions(session, incident_id), attachments=_attachments(session, incident_id),
-                        audit_head=head)
+                        audit_head=head, checkpoint=checkpoints.latest(session))
 
 
 def _summary(incident: Incident) -> dict[str, Any]:

@@ -1,14 +1,14 @@
 """Handing the case on: the exchange's deposit addresses, and freeze requests sent to and received from peers.
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0009, 0011
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = ("0009", "0011")
 branch_labels = None
 depends_on = None
 

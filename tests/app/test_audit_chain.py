@@ -124,7 +124,8 @@ def test_an_edited_row_breaks_the_chain_at_that_event(client, app, runner, sessi
 
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
-    assert json.loads(result.output) == {"valid": False, "events": ids.index(target), "first_bad_event": target}
+    output = json.loads(result.output)
+    assert (output["valid"], output["events"], output["first_bad_event"]) == (False, ids.index(target), target)
     answer = client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "admin"))).get_json()
     assert answer["valid"] is False and answer["first_bad_event"] == target
 

@@ -112,3 +112,14 @@ def test_only_staff_write_bundles_and_an_unknown_case_is_not_found(app, client, 
     assert bundle(client, reported.incident_id, reported.headers).status_code == 403
     missing = bundle(client, "00000000-0000-4000-8000-000000000000", bearer(staff_token(app, "admin")))
     assert missing.status_code == 404
+
+
+def test_the_bundle_carries_the_newest_signed_audit_checkpoint(app, client, runner, case):
+    reported, _files, _trace_id = case
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    content = members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent"))).data)
+    checkpoint = json.loads(content["audit/checkpoint.json"])
+    key = client.get("/api/v1/instance/public-key").json
+    assert checkpoint["public_key"] == key["public_key"] and checkpoint["key_id"] == key["key_id"]
+    assert checkpoint["seq"] >= 1 and len(checkpoint["head"]) == 64
+    assert json.loads(content["manifest.json"])["key_id"] == key["key_id"]
