@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability, web
+from app import (adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability,
+                 peers, web)
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
@@ -38,6 +39,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs_tracing.init_app(app)
     notify.init_app(app)
     conversation.init_app(app)
+    peers.init_app(app)
     jobs.init_app(app)
     audit_anchor.init_app(app)
     observability.init_app(app)
@@ -75,6 +77,7 @@ def _register_api(app: Flask) -> None:
         instance,
         messages,
         openapi_docs,
+        peers,
         operations,
         reports,
         repudiations,
@@ -89,7 +92,7 @@ def _register_api(app: Flask) -> None:
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
     for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
-                   instance, evidence):
+                   instance, evidence, peers):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only

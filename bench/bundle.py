@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from PIL import Image
 
 from app import create_app
+from app.cli import upgrade_database
 from incidents.staff import create_staff
 from tests.factories import bearer, exchange_account, report_body
 from tests.handoff.support import SIGNING_SEED, finished_trace
@@ -32,6 +33,7 @@ def photo(index: int) -> bytes:
 def measure(folder: Path, *, runs: int) -> dict:
     """Set up the case on SQLite, then write its bundle `runs` times in each language."""
     os.environ["LOCKDESK_INSTANCE_PATH"] = str(folder)  # the files are stored under it
+    upgrade_database(f"sqlite:///{folder / 'bench.sqlite'}")
     app = create_app({"DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}", "SECRET_KEY": "bench",
                       "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(), "ANOMALY_WEBHOOK_SECRET": "bench",
                       "WORKER_ENABLED": False, "SIGNING_KEY": SIGNING_SEED, "REPORT_RATE_LIMIT": "1000 per minute"})

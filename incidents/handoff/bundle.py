@@ -32,8 +32,9 @@ class Bundle:
 
 
 def write_bundle(session: Session, *, incident_id: uuid.UUID, language: str, signer: Signer, store: BlobStore,
-                 render_pdf: PdfRenderer, actor: str, now: datetime | None = None) -> Bundle:
-    """Build and sign the bundle of a case; writing it is an audit event (one commit)."""
+                 render_pdf: PdfRenderer, actor: str, now: datetime | None = None, commit: bool = True) -> Bundle:
+    """Build and sign the bundle of a case; writing it is an audit event (committed unless a caller's use
+    case commits it with its own change)."""
     now = now or utcnow()
     audit.seal_all(session)  # the timeline's events carry their links
     case = read_case(session, incident_id=incident_id)
@@ -59,7 +60,8 @@ def write_bundle(session: Session, *, incident_id: uuid.UUID, language: str, sig
                  subject_id=incident_id, incident_id=incident_id, now=now,
                  data={"sha256": digest, "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
                        "language": language, "files": len(files), "key_id": signer.key_id})
-    session.commit()
+    if commit:
+        session.commit()
     return Bundle(data=data, sha256=digest, filename=f"{reference}-evidence.zip", reference=reference)
 
 
