@@ -115,6 +115,31 @@ def post_freeze_request(data, trace_id: uuid.UUID):
     return sent, 202, {"Location": url_for("peers.get_freeze_request", request_id=sent.id)}
 
 
+class FreezeRequestListArgs(Schema):
+    """Only the late ones?"""
+
+    late = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class FreezeRequestPageOut(Schema):
+    """The queue of requests sent to peers."""
+
+    items = fields.List(fields.Nested(SentFreezeRequestOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+@blp.route("/freeze-requests", methods=["GET"])
+@blp.arguments(FreezeRequestListArgs(), location="query")
+@blp.response(200, FreezeRequestPageOut)
+def list_freeze_requests(args):
+    """Requests sent to peers, soonest acknowledgement due first; `late=true`: those past PEER_ACK_HOURS."""
+    require_staff()
+    items = sending.list_sent_requests(get_session(), late_at=utcnow() if args["late"] else None,
+                                       limit=args["limit"])
+    return {"items": items, "next_cursor": None}
+
+
 @blp.route("/freeze-requests/<uuid:request_id>", methods=["GET"])
 @blp.response(200, SentFreezeRequestOut)
 def get_freeze_request(request_id: uuid.UUID):

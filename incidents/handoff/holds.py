@@ -43,7 +43,8 @@ def hold_of(session: Session, *, incident_id: uuid.UUID) -> tuple[PeerHold, Rece
     """The peer's hold on a case and the request behind it, if the case is one."""
     row = session.execute(select(PeerHold, ReceivedFreezeRequest)
                           .join(ReceivedFreezeRequest, ReceivedFreezeRequest.id == PeerHold.received_id)
-                          .where(PeerHold.incident_id == incident_id)).first()
+                          .where(PeerHold.incident_id == incident_id)
+                          .order_by(ReceivedFreezeRequest.created_at.desc()).limit(1)).first()
     return (row.PeerHold, row.ReceivedFreezeRequest) if row is not None else None
 
 

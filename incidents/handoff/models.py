@@ -64,7 +64,8 @@ class PeerHold(Base):
 
     __tablename__ = "peer_holds"
 
-    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incidents.id"), index=True)
     received_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("received_freeze_requests.id"), index=True)
     account_id: Mapped[str] = mapped_column(String(64))
     addresses: Mapped[list[Any]] = mapped_column(default=list)

@@ -43,7 +43,10 @@ def receive_peer_request(session: Session, *, peer: Peer, body: dict[str, Any], 
         return _record(session, peer, body, found, sla_hours, now)
     except IntegrityError:  # the same request, recorded meanwhile by a concurrent delivery: its answer
         session.rollback()
-        return _answer_given(session, peer.name, body["request_id"]), True, []
+        first = _answer_given(session, peer.name, body["request_id"])
+        if first is None:
+            raise
+        return first, True, []
 
 
 def _answer_given(session: Session, peer: str, request_id: str) -> dict[str, Any] | None:
@@ -97,7 +100,7 @@ def _hold(session: Session, received: ReceivedFreezeRequest, account_id: str, ad
     freeze_as = {"scope": "withdrawals", "reason": reason, "actor": RECEIVER, "now": now}
     command = request_freeze(session, incident, **freeze_as) if opened.attached \
         else freeze_opened(session, incident, **freeze_as)
-    session.add(PeerHold(incident_id=incident.id, received_id=received.id, account_id=account_id,
+    session.add(PeerHold(id=uuid.uuid4(), incident_id=incident.id, received_id=received.id, account_id=account_id,
                          addresses=addresses, status="holding"))
     audit.record(session, actor=RECEIVER, action="peer.hold.requested", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id, now=now,

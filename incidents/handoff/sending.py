@@ -95,6 +95,16 @@ def sent_requests_of(session: Session, *, incident_id: uuid.UUID) -> list[SentFr
                                 .order_by(SentFreezeRequest.created_at)))
 
 
+def list_sent_requests(session: Session, *, late_at: datetime | None = None, limit: int = 50
+                       ) -> list[SentFreezeRequest]:
+    """The queue of requests sent, soonest acknowledgement due first (only the late ones when `late_at` is given)."""
+    query = select(SentFreezeRequest).order_by(SentFreezeRequest.ack_due_at).limit(limit)
+    if late_at is not None:
+        query = query.where(SentFreezeRequest.acknowledged_at.is_(None), SentFreezeRequest.ack_due_at < late_at,
+                            SentFreezeRequest.status.in_(("queued", "sent")))
+    return list(session.scalars(query))
+
+
 def is_late(request: SentFreezeRequest, now: datetime) -> bool:
     """Not acknowledged (nor answered otherwise) by its due time."""
     return request.acknowledged_at is None and PROGRESS[request.status] < 2 and now > request.ack_due_at

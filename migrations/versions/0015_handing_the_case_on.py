@@ -72,7 +72,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "peer_holds",
-        sa.Column("incident_id", sa.Uuid(), sa.ForeignKey("incidents.id"), primary_key=True),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("incident_id", sa.Uuid(), sa.ForeignKey("incidents.id"), nullable=False, index=True),
         sa.Column("received_id", sa.Uuid(), sa.ForeignKey("received_freeze_requests.id"), nullable=False,
                   index=True),
         sa.Column("account_id", sa.String(64), nullable=False),

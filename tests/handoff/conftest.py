@@ -41,6 +41,10 @@ def peer_database_url(request, database_url, tmp_path) -> str:
     return services.postgres_url(name)
 
 
+# Alpha's next key, which Beta already accepts beside the current one (a rotation in progress).
+ROTATED_KEY = {"key_id": key_id(seed_b64(3)), "public_key": public_b64(seed_b64(3))}
+
+
 @dataclass
 class Pair:
     """Alpha (where the theft is reported) and Beta (where the funds landed), peers of each other."""
@@ -65,7 +69,7 @@ def pair(database_url, peer_database_url, tmp_path, monkeypatch) -> Iterator[Pai
     alpha = build("Alpha", database_url=database_url, tmp_path=tmp_path, port=ports["Alpha"], seed=seeds["Alpha"],
                   peers=peer_entry("Beta", ports["Beta"], seeds["Beta"]))
     beta = build("Beta", database_url=peer_database_url, tmp_path=tmp_path, port=ports["Beta"], seed=seeds["Beta"],
-                 peers=peer_entry("Alpha", ports["Alpha"], seeds["Alpha"]))
+                 peers=peer_entry("Alpha", ports["Alpha"], seeds["Alpha"], keys=[ROTATED_KEY]))
     yield Pair(alpha=alpha, beta=beta, ports=ports)
     for instance in (alpha, beta):
         instance.stop()

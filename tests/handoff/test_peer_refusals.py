@@ -141,3 +141,10 @@ def test_a_status_update_for_a_request_never_sent_is_not_found(pair):
     answer = requests.post(url, data=raw, headers=sign_request("POST", url, raw, signer=beta,
                                                                created=datetime.now(UTC)), timeout=20)
     assert answer.status_code == 404
+
+
+def test_during_a_key_rotation_both_of_a_peers_keys_are_accepted(pair):
+    beta_customer(pair)
+    assert post_signed(pair, request_body(pair, request_id="old-key")).status_code == 202
+    rotated = alpha_signer(seed_b64(3), name=key_id(seed_b64(3)))
+    assert post_signed(pair, request_body(pair, request_id="new-key"), signer=rotated).status_code == 202

@@ -125,3 +125,18 @@ def test_a_receiver_that_is_down_gets_the_request_when_it_comes_back_and_only_on
     with pair.beta.app.extensions["lockdesk"].sessions() as session:
         from incidents.handoff.models import ReceivedFreezeRequest
         assert session.query(ReceivedFreezeRequest).count() == 1
+
+
+def test_a_request_not_acknowledged_within_peer_ack_hours_is_flagged_late(pair):
+    _incident_id, trace_id, agent = alpha_case(pair)
+    pair.beta.stop()
+    request = send(pair, trace_id, agent).json()
+    assert pair.alpha.api("GET", "/api/v1/freeze-requests", agent, params={"late": "true"}).json()["items"] == []
+    with pair.alpha.app.extensions["lockdesk"].sessions() as session:
+        from incidents.handoff.models import SentFreezeRequest
+        row = session.get(SentFreezeRequest, __import__("uuid").UUID(request["id"]))
+        row.ack_due_at = row.created_at - __import__("datetime").timedelta(minutes=1)  # an hour went by
+        session.commit()
+    late = pair.alpha.api("GET", "/api/v1/freeze-requests", agent, params={"late": "true"}).json()["items"]
+    assert [(item["id"], item["late"]) for item in late] == [(request["id"], True)]
+    assert pair.alpha.api("GET", f"/api/v1/freeze-requests/{request['id']}", agent).json()["late"] is True
