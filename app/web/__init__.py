@@ -96,6 +96,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     templating.init_app(app)
+    handoff.init_app(app)
     errors.init_app(app)
     app.register_blueprint(owner.bp)
     app.register_blueprint(console.bp)

@@ -100,3 +100,14 @@ UNFREEZE_STATUS = {
 def word(table: dict, key: str | None) -> str:
     """The translated word for a state, or the raw key when the table has none."""
     return str(table.get(key, key or ""))
+
+PEER_STATUS = {
+    "queued": _l("Queued"),
+    "sent": _l("Sent"),
+    "acknowledged": _l("Acknowledged"),
+    "held": _l("Held"),
+    "declined": _l("Declined"),
+    "failed": _l("Failed"),
+    "released": _l("Released"),
+    "holding": _l("Holding"),
+}
