@@ -6,11 +6,17 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import click
 from flask import Flask, current_app, request
+from flask.cli import AppGroup
 
 from app.adapters import setting
 from app.db import utcnow
-from incidents.conversation.attachments import AttachmentLimits, purge_expired_attachments
+from incidents.conversation.attachments import (
+    AttachmentLimits,
+    purge_expired_attachments,
+    rotate_attachment_keys,
+)
 from incidents.waiting import sweep_waiting
 
 log = logging.getLogger("lockdesk.conversation")
@@ -83,6 +89,25 @@ class ConversationJobs:
             return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
 
 
+attachments_cli = AppGroup("attachments", help="The case files.")
+
+
+@attachments_cli.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt every stored file under the newest FIELD_ENCRYPTION_KEY."""
+    runtime = current_app.extensions["lockdesk"]
+    with runtime.sessions() as session:
+        count = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
+    click.echo(f"{count} files re-encrypted under the newest key")
+
+
+@attachments_cli.command("purge")
+def purge_command() -> None:
+    """Purge now the files whose retention ended (the worker does it every minute)."""
+    click.echo(f"{ConversationJobs(current_app).purge_attachments()} files purged")
+
+
 def init_app(app: Flask) -> None:
-    """Register the jobs and the upload routes' body limit."""
+    """Register the jobs and the command group."""
     app.extensions["lockdesk"].ports["conversation_jobs"] = ConversationJobs(app)
+    app.cli.add_command(attachments_cli)

@@ -75,7 +75,8 @@ def refuse(location: str, faults: dict[str, list[str]]) -> None:
 
 def check_request() -> None:
     """Before any route: the body's size and type, then the text of query arguments and form fields."""
-    if request.method in BODY_METHODS and not is_upload_request():  # a file upload has its own limit
+    # No such route or method: that answer (404, 405) comes first; a file upload has its own limit.
+    if request.method in BODY_METHODS and request.routing_exception is None and not is_upload_request():
         _check_body()
     faults = {_printable(key): [f"name {fault}"] for key in request.args
               if (fault := text_fault(key, one_line=True)) is not None}

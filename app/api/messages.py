@@ -110,9 +110,14 @@ def post_message_route(data, incident_id: uuid.UUID):
                         awaiting_reply=data["awaiting_reply"], to=data["to"])
 
 
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}
+
+
 @blp.route("/incidents/<uuid:incident_id>/attachments", methods=["POST"])
 @accepts_upload
 @limiter.limit(upload_rate_limit, key_func=token_key)
+@blp.doc(requestBody=UPLOAD_BODY)
 @blp.response(201, AttachmentOut)
 def post_attachment(incident_id: uuid.UUID):
     """Upload one file (multipart field `file`): sniffed, images re-encoded, encrypted, hashed into the chain."""
@@ -127,7 +132,8 @@ def post_attachment(incident_id: uuid.UUID):
 
 
 @blp.route("/attachments/<uuid:attachment_id>", methods=["GET"])
-@blp.response(200, description="The file's bytes")
+@blp.response(200, description="The file's bytes, as the type sniffed at upload",
+              content_type="application/octet-stream")
 def get_attachment(attachment_id: uuid.UUID):
     """The bytes of a file, to staff and to the reporter in whose thread it is; 404 to anyone else."""
     found = files.open_attachment(get_session(), store=runtime().ports["blob_store"], attachment_id=attachment_id,

@@ -102,11 +102,14 @@ def may_read(attachment: Attachment, principal: Principal) -> bool:
 
 def open_attachment(session: Session, *, store: BlobStore, attachment_id: uuid.UUID,
                     principal: Principal) -> AttachmentFile:
-    """The decrypted bytes of a file for a permitted reader; 404 for anyone else and for a purged file."""
+    """The decrypted bytes of a file for a permitted reader; 404 for anyone else and for a purged file.
+    Each read is an audit event: the chain of custody names everyone who took the file."""
     row = session.get(Attachment, attachment_id)
     if row is None or row.purged_at is not None or not may_read(row, principal):
         raise NotFound("no such attachment")
-    session.commit()  # end the read before the store is asked
+    audit.record(session, actor=principal.actor, action="attachment.read", subject_type="attachment",
+                 subject_id=row.id, incident_id=row.incident_id, data={"sha256": row.sha256})
+    session.commit()  # the read is on record, and no transaction is open while the store is asked
     try:
         data = FieldCipher.active().decrypt_bytes(store.get(row.storage_key))
     except BlobMissing as exc:
@@ -164,3 +167,20 @@ def claim_for_message(session: Session, *, incident_id: uuid.UUID, ids: list[uui
     for attachment_id in wanted:
         rows[attachment_id].message_id, rows[attachment_id].report_id = message.id, message.report_id
     return [rows[attachment_id] for attachment_id in wanted]
+
+
+def rotate_attachment_keys(session: Session, *, store: BlobStore, batch: int = 100) -> int:
+    """Re-encrypt every stored file under the newest field-encryption key (as columns are on rewrite)."""
+    cipher, rotated, after = FieldCipher.active(), 0, None
+    while True:
+        query = select(Attachment.id, Attachment.storage_key).where(Attachment.purged_at.is_(None))
+        if after is not None:
+            query = query.where(Attachment.id > after)
+        rows = session.execute(query.order_by(Attachment.id).limit(batch)).all()
+        session.commit()  # no transaction open while the store is asked
+        for _id, key in rows:
+            store.put(key, cipher.rotate_bytes(store.get(key)))
+            rotated += 1
+        if len(rows) < batch:
+            return rotated
+        after = rows[-1][0]

@@ -4,10 +4,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, new_id, utcnow
+from app.db import Base, EncryptedText, new_id, utcnow
 from incidents.models import BigIntKey, Staff
 
 AUTHORS = ("owner", "staff", "system")
@@ -30,7 +30,8 @@ class Message(Base):
     author_staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     actor: Mapped[str] = mapped_column(String(100))
     visibility: Mapped[str] = mapped_column(String(10), default="public")
-    body: Mapped[str] = mapped_column(Text)
+    # What owners write holds ID numbers and addresses: encrypted at rest like the other personal fields.
+    body: Mapped[str] = mapped_column(EncryptedText)
     awaiting_reply: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -43,16 +43,16 @@ def running_s3_server() -> Iterator[S3Server]:
             process.wait(timeout=10)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
     """Poll the server until it answers over HTTP."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the S3 server exited with {process.returncode}")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("the S3 server did not start in time")
 

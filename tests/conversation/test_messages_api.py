@@ -163,3 +163,13 @@ def test_reply_templates_are_shipped_in_english_and_chinese_for_staff_only(app, 
 def test_a_staff_author_is_named(app, client, owner):
     headers = bearer(staff_token(app, "agent", name="Mei Lin"))
     assert post(client, owner.incident_id, headers, body="hello").json["author_name"] == "Mei Lin"
+
+
+def test_message_bodies_are_encrypted_at_rest(app, client, owner):
+    from sqlalchemy import text
+
+    post(client, owner.incident_id, owner.headers, body="passport E1234567")
+    with app.extensions["lockdesk"].sessions() as session:
+        stored = session.execute(text("SELECT body FROM messages")).scalar_one()
+    assert "E1234567" not in stored
+    assert messages(client, owner.incident_id, owner.headers)["items"][0]["body"] == "passport E1234567"
