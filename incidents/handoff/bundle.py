@@ -56,6 +56,9 @@ def write_bundle(session: Session, *, incident_id: uuid.UUID, language: str, sig
                               audit_head=case.audit_head, files=files, extra={"language": language})
     data = write_archive(files, manifest=manifest, signer=signer)
     digest = hashlib.sha256(data).hexdigest()
+    for item in case.attachments:  # the chain of custody names everyone who took a file, bundles included
+        audit.record(session, actor=actor, action="attachment.read", subject_type="attachment", subject_id=item["id"],
+                     incident_id=incident_id, now=now, data={"sha256": item["sha256"], "into": "evidence bundle"})
     audit.record(session, actor=actor, action="evidence.bundle_written", subject_type="incident",
                  subject_id=incident_id, incident_id=incident_id, now=now,
                  data={"sha256": digest, "manifest_sha256": hashlib.sha256(manifest).hexdigest(),

@@ -123,3 +123,13 @@ def test_the_bundle_carries_the_newest_signed_audit_checkpoint(app, client, runn
     assert checkpoint["public_key"] == key["public_key"] and checkpoint["key_id"] == key["key_id"]
     assert checkpoint["seq"] >= 1 and len(checkpoint["head"]) == 64
     assert json.loads(content["manifest.json"])["key_id"] == key["key_id"]
+
+
+def test_each_file_taken_into_a_bundle_is_on_the_chain_of_custody(app, client, case):
+    reported, files, _trace_id = case
+    officer = bearer(staff_token(app, "risk_officer"))
+    bundle(client, reported.incident_id, officer)
+    events = client.get(f"/api/v1/incidents/{reported.incident_id}/timeline", headers=officer).json["items"]
+    read = {(event["subject_id"], event["data"]["sha256"]) for event in events
+            if event["action"] == "attachment.read" and event["data"].get("into") == "evidence bundle"}
+    assert read == {(uploaded["id"], uploaded["sha256"]) for uploaded in files}
