@@ -21,7 +21,8 @@ def render_case_pdf(case: CaseEvidence, language: str) -> bytes:
     from weasyprint import CSS, HTML  # imported on use: loading Pango costs the other routes nothing
 
     with force_locale(CATALOGUES[language]):
-        html = render_template("evidence/case.html", case=case, language=language, written_at=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+        html = render_template("evidence/case.html", case=case, language=language,
+                               written_at=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                                exchange_name=current_app.config.get("EXCHANGE_NAME") or "Lockdesk",
                                key_id=instance_signer().key_id)
     return HTML(string=html).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])

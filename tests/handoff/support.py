@@ -27,7 +27,8 @@ def finished_trace(app, incident_id: str, *, depth: int = 3, exchange: str = "Bi
     for hop in range(1, depth + 1):
         current = [deposit] if hop == depth else [address(hop, i) for i in range(fan_out)]
         for index, target in enumerate(current):
-            nodes.append({"address": target, "hop": hop, "labels": ([{"category": "exchange", "label": f"{exchange} 14"}] if target == deposit else [])})
+            labels = [{"category": "exchange", "label": f"{exchange} 14"}] if target == deposit else []
+            nodes.append({"address": target, "hop": hop, "labels": labels})
             edges.append({"from": previous[index % len(previous)], "to": target, "tx_hash": "0x" + f"{hop}{index}" * 32,
                           "amount": "1.5", "asset": "ETH", "hop": hop, "block_number": 100 + hop})
         previous = current

@@ -1,9 +1,13 @@
 """Freeze requests between two real instances over HTTP: sent, acknowledged, held, seen on both sides."""
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 
 from incidents.exchange.deposits import add_deposit_address
+from incidents.handoff.models import PeerMessage, ReceivedFreezeRequest, SentFreezeRequest
 from tests.factories import exchange_account, report_body, staff_token
 from tests.handoff.support import DEPOSIT, finished_trace
 from tests.incidents.exchange_peer import backoffice_account, open_account
@@ -78,7 +82,8 @@ def test_releasing_the_hold_is_audited_and_reported_back(pair):
     pair.alpha.tick()
     pair.beta.tick(rounds=2)
     officer = staff_token(pair.beta.app, "risk_officer")
-    case_id = pair.beta.api("GET", "/api/v1/incidents", officer, params={"account_id": "V2002"}).json()["items"][0]["id"]
+    cases = pair.beta.api("GET", "/api/v1/incidents", officer, params={"account_id": "V2002"}).json()["items"]
+    case_id = cases[0]["id"]
     empty = pair.beta.api("POST", f"/api/v1/incidents/{case_id}/peer-hold/release", officer, json={"reason": ""})
     assert empty.status_code == 422 and "reason" in empty.text
     released = pair.beta.api("POST", f"/api/v1/incidents/{case_id}/peer-hold/release", officer,
@@ -113,7 +118,6 @@ def test_a_receiver_that_is_down_gets_the_request_when_it_comes_back_and_only_on
     waiting = pair.alpha.api("GET", f"/api/v1/freeze-requests/{request['id']}", agent).json()
     assert waiting["status"] == "queued"
     with pair.alpha.app.extensions["lockdesk"].sessions() as session:
-        from incidents.handoff.models import PeerMessage
         message = session.query(PeerMessage).one()
         assert (message.status, message.attempts) == ("pending", 1) and "unreachable" in message.last_error
         message.next_attempt_at = message.created_at  # its backoff over
@@ -123,7 +127,6 @@ def test_a_receiver_that_is_down_gets_the_request_when_it_comes_back_and_only_on
     assert pair.alpha.api("GET", f"/api/v1/freeze-requests/{request['id']}", agent).json()["status"] == "sent"
     pair.alpha.tick()  # nothing due: sent once
     with pair.beta.app.extensions["lockdesk"].sessions() as session:
-        from incidents.handoff.models import ReceivedFreezeRequest
         assert session.query(ReceivedFreezeRequest).count() == 1
 
 
@@ -133,9 +136,8 @@ def test_a_request_not_acknowledged_within_peer_ack_hours_is_flagged_late(pair):
     request = send(pair, trace_id, agent).json()
     assert pair.alpha.api("GET", "/api/v1/freeze-requests", agent, params={"late": "true"}).json()["items"] == []
     with pair.alpha.app.extensions["lockdesk"].sessions() as session:
-        from incidents.handoff.models import SentFreezeRequest
-        row = session.get(SentFreezeRequest, __import__("uuid").UUID(request["id"]))
-        row.ack_due_at = row.created_at - __import__("datetime").timedelta(minutes=1)  # an hour went by
+        row = session.get(SentFreezeRequest, uuid.UUID(request["id"]))
+        row.ack_due_at = row.created_at - timedelta(minutes=1)  # an hour went by
         session.commit()
     late = pair.alpha.api("GET", "/api/v1/freeze-requests", agent, params={"late": "true"}).json()["items"]
     assert [(item["id"], item["late"]) for item in late] == [(request["id"], True)]
