@@ -152,6 +152,7 @@ def get_freeze_request(request_id: uuid.UUID):
 @peer_signed
 @blp.arguments(PeerFreezeRequestIn())
 @blp.response(202, PeerAnswerOut)
+@blp.alt_response(200, schema=PeerAnswerOut, description="A request id seen before: the first answer again")
 def post_peer_freeze_request(data):
     """A peer asks us to hold deposits: a case and a withdrawal hold per account (a repeat: the first answer)."""
     config = current_app.config

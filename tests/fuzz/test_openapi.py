@@ -21,12 +21,17 @@ MAX_EXAMPLES = 6
 # Inputs valid field by field may still be refused (422) by a rule the document cannot carry: a hash's form
 # depends on its chain (0x for EVM chains, none for bitcoin), and a trace needs an explorer configured for
 # its chain (a fact of the deployment), and a list's `cursor` is opaque: only one the list gave out is valid.
-# An uploaded file's type is sniffed from its bytes, which no schema describes.
+# An uploaded file's type is sniffed from its bytes, which no schema describes. A freeze request names a peer
+# exchange, which only the deployment configures; a peer's request or status update is taken only signed
+# (RFC 9421) by a configured peer's key, which no generated input carries.
 # Every other check still runs on these operations.
 RUNTIME_VALIDATED = {("POST", "/api/v1/traces"), ("POST", "/api/v1/reports"), ("GET", "/api/v1/incidents"),
                      ("GET", "/api/v1/unfreeze-requests"), ("GET", "/api/v1/audit"),
                      ("GET", "/api/v1/incidents/{incident_id}/messages"),
-                     ("POST", "/api/v1/incidents/{incident_id}/attachments")}
+                     ("POST", "/api/v1/incidents/{incident_id}/attachments"),
+                     ("POST", "/api/v1/traces/{trace_id}/freeze-requests"),
+                     ("POST", "/api/v1/peer/freeze-requests"),
+                     ("POST", "/api/v1/peer/freeze-requests/{request_id}/status")}
 
 
 def excluded_checks(case) -> list:
