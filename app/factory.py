@@ -90,10 +90,12 @@ def _register_api(app: Flask) -> None:
     api = LockdeskApi(app)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
+    api.ma_plugin.converter.add_attribute_function(openapi_docs.text_rule)
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
     for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
                    instance, evidence, peers):
         api.register_blueprint(module.blp)
+    openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.get("explorers", {})))
     app.register_blueprint(operations.blp)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
         from app.api.floor import blp as floor_blp

@@ -40,7 +40,7 @@ from incidents.models import (
     UnfreezeExecution,
     UnfreezeRequest,
 )
-from incidents.queue import Page, cursor_values, encode_cursor
+from incidents.queue import REQUEST_CURSOR, Page, cursor_values, encode_cursor
 from incidents.states import transition
 from verification import service as verification_service
 from verification.models import Verification
@@ -152,7 +152,7 @@ def list_unfreeze_requests(session: Session, *, status: str | None = None, limit
     items = [row[0] for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = encode_cursor([rows[limit - 1][1].isoformat(), str(items[-1].id)])
+        next_cursor = encode_cursor([rows[limit - 1][1], items[-1].id])
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -318,11 +318,8 @@ def _flush_or_conflict(session: Session, message: str) -> None:
 
 def _read_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The (SLA due time, request id) a cursor points after (the queue's encoding, with a UUID second)."""
-    due, request_id = cursor_values(cursor)
-    try:
-        return datetime.fromisoformat(due), uuid.UUID(request_id)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("cursor", "is not a cursor this list gave out") from exc
+    due, request_id = cursor_values(cursor, REQUEST_CURSOR)
+    return due, uuid.UUID(request_id)
 
 
 # --- judging the evidence ---------------------------------------------------------------------------------

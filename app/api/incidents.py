@@ -6,7 +6,7 @@ import uuid
 from flask import jsonify, url_for
 from marshmallow import Schema, fields, validate
 
-from app.api.fields import ACCOUNT_ID
+from app.api.fields import ACCOUNT_ID, FullMatch
 from app.api.parsing import Blueprint
 from app.api.schemas import (
     AuditEventOut,
@@ -21,7 +21,7 @@ from app.containment import dispatch_after_commit
 from app.extensions import get_session
 from incidents import audit
 from incidents.casework import change_status, freeze_manually
-from incidents.queue import SORTS, IncidentFilter, list_incidents
+from incidents.queue import INCIDENT_CURSOR, SORTS, IncidentFilter, list_incidents
 from incidents.queue import get_incident as load_incident
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
@@ -36,6 +36,8 @@ class IncidentListArgs(PageArgs):
     account_id = fields.String(validate=ACCOUNT_ID)
     queue = fields.String(validate=validate.OneOf(("support", "risk")))
     sort = fields.String(load_default="sla_due_at", validate=validate.OneOf(SORTS))
+    cursor = fields.String(load_default=None,
+                           validate=FullMatch(INCIDENT_CURSOR, error="is not a cursor this list gave out"))
 
 
 class IncidentPageOut(Schema):

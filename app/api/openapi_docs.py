@@ -3,7 +3,9 @@
 flask-smorest documents its own error schema as application/json under a catch-all `default`;
 the API answers RFC 9457 problem documents (application/problem+json) with specific statuses.
 This apispec plugin rewrites each operation's error responses to the statuses the route can answer,
-each with the `Problem` schema, and marks the operations that need a bearer token.
+each with the `Problem` schema, and marks the operations that need a bearer token. It also says what the
+schemas alone cannot: a route answering staff and reporters differently documents both views, and a
+transaction hash's form depends on its chain.
 """
 from __future__ import annotations
 
@@ -12,11 +14,21 @@ from http import HTTPStatus
 from typing import Any
 
 from apispec import APISpec, BasePlugin
+from marshmallow import fields
 
 from app.auth import is_public
 from app.errors import PROBLEM_TYPE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Routes whose 200 differs by caller: the staff view or the reporter's redacted one.
+TWO_VIEWS = {
+    ("get", "/api/v1/incidents/{incident_id}"): ("IncidentOut", "ReporterIncidentOut"),
+    ("get", "/api/v1/unfreeze-requests/{request_id}"): ("UnfreezeRequestOut", "OwnerUnfreezeRequestOut"),
+}
+BITCOIN_HASH = "^[0-9a-fA-F]{64}$"
+EVM_HASH = "^0x[0-9a-fA-F]{64}$"
+# Schemas whose hash field must fit the chain field: (chain field, hash field).
+HASH_BY_CHAIN = {"TransactionIn": ("chain", "hash"), "TraceIn": ("chain", "tx_hash")}
 BODY_METHODS = frozenset({"post", "put", "patch"})
 # Statuses beyond the generic ones that particular routes answer (API.md).
 EXTRA: tuple[tuple[str, re.Pattern[str], tuple[int, ...]], ...] = (
@@ -32,7 +44,12 @@ EXTRA: tuple[tuple[str, re.Pattern[str], tuple[int, ...]], ...] = (
     ("post", re.compile(r"/checklist/"), (409,)),
     ("post", re.compile(r"/decisions$"), (409, 429)),
     ("get", re.compile(r"/freeze-request$"), (409,)),
+    ("post", re.compile(r"^/api/v1/traces$"), (404,)),
     ("post", re.compile(r"^/api/v1/repudiations"), (404, 410)),
+    ("post", re.compile(r"^/api/v1/peer/freeze-requests"), (401, 404)),
+    ("post", re.compile(r"/freeze-requests$"), (409,)),
+    ("post", re.compile(r"/peer-hold/release$"), (409,)),
+    ("get", re.compile(r"/evidence-bundle$"), (500, 503)),
 )
 
 
@@ -78,13 +95,44 @@ class ProblemDocs(BasePlugin):
                 responses[str(status)] = problem_response(status)
             if not is_public(openapi_path):
                 operation["security"] = [{"bearer": []}]
+            if (method, openapi_path) in TWO_VIEWS:
+                views = [{"$ref": f"#/components/schemas/{name}"} for name in TWO_VIEWS[method, openapi_path]]
+                responses["200"] = {"description": "The staff view, or the reporter's redacted view",
+                                    "content": {"application/json": {"schema": {"anyOf": views}}}}
 
 
 def install(spec: APISpec) -> None:
     """Register the Problem schema and the plugin on the API's spec, before the blueprints are documented."""
-    from app.api.schemas import ProblemOut
+    from app.api.schemas import IncidentOut, ProblemOut
 
     spec.components.schema("Problem", schema=ProblemOut)
+    spec.components.schema("IncidentOut", schema=IncidentOut)  # the staff view of TWO_VIEWS
     plugin = ProblemDocs()
     plugin.init_spec(spec)
     spec.plugins.append(plugin)
+
+
+def finish(spec: APISpec, *, traced_chains: frozenset[str]) -> None:
+    """Once every blueprint is documented: a hash's form by its chain (bitcoin: 64 hex digits; every other,
+    EVM, chain: 0x and 64), and a trace's chain among those this deployment has an explorer for."""
+    schemas = spec.components.schemas
+    for name, (chain, tx_hash) in HASH_BY_CHAIN.items():
+        bitcoin = {"properties": {chain: {"enum": ["bitcoin"]}, tx_hash: {"pattern": BITCOIN_HASH}}}
+        evm = {"properties": {chain: {"not": {"enum": ["bitcoin"]}}, tx_hash: {"pattern": EVM_HASH}}}
+        schemas[name]["oneOf"] = [bitcoin, evm]
+    chain_field = schemas["TraceIn"]["properties"]["chain"]
+    chain_field["description"] = "a chain this deployment has an explorer for"
+    if traced_chains:  # JSON Schema has no empty enum: without explorers every trace is refused (422)
+        chain_field["enum"] = sorted(traced_chains)
+
+
+# Text a string field takes (app.edge): no NUL or other control characters besides tab and line breaks.
+TEXT_PATTERN = "^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+
+
+def text_rule(_converter, field: fields.Field, ret: dict | None = None, **_kwargs: Any) -> dict[str, Any]:
+    """A string field without a pattern or fixed values of its own says which characters it takes."""
+    ret = ret or {}
+    if not isinstance(field, fields.String) or "pattern" in ret or "enum" in ret or "format" in ret:
+        return {}
+    return {"pattern": TEXT_PATTERN}

@@ -55,6 +55,8 @@ def authorize_trace_request(data: dict) -> str:
     """Staff trace anything; a reporter only the hashes of its own incident."""
     principal = current_principal()
     if principal.kind == "staff":
+        if data["incident_id"] is not None:
+            get_incident(get_session(), incident_id=data["incident_id"])  # 404 for an incident that is not there
         return principal.actor
     if data["incident_id"] != principal.incident_id:
         raise Forbidden("a reporter may trace the transactions of its own incident only")

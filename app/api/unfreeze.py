@@ -15,6 +15,7 @@ from app.extensions import get_session, runtime
 from app.notify import review_policy
 from incidents import ownership, review
 from incidents.checklist import ITEMS
+from incidents.queue import REQUEST_CURSOR
 
 blp = Blueprint("unfreeze", __name__, url_prefix="/api/v1", description="Unfreeze review")
 
@@ -90,6 +91,8 @@ class UnfreezeListArgs(PageArgs):
     """Filter of the review queue."""
 
     status = fields.String(validate=validate.OneOf(review.REQUEST_STATUSES))
+    cursor = fields.String(load_default=None,
+                           validate=FullMatch(REQUEST_CURSOR, error="is not a cursor this list gave out"))
 
 
 class UnfreezePageOut(Schema):

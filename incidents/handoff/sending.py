@@ -27,9 +27,9 @@ def request_peer_freeze(session: Session, *, trace_id: uuid.UUID, exchange: str,
                         write_evidence: EvidenceWriter, actor: str, now: datetime | None = None) -> SentFreezeRequest:
     """Queue a signed freeze request to a peer with the deposits the trace reached and the evidence's hash."""
     now = now or utcnow()
+    trace = chain_service.get_trace(session, trace_id=trace_id)
     if exchange not in peers:
         raise InvalidInput("exchange", f"{exchange!r} is not a configured peer exchange")
-    trace = chain_service.get_trace(session, trace_id=trace_id)
     if trace.status != "done":
         raise Conflict(f"the trace is {trace.status}; a request needs a finished trace")
     if trace.incident_id is None:
