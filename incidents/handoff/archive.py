@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,7 +79,7 @@ def check_archive(data: bytes, *, public_key: Ed25519PublicKey) -> BundleCheck:
             return BundleCheck(False, MANIFEST if MANIFEST not in names else SIGNATURE, "missing")
         manifest = archive.read(MANIFEST)
         signature = base64.b64decode(archive.read(SIGNATURE), validate=True)
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError) as error:
+    except (zipfile.BadZipFile, zlib.error, ValueError, KeyError, OSError) as error:
         return BundleCheck(False, MANIFEST, f"unreadable archive: {error}")
     try:
         public_key.verify(signature, manifest)
@@ -103,8 +104,8 @@ def _read_member(archive: zipfile.ZipFile, path: str) -> bytes | None:
         return archive.read(path)
     except KeyError:
         return None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        return b""  # unreadable: reported as not matching its hash
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
+        return b""  # unreadable (a changed byte in its compressed form): reported as not matching its hash
 
 
 def load_public_key(value: str) -> Ed25519PublicKey:
