@@ -13,6 +13,7 @@ from incidents.containment import pulled_withdrawals
 from incidents.models import Incident, Report
 from incidents.ownership import has_proven_ownership, latest_verification, own_verification
 from incidents.review import current_request
+from incidents.suspicion import earliest_suspicious_activity
 from verification.sms import mask_phone
 
 
@@ -32,6 +33,9 @@ def staff_view(session: Session, incident: Incident) -> dict[str, Any]:
         "id", "reference", "account_id", "kind", "source", "severity", "risk_score", "status", "containment",
         "queue", "sla_due_at", "assignee_id", "created_at", "updated_at", "frozen_at", "closed_at",
         "first_suspicious_at", "reported_loss", "reports", "anomalies")}
+    # The earliest suspicious moment known, the one factor trust is judged against (not only the claims).
+    view["first_suspicious_at"] = earliest_suspicious_activity(
+        session, incident, look_back_days=current_app.config["FACTOR_TRUST_DAYS"]).at
     withdrawals = pulled_withdrawals(session, incident_id=incident.id)
     view.update(transactions=transactions_of(incident) + [
                     {"chain": w.chain, "hash": w.tx_hash, "source": "exchange"} for w in withdrawals if w.tx_hash],

@@ -1,7 +1,6 @@
 """Wiring of the case conversation: its settings, the upload routes' body limit, the waiting and retention jobs."""
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,7 +18,6 @@ from incidents.conversation.attachments import (
 )
 from incidents.waiting import sweep_waiting
 
-log = logging.getLogger("lockdesk.conversation")
 # Room for the multipart envelope and a message typed beside the file on the pages.
 FORM_OVERHEAD_BYTES = 64 * 1024
 UPLOAD_RATE_LIMIT = "20 per 10 minutes"

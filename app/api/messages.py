@@ -5,7 +5,7 @@ import uuid
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from app.api.fields import Timestamp
 from app.api.schemas import PageArgs
@@ -152,7 +152,7 @@ def attachment_response(found: files.AttachmentFile) -> Response:
 
 
 @blp.route("/reply-templates", methods=["GET"])
-@blp.arguments(TemplateArgs(), location="query")
+@blp.arguments(TemplateArgs(), location="query", unknown=RAISE)  # an unknown parameter is a 422 naming it
 @blp.response(200, ReplyTemplatesOut)
 def get_reply_templates(args):
     """The canned replies staff pick from, in English and Chinese."""

@@ -119,6 +119,7 @@ def _case(incident_id: uuid.UUID, principal):
     """The owner's case as the page shows it."""
     return owner_case(get_session(), incident_id=incident_id, principal=principal,
                       policy=review_policy(current_app.config), now=now(),
+                      trust_days=current_app.config["FACTOR_TRUST_DAYS"],
                       unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
 
 

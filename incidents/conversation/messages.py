@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.db import Conflict, InvalidInput, utcnow
 from incidents import audit
 from incidents.access import Principal
-from incidents.conversation.attachments import author_of, claim_for_message
+from incidents.conversation.attachments import claim_for_message
 from incidents.conversation.models import Message
 from incidents.models import OPEN_STATUSES, Incident
 from incidents.queue import Page, cursor_values, encode_cursor, get_incident

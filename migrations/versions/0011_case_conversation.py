@@ -1,14 +1,14 @@
 """Give each case a conversation: messages per reporter's thread, attached files, the wait for the owner, and who started a verification.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -173,3 +173,8 @@ def test_message_bodies_are_encrypted_at_rest(app, client, owner):
         stored = session.execute(text("SELECT body FROM messages")).scalar_one()
     assert "E1234567" not in stored
     assert messages(client, owner.incident_id, owner.headers)["items"][0]["body"] == "passport E1234567"
+
+
+def test_an_unknown_parameter_of_the_templates_is_refused_naming_it(client, agent_headers):
+    answer = client.get("/api/v1/reply-templates?lang=zh-CN", headers=agent_headers)
+    assert answer.status_code == 422 and "lang" in answer.json["errors"]

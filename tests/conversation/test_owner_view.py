@@ -7,7 +7,7 @@ import pyotp
 import pytest
 
 from tests.conversation.conftest import Reported, file_report
-from tests.factories import OWNER_TOTP_SECRET, bearer, exchange_account, last_sms_code
+from tests.factories import OWNER_TOTP_SECRET, exchange_account, last_sms_code
 
 
 def settle(app) -> None:
