@@ -50,9 +50,12 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache
 
 # Debian's Chromium (and CJK fonts for the Chinese pages) for the browser tests; Playwright never downloads one.
+# WeasyPrint draws the evidence bundle's case.pdf with Pango and the same CJK fonts.
 browser:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] \
+			|| ! ldconfig -p | grep -q libpangoft2-1.0.so.0; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium \
+			fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0; \
 	fi
 
 # Re-extract the pages' messages, merge them into the catalogues and compile the .mo files (committed).

@@ -42,7 +42,7 @@ def staff_view(session: Session, incident: Incident) -> dict[str, Any]:
                 withdrawals=[_withdrawal(w) for w in withdrawals],
                 verification=_verification(session, incident),
                 unfreeze_request=_unfreeze_request(session, incident),
-                traces=_traces(session, incident))
+                traces=_traces(session, incident), **peer_views(session, incident.id))
     return view
 
 
@@ -118,3 +118,22 @@ def masked_report(report: Report | None) -> dict[str, Any] | None:
     fields = ("id", "kind", "description", "language", "last_legitimate_activity_at", "transactions",
               "reported_loss", "created_at")
     return {**{name: getattr(report, name) for name in fields}, "contact": contact}
+
+
+def peer_views(session: Session, incident_id) -> dict[str, Any]:
+    """The freeze requests sent for the case, and the peer's request it holds for, as the API shows them."""
+    from app.api.peers import SentFreezeRequestOut
+    from incidents.handoff.holds import hold_of
+    from incidents.handoff.sending import sent_requests_of
+
+    held = hold_of(session, incident_id=incident_id)
+    peer_request = None
+    if held is not None:
+        hold, received = held
+        peer_request = {"from_exchange": received.from_exchange, "request_id": received.request_id,
+                        "case_reference": received.case_reference, "reference": received.reference,
+                        "evidence_sha256": received.evidence_sha256, "chain": received.chain,
+                        "deposits": received.deposits, "status": received.status, "hold": hold.status,
+                        "addresses": hold.addresses, "release_reason": hold.release_reason}
+    return {"freeze_requests": SentFreezeRequestOut(many=True).dump(sent_requests_of(session, incident_id=incident_id)),
+            "peer_request": peer_request}

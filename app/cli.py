@@ -163,10 +163,11 @@ def render_trace_table(trace) -> str:
 
 def init_app(app: Flask) -> None:
     """Attach the command groups."""
-    from app import exchange_cli
+    from app import evidence_cli, exchange_cli
     from app.demo import demo_cli
 
     for group in (db_cli, staff_cli, audit_cli, labels_cli, demo_cli):
         app.cli.add_command(group)
     app.cli.add_command(trace_command)
     exchange_cli.init_app(app)
+    evidence_cli.init_app(app)

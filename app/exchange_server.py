@@ -21,7 +21,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
 from app.heap import freeze_startup_objects
-from incidents.exchange import backoffice
+from incidents.exchange import backoffice, deposits
 from incidents.exchange.port import AccountNotFound
 from incidents.exchange.signing import is_valid
 from incidents.exchange.wire import parse_time
@@ -104,6 +104,7 @@ def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret
     app.add_url_rule("/v1/accounts/<account_id>", view_func=_get_account, methods=["GET"])
     app.add_url_rule("/v1/accounts/<account_id>/withdrawals", view_func=_get_withdrawals, methods=["GET"])
     app.add_url_rule("/v1/accounts/<account_id>/<path:operation>", view_func=_post_write, methods=["POST"])
+    app.add_url_rule("/v1/deposit-addresses/<address>", view_func=_get_deposit_address, methods=["GET"])
     app.add_url_rule("/_faults", view_func=_post_faults, methods=["POST"])
     return app
 
@@ -176,6 +177,12 @@ def _get_account(account_id: str):
     """GET /v1/accounts/{id}."""
     with _state().sessions() as session:
         return jsonify(backoffice.describe_account(session, account_id=account_id))
+
+
+def _get_deposit_address(address: str):
+    """GET /v1/deposit-addresses/{address}: the account it belongs to, or 404."""
+    with _state().sessions() as session:
+        return jsonify(deposits.describe_deposit_address(session, address=address))
 
 
 def _get_withdrawals(account_id: str):

@@ -7,7 +7,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability, web
+from app import (adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability,
+                 peers, web)
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
@@ -38,6 +39,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     jobs_tracing.init_app(app)
     notify.init_app(app)
     conversation.init_app(app)
+    peers.init_app(app)
     jobs.init_app(app)
     audit_anchor.init_app(app)
     observability.init_app(app)
@@ -70,10 +72,12 @@ def _register_api(app: Flask) -> None:
     from app.api import (
         anomalies,
         audit,
+        evidence,
         incidents,
         instance,
         messages,
         openapi_docs,
+        peers,
         operations,
         reports,
         repudiations,
@@ -89,7 +93,7 @@ def _register_api(app: Flask) -> None:
     api.ma_plugin.converter.add_attribute_function(openapi_docs.text_rule)
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
     for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
-                   instance):
+                   instance, evidence, peers):
         api.register_blueprint(module.blp)
     openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.get("explorers", {})))
     app.register_blueprint(operations.blp)

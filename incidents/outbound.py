@@ -143,6 +143,15 @@ class HttpWebhookTransport:
             raise WebhookUnreachable(f"{type(exc).__name__}") from exc
         return response.status_code
 
+    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST like `post`, and give back the answer's body as well (a peer's answer carries its reference)."""
+        try:
+            response = self._session.post(url, data=body, headers=headers, timeout=self._timeout,
+                                          allow_redirects=False)
+        except requests.RequestException as exc:
+            raise WebhookUnreachable(f"{type(exc).__name__}") from exc
+        return response.status_code, response.content[:65536]
+
 
 def wants_webhook(action: str) -> bool:
     """Whether subscribers hear of this audit action (incident state changes and the review's outcomes)."""

@@ -8,7 +8,7 @@ from alembic import context
 from app.db import Base, make_engine
 
 MODEL_MODULES = ("incidents.models", "incidents.checkpoints", "incidents.conversation.models",
-                 "incidents.exchange.models", "verification.models", "chain.models")
+                 "incidents.exchange.models", "incidents.handoff.models", "verification.models", "chain.models")
 
 for module in MODEL_MODULES:
     try:

@@ -11,7 +11,7 @@ from app.cli import alembic_config
 from app.db import Base, make_engine
 
 MODEL_MODULES = ("incidents.models", "incidents.checkpoints", "incidents.conversation.models",
-                 "incidents.exchange.models", "verification.models", "chain.models")
+                 "incidents.exchange.models", "incidents.handoff.models", "verification.models", "chain.models")
 # Written by the bench's floor endpoint through SQL of its own; no model maps it.
 UNMAPPED_TABLES = {"bench_floor"}
 

@@ -47,6 +47,10 @@ EXTRA: tuple[tuple[str, re.Pattern[str], tuple[int, ...]], ...] = (
     ("get", re.compile(r"/freeze-request$"), (409,)),
     ("post", re.compile(r"^/api/v1/traces$"), (404,)),
     ("post", re.compile(r"^/api/v1/repudiations"), (404, 410)),
+    ("post", re.compile(r"^/api/v1/peer/freeze-requests"), (401, 404)),
+    ("post", re.compile(r"/freeze-requests$"), (409,)),
+    ("post", re.compile(r"/peer-hold/release$"), (409,)),
+    ("get", re.compile(r"/evidence-bundle$"), (500, 503)),
 )
 
 

@@ -89,6 +89,8 @@ class IncidentOut(IncidentListItemOut):
     verification = fields.Dict(allow_none=True)
     unfreeze_request = fields.Dict(allow_none=True)
     traces = fields.List(fields.Dict())
+    freeze_requests = fields.List(fields.Dict(), metadata={"description": "requests sent to peer exchanges"})
+    peer_request = fields.Dict(allow_none=True, metadata={"description": "the peer's request this case holds for"})
 
 
 class ReporterIncidentOut(IncidentSummaryOut):

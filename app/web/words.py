@@ -231,3 +231,14 @@ ACTOR = {
     "anonymous": _l("someone on the public site"), "cli": _l("the command line"),
     "demo": _l("the demo set-up"), "sms": _l("the text-message factor"), "totp": _l("the authenticator factor"),
 }
+
+PEER_STATUS = {
+    "queued": _l("Queued"),
+    "sent": _l("Sent"),
+    "acknowledged": _l("Acknowledged"),
+    "held": _l("Held"),
+    "declined": _l("Declined"),
+    "failed": _l("Failed"),
+    "released": _l("Released"),
+    "holding": _l("Holding"),
+}

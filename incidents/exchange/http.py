@@ -25,6 +25,7 @@ from incidents.exchange.port import (
     AccountNotFound,
     AccountSnapshot,
     Cancellation,
+    DepositAddress,
     ExchangeRejected,
     ExchangeUnavailable,
     Revocation,
@@ -106,6 +107,14 @@ class HttpExchange:
         """GET /v1/accounts/{id}/withdrawals?since=."""
         path = _account_path(account_id, "/withdrawals") + "?" + urlencode({"since": wire.format_time(since)})
         return wire.withdrawals_from_json(self._request("GET", path))
+
+    def find_deposit_address(self, address: str) -> DepositAddress | None:
+        """GET /v1/deposit-addresses/{address}; None on 404."""
+        try:
+            answer = self._request("GET", f"/v1/deposit-addresses/{quote(address, safe='')}")
+        except AccountNotFound:
+            return None
+        return wire.deposit_address_from_json(answer)
 
     def close(self) -> None:
         """Close the pooled connections."""

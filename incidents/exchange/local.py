@@ -13,10 +13,12 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidents.exchange import backoffice, wire
+from incidents.exchange import backoffice, deposits, wire
 from incidents.exchange.port import (
+    AccountNotFound,
     AccountSnapshot,
     Cancellation,
+    DepositAddress,
     ExchangeUnavailable,
     Revocation,
     StateChange,
@@ -65,6 +67,15 @@ class LocalExchange:
         """The account's withdrawals since a time."""
         return self._read(lambda s: wire.withdrawals_from_json(
             backoffice.list_withdrawals(s, account_id=account_id, since=since)))
+
+    def find_deposit_address(self, address: str) -> DepositAddress | None:
+        """The account owning a deposit address, None when there is none."""
+        def look_up(session: Session) -> DepositAddress | None:
+            try:
+                return wire.deposit_address_from_json(deposits.describe_deposit_address(session, address=address))
+            except AccountNotFound:
+                return None
+        return self._read(look_up)
 
     def _write(self, operation: str, account_id: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
         """One keyed write in a transaction of its own."""

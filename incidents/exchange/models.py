@@ -116,3 +116,14 @@ class AccountSnapshotRecord(Base):
     sms_bound_at: Mapped[datetime | None]
     security_events: Mapped[list[Any]] = mapped_column(default=list)
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BackofficeDepositAddress(Base):
+    """A deposit address the exchange gave one of its accounts (what a peer's freeze request names)."""
+
+    __tablename__ = "backoffice_deposit_addresses"
+
+    address: Mapped[str] = mapped_column(String(128), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    account_id: Mapped[str] = mapped_column(ForeignKey("backoffice_accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -122,6 +122,15 @@ class Withdrawal:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class DepositAddress:
+    """The account a deposit address belongs to."""
+
+    address: str
+    chain: str
+    account_id: str
+
+
 class ExchangePort(Protocol):
     """The exchange's account-control API; every write carries an idempotency key."""
 
@@ -153,4 +162,8 @@ class ExchangePort(Protocol):
 
     def list_withdrawals(self, account_id: str, *, since: datetime) -> list[Withdrawal]:
         """The account's withdrawals created at or after `since`, oldest first."""
+        ...
+
+    def find_deposit_address(self, address: str) -> DepositAddress | None:
+        """The account owning a deposit address, None when the exchange gave nobody that address."""
         ...

@@ -7,6 +7,7 @@ from typing import Any
 from incidents.exchange.port import (
     AccountSnapshot,
     Cancellation,
+    DepositAddress,
     Factors,
     Revocation,
     SecurityEvent,
@@ -69,3 +70,8 @@ def withdrawals_from_json(body: dict[str, Any]) -> list[Withdrawal]:
                        address=item["address"], tx_hash=item.get("tx_hash"), status=item["status"],
                        created_at=parse_time(item["created_at"]))
             for item in body.get("items") or []]
+
+
+def deposit_address_from_json(body: dict[str, Any]) -> DepositAddress:
+    """GET /v1/deposit-addresses/{address}."""
+    return DepositAddress(address=body["address"], chain=body["chain"], account_id=body["account_id"])

@@ -1,0 +1,96 @@
+"""Delivering the peer protocol's outbox through the leased outbox engine of incidents.outbound.
+
+Each message is signed at send time (the peer checks its age). A request the peer answered 2xx is `sent`
+with the peer's reference; one the peer refused for good, or that ran out of attempts, is `failed`.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import utcnow
+from incidents import audit
+from incidents.handoff.archive import Signer
+from incidents.handoff.httpsig import sign_request
+from incidents.handoff.models import PeerMessage, SentFreezeRequest
+from incidents.outbound import Attempt, WebhookUnreachable, claim_due_rows, record_attempts
+
+RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A claimed message ready to send."""
+
+    id: uuid.UUID
+    token: str
+    url: str
+    body: bytes
+    kind: str
+    sent_request_id: uuid.UUID | None
+
+
+def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer: Signer,
+                          clock: Callable[[], datetime] = utcnow, limit: int = 20) -> int:
+    """Claim due messages, post them signed (no transaction open), record each outcome; the number tried."""
+    with sessions() as session:
+        prepared = [_Prepared(row.id, row.claim_token, row.url,
+                              json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode(), row.kind,
+                              row.sent_request_id)
+                    for row in claim_due_rows(session, PeerMessage, now=clock(), limit=limit)]
+        session.commit()
+    outcomes = [(item, *_post(transport, item, signer, clock())) for item in prepared]
+    record_attempts(sessions, PeerMessage, [(item.id, item.token, attempt) for item, attempt, _ in outcomes],
+                    now=clock())
+    _settle_requests(sessions, [(item, answer) for item, _attempt, answer in outcomes if item.kind == "request"],
+                     now=clock())
+    return len(prepared)
+
+
+def _post(transport, item: _Prepared, signer: Signer, now: datetime) -> tuple[Attempt, dict | None]:
+    """Sign and post one message; the attempt and the peer's JSON answer when it took it."""
+    headers = sign_request("POST", item.url, item.body, signer=signer, created=now)
+    try:
+        status, raw = transport.post_for_answer(item.url, body=item.body, headers=headers)
+    except WebhookUnreachable as exc:
+        return Attempt(error=f"unreachable: {exc.detail}", is_retryable=True), None
+    if 200 <= status < 300:
+        try:
+            return Attempt(), json.loads(raw)
+        except ValueError:
+            return Attempt(), {}
+    return Attempt(error=f"HTTP {status}: {raw[:300].decode('utf-8', 'replace')}",
+                   is_retryable=status in RETRYABLE), None
+
+
+def _settle_requests(sessions: sessionmaker[Session], answered: list[tuple[_Prepared, dict | None]], *,
+                     now: datetime) -> None:
+    """Move each sent request on from what its delivery became: sent with the peer's reference, or failed."""
+    if not answered:
+        return
+    with sessions() as session:
+        for item, answer in answered:
+            message = session.get(PeerMessage, item.id)
+            sent = session.get(SentFreezeRequest, item.sent_request_id, with_for_update=True)
+            if sent is None or message is None:
+                continue
+            if message.status == "done" and sent.status == "queued":
+                sent.status, sent.updated_at = "sent", now
+                sent.reference = (answer or {}).get("reference") or sent.reference
+                _audit(session, sent, "sent", {"reference": sent.reference}, now)
+            elif message.status == "failed" and sent.status == "queued":
+                sent.status, sent.resolution, sent.updated_at = "failed", message.last_error, now
+                _audit(session, sent, "failed", {"error": message.last_error}, now)
+        session.commit()
+
+
+def _audit(session: Session, sent: SentFreezeRequest, status: str, data: dict, now: datetime) -> None:
+    """The request's move, on its case's timeline."""
+    audit.record(session, actor="peer-outbox", action=f"peer.freeze_request.{status}",
+                 subject_type="sent_freeze_request", subject_id=sent.id, incident_id=sent.incident_id, data=data,
+                 now=now)
