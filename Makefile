@@ -18,7 +18,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# The demo writes the SMS codes and emails it would send to files in instance/ instead.
+# The demo runs in development mode (production refuses its embedded exchange, SMS and mail logs, SQLite)
+# and writes the SMS codes and emails it would send to files in instance/ instead.
+run: export LOCKDESK_ENV = development
 run: export SMS_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/sms.jsonl
 run: export MAIL_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/mail.jsonl
 run: install

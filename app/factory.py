@@ -7,11 +7,11 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
-from app import adapters, errors, jobs, jobs_tracing, notify, observability, web
+from app import adapters, errors, jobs, jobs_tracing, notify, observability, production, web
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
-from app.secrets import fill_missing, split_keys
+from app.secrets import fill_missing, missing, split_keys
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -32,6 +32,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(settings.from_environment(app.instance_path))
     app.config.update(test_config or {})
+    production.enforce(app.config, generated=missing(app.config))
     fill_missing(app.config, app.instance_path)
     _derive(app)
     FieldCipher.install(split_keys(app.config["FIELD_ENCRYPTION_KEY"]))
