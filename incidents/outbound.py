@@ -71,7 +71,7 @@ class Attempt:
 
 
 def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list[tuple[uuid.UUID, str, Attempt]],
-                    *, now: datetime) -> None:
+                    *, now: datetime, on_failed: Callable[[Session, Any], None] | None = None) -> None:
     """Record a batch's outcomes (row id, claim token, attempt) in one transaction, where the claim still holds.
 
     The batch is sent first and recorded after: a worker dying in between leaves its rows to the
@@ -83,7 +83,9 @@ def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list
         held = reclaim_rows(session, model, {row_id: token for row_id, token, _attempt in attempts})
         for row_id, _token, attempt in attempts:
             if row_id in held:
-                finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
+                status = finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
+                if status == "failed" and on_failed is not None:
+                    on_failed(session, held[row_id])
         session.commit()
 
 
