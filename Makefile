@@ -6,15 +6,28 @@ FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 export LOCKDESK_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-fast bench install clean anvil browser translations
+.PHONY: run test test-fast bench install clean anvil browser translations lock lint stack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Every dependency comes from the lock, pinned with its hashes; the project itself goes on top without any.
+$(VENV)/.installed: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Re-resolve the locks from pyproject.toml (after adding or bumping a dependency), for every platform and
+# Python from 3.11 on: requirements/app.lock is what the image installs, requirements/dev.lock adds the tests'.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(UV_COMPILE) -o requirements/app.lock
+	$(UV_COMPILE) --extra test -o requirements/dev.lock
+
+lint: install
+	$(BIN)/ruff check .
 
 install: $(VENV)/.installed
 
