@@ -26,6 +26,10 @@ lock: | $(BIN)/python
 	$(UV_COMPILE) -o requirements/app.lock
 	$(UV_COMPILE) --extra test -o requirements/dev.lock
 
+# The production topology on this machine's PostgreSQL and Redis (deploy/stack.py); Ctrl-C stops it.
+stack: install
+	$(BIN)/python -m deploy.stack $(if $(PORT),--port $(PORT))
+
 lint: install
 	$(BIN)/ruff check .
 
