@@ -141,6 +141,7 @@ class Stack:
             "CELERY_BROKER_URL": self.redis_url, "CELERY_QUEUE": self.queue, "WORKER_ENABLED": "0",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.port}",
             "LOCKDESK_INSTANCE_PATH": str(self.folder / "instance"), "PYTHONPATH": str(REPO),
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # deploy.run finds gunicorn and celery here
         }
         base = {key: value for key, value in os.environ.items()
                 if not key.startswith(("LOCKDESK_", "EXCHANGE_", "TWILIO_", "SMTP_", "SMS_", "CELERY_"))}
@@ -188,14 +189,14 @@ def answers(url: str, statuses: tuple[int, ...]) -> bool:
 def start(stack: Stack) -> dict[str, str]:
     """Migrate, then start every part and wait until each is ready; the Lockdesk environment."""
     stack.folder.mkdir(parents=True, exist_ok=True)
-    flask, celery = [str(BIN / "flask"), "--app", "app"], [str(BIN / "celery"), "-A", "app.jobs:celery_app"]
+    flask, run = [str(BIN / "flask"), "--app", "app"], [sys.executable, "-m", "deploy.run"]
     exchange_port, smtp_port, sms_port = free_port(), free_port(), free_port()
     env = stack.environment(f"http://127.0.0.1:{exchange_port}", smtp_port, sms_port)
     exchange_env = {**env, "LOCKDESK_ENV": "development", "DATABASE_URL": ensure_database(
         f"{stack.database}_exchange", host="127.0.0.1", user="postgres"), "EXCHANGE_ADAPTER": "local"}
     (stack.folder / "stack.env").write_text("".join(f"{key}={env[key]}\n" for key in sorted(env) if key not in os.environ
                                                     or os.environ[key] != env[key]))
-    stack.run_step("migrate", [*flask, "db", "upgrade"], env)
+    stack.run_step("migrate", [*run, "migrate"], env)
     stack.run_step("exchange-migrate", [*flask, "db", "upgrade"], exchange_env)
     vendors = stack.spawn("vendors", [sys.executable, "-m", "deploy.vendors", "--smtp-port", str(smtp_port),
                                       "--sms-port", str(sms_port), "--account-sid", TWILIO_SID,
@@ -207,15 +208,13 @@ def start(stack: Stack) -> dict[str, str]:
     stack.wait_until("the vendors", lambda: vendors.said("vendors:"), vendors)
     for account in DEMO_ACCOUNTS:
         open_account(exchange_env, account)
-    web = stack.spawn("web", [str(BIN / "gunicorn"), "-c", "python:app.gunicorn_config", "--worker-class", "gthread",
-                              "--workers", str(stack.web_workers), "--threads", "8", "--bind",
-                              f"127.0.0.1:{stack.port}", "--access-logfile", "-", "app:create_app()"],
-                      {**env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_folder(stack.folder))})
-    workers = [stack.spawn(f"celery-worker-{n}", [*celery, "worker", "-Q", stack.queue, "-n", f"lockdesk{n}@%h",
-                                                  "--pool", "threads", "--concurrency", "4", "--without-gossip",
-                                                  "--without-mingle", "-l", "INFO"], env, restart=True)
+    web = stack.spawn("web", [*run, "web"], {**env, "BIND": f"127.0.0.1:{stack.port}",
+                                             "WEB_CONCURRENCY": str(stack.web_workers),
+                                             "PROMETHEUS_MULTIPROC_DIR": str(metrics_folder(stack.folder))})
+    workers = [stack.spawn(f"celery-worker-{n}", [*run, "celery-worker", "-n", f"lockdesk{n}@%h"], env, restart=True)
                for n in (1, 2)]
-    beat = stack.spawn("celery-beat", [*celery, "beat", "-s", str(stack.folder / "beat-schedule"), "-l", "INFO"], env)
+    beat = stack.spawn("celery-beat", [*run, "celery-beat"],
+                       {**env, "CELERY_BEAT_SCHEDULE": str(stack.folder / "beat-schedule")})
     stack.wait_until("gunicorn", lambda: answers(f"http://127.0.0.1:{stack.port}/readyz", (200,)), web)
     for worker in workers:
         stack.wait_until(worker.name, lambda w=worker: w.said(" ready."), worker)

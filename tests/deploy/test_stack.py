@@ -35,11 +35,11 @@ class RunningStack:
         self.database = f"lockdesk_e2e_{uuid.uuid4().hex[:8]}"
         env = {**os.environ, "FREEZE_WAIT_MS": "0", "DISPATCH_LEASE_SECONDS": "5",
                "REPORT_RATE_LIMIT": "10000 per minute", "REPORT_ACCOUNT_RATE_LIMIT": "10000 per minute"}
-        self.output = folder / "stack.out"
+        self.output, self.queue = folder / "stack.out", f"lockdesk-e2e-{uuid.uuid4().hex[:6]}"
         with self.output.open("wb") as handle:
             self.launcher = subprocess.Popen(
                 [sys.executable, "-m", "deploy.stack", "--port", str(self.port), "--folder", str(folder),
-                 "--database", self.database, "--queue", f"lockdesk-e2e-{uuid.uuid4().hex[:6]}"],
+                 "--database", self.database, "--queue", self.queue],
                 cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
         self.started = time.monotonic()
         wait_for(lambda: "stack ready" in self.text() or self.launcher.poll() is not None, "the stack", 240)
@@ -186,6 +186,6 @@ def test_ctrl_c_stops_every_part_cleanly(stack):
     lifetime = time.monotonic() - stack.started
     assert stack.stop() == 0, stack.text()
     assert "stack stopped" in stack.text()
-    for part in (str(stack.folder), f"127.0.0.1:{stack.port}"):  # the workers, beat and vendors; gunicorn
+    for part in (str(stack.folder), f"127.0.0.1:{stack.port}", stack.queue):  # beat, vendors; gunicorn; workers
         assert subprocess.run(["pgrep", "-f", part], capture_output=True, text=True).stdout.split() == []
     print(f"stack end-to-end: {lifetime:.1f} s from start to Ctrl-C")
