@@ -12,7 +12,8 @@ from app.heap import freeze_startup_objects
 logconfig_dict = {"version": 1, "disable_existing_loggers": False, "root": {"level": "INFO", "handlers": []},
                   "loggers": {"gunicorn.error": {"level": "INFO", "propagate": True, "handlers": []},
                               "gunicorn.access": {"level": "INFO", "propagate": True, "handlers": []}}}
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The answer's X-Request-Id ties an access line to the application's lines of the same request.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 
 
 def on_starting(server) -> None:
