@@ -36,13 +36,20 @@ class RunningStack:
         env = {**os.environ, "FREEZE_WAIT_MS": "0", "DISPATCH_LEASE_SECONDS": "5",
                "REPORT_RATE_LIMIT": "10000 per minute", "REPORT_ACCOUNT_RATE_LIMIT": "10000 per minute"}
         self.output, self.queue = folder / "stack.out", f"lockdesk-e2e-{uuid.uuid4().hex[:6]}"
+        self.env: dict[str, str] = {}
+        self.launcher: subprocess.Popen | None = None
+        self._launch_env = env
+
+    def start(self) -> None:
+        """Launch `python -m deploy.stack` and wait until it says it is ready."""
+        folder, env = self.folder, self._launch_env
         with self.output.open("wb") as handle:
             self.launcher = subprocess.Popen(
                 [sys.executable, "-m", "deploy.stack", "--port", str(self.port), "--folder", str(folder),
                  "--database", self.database, "--queue", self.queue],
                 cwd=REPO, env=env, stdout=handle, stderr=subprocess.STDOUT)
         self.started = time.monotonic()
-        wait_for(lambda: "stack ready" in self.text() or self.launcher.poll() is not None, "the stack", 240)
+        wait_for(lambda: "stack ready" in self.text() or self.launcher.poll() is not None, "the stack", 300)
         assert self.launcher.poll() is None, self.text()
         self.env = dict(line.split("=", 1) for line in (folder / "stack.env").read_text().splitlines())
 
@@ -92,6 +99,8 @@ class RunningStack:
 
     def stop(self) -> int:
         """Ctrl-C the launcher and wait for it."""
+        if self.launcher is None:
+            return 0
         if self.launcher.poll() is None:
             self.launcher.send_signal(signal.SIGINT)
             self.launcher.wait(120)
@@ -118,9 +127,12 @@ def stack(tmp_path_factory):
     services.require("postgresql")
     services.require("redis")
     running = RunningStack(tmp_path_factory.mktemp("stack"))
-    yield running
-    running.stop()
-    running.drop()
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        running.drop()
 
 
 def celery_freezes(stack: RunningStack) -> int:
