@@ -11,7 +11,7 @@ COPY requirements/app.lock /tmp/app.lock
 RUN /opt/lockdesk/bin/pip install --require-hashes -r /tmp/app.lock
 
 FROM python:3.11.7-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/lockdesk/bin:$PATH \
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/lockdesk/bin:$PATH PYTHONPATH=/srv/lockdesk \
     LOCKDESK_ENV=production LOCKDESK_INSTANCE_PATH=/var/lib/lockdesk \
     PROMETHEUS_MULTIPROC_DIR=/tmp/lockdesk-metrics CELERY_BEAT_SCHEDULE=/var/lib/lockdesk/celerybeat-schedule \
     BIND=0.0.0.0:8000
