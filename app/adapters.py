@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidents.conversation.store import BlobStore, FileBlobStore
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
 from incidents.exchange.local import LocalExchange
@@ -84,8 +85,28 @@ def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
     raise ValueError(f"SMS_GATEWAY must be log or twilio, not {kind!r}")
 
 
+def build_blob_store(config: Mapping[str, Any], instance_path: str) -> BlobStore:
+    """The attachment store named by ATTACHMENT_STORE (`file` under the instance folder, or `s3`)."""
+    kind = setting(config, "ATTACHMENT_STORE", "file")
+    if kind == "file":
+        return FileBlobStore(os.path.join(instance_path, "attachments"))
+    if kind == "s3":
+        from incidents.conversation.s3 import S3BlobStore, S3Settings
+
+        bucket = setting(config, "S3_BUCKET", "")
+        if not bucket:
+            raise ValueError("ATTACHMENT_STORE=s3 needs S3_BUCKET")
+        return S3BlobStore(S3Settings(
+            bucket=bucket, endpoint_url=setting(config, "S3_ENDPOINT_URL", "") or None,
+            region=setting(config, "S3_REGION", "") or None,
+            access_key_id=setting(config, "S3_ACCESS_KEY_ID", "") or None,
+            secret_access_key=setting(config, "S3_SECRET_ACCESS_KEY", "") or None))
+    raise ValueError(f"ATTACHMENT_STORE must be file or s3, not {kind!r}")
+
+
 def init_app(app: Flask) -> None:
     """Build the adapters for this application and register them as ports."""
     runtime = app.extensions["lockdesk"]
     runtime.ports["exchange"] = build_exchange(app.config, runtime.sessions)
     runtime.ports["sms"] = build_sms_gateway(app.config)
+    runtime.ports["blob_store"] = build_blob_store(app.config, app.instance_path)

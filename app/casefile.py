@@ -11,8 +11,9 @@ from chain import service as chain_service
 from incidents.access import Principal
 from incidents.containment import pulled_withdrawals
 from incidents.models import Incident, Report
-from incidents.ownership import latest_verification
+from incidents.ownership import has_proven_ownership, latest_verification, own_verification
 from incidents.review import current_request
+from incidents.suspicion import earliest_suspicious_activity
 from verification.sms import mask_phone
 
 
@@ -32,6 +33,9 @@ def staff_view(session: Session, incident: Incident) -> dict[str, Any]:
         "id", "reference", "account_id", "kind", "source", "severity", "risk_score", "status", "containment",
         "queue", "sla_due_at", "assignee_id", "created_at", "updated_at", "frozen_at", "closed_at",
         "first_suspicious_at", "reported_loss", "reports", "anomalies")}
+    # The earliest suspicious moment known, the one factor trust is judged against (not only the claims).
+    view["first_suspicious_at"] = earliest_suspicious_activity(
+        session, incident, look_back_days=current_app.config["FACTOR_TRUST_DAYS"]).at
     withdrawals = pulled_withdrawals(session, incident_id=incident.id)
     view.update(transactions=transactions_of(incident) + [
                     {"chain": w.chain, "hash": w.tx_hash, "source": "exchange"} for w in withdrawals if w.tx_hash],
@@ -55,6 +59,12 @@ def _verification(session: Session, incident: Incident) -> dict[str, Any] | None
     return VerificationOut().dump(found) if found else None
 
 
+def _own_verification(session: Session, incident: Incident, principal: Principal) -> dict[str, Any] | None:
+    """The verification this reporter started (never another reporter's)."""
+    found = own_verification(session, incident_id=incident.id, actor=principal.actor)
+    return VerificationOut().dump(found) if found else None
+
+
 def _traces(session: Session, incident: Incident, hashes: set[str] | None = None) -> list[dict[str, Any]]:
     """The incident's traces (only those of the given hashes, for a reporter)."""
     traces = chain_service.list_traces(session, incident_id=incident.id)
@@ -62,7 +72,8 @@ def _traces(session: Session, incident: Incident, hashes: set[str] | None = None
 
 
 def reporter_view(session: Session, incident: Incident, principal: Principal) -> dict[str, Any]:
-    """The redacted view: the reporter's own report and the case's progress, nothing else."""
+    """The redacted view: the reporter's own report and the containment; the owner's progress (verification
+    results, the unfreeze request and its times) only to a holder who passed the verification on this case."""
     own = next((report for report in incident.reports if report.id == principal.report_id), None)
     own_transactions = [{"chain": tx["chain"], "hash": tx["hash"]} for tx in (own.transactions if own else [])]
     return {
@@ -70,8 +81,10 @@ def reporter_view(session: Session, incident: Incident, principal: Principal) ->
         "containment": incident.containment, "created_at": incident.created_at,
         "sla_due_at": incident.sla_due_at, "updated_at": incident.updated_at, "kind": incident.kind,
         "frozen_at": incident.frozen_at, "report": masked_report(own), "transactions": own_transactions,
-        "verification": _verification(session, incident),
-        "unfreeze_request": _unfreeze_request(session, incident, for_owner=True),
+        "verification": _own_verification(session, incident, principal),
+        "unfreeze_request": (_unfreeze_request(session, incident, for_owner=True)
+                             if has_proven_ownership(session, incident_id=incident.id, actor=principal.actor)
+                             else None),
         "traces": _traces(session, incident, {tx["hash"].lower() for tx in own_transactions}),
     }
 

@@ -126,7 +126,9 @@ def trace_command(chain_name: str, tx_hash: str, depth: int) -> None:
         queued = _or_exit(lambda: chain_service.request_trace(session, chain=chain_name, tx_hash=tx_hash,
                                                               depth=depth, requested_by="cli",
                                                               configured_chains=set(explorers)))
-        trace = chain_service.run_trace(session, trace_id=queued.id, explorers=explorers)
+        tracer = runtime().ports["tracer"]
+        trace = chain_service.run_trace(session, trace_id=queued.id, explorers=explorers,
+                                        min_amount=tracer.min_amount, coins=tracer.coins)
     click.echo(render_trace_table(trace))
     if trace.status != "done":
         sys.exit(1)

@@ -85,6 +85,21 @@ class FieldCipher:
         except InvalidToken as exc:
             raise ValueError("a secret could not be decrypted with the configured keys") from exc
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        """Encrypt a file's bytes with the newest key."""
+        return self._fernet.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        """Decrypt a file's bytes written under any configured key."""
+        try:
+            return self._fernet.decrypt(token)
+        except InvalidToken as exc:
+            raise ValueError("a stored file could not be decrypted with the configured keys") from exc
+
+    def rotate_bytes(self, token: bytes) -> bytes:
+        """Re-encrypt a file's bytes under the newest key."""
+        return self._fernet.rotate(token)
+
     def rotate(self, token: str) -> str:
         """Re-encrypt a value under the newest key."""
         return self._fernet.rotate(token.encode()).decode()

@@ -7,7 +7,19 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 
-from app import adapters, api_docs, errors, jobs, jobs_tracing, notify, observability, production, security_headers, web
+from app import (
+    adapters,
+    api_docs,
+    conversation,
+    errors,
+    jobs,
+    jobs_tracing,
+    notify,
+    observability,
+    production,
+    security_headers,
+    web,
+)
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
@@ -42,9 +54,11 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     adapters.init_app(app)
     jobs_tracing.init_app(app)
     notify.init_app(app)
+    conversation.init_app(app)
     jobs.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
+    app.before_request(conversation.widen_body_limit)
     app.before_request(_check_body)
     app.teardown_appcontext(close_session)
     limiter.init_app(app)
@@ -89,6 +103,10 @@ def _check_body() -> None:
 
     if request.method not in JSON_METHODS or not request.path.startswith("/api/"):
         return
+    if request.routing_exception is not None:  # no such route or method: that answer (404, 405) comes first
+        return
+    if conversation.is_upload_request():  # multipart, its size bounded by the view's own limit
+        return
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise RequestEntityTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     has_body = bool(request.content_length) or request.headers.get("Transfer-Encoding") == "chunked"
@@ -102,6 +120,7 @@ def _register_api(app: Flask) -> None:
         anomalies,
         audit,
         incidents,
+        messages,
         openapi_docs,
         operations,
         reports,
@@ -116,7 +135,7 @@ def _register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
-    for module in (reports, anomalies, incidents, verifications, traces, audit, unfreeze, repudiations):
+    for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations):
         api.register_blueprint(module.blp)
     app.register_blueprint(operations.blp)
     api_docs.init_app(app)

@@ -47,7 +47,7 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
 # Ports holding a callable the worker runs once per tick (each returns how much work it did).
-PERIODIC_PORTS = ("audit_sealer", "review_jobs", "tracer", "housekeeping")
+PERIODIC_PORTS = ("audit_sealer", "review_jobs", "conversation_jobs", "tracer", "housekeeping")
 CELERY_PERIODIC_TASK = "lockdesk.run_periodic"
 
 

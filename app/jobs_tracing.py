@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.extensions import runtime
 from chain import service as chain_service
 from chain.explorers.port import Explorer
+from chain.stablecoins import SHIPPED, Stablecoin, stablecoins
 
 log = logging.getLogger("lockdesk.tracing")
 
@@ -19,9 +20,10 @@ class TraceRunner:
     """Runs traces one at a time off the request path (network calls never hold a transaction)."""
 
     def __init__(self, sessions: sessionmaker[Session], explorers: Mapping[str, Explorer], *,
-                 max_fan_out: int = 8, min_amount: Decimal = Decimal(0)):
+                 max_fan_out: int = 8, min_amount: Decimal = Decimal(0),
+                 coins: Mapping[str, Mapping[str, Stablecoin]] = SHIPPED):
         self.sessions, self.explorers = sessions, explorers
-        self.max_fan_out, self.min_amount = max_fan_out, min_amount
+        self.max_fan_out, self.min_amount, self.coins = max_fan_out, min_amount, coins
 
     def run_due(self, *, limit: int = 5) -> int:
         """Run up to `limit` due traces; the number run."""
@@ -32,7 +34,8 @@ class TraceRunner:
                 if trace_id is None:
                     break
                 chain_service.run_trace(session, trace_id=trace_id, explorers=self.explorers,
-                                        max_fan_out=self.max_fan_out, min_amount=self.min_amount)
+                                        max_fan_out=self.max_fan_out, min_amount=self.min_amount,
+                                        coins=self.coins)
             ran += 1
         return ran
 
@@ -58,4 +61,5 @@ def init_app(app: Flask) -> None:
     explorers = chain_service.build_explorers(app.config)
     state.ports["explorers"] = explorers
     state.ports["tracer"] = TraceRunner(state.sessions, explorers,
-                                        min_amount=Decimal(str(app.config.get("TRACE_MIN_AMOUNT", "0"))))
+                                        min_amount=Decimal(str(app.config.get("TRACE_MIN_AMOUNT", "0"))),
+                                        coins=stablecoins(app.config.get("STABLECOIN_CONTRACTS")))

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.intake import measure_bursts, measure_intake
     from bench.scale import measure_scale
     from bench.trace import measure_trace
+    from bench.trace_tron import measure_tron_trace
 
     chosen, wanted = sizes(args), set(args.sections.split(","))
     databases = [name for name in args.databases.split(",") if name]
@@ -119,6 +120,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if "trace" in wanted:
             _say("trace on anvil")
             results["trace"] = measure_trace(settings.folder, runs=chosen["trace_runs"])
+            _say("trace on tron (TronGrid stand-in)")
+            results["trace_tron"] = measure_tron_trace(settings.folder, runs=chosen["trace_runs"])
         if "scale" in wanted:
             for kind in databases:
                 _say(f"scale on {kind}")

@@ -91,6 +91,11 @@ def render(results: dict[str, Any]) -> str:
                          f"| × {round(naive['ms'] / trace[name]['ms'], 1)} faster | "
                          + (f"≤ {trace['depth'] + 2}: {_yes(trace['cold_within_depth_plus_2'])} |"
                             if name == "cold" else "≤ 1 |"))
+    tron = results.get("trace_tron", {})
+    if "cold" in tron:
+        for name in ("cold", "warm"):
+            lines.append(f"| TRON trace depth {tron['depth']} {name}: round trips, time | "
+                         f"{tron[name]['round_trips']}, {tron[name]['ms']} ms | | | — |")
     for kind, scale in results.get("scale", {}).items():
         cells = ", ".join(f"{level['incidents']:,}: {level['first_page_ms']} / {level['deep_page_ms']} ms"
                           for level in scale["levels"])

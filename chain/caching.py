@@ -5,6 +5,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chain.addresses import canonical_address
 from chain.explorers.port import Explorer, Transaction, Transfer
 
 CacheReader = Callable[[list[str]], dict[str, dict[str, Any]]]
@@ -14,9 +15,11 @@ CacheReader = Callable[[list[str]], dict[str, dict[str, Any]]]
 class CachedHistory:
     """The tracer's per-level fetch: cache first, then one explorer call for what is missing.
 
-    A history entry holds an address's outgoing transfers in (after_block, through_block];
-    only blocks at least `finality_depth` behind the head are stored, so nothing cached can
-    be reorganised away.
+    A history entry holds an address's outgoing transfers in (after_block, through_block],
+    blocks at least `finality_depth` behind the head, which no reorganisation can take away;
+    beside them the non-final tail up to the head it was read at. The tail stands in only
+    while the head has that same number, so a warm re-trace under an unmoved head asks the
+    explorer nothing; once the head moves the tail is asked again from the final block on.
     """
 
     explorer: Explorer
@@ -35,9 +38,11 @@ class CachedHistory:
             if entry is None or entry["after_block"] > after_block:
                 stale[address] = after_block
                 continue
-            result[address] = [Transfer.from_json(t) for t in entry["transfers"]
+            is_current = entry.get("head") == self.head
+            kept = entry["transfers"] + ((entry.get("tail") or []) if is_current else [])
+            result[address] = [Transfer.from_json(t) for t in kept
                                if t["block_number"] > after_block]
-            if entry["through_block"] < self.head:
+            if entry["through_block"] < self.head and not is_current:
                 stale[address] = entry["through_block"]
         if stale:
             self._fetch(stale, after_block, result, cached, keys)
@@ -50,6 +55,11 @@ class CachedHistory:
                                                    through_block=self.head)
         final = self.head - self.explorer.finality_depth
         for address, since in stale.items():
+            if address in history.partial:
+                # a listing cut at the explorer's page bound is used once, never kept as complete
+                result.setdefault(address, []).extend(
+                    t for t in history.transfers.get(address, []) if t.block_number > since)
+                continue
             fresh = [t for t in history.transfers.get(address, []) if t.block_number > since]
             known = result.setdefault(address, [])
             known += [t for t in fresh if t.block_number > after_block]
@@ -60,12 +70,14 @@ class CachedHistory:
             self.writes[keys[address]] = {
                 "after_block": start, "through_block": max(final, start),
                 "transfers": [t.to_json() for t in _unique(kept + fresh)
-                              if t.block_number <= final]}
+                              if t.block_number <= final],
+                "head": self.head,
+                "tail": [t.to_json() for t in _unique(fresh) if final < t.block_number <= self.head]}
 
 
 def history_key(address: str) -> str:
     """Cache key of an address's outgoing history."""
-    return f"out:{address.lower()}"
+    return f"out:{canonical_address(address)}"
 
 
 def transaction_key(tx_hash: str) -> str:

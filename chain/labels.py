@@ -10,13 +10,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chain.addresses import AddressError, canonical_address, validate_address
 from chain.sanctions import sanctioned_addresses
 
 DATA = Path(__file__).parent / "data"
 CATEGORIES = ("exchange", "mixer", "bridge", "sanctioned", "phishing", "hack")
 SEVERITY = ("sanctioned", "hack", "phishing", "mixer", "bridge", "exchange")
-EXCHANGES = {"okx": "OKX", "coinbase": "Coinbase", "kraken": "Kraken", "kucoin": "KuCoin",
-             "bitfinex": "Bitfinex", "bithumb": "Bithumb", "upbit": "Upbit", "gate-io": "Gate.io"}
+# Files of exchange addresses, by file name: Etherscan/BscScan name tags and DefiLlama's lists of
+# the wallets exchanges publish for proof of reserves. None: the exchange is named in each tag.
+EXCHANGES = {"okx": "OKX", "okx-defillama": "OKX", "coinbase": "Coinbase", "kraken": "Kraken",
+             "kucoin": "KuCoin", "bitfinex": "Bitfinex", "bithumb": "Bithumb", "upbit": "Upbit",
+             "gate-io": "Gate.io", "binance": "Binance", "huobi": "HTX (Huobi)", "okcoin": "OKCoin",
+             "bybit": "Bybit", "bitget": "Bitget", "mexc": "MEXC", "exchanges-other": None}
+OTHER_FILES = {"ethereum-mixer": "mixer", "bridge": "bridge", "heist": "hack"}
+# Chains a bridge's label can name as where it delivers (a canonical rollup or chain bridge does).
+BRIDGED_CHAINS = {"arbitrum": "arbitrum", "optimism": "optimism", "base": "base", "polygon": "polygon",
+                  "matic": "polygon", "avalanche": "avalanche", "gnosis": "gnosis", "xdai": "gnosis",
+                  "fantom": "fantom", "harmony": "harmony", "ronin": "ronin", "zksync": "zksync",
+                  "zklink nova": "zklink-nova", "linea": "linea", "scroll": "scroll", "celo": "celo",
+                  "moonriver": "moonriver", "boba": "boba", "fuel": "fuel", "starknet": "starknet",
+                  "ethereum": "ethereum", "binance smart chain": "bsc", "bnb chain": "bsc", "bsc": "bsc",
+                  "tron": "tron", "solana": "solana"}
+PROOF_OF_RESERVES = re.compile(r"(?P<entity>.+): exchange wallet \(DefiLlama\)")
 # Tornado Cash entries that are pools or the routes into them; the rest are governance or grants
 MIXER_ENTRY = re.compile(r"(\d[\d,]*(\.\d+)? \w+$)|mixer|proxy|router", re.IGNORECASE)
 
@@ -37,7 +52,7 @@ class Label:
 
 
 class LabelIndex:
-    """Labels by lowercased address; lookups are case-insensitive (EIP-55 differs only in case)."""
+    """Labels by canonical address: hex case-insensitive (EIP-55 differs only in case), base58 exact."""
 
     def __init__(self, labels: Iterable[Label] = ()):
         self._by_address: dict[str, list[Label]] = {}
@@ -46,7 +61,7 @@ class LabelIndex:
     def extend(self, labels: Iterable[Label]) -> LabelIndex:
         """Add labels, skipping exact repeats."""
         for label in labels:
-            key = label.address.lower()
+            key = canonical_address(label.address)
             known = self._by_address.setdefault(key, [])
             if label not in known:
                 known.append(label)
@@ -54,7 +69,7 @@ class LabelIndex:
 
     def lookup(self, address: str) -> list[Label]:
         """Every label of an address, sanctions first."""
-        found = self._by_address.get(address.lower(), [])
+        found = self._by_address.get(canonical_address(address), [])
         return sorted(found, key=lambda label: SEVERITY.index(label.category)
                       if label.category in SEVERITY else len(SEVERITY))
 
@@ -66,56 +81,99 @@ class LabelIndex:
         return len(self._by_address)
 
 
-@lru_cache(maxsize=1)
-def shipped_labels() -> tuple[Label, ...]:
-    """The labels and sanctions shipped in chain/data (read once per process)."""
-    folder = DATA / "labels" / "ethereum"
+@lru_cache(maxsize=16)
+def shipped_labels(chain: str = "ethereum") -> tuple[Label, ...]:
+    """The labels and sanctions shipped in chain/data for one chain (read once per process)."""
     labels: list[Label] = []
-    for name, entity in EXCHANGES.items():
-        labels += [Label(row["address"], "exchange", row["nameTag"], entity)
-                   for row in _read_json(folder / f"{name}.json")]
-    labels += [Label(row["address"], "mixer", row["nameTag"], "Tornado Cash")
-               for row in _read_json(folder / "tornado-cash.json")
-               if MIXER_ENTRY.search(row["nameTag"].split(":")[-1])]
-    labels += [Label(row["address"], "mixer", row["nameTag"])
-               for row in _read_json(folder / "ethereum-mixer.json")]
-    labels += [Label(row["address"], "bridge", row["nameTag"])
-               for row in _read_json(folder / "bridge.json")]
-    labels += [Label(address, "phishing", "reported for phishing or a hack (Etherscan tag)")
-               for address in _read_json(folder / "phish-hack.json")["addresses"]]
+    folder = DATA / "labels" / chain
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        labels += _file_labels(path)
     labels += [Label(address, "sanctioned", f"OFAC SDN list ({asset})", "OFAC")
-               for address, asset in sanctioned_addresses()]
+               for address, asset in sanctioned_addresses() if _fits(chain, address)]
     return tuple(labels)
 
 
-def shipped_index() -> LabelIndex:
-    """A fresh index over the shipped labels (callers may extend it with imported ones)."""
-    return LabelIndex(shipped_labels())
+def _file_labels(path: Path) -> list[Label]:
+    """The labels one shipped file states, by what its name says it holds."""
+    name = path.stem
+    rows = _read_json(path)
+    if name in EXCHANGES:
+        return [_exchange_label(row, EXCHANGES[name]) for row in rows]
+    if name == "tornado-cash":
+        return [Label(row["address"], "mixer", row["nameTag"], "Tornado Cash") for row in rows
+                if MIXER_ENTRY.search(row["nameTag"].split(":")[-1])]
+    if name == "phish-hack":
+        return [Label(address, "phishing", "reported for phishing or a hack (Etherscan tag)")
+                for address in rows["addresses"]]
+    if name in OTHER_FILES:
+        return [Label(row["address"], OTHER_FILES[name], row["nameTag"]) for row in rows]
+    return []  # token-contracts.json: what the contracts are, not whom funds reached
 
 
-def advice_for(label: Label) -> str:
+def _exchange_label(row: dict[str, str], entity: str | None) -> Label:
+    """A proof-of-reserves wallet says whose wallet it is, never that it is a deposit address."""
+    tag = row["nameTag"]
+    listed = PROOF_OF_RESERVES.fullmatch(tag)
+    if listed:
+        owner = entity or listed["entity"]
+        return Label(row["address"], "exchange", f"wallet of exchange {owner} (proof-of-reserves "
+                     "list gathered by DefiLlama)", owner)
+    return Label(row["address"], "exchange", tag, entity or tag.split(":")[0].strip())
+
+
+def _fits(chain: str, address: str) -> bool:
+    """Whether a sanctioned address has this chain's shape (an EVM key is the same on every EVM chain)."""
+    try:
+        validate_address(chain, address)
+    except AddressError:
+        return False
+    return True
+
+
+def shipped_index(chain: str = "ethereum") -> LabelIndex:
+    """A fresh index over a chain's shipped labels (callers may extend it with imported ones)."""
+    return LabelIndex(shipped_labels(chain))
+
+
+def bridge_destination(label: str, chain: str) -> str | None:
+    """The chain a bridge delivers to when its label names one other than `chain`, else None."""
+    text = label.lower()
+    named = [target for word, target in BRIDGED_CHAINS.items()
+             if re.search(rf"\b{re.escape(word)}\b", text) and target != chain]
+    return named[0] if named else None
+
+
+def advice_for(label: Label, chain: str | None = None) -> str:
     """What the responder should do about funds that reached an address with this label."""
     name = label.entity or label.label
+    destination = bridge_destination(label.label, chain or "") if label.category == "bridge" else None
     return {
         "exchange": f"reached exchange {name}: send it a freeze request",
         "mixer": f"entered a mixer ({label.label}): record the deposit; the trail usually ends here",
-        "bridge": f"crossed a bridge ({label.label}): continue the trace on the destination chain",
+        "bridge": f"crossed a bridge ({label.label}) from {chain or 'this chain'} to {destination}: "
+                  f"continue the trace on {destination}" if destination else
+                  f"crossed a bridge ({label.label}) from {chain or 'this chain'}: the bridge serves several "
+                  "chains, so read the destination from its deposit event, then continue the trace there",
         "sanctioned": "sanctioned address: report, do not transact",
         "phishing": f"known phishing address ({label.label}): add it to the evidence and report it",
         "hack": f"known hack address ({label.label}): add it to the evidence and report it",
     }.get(label.category, f"labelled {label.category}: {label.label}")
 
 
-def findings_for(nodes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def findings_for(nodes: Iterable[dict[str, Any]], chain: str | None = None) -> list[dict[str, Any]]:
     """One finding per labelled address met (graph nodes as JSON), nearest hop first."""
     found = []
     for node in sorted(nodes, key=lambda n: (n["hop"], n["address"])):
         for raw in node["labels"]:
             label = Label(node["address"], raw["category"], raw["label"], raw.get("entity"),
                           raw.get("source", "shipped"))
-            found.append({"address": node["address"], "hop": node["hop"],
-                          "category": label.category, "label": label.label,
-                          "entity": label.entity, "advice": advice_for(label)})
+            finding = {"address": node["address"], "hop": node["hop"],
+                       "category": label.category, "label": label.label,
+                       "entity": label.entity, "advice": advice_for(label, chain)}
+            if label.category == "bridge":
+                finding["from_chain"] = chain
+                finding["destination_chain"] = bridge_destination(label.label, chain or "")
+            found.append(finding)
     return found
 
 
@@ -145,7 +203,7 @@ def _label_from_row(row: dict[str, Any], source: str, line: int) -> Label:
         raise ValueError(f"row {line}: address and label are required")
     if category not in CATEGORIES:
         raise ValueError(f"row {line}: category must be one of {', '.join(CATEGORIES)}")
-    return Label(address.lower(), category, label, row.get("entity") or None, source)
+    return Label(canonical_address(address), category, label, row.get("entity") or None, source)
 
 
 def _tagpack_rows(path: Path) -> list[dict[str, Any]]:

@@ -8,42 +8,29 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, DomainError, InvalidInput, NotFound, is_postgresql, utcnow
+from app.db import DomainError, InvalidInput, NotFound, is_postgresql, utcnow
 from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
 from chain.explorers.registry import build_explorers
+from chain.drafts import FreezeRequest, IssuerRequest, draft_freeze_requests, draft_issuer_requests
 from chain.graph import render_svg
-from chain.labels import Label, LabelIndex, findings_for, read_label_file, shipped_labels
-from chain.letters import freeze_request_letter
+from chain.issuers import holdings_to_check, issuer_findings, read_balances
+from chain.label_import import LabelImport, import_labels
+from chain.labels import Label, LabelIndex, findings_for, shipped_labels
 from chain.models import AddressLabel, ChainCache, Trace
-from chain.tracing import MAX_DEPTH, TraceBounds, trace_funds
+from chain.stablecoins import SHIPPED, Stablecoin
+from chain.tracing import MAX_DEPTH, TraceBounds, stopped_findings, trace_funds
 
-BITCOIN_CHAINS = frozenset({"bitcoin", "bitcoin-testnet"})
-EVM_HASH = re.compile(r"^0x[0-9a-f]{64}$")
-BITCOIN_HASH = re.compile(r"^[0-9a-f]{64}$")
-CHAIN_NAME = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
-
-
-@dataclass(frozen=True)
-class FreezeRequest:
-    """A drafted letter to one receiving exchange."""
-
-    exchange: str
-    text: str
-
-
-@dataclass(frozen=True)
-class LabelImport:
-    """What an import stored."""
-
-    added: int
-    skipped: int
+# Chains whose transaction ids are 64 hex digits without 0x; every other chain is EVM (0x and 64).
+BARE_HASH_CHAINS = frozenset({"bitcoin", "bitcoin-testnet", "tron"})
+EVM_HASH = re.compile(r"0x[0-9a-f]{64}")
+BARE_HASH = re.compile(r"[0-9a-f]{64}")
+CHAIN_NAME = re.compile(r"[a-z][a-z0-9-]{1,31}")
 
 
 def request_trace(session: Session, *, chain: str, tx_hash: str, depth: int,
@@ -52,7 +39,7 @@ def request_trace(session: Session, *, chain: str, tx_hash: str, depth: int,
                   now: datetime | None = None) -> Trace:
     """Validate and queue a trace (no network here); the worker runs it with run_trace."""
     chain = (chain or "").strip().lower()
-    if not CHAIN_NAME.match(chain):
+    if not CHAIN_NAME.fullmatch(chain):
         raise InvalidInput("chain", "must be a chain name such as ethereum or bitcoin")
     if configured_chains is not None and chain not in configured_chains:
         raise InvalidInput("chain", f"no explorer configured for chain {chain}")
@@ -69,10 +56,11 @@ def request_trace(session: Session, *, chain: str, tx_hash: str, depth: int,
 def normalize_hash(chain: str, tx_hash: str) -> str:
     """A well-formed transaction hash in canonical (lowercase) form, or InvalidInput."""
     text = (tx_hash or "").strip().lower()
-    if chain in BITCOIN_CHAINS:
-        if not BITCOIN_HASH.match(text):
-            raise InvalidInput("tx_hash", "a bitcoin transaction id is 64 hexadecimal characters")
-    elif not EVM_HASH.match(text):
+    if chain in BARE_HASH_CHAINS:
+        if not BARE_HASH.fullmatch(text):
+            raise InvalidInput("tx_hash", f"a {chain} transaction id is 64 hexadecimal characters "
+                               "without 0x")
+    elif not EVM_HASH.fullmatch(text):
         raise InvalidInput("tx_hash", "an EVM transaction hash is 0x followed by 64 hex characters")
     return text
 
@@ -94,7 +82,8 @@ def list_traces(session: Session, *, incident_id: uuid.UUID) -> list[Trace]:
 
 def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, Explorer],
               now: datetime | None = None, max_fan_out: int = 8,
-              min_amount: Decimal = Decimal(0)) -> Trace:
+              min_amount: Decimal = Decimal(0),
+              coins: Mapping[str, Mapping[str, Stablecoin]] = SHIPPED) -> Trace:
     """Fetch and follow the money with no transaction open during network calls; one final commit."""
     trace = get_trace(session, trace_id=trace_id)
     trace.status, trace.started_at, trace.error = "running", now or utcnow(), None
@@ -108,7 +97,7 @@ def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, 
         index = _label_index(session, trace.chain)
         result = _follow(session, trace, explorer, index,
                          TraceBounds(depth=trace.depth, max_fan_out=max_fan_out,
-                                     min_amount=min_amount))
+                                     min_amount=min_amount), coins.get(trace.chain, {}))
     except DomainError as error:
         return _finish_failed(session, trace, error.detail, explorer, trips_before, now)
     return _finish_done(session, trace, result, explorer, trips_before, now)
@@ -125,7 +114,7 @@ class _Followed:
 
 
 def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelIndex,
-            bounds: TraceBounds) -> _Followed:
+            bounds: TraceBounds, coins: Mapping[str, Stablecoin]) -> _Followed:
     """The network phase: transaction (cached when final), then one fetch per hop level."""
     key = transaction_key(trace.tx_hash)
     cached = _read_cache(session, trace.chain, [key]).get(key)
@@ -143,7 +132,11 @@ def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelInde
     history = CachedHistory(explorer, head, lambda keys: _read_cache(session, trace.chain, keys))
     flow = trace_funds(tx, history, bounds=bounds, labels_of=index.labels_of)
     graph = flow.to_json()
-    findings = findings_for(node for node in graph["nodes"] if node["hop"] > 0)
+    findings = findings_for((node for node in graph["nodes"] if node["hop"] > 0), trace.chain)
+    # Balances are read now, at trace time: what an issuer can still freeze, never cached.
+    balances = read_balances(explorer, holdings_to_check(graph, coins))
+    findings += issuer_findings(graph, balances, coins)
+    findings += stopped_findings(graph, bounds.max_fan_out)
     return _Followed(tx, graph, findings, {**writes, **history.writes})
 
 
@@ -167,7 +160,7 @@ def _label_index(session: Session, chain: str) -> LabelIndex:
     rows = session.scalars(select(AddressLabel).where(AddressLabel.chain == chain)).all()
     session.commit()
     imported = [Label(r.address, r.category, r.label, r.entity, r.source) for r in rows]
-    return LabelIndex(shipped_labels()).extend(imported)
+    return LabelIndex(shipped_labels(chain)).extend(imported)
 
 
 def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Explorer, trips_before: int,
@@ -213,46 +206,9 @@ def get_trace_svg(session: Session, *, trace_id: uuid.UUID) -> str:
                       f"{trace.tx_hash}")
 
 
-def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID,
-                          now: datetime | None = None) -> list[FreezeRequest]:
-    """One freeze-request letter per exchange the traced funds reached."""
-    trace = get_trace(session, trace_id=trace_id)
-    if trace.status != "done":
-        raise Conflict(f"trace {trace_id} is {trace.status}; letters need a finished trace")
-    exchanges = sorted({f["entity"] or f["label"] for f in trace.findings or []
-                        if f["category"] == "exchange"})
-    return [FreezeRequest(name, freeze_request_letter(
-        exchange=name, chain=trace.chain, transaction=trace.transaction or {},
-        graph=trace.graph or {}, findings=trace.findings or [], now=now or utcnow()))
-        for name in exchanges]
-
-
-def import_labels(session: Session, path: Path | str, *, chain: str = "ethereum",
-                  source: str | None = None) -> LabelImport:
-    """Import a CSV/JSON/TagPack label file; rows already known are skipped; one commit."""
-    try:
-        labels = read_label_file(Path(path), source=source)
-    except (ValueError, OSError) as error:
-        raise InvalidInput("path", str(error)) from error
-    known = {(r.address, r.category, r.label) for r in session.execute(
-        select(AddressLabel.address, AddressLabel.category, AddressLabel.label).where(
-            AddressLabel.chain == chain))}
-    added = 0
-    for label in labels:
-        if (label.address, label.category, label.label) in known:
-            continue
-        known.add((label.address, label.category, label.label))
-        session.add(AddressLabel(chain=chain, address=label.address, label=label.label,
-                                 category=label.category, entity=label.entity,
-                                 source=label.source))
-        added += 1
-    session.commit()
-    return LabelImport(added=added, skipped=len(labels) - added)
-
-
-__all__ = ["FreezeRequest", "LabelImport", "build_explorers", "draft_freeze_requests",
-           "get_trace", "get_trace_svg", "import_labels", "list_traces", "normalize_hash",
-           "request_trace", "run_trace"]
+__all__ = ["FreezeRequest", "IssuerRequest", "LabelImport", "build_explorers",
+           "draft_freeze_requests", "draft_issuer_requests", "get_trace", "get_trace_svg",
+           "import_labels", "list_traces", "normalize_hash", "request_trace", "run_trace"]
 
 
 # Hashes the system traces by itself (reported ones, withdrawals pulled from the exchange) go this deep.

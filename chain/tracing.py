@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from chain.addresses import canonical_address
 from chain.explorers.port import Transaction, Transfer, amount_text
 
 METHODS = ("poison", "haircut", "fifo")
@@ -62,6 +63,7 @@ class Node:
     taint: dict[str, dict[str, Decimal]] = field(default_factory=dict)  # asset -> method -> amt
     received: dict[str, Decimal] = field(default_factory=dict)
     left_out: int = 0  # outgoing edges not followed (fan-out or dust bounds)
+    cut: int = 0  # tainted transfers above the dust floor not followed because of the fan-out bound
     is_expanded: bool = False
 
 
@@ -112,7 +114,7 @@ def trace_funds(root: Transaction, fetch: FetchLevel, *, bounds: TraceBounds,
 
 def _seed(flow: FundFlow, root: Transaction, labels_of: LabelsOf) -> list[str]:
     """The root transaction's transfers are hop 1 and fully tainted under every method."""
-    sender = (root.from_address or "").lower()
+    sender = canonical_address(root.from_address or "")
     _node(flow, sender, 0, labels_of).is_expanded = True
     for transfer in root_transfers(root):
         _node(flow, transfer.from_address, 0, labels_of).is_expanded = True
@@ -125,16 +127,16 @@ def root_transfers(root: Transaction) -> list[Transfer]:
     if root.status != "confirmed":
         return []
     block = root.block_number or 0
-    sender = (root.from_address or "").lower()
+    sender = canonical_address(root.from_address or "")
     moved: list[Transfer] = []
     if root.outputs:
-        moved += [Transfer(root.hash, sender, address.lower(), amount, root.asset, block,
-                           root.timestamp) for address, amount in root.outputs
-                  if address.lower() != sender and amount > 0]
+        moved += [Transfer(root.hash, sender, canonical_address(address), amount, root.asset,
+                           block, root.timestamp) for address, amount in root.outputs
+                  if canonical_address(address) != sender and amount > 0]
     elif root.value > 0 and root.to_address:
-        moved.append(Transfer(root.hash, sender, root.to_address.lower(), root.value,
+        moved.append(Transfer(root.hash, sender, canonical_address(root.to_address), root.value,
                               root.asset, block, root.timestamp))
-    moved += [Transfer(root.hash, t.from_address.lower(), t.to_address.lower(), t.amount,
+    moved += [Transfer(root.hash, canonical_address(t.from_address), canonical_address(t.to_address), t.amount,
                        t.symbol or t.token, block, root.timestamp, index, t.token)
               for index, t in enumerate(root.token_transfers) if t.amount > 0]
     return moved
@@ -149,7 +151,8 @@ def _expand(flow: FundFlow, address: str, sent: list[Transfer], hop: int, bounds
     followed = [t for t in sent if t.amount >= bounds.floor(t.asset) and t.asset in node.taint
                 and t.to_address != address]
     followed.sort(key=lambda t: (-taints[id(t)]["haircut"], -t.amount, t.block_number))
-    node.left_out = max(len(followed) - bounds.max_fan_out, 0) + (len(sent) - len(followed))
+    node.cut = max(len(followed) - bounds.max_fan_out, 0)
+    node.left_out = node.cut + (len(sent) - len(followed))
     receivers = []
     for transfer in followed[:bounds.max_fan_out]:
         _add_edge(flow, transfer, hop, taints[id(transfer)], labels_of)
@@ -241,7 +244,7 @@ def _node_json(node: Node) -> dict[str, Any]:
         "received": {asset: amount_text(v) for asset, v in node.received.items()},
         "taint": {asset: {m: amount_text(v) for m, v in methods.items()}
                   for asset, methods in node.taint.items()},
-        "left_out": node.left_out,
+        "left_out": node.left_out, "cut_by_fan_out": node.cut,
     }
 
 
@@ -255,3 +258,13 @@ def _edge_json(edge: Edge) -> dict[str, Any]:
         "timestamp": t.timestamp.isoformat() if t.timestamp else None,
         "taint": {m: amount_text(v) for m, v in edge.taint.items()},
     }
+
+
+def stopped_findings(graph: dict[str, Any], max_fan_out: int) -> list[dict[str, Any]]:
+    """Where the fan-out bound stopped the trace: the reader must know the graph is not whole there."""
+    return [{"address": node["address"], "hop": node["hop"], "category": "stopped",
+             "label": f"{node['cut_by_fan_out']} more tainted transfers not followed "
+                      f"(at most {max_fan_out} per address)",
+             "entity": None, "cut": node["cut_by_fan_out"],
+             "advice": "the trace stopped widening here: trace this address on its own to follow the rest"}
+            for node in graph["nodes"] if node.get("cut_by_fan_out")]

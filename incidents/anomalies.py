@@ -14,6 +14,7 @@ from incidents import audit
 from incidents.containment import request_freeze
 from incidents.intake import find_open_incident, note_suspicion, open_or_attach, sla_due
 from incidents.models import AnomalyEvent, ExchangeCommand
+from incidents.suspicion import clamp_claim
 
 DEFAULT_WEIGHTS: dict[str, int] = {
     "new_device_login": 20, "geo_velocity": 30, "withdrawal_spike": 40, "two_factor_disabled": 50,
@@ -120,7 +121,7 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
         row.action = "attached"
     row.incident_id = incident.id
     incident.risk_score = max(incident.risk_score, row.score)
-    note_suspicion(incident, row.occurred_at)
+    note_suspicion(incident, clamp_claim(row.occurred_at, received_at=now))
     if row.score < policy.freeze_threshold:
         return None
     freeze = request_freeze(session, incident, scope="full", actor="risk-engine",
@@ -133,5 +134,5 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
 def _watch_incident(row: AnomalyEvent, sla_hours: int, now: datetime) -> dict:
     """The fields of a new incident opened by the risk engine."""
     return {"kind": "anomaly", "source": "anomaly", "severity": "high", "risk_score": row.score,
-            "sla_due_at": sla_due(now, sla_hours), "queue": "risk", "first_suspicious_at": row.occurred_at,
-            "created_at": now, "updated_at": now}
+            "sla_due_at": sla_due(now, sla_hours), "queue": "risk",
+            "first_suspicious_at": clamp_claim(row.occurred_at, received_at=now), "created_at": now, "updated_at": now}

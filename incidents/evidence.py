@@ -12,7 +12,9 @@ from incidents.checklist import RECOVERY_EVENT_TYPES, Facts
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.exchange.wire import parse_time
 from incidents.models import AnomalyEvent, ExchangeCommand, Incident
+from incidents.suspicion import earliest_suspicious_activity
 from verification.models import Verification
+from verification.trust import MAX_TRUST_DAYS, earlier_by
 
 TWO_FACTOR_EVENTS = frozenset({"totp_bound", "totp_changed", "totp_reset", "two_factor_changed",
                                "two_factor_disabled"})
@@ -73,7 +75,8 @@ def two_factor_rebound(session: Session, incident: Incident, *, trust_days: int)
     The owner's own rebinding during recovery is a checklist step every unfreeze needs; it does not
     double the hold. A rebinding the thief may have made does.
     """
-    since = (incident.first_suspicious_at or incident.created_at) - timedelta(days=trust_days)
+    first = earliest_suspicious_activity(session, incident, look_back_days=trust_days).at
+    since = earlier_by(first, timedelta(days=min(max(trust_days, 0), MAX_TRUST_DAYS)))
     until = incident.frozen_at or incident.created_at
     snapshot = latest_account_snapshot(session, incident_id=incident.id)
     events = snapshot.security_events if snapshot is not None else []

@@ -18,6 +18,7 @@ from incidents.access import issue_incident_token
 from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
 from incidents.dispatch import Claim
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
+from incidents.suspicion import clamp_claim
 
 REPORT_KINDS = ("stolen_account", "unauthorized_withdrawal", "suspicious_login", "phishing", "other")
 SEVERITY_BY_KIND = {"stolen_account": "critical", "unauthorized_withdrawal": "critical",
@@ -74,7 +75,8 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     (the request's fast path), so dispatching it needs no transaction of its own.
     """
     now = now or utcnow()
-    suspicious_at = report.last_legitimate_activity_at or now
+    # The reporter's time is a claim: it may only move the suspicion earlier (issue 17 item 1).
+    suspicious_at = clamp_claim(report.last_legitimate_activity_at, received_at=now)
     attachment = open_or_attach(session, account_id=report.account_id, now=now, new_incident={
         "kind": report.kind, "source": "report", "severity": SEVERITY_BY_KIND[report.kind],
         "sla_due_at": sla_due(now, sla_hours), "queue": "risk" if report.kind in ASSET_SAFETY_KINDS else "support",
@@ -137,7 +139,7 @@ def owner_languages(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[u
 
 
 def note_suspicion(incident: Incident, at: datetime) -> None:
-    """Keep the earliest suspicious time: factors bound after it are not trusted."""
+    """Keep the earliest suspicious time (a claim clamped by `clamp_claim`): factors bound after it are not trusted."""
     if incident.first_suspicious_at is None or at < incident.first_suspicious_at:
         incident.first_suspicious_at = at
 

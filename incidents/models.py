@@ -73,6 +73,9 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # While the case waits for the owner (awaiting_user): since when, and how many reminders went out.
+    awaiting_since: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(default=0)
 
     reports: Mapped[list[Report]] = relationship(back_populates="incident", order_by="Report.created_at")
     anomalies: Mapped[list[AnomalyEvent]] = relationship(back_populates="incident",

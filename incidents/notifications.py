@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import utcnow
 from incidents import audit
 from incidents.containment import latest_account_snapshots
+from incidents.conversation.notices import add_conversation_texts, render_owner_replied
 from incidents.exchange.models import AccountSnapshotRecord
 from incidents.intake import owner_languages
 from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
@@ -39,8 +40,12 @@ OWNER_NOTICES = {
     "incident.containment.unfrozen": "unfrozen",
     # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
     "verification.code_reused": "code_reused",
+    # The conversation: staff asked the owner something, and the reminders while the case waits.
+    "message.staff_asked": "question",
+    "incident.owner_reminded": "reminder",
 }
-RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached"}
+# The queue's mail: a breached SLA, and an owner's reply (the assignee has no address on record).
+RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached", "message.owner_posted": "owner_replied"}
 NOTIFICATION_FAILED = "notification.failed"
 OWNER_CHANNELS = ("email", "sms")
 # The account snapshot arrives with the freeze's follow-ups; a message waits for it at most this long.
@@ -113,6 +118,8 @@ RISK_QUEUE_TEXT = {
     "body": "Case {reference} (account {account_id}) passed its SLA deadline {due} and was escalated to the risk "
             "queue. Open it in the staff console.",
 }
+
+add_conversation_texts(CATALOGUE, SMS_SUMMARY)
 
 
 @dataclass(frozen=True)
@@ -264,6 +271,9 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
     if incident is None:
         finish_row(row, error="the incident is gone", is_retryable=False, now=now)
         return None
+    if row.audience == "risk_queue" and row.notice == "owner_replied":
+        rendered = render_owner_replied(reference=incident.reference, account_id=incident.account_id)
+        return PreparedMessage(id=row.id, token=row.claim_token, channel="email", to=row.recipient, rendered=rendered)
     if row.audience == "risk_queue":
         rendered = render_risk_queue_email(reference=incident.reference, account_id=incident.account_id,
                                            due=str(row.data.get("sla_due_at", incident.sla_due_at.isoformat())))

@@ -12,6 +12,7 @@ from incidents import audit
 from incidents.containment import latest_account_snapshot
 from incidents.intake import owner_language
 from incidents.queue import get_incident
+from incidents.suspicion import earliest_suspicious_activity
 from verification import service as verification
 from verification.models import Verification
 from verification.sms import SmsGateway
@@ -39,7 +40,8 @@ def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor:
     return verification.start_verification(
         session, incident_id=incident.id, account_id=incident.account_id, totp_secret=snapshot.totp_secret,
         phone=snapshot.phone, factor_bound_at={"totp": snapshot.totp_bound_at, "sms": snapshot.sms_bound_at},
-        first_suspicious_at=incident.first_suspicious_at, recent_security_events=snapshot.security_events,
+        first_suspicious_at=earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now).at,
+        recent_security_events=snapshot.security_events,
         language=owner_language(session, incident_id=incident.id), anti_phishing_code=snapshot.anti_phishing_code,
         trust_days=trust_days, audit=audit.record, actor=actor, now=now)
 
@@ -89,3 +91,18 @@ def latest_verification(session: Session, *, incident_id: uuid.UUID) -> Verifica
     query = (select(Verification).where(Verification.incident_id == incident_id)
              .order_by(Verification.created_at.desc()).limit(1))
     return session.scalar(query)
+
+
+def own_verification(session: Session, *, incident_id: uuid.UUID, actor: str) -> Verification | None:
+    """The newest verification this reporter started on the incident."""
+    query = (select(Verification).where(Verification.incident_id == incident_id, Verification.started_by == actor)
+             .order_by(Verification.created_at.desc()).limit(1))
+    return session.scalar(query)
+
+
+def has_proven_ownership(session: Session, *, incident_id: uuid.UUID, actor: str) -> bool:
+    """Whether this reporter passed a verification on the incident: the owner's view opens to them alone."""
+    query = select(Verification.id).where(Verification.incident_id == incident_id, Verification.status == "passed",
+                                          Verification.started_by == actor).limit(1)
+    return session.scalar(query) is not None
+

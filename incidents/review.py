@@ -87,7 +87,7 @@ def raise_unfreeze_request(session: Session, *, incident_id: uuid.UUID, actor: s
     if incident.containment != "frozen":
         raise Conflict(f"the account is not frozen (containment is {incident.containment})",
                        containment=incident.containment)
-    verification = _passed_verification(session, incident.id)
+    verification = _passed_verification(session, incident.id, started_by=actor)
     if verification is None:
         raise Conflict("the owner's verification has not passed; verify first")
     existing = _open_request_of(session, incident.id)
@@ -299,9 +299,10 @@ def _open_request_of(session: Session, incident_id: uuid.UUID) -> UnfreezeReques
                                                         UnfreezeRequest.status.in_(OPEN_REQUEST_STATUSES)))
 
 
-def _passed_verification(session: Session, incident_id: uuid.UUID) -> Verification | None:
-    """The incident's newest passed verification."""
-    query = (select(Verification).where(Verification.incident_id == incident_id, Verification.status == "passed")
+def _passed_verification(session: Session, incident_id: uuid.UUID, *, started_by: str) -> Verification | None:
+    """The newest verification this reporter passed on the incident (another reporter's proof is not theirs)."""
+    query = (select(Verification).where(Verification.incident_id == incident_id, Verification.status == "passed",
+                                        Verification.started_by == started_by)
              .order_by(Verification.passed_at.desc()).limit(1))
     return session.scalar(query)
 

@@ -13,6 +13,8 @@ from incidents import audit
 from incidents.models import OPEN_STATUSES, Incident, SlaEscalation
 
 ESCALATION_QUEUE = "risk"
+# The clock stands still while the case waits for the owner (awaiting_user); leaving the wait moves the deadline.
+CLOCKED_STATUSES = tuple(status for status in OPEN_STATUSES if status != "awaiting_user")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def sweep_sla(session: Session, *, now: datetime | None = None, limit: int = 100
     """
     now = now or utcnow()
     query = (select(Incident).outerjoin(SlaEscalation, SlaEscalation.incident_id == Incident.id)
-             .where(Incident.status.in_(OPEN_STATUSES), Incident.sla_due_at <= now, SlaEscalation.incident_id.is_(None))
+             .where(Incident.status.in_(CLOCKED_STATUSES), Incident.sla_due_at <= now, SlaEscalation.incident_id.is_(None))
              .order_by(Incident.sla_due_at).limit(limit).with_for_update(of=Incident, skip_locked=True))
     escalated = []
     for incident in list(session.scalars(query)):

@@ -74,15 +74,24 @@ class SignInRefused(DomainError):
 
 def sign_in_staff(session: Session, *, name: str, password: str, code: str,
                   now: datetime | None = None) -> Staff:
-    """Check the password, then the staff member's own TOTP; every attempt is audited (without secrets)."""
+    """Check the password, then the staff member's own TOTP; every attempt is audited (without secrets).
+
+    Wrong passwords and wrong codes count together toward the authenticator's lock; while it is locked
+    every attempt gets the same answer, so the answer never tells a right password from a wrong one.
+    """
+    now = now or utcnow()
     staff = session.scalar(select(Staff).where(Staff.name == name))
-    if staff is None or not staff.is_active or not check_password(staff, password):
-        _spend_equal_time(password, staff)
+    known = staff is not None and staff.is_active
+    paused = verification.staff_sign_in_pause(session, staff_id=staff.id, now=now) if known else None
+    password_ok = check_password(staff, password) if known else _spend_equal_time(password)
+    if paused is None and not password_ok and known:
+        paused = verification.count_staff_password_failure(session, staff_id=staff.id, now=now)
+    if paused is not None or not password_ok:
         audit.record(session, actor="anonymous", action="staff.sign_in_refused", subject_type="staff",
-                     subject_id=staff.id if staff else "unknown", data={"name": name[:80], "reason": "password"},
-                     now=now)
+                     subject_id=staff.id if staff else "unknown",
+                     data={"name": name[:80], "reason": "paused" if paused else "password"}, now=now)
         session.commit()
-        raise SignInRefused("the name, password or code is not correct")
+        raise paused or SignInRefused("the name, password or code is not correct")
     verification.check_staff_totp(session, staff_id=staff.id, code=code, audit=audit.record, now=now)
     audit.record(session, actor=f"staff:{staff.id}", action="staff.signed_in", subject_type="staff",
                  subject_id=staff.id, now=now)
@@ -104,12 +113,12 @@ def end_staff_sessions(session: Session, *, staff_id, actor: str, now: datetime 
 _DUMMY_HASH: list[str] = []
 
 
-def _spend_equal_time(password: str, staff: Staff | None) -> None:
-    """Hash once for unknown names too, so response time does not tell which names exist."""
-    if staff is None:
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(generate_password_hash("not-a-password"))
-        check_password_hash(_DUMMY_HASH[0], password)
+def _spend_equal_time(password: str) -> bool:
+    """Hash once for unknown names too, so response time does not tell which names exist; never a match."""
+    if not _DUMMY_HASH:
+        _DUMMY_HASH.append(generate_password_hash("not-a-password"))
+    check_password_hash(_DUMMY_HASH[0], password)
+    return False
 
 
 def check_password(staff: Staff, password: str) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db import DomainError, utcnow
 from incidents import audit
+from incidents.waiting import waiting_changes
 from incidents.models import Incident
 
 Machine = Literal["status", "containment"]
@@ -18,7 +19,8 @@ INCIDENT_TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"in_progress", "awaiting_user", "resolved", "closed"}),
     "in_progress": frozenset({"awaiting_user", "resolved", "closed"}),
     "awaiting_user": frozenset({"in_progress", "resolved", "closed"}),
-    "resolved": frozenset(),
+    # An owner's reply within a week of the resolution reopens the case (the conversation's rule).
+    "resolved": frozenset({"in_progress"}),
     "closed": frozenset(),
 }
 
@@ -54,7 +56,10 @@ def transition(session: Session, incident: Incident, *, machine: Machine, to: st
                reason: str | None = None, now: datetime | None = None) -> None:
     """Validate, apply and audit one move of the incident's status or containment."""
     current, now = getattr(incident, machine), now or utcnow()
-    for column, value in _changes(machine, current, to, now).items():
+    changes = _changes(machine, current, to, now)
+    if machine == "status":
+        changes.update(waiting_changes(incident, current, to, now))
+    for column, value in changes.items():
         setattr(incident, column, value)
     _audit_move(session, incident.id, machine, current, to, actor, reason, now)
 
@@ -78,6 +83,8 @@ def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str
         changes["frozen_at"] = now
     if machine == "status" and to in TERMINAL_STATUSES:
         changes["closed_at"] = now
+    elif machine == "status" and current in TERMINAL_STATUSES:
+        changes["closed_at"] = None
     return changes
 
 

@@ -7,7 +7,7 @@ from alembic import context
 
 from app.db import Base, make_engine
 
-MODEL_MODULES = ("incidents.models", "incidents.exchange.models", "verification.models", "chain.models")
+MODEL_MODULES = ("incidents.models", "incidents.conversation.models", "incidents.exchange.models", "verification.models", "chain.models")
 
 for module in MODEL_MODULES:
     try:

@@ -80,11 +80,19 @@ def anvil_available() -> bool:
     return anvil_binary() is not None
 
 
+def s3_server_available() -> bool:
+    """An S3-compatible server can be started (moto's server mode, installed with the test extras)."""
+    import importlib.util
+
+    return importlib.util.find_spec("moto") is not None and importlib.util.find_spec("flask_cors") is not None
+
+
 CHECKS = {
     "anvil": (anvil_available, "anvil is not installed and npm could not install it"),
     "postgresql": (postgresql_available, "PostgreSQL is not reachable on 127.0.0.1:5432"),
     "redis": (redis_available, "Redis is not reachable on 127.0.0.1:6379"),
     "chromium": (lambda: chromium_path() is not None, "Chromium is not installed (apt-get install chromium)"),
+    "s3": (s3_server_available, "moto[server] is not installed (pip install -e '.[test]')"),
 }
 
 

@@ -11,15 +11,21 @@ from datetime import datetime
 from typing import Any
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import DomainError, InvalidInput, NotFound, utcnow
 from verification.audit import AuditSink
-from verification.errors import CodeAlreadyUsed, TooManyAttempts, TotpNotEnrolled, WrongCode
-from verification.models import OtpFactor
-from verification.totp import Outcome, TotpCheck, reenable, verify_totp
+from verification.errors import (
+    CodeAlreadyUsed,
+    TooManyAttempts,
+    TotpKeptForPhoneHolder,
+    TotpNotEnrolled,
+    WrongCode,
+)
+from verification.models import OtpFactor, TotpThrottle
+from verification.totp import Outcome, TotpCheck, count_failure, reenable, verify_totp
 
 STAFF_TOTP_ISSUER = "Lockdesk"
 OWNER_KINDS = ("account", "staff")
@@ -66,6 +72,32 @@ def check_staff_totp(session: Session, *, staff_id: Any, code: str, audit: Audit
         raise error
 
 
+def staff_sign_in_pause(session: Session, *, staff_id: Any, now: datetime) -> TooManyAttempts | None:
+    """The one answer every sign-in gets while the staff member's authenticator is locked or disabled."""
+    factor = lock_otp_factor(session, owner_kind="staff", owner_id=str(staff_id), now=now, create=False)
+    if factor is None:
+        return None
+    state = factor.state
+    if not state.disabled and (state.locked_until is None or now >= state.locked_until):
+        return None
+    return _sign_in_paused(TotpCheck(Outcome.LOCKED, state), now)
+
+
+def count_staff_password_failure(session: Session, *, staff_id: Any, now: datetime) -> TooManyAttempts | None:
+    """A wrong password counts like a wrong code; the answer when this failure paused the sign-in."""
+    factor = lock_otp_factor(session, owner_kind="staff", owner_id=str(staff_id), now=now, create=False)
+    if factor is None:
+        return None
+    result = count_failure(factor.state, now)
+    factor.store(result.state, now=now)
+    return _sign_in_paused(result, now) if result.has_just_locked or result.has_just_disabled else None
+
+
+def _sign_in_paused(result: TotpCheck, now: datetime) -> TooManyAttempts:
+    """Too many failed sign-ins (passwords and codes together); which one was wrong is not said."""
+    return TooManyAttempts("Too many failed sign-ins; try again later.", retry_after=result.retry_after(now))
+
+
 def reenable_factor(session: Session, *, owner_kind: str, owner_id: Any, actor: str,
                     audit: AuditSink, now: datetime | None = None) -> OtpFactor:
     """Staff lift a lock or a disablement after checking the holder out of band."""
@@ -78,6 +110,9 @@ def reenable_factor(session: Session, *, owner_kind: str, owner_id: Any, actor: 
         raise NotFound("no authenticator state for this owner")
     before = factor.state
     factor.store(reenable(before), now=now)
+    if owner_kind == "account":  # every token's short lock goes with the account's
+        session.execute(update(TotpThrottle).where(TotpThrottle.account_id == str(owner_id))
+                        .values(failed_attempts=0, locked_until=None, updated_at=now))
     audit(session, actor=actor, action="verification.factor_reenabled", subject_type=owner_kind,
           subject_id=str(owner_id), incident_id=None,
           data={"was_disabled": before.disabled, "was_locked": before.locked_until is not None,
@@ -141,6 +176,11 @@ def audit_totp(audit: AuditSink, session: Session, result: TotpCheck, *, actor: 
                                             "locked_until": result.state.locked_until.isoformat()})
     if result.has_just_disabled:
         emit("verification.factor_disabled", {"factor": "totp"})
+
+
+def totp_closed_error() -> DomainError:
+    """The answer to an unproven token once the account's authenticator is kept for the phone's holder."""
+    return TotpKeptForPhoneHolder()
 
 
 def totp_error(result: TotpCheck, now: datetime) -> DomainError | None:

@@ -18,7 +18,8 @@ CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_WRONG_TRIES = 5
 RESEND_AFTER = timedelta(seconds=60)
-SENDS_PER_HOUR = 5
+SENDS_PER_HOUR = 5  # per account (DESIGN §6): the phone's ceiling, which never refuses a token's first code
+TOKEN_SENDS_PER_HOUR = 3  # per token: one token alone cannot use up the account's codes
 SEND_WINDOW = timedelta(hours=1)
 
 _KEY_PURPOSE = b"lockdesk/verification/sms-code/v1"
@@ -102,16 +103,20 @@ class SendDecision:
     retry_after: int = 0
 
 
-def may_send(*, last_sent_at: datetime | None, sends_in_last_hour: list[datetime],
+def may_send(*, last_sent_at: datetime | None, token_sends: list[datetime], account_sends: list[datetime],
              now: datetime) -> SendDecision:
-    """Resend no sooner than 60 s after the last code, and at most 5 codes per hour per account."""
+    """Resend no sooner than 60 s after the verification's last code; at most 3 codes an hour per token and
+    5 per account, except that a token's first code of the hour is never refused for the account's sake
+    (so strangers' tokens cannot starve the owner's)."""
     waits = []
     if last_sent_at is not None and now < last_sent_at + RESEND_AFTER:
         waits.append(last_sent_at + RESEND_AFTER - now)
-    recent = sorted(at for at in sends_in_last_hour if at > now - SEND_WINDOW)
-    if len(recent) >= SENDS_PER_HOUR:
-        waits.append(recent[-SENDS_PER_HOUR] + SEND_WINDOW - now)
+    own = sorted(at for at in token_sends if at > now - SEND_WINDOW)
+    if len(own) >= TOKEN_SENDS_PER_HOUR:
+        waits.append(own[-TOKEN_SENDS_PER_HOUR] + SEND_WINDOW - now)
+    everyone = sorted(at for at in account_sends if at > now - SEND_WINDOW)
+    if own and len(everyone) >= SENDS_PER_HOUR:
+        waits.append(everyone[-SENDS_PER_HOUR] + SEND_WINDOW - now)
     if not waits:
         return SendDecision(True)
     return SendDecision(False, retry_after=max(1, math.ceil(max(waits).total_seconds())))
-

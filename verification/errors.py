@@ -38,6 +38,14 @@ class TooManyAttempts(DomainError):
         super().__init__(detail, retry_after=retry_after)
 
 
+class TotpKeptForPhoneHolder(TooManyAttempts):
+    """Too many wrong codes on the account: it takes codes only from a token that entered a right SMS code."""
+
+    def __init__(self, detail: str = "Too many wrong authenticator codes were entered for this account. Enter "
+                                     "the text message code first, or ask for a manual identity review."):
+        super().__init__(detail, retry_after=None)
+
+
 class TotpNotEnrolled(Forbidden):
     """A staff member has no authenticator enrolled, so step-up cannot succeed."""
 

@@ -63,6 +63,25 @@ class OtpFactor(Base):
         self.updated_at = now
 
 
+class TotpThrottle(Base):
+    """One token's run of wrong codes against one account's authenticator: the short lock stops that guesser only."""
+
+    __tablename__ = "totp_throttles"
+    __table_args__ = (UniqueConstraint("account_id", "actor"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def state(self) -> OtpState:
+        """The guesser's part of the TOTP rules' state."""
+        return OtpState(failed_attempts=self.failed_attempts or 0, locked_until=self.locked_until)
+
+
 class Verification(Base):
     """One attempt to prove an incident's account owner."""
 
@@ -81,6 +100,8 @@ class Verification(Base):
     phone: Mapped[str | None] = mapped_column(EncryptedText)
     anti_phishing_code: Mapped[str | None] = mapped_column(EncryptedText)
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # Who started it (an access token's audit name): the proof is that holder's, not every reporter's.
+    started_by: Mapped[str | None] = mapped_column(String(100))
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     passed_at: Mapped[datetime | None]
@@ -138,3 +159,5 @@ class SmsCode(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None]
     burned_at: Mapped[datetime | None]
+    # The token that asked for it (its audit name): only that token may enter it.
+    requested_by: Mapped[str | None] = mapped_column(String(100))

@@ -54,6 +54,8 @@ class Outcome(enum.StrEnum):
     REUSED = "reused"
     LOCKED = "locked"
     DISABLED = "disabled"
+    # Too many wrong codes on the account: only a token that proved the phone may still try.
+    CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,13 @@ def verify_totp(secret: str, code: str, *, state: OtpState, now: datetime,
 def reenable(state: OtpState) -> OtpState:
     """Staff lift a lock or a disablement; the replay memory stays."""
     return OtpState(last_step=state.last_step)
+
+
+def count_failure(state: OtpState, now: datetime) -> TotpCheck:
+    """Count a failure that is not a code (a staff member's wrong password) under the same lock rules."""
+    if state.locked_until is not None and now >= state.locked_until:
+        state = replace(state, failed_attempts=0, locked_until=None)
+    return _record_failure(state, now)
 
 
 def _record_failure(state: OtpState, now: datetime) -> TotpCheck:

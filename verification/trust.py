@@ -7,6 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 FACTOR_KINDS = ("totp", "sms")
 DEFAULT_TRUST_DAYS = 7
+# No crypto-exchange account did anything before Bitcoin's genesis block: an earlier time is a wrong one.
+EARLIEST_CREDIBLE = datetime(2009, 1, 1, tzinfo=UTC)
+# A trust window longer than this is a misconfiguration, not a reason to overflow.
+MAX_TRUST_DAYS = 3650
 
 # Security events that mean a factor changed hands even when its bind time says otherwise.
 _CHANGE_EVENTS = {
@@ -39,8 +43,8 @@ def assess_factor(kind: str, *, bound_at: datetime | None, is_registered: bool,
     or changed by a recent security event (phone change or SIM swap for SMS)."""
     if not is_registered:
         return FactorTrust(kind, False, "not_registered")
-    reference = first_suspicious_at or now
-    cutoff = reference - timedelta(days=trust_days)
+    reference = within_credible(first_suspicious_at or now, now=now)
+    cutoff = earlier_by(reference, timedelta(days=min(max(trust_days, 0), MAX_TRUST_DAYS)))
     if bound_at is None:
         # Erring to distrust beats trusting a factor whose history is unknown.
         return FactorTrust(kind, False, "bound_at_unknown")
@@ -53,6 +57,19 @@ def assess_factor(kind: str, *, bound_at: datetime | None, is_registered: bool,
         if reason and (event.at is None or event.at >= cutoff):
             return FactorTrust(kind, False, reason)
     return FactorTrust(kind, True)
+
+
+def within_credible(at: datetime, *, now: datetime) -> datetime:
+    """A time moved into [2009-01-01, now]: a bad time that reached the database never breaks arithmetic."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return min(max(at, EARLIEST_CREDIBLE), now)
+
+
+def earlier_by(at: datetime, delta: timedelta) -> datetime:
+    """`at - delta`, saturating at the earliest representable time instead of raising OverflowError."""
+    floor = datetime.min.replace(tzinfo=UTC)
+    return floor if at - floor <= delta else at - delta
 
 
 def assess_factors(*, factor_bound_at: Mapping[str, datetime | None], registered: Iterable[str],

@@ -52,6 +52,6 @@ class DecimalString(fields.String):
 
 
 def transaction_hash_is_valid(chain: str, tx_hash: str) -> bool:
-    """Bitcoin hashes are 64 hex digits; every other (EVM) chain's are 0x and 64 hex digits."""
-    pattern = BITCOIN_HASH if chain == "bitcoin" else EVM_HASH
-    return bool(pattern.match(tx_hash))
+    """Bitcoin and TRON ids are 64 hex digits; every other (EVM) chain's are 0x and 64 hex digits."""
+    pattern = BITCOIN_HASH if chain in ("bitcoin", "tron") else EVM_HASH
+    return bool(pattern.fullmatch(tx_hash))

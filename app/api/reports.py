@@ -35,7 +35,8 @@ class TransactionIn(Schema):
     chain = fields.String(required=True, validate=CHAIN_NAME)
     hash = fields.String(required=True, validate=validate.Length(max=66),
                          metadata={"pattern": r"^(0x)?[0-9a-fA-F]{64}$",
-                                   "description": "EVM chains: 0x and 64 hex digits; bitcoin: 64 hex digits"})
+                                   "description": "EVM chains: 0x and 64 hex digits; bitcoin and tron: "
+                                                  "64 hex digits"})
 
     @validates_schema
     def hash_fits_chain(self, data, **_kwargs):

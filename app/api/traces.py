@@ -26,7 +26,8 @@ class TraceIn(Schema):
     chain = fields.String(required=True, validate=CHAIN_NAME)
     tx_hash = fields.String(required=True, validate=validate.Length(min=1, max=80),
                             metadata={"pattern": r"^(0x)?[0-9a-fA-F]{64}$",
-                                      "description": "EVM chains: 0x and 64 hex digits; bitcoin: 64 hex digits"})
+                                      "description": "EVM chains: 0x and 64 hex digits; bitcoin and "
+                                                     "tron: 64 hex digits"})
     depth = fields.Integer(load_default=3, validate=validate.Range(0, 5))
     incident_id = fields.UUID(load_default=None)
 
@@ -49,6 +50,21 @@ class FreezeLettersOut(Schema):
     """The letters for a finished trace."""
 
     items = fields.List(fields.Nested(FreezeLetterOut))
+
+
+class IssuerLetterOut(Schema):
+    """The request to one stablecoin issuer, in one language."""
+
+    issuer = fields.String(metadata={"enum": ["tether", "circle"]})
+    language = fields.String(metadata={"enum": ["en", "zh-CN"]})
+    addresses = fields.List(fields.String())
+    text = fields.String()
+
+
+class IssuerLettersOut(Schema):
+    """Per issuer whose tokens still sit at reached addresses, its request in English and Chinese."""
+
+    items = fields.List(fields.Nested(IssuerLetterOut))
 
 
 def authorize_trace_request(data: dict) -> str:
@@ -112,3 +128,11 @@ def get_freeze_request(trace_id: uuid.UUID):
     """The letters asking each receiving exchange to freeze the funds, with the evidence."""
     readable_trace(trace_id)
     return {"items": chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)}
+
+
+@blp.route("/traces/<uuid:trace_id>/issuer-freeze-request", methods=["GET"])
+@blp.response(200, IssuerLettersOut)
+def get_issuer_freeze_request(trace_id: uuid.UUID):
+    """The requests asking USDT/USDC issuers to freeze the tokens still held, with the evidence."""
+    readable_trace(trace_id)
+    return {"items": chain_service.draft_issuer_requests(get_session(), trace_id=trace_id)}

@@ -13,7 +13,7 @@ from app.auth import current_principal, require_incident_access, require_staff
 from app.db import Forbidden, NotFound
 from app.extensions import get_session, runtime
 from app.notify import review_policy
-from incidents import review
+from incidents import ownership, review
 from incidents.checklist import ITEMS
 
 blp = Blueprint("unfreeze", __name__, url_prefix="/api/v1", description="Unfreeze review")
@@ -158,8 +158,10 @@ def list_unfreeze_requests(args):
 def get_unfreeze_request(request_id: uuid.UUID):
     """One request, its checklist re-judged from the evidence."""
     principal = current_principal()
-    if principal.kind == "reporter" and not review.belongs_to(get_session(), request_id=request_id,
-                                                               incident_id=principal.incident_id):
+    if principal.kind == "reporter" and not (
+            review.belongs_to(get_session(), request_id=request_id, incident_id=principal.incident_id)
+            and ownership.has_proven_ownership(get_session(), incident_id=principal.incident_id,
+                                               actor=principal.actor)):
         raise NotFound("no such unfreeze request")
     return _for_caller(review.get_unfreeze_request(get_session(), request_id=request_id, policy=_policy()))
 

@@ -47,7 +47,7 @@ def owner_of(verification_id: uuid.UUID) -> Principal:
     found = ownership.get_verification(get_session(), verification_id=verification_id)
     if principal.kind != "reporter":
         raise Forbidden("codes are entered by the account owner")
-    if principal.incident_id != found.incident_id:
+    if principal.incident_id != found.incident_id or found.started_by != principal.actor:
         raise NotFound("no such verification")
     return principal
 
@@ -72,7 +72,9 @@ def start_verification(incident_id: uuid.UUID):
 def get_verification(verification_id: uuid.UUID):
     """A verification's status and factors."""
     found = ownership.get_verification(get_session(), verification_id=verification_id)
-    require_incident_access(found.incident_id)
+    principal = require_incident_access(found.incident_id)
+    if principal.kind == "reporter" and found.started_by != principal.actor:
+        raise NotFound("no such verification")
     return found
 
 

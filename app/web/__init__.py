@@ -80,7 +80,7 @@ def protect_pages(blueprint, *, deny_framing: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach translations, CSRF protection, the cookie rules and the page blueprints."""
-    from app.web import console, errors, owner, templating
+    from app.web import console, conversation, errors, owner, templating  # noqa: F401 (conversation: its routes)
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")

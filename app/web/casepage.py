@@ -16,6 +16,7 @@ from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
+from incidents.suspicion import Clue, earliest_suspicious_activity
 from verification.models import Verification
 
 
@@ -37,6 +38,7 @@ class OwnerCase:
     transactions: list[TracedTransaction]
     unfreeze_request: Any = None
     unfreeze_url: str | None = None
+    suspicion: Clue | None = None
 
     @property
     def can_request_unfreeze(self) -> bool:
@@ -63,6 +65,7 @@ class StaffCase:
     traces: list[dict[str, Any]]
     timeline: list[Any]
     unfreeze_request: Any = None
+    suspicion: Clue | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -75,21 +78,24 @@ def _newest_traces(session: Session, incident_id: uuid.UUID) -> dict[tuple[str, 
 
 
 def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal, policy: review.ReviewPolicy,
-               unfreeze_url: str | None = None, now: datetime | None = None) -> OwnerCase:
+               unfreeze_url: str | None = None, now: datetime | None = None, trust_days: int = 7) -> OwnerCase:
     """The owner's view of their case: nothing of other reporters, staff notes or other incidents."""
     incident = get_incident(session, incident_id=incident_id)
     view = reporter_view(session, incident, principal)
     traces = _newest_traces(session, incident_id)
     transactions = [TracedTransaction(tx["chain"], tx["hash"], traces.get((tx["chain"], tx["hash"].lower())))
                     for tx in view["transactions"]]
-    return OwnerCase(view=view, verification=ownership.latest_verification(session, incident_id=incident_id),
-                     transactions=transactions, unfreeze_url=unfreeze_url,
+    proven = ownership.has_proven_ownership(session, incident_id=incident_id, actor=principal.actor)
+    suspicion = earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now) if proven else None
+    return OwnerCase(view=view, transactions=transactions, unfreeze_url=unfreeze_url,
+                     verification=ownership.own_verification(session, incident_id=incident_id, actor=principal.actor),
+                     suspicion=suspicion,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
-                                                             now=now))
+                                                             now=now) if proven else None)
 
 
 def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.ReviewPolicy,
-               now: datetime | None = None) -> StaffCase:
+               now: datetime | None = None, trust_days: int = 7) -> StaffCase:
     """The whole case for the console."""
     incident = get_incident(session, incident_id=incident_id)
     traces = [{"trace": trace, "svg": get_trace_svg(session, trace_id=trace.id) if trace.graph else None}
@@ -100,4 +106,5 @@ def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.Revie
         snapshot=latest_account_snapshot(session, incident_id=incident_id),
         withdrawals=pulled_withdrawals(session, incident_id=incident_id), traces=traces,
         timeline=audit.timeline(session, incident_id=incident_id),
+        suspicion=earliest_suspicious_activity(session, incident, look_back_days=trust_days, now=now),
         unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy, now=now))

@@ -13,6 +13,7 @@ from app.jobs_tracing import wake_tracer
 from app.notify import review_policy
 from app.web import now, protect_pages
 from app.web.casepage import staff_case
+from app.web.threads import console_thread
 from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
@@ -61,7 +62,7 @@ def sign_in_submit():
     except DomainError as error:
         get_session().rollback()
         status = 429 if error.slug == "too-many-attempts" else 401
-        message = (_("Your authenticator is locked after too many wrong codes. Try again later.")
+        message = (_("Sign-in is paused after too many failed attempts. Try again later.")
                    if status == 429 else _("The name, password or code is not correct."))
         return render_template("console/sign_in.html", error=message, next=target, name=name, reason=None), status
     return redirect(target, 303)
@@ -95,10 +96,11 @@ def queue(principal):
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
-    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now())
+    case = staff_case(get_session(), incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
+                      trust_days=current_app.config["FACTOR_TRUST_DAYS"])
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed,
-                           chains=CHAINS)
+                           chains=CHAINS, thread=console_thread(incident_id, principal))
 
 
 def case_action(*roles: str):
@@ -248,25 +250,6 @@ def trace_submit(principal):
     return redirect(url_for("console.trace", trace_id=trace.id), 303)
 
 
-@bp.get("/traces/<uuid:trace_id>")
-@staff_page()
-def trace(principal, trace_id: uuid.UUID):
-    """A trace: the transaction, the fund-flow graph, findings and the letters."""
-    session = get_session()
-    found = chain_service.get_trace(session, trace_id=trace_id)
-    svg = chain_service.get_trace_svg(session, trace_id=trace_id) if found.graph else None
-    return render_template("console/trace.html", principal=principal, trace=found, svg=svg)
-
-
-@bp.get("/traces/<uuid:trace_id>/letters")
-@staff_page()
-def letters(principal, trace_id: uuid.UUID):
-    """The freeze-request letters to each exchange the funds reached."""
-    found = chain_service.get_trace(get_session(), trace_id=trace_id)
-    drafted = chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)
-    return render_template("console/letters.html", principal=principal, trace=found, letters=drafted)
-
-
 @bp.get("/audit")
 @staff_page("risk_officer")
 def audit_view(principal):
@@ -295,3 +278,6 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     except ValueError:
         return None
 
+
+# The trace pages register on this blueprint from a module of their own.
+from app.web import console_traces  # noqa: E402,F401

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.db import DomainError
+from verification.errors import TotpKeptForPhoneHolder
 
 
 class FormInput(DomainError):
@@ -19,6 +20,9 @@ def explain(error: DomainError) -> str:
         return error.detail
     extra = error.extra or {}
     retry = extra.get("retry_after")
+    if isinstance(error, TotpKeptForPhoneHolder):
+        return _("Too many wrong authenticator codes were entered for this account. Enter the text message code "
+                 "first, then the authenticator code.")
     if error.slug == "wrong-code":
         return _("That code is not correct. Attempts left: %(count)d.", count=extra.get("remaining_attempts", 0))
     if error.slug == "code-already-used":

@@ -22,6 +22,7 @@ from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
+from app.web.threads import thread_for
 from app.web.messages import FormInput, explain
 from app.web.owner_access import grant_from_token, owner_principal, remember
 from incidents import ownership, review
@@ -112,13 +113,15 @@ def case_page(incident_id: uuid.UUID):
         grant_from_token(incident_id, token)
         return redirect(url_for("owner.case_page", incident_id=incident_id), 303)
     principal = owner_principal(incident_id)
-    return render_template("owner/case.html", case=_case(incident_id, principal))
+    return render_template("owner/case.html", case=_case(incident_id, principal),
+                           thread=thread_for(incident_id, principal))
 
 
 def _case(incident_id: uuid.UUID, principal):
     """The owner's case as the page shows it."""
     return owner_case(get_session(), incident_id=incident_id, principal=principal,
                       policy=review_policy(current_app.config), now=now(),
+                      trust_days=current_app.config["FACTOR_TRUST_DAYS"],
                       unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
 
 
@@ -142,9 +145,9 @@ def owner_action(view=None, *, anchor: str = "verify"):
     return wrapper
 
 
-def _latest(incident_id: uuid.UUID):
-    """The incident's newest verification, or a conflict the owner is told about."""
-    found = ownership.latest_verification(get_session(), incident_id=incident_id)
+def _latest(incident_id: uuid.UUID, principal):
+    """This reporter's newest verification, or a conflict the owner is told about."""
+    found = ownership.own_verification(get_session(), incident_id=incident_id, actor=principal.actor)
     if found is None:
         raise FormInput(_("Start the verification first."))
     return found
@@ -168,7 +171,7 @@ def start_verification(incident_id, principal):
 @owner_action
 def send_sms(incident_id, principal):
     """Send a code by text message to the phone registered at the exchange."""
-    found = _latest(incident_id)
+    found = _latest(incident_id, principal)
     ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports["sms"],
                              code_key=_code_key(), actor=principal.actor, now=now())
     check = found.factor("sms")
@@ -181,7 +184,7 @@ def send_sms(incident_id, principal):
 def check_sms(incident_id, principal):
     """Check the text-message code."""
     code = _require_code()
-    found = _latest(incident_id)
+    found = _latest(incident_id, principal)
     ownership.check_owner_sms(get_session(), verification_id=found.id, code=code, code_key=_code_key(),
                               actor=principal.actor, now=now())
     return _("Text message code accepted.")
@@ -192,7 +195,7 @@ def check_sms(incident_id, principal):
 def check_totp(incident_id, principal):
     """Check the authenticator-app code."""
     code = _require_code()
-    found = _latest(incident_id)
+    found = _latest(incident_id, principal)
     ownership.check_owner_totp(get_session(), verification_id=found.id, code=code, actor=principal.actor,
                                now=now())
     return _("Authenticator code accepted.")

@@ -49,6 +49,15 @@ VERIFICATION_STATUS = {
     "manual_review": _l("Needs a manual identity review"),
 }
 
+# Where the first suspicious activity of a case is known from (incidents/suspicion.py).
+SUSPICION_SOURCE = {
+    "report": _l("the time given in a report"),
+    "anomaly": _l("an alert of the exchange's risk engine"),
+    "exchange_event": _l("a change of the account recorded by the exchange"),
+    "withdrawal": _l("a withdrawal from the account"),
+    "case_opened": _l("the first report or alert"),
+}
+
 FACTOR_KIND = {"totp": _l("Authenticator app code"), "sms": _l("Text message code")}
 
 FACTOR_STATUS = {
@@ -74,6 +83,8 @@ FINDING_CATEGORY = {
     "sanctioned": _l("Sanctioned address"),
     "phishing": _l("Known phishing address"),
     "hack": _l("Known hacker address"),
+    "stablecoin": _l("Stablecoin still held: the issuer can freeze it"),
+    "stopped": _l("The trace stopped widening here"),
 }
 
 CHECKLIST_ITEM = {

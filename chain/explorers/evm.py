@@ -8,6 +8,7 @@ from typing import Any
 
 from web3 import Web3
 
+from chain.explorers.evm_balances import TokenBalances
 from chain.explorers.jsonrpc import JsonRpc, RpcFailure
 from chain.explorers.port import (
     ExplorerError,
@@ -60,7 +61,7 @@ def _padded(address: str) -> str:
 HISTORY_PROBES = [("ots_getApiLevel", []), ("trace_filter", [{"fromBlock": "0x0", "toBlock": "0x0", "count": 1}])]
 
 
-class EvmExplorer:
+class EvmExplorer(TokenBalances):
     """An Explorer for any EVM chain; batches lookups so a hop costs one round trip."""
 
     def __init__(self, rpc: JsonRpc, *, chain: str = "ethereum", native_asset: str = "ETH",

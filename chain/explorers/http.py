@@ -13,13 +13,13 @@ TRANSIENT = {429, 500, 502, 503, 504}
 
 
 class HttpClient:
-    """GET JSON from one base URL, at most one request per `min_interval` seconds."""
+    """JSON over HTTP from one base URL, at most one request per `min_interval` seconds."""
 
     def __init__(self, base_url: str, *, session: requests.Session | None = None,
                  connect_timeout: float = 3.0, read_timeout: float = 15.0, retries: int = 3,
                  backoff_seconds: float = 0.5, min_interval: float = 0.0,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, headers: dict[str, str] | None = None):
         self.base_url = base_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = (connect_timeout, read_timeout)
@@ -29,14 +29,20 @@ class HttpClient:
         self.sleep = sleep
         self.clock = clock
         self.round_trips = 0
+        self.headers = dict(headers or {})
         self._last_sent: float | None = None
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> requests.Response:
         """GET with retries on timeouts, 429 (honouring Retry-After) and 5xx answers."""
+        return self.request("GET", path, params=params)
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: Any = None) -> requests.Response:
+        """One logical request, retried on timeouts, 429 (honouring Retry-After) and 5xx answers."""
         for attempt in range(self.retries + 1):
             wait = self.backoff * 2 ** attempt
             try:
-                response = self._send(path, params)
+                response = self._send(method, path, params, body)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 failure: str = type(exc).__name__
             else:
@@ -55,13 +61,22 @@ class HttpClient:
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET and decode JSON, an ExplorerError when the body is not JSON."""
-        response = self.get(path, params)
+        return self._decoded(self.get(path, params), path)
+
+    def post_json(self, path: str, body: Any) -> Any:
+        """POST a JSON body and decode the JSON answer (TRON's wallet API reads with POST)."""
+        return self._decoded(self.request("POST", path, body=body), path)
+
+    @staticmethod
+    def _decoded(response: requests.Response, path: str) -> Any:
+        """The JSON body, an ExplorerError when it is not JSON."""
         try:
             return response.json()
         except ValueError as exc:
             raise ExplorerError(f"the explorer sent non-JSON for {path}") from exc
 
-    def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:
+    def _send(self, method: str, path: str, params: dict[str, Any] | None,
+              body: Any) -> requests.Response:
         """One request, spaced out to respect the client-side rate limit."""
         if self._last_sent is not None and self.min_interval:
             gap = self.min_interval - (self.clock() - self._last_sent)
@@ -69,7 +84,8 @@ class HttpClient:
                 self.sleep(gap)
         self._last_sent = self.clock()
         self.round_trips += 1
-        return self.session.get(f"{self.base_url}{path}", params=params, timeout=self.timeout)
+        return self.session.request(method, f"{self.base_url}{path}", params=params, json=body,
+                                    headers=self.headers, timeout=self.timeout)
 
 
 def _retry_after(response: requests.Response) -> float:

@@ -138,6 +138,8 @@ class History:
 
     through_block: int
     transfers: dict[str, list[Transfer]] = field(default_factory=dict)
+    # Addresses whose listing hit the explorer's page bound: what they hold is not complete.
+    partial: set[str] = field(default_factory=set)
 
 
 class Explorer(Protocol):

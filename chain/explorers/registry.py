@@ -1,4 +1,8 @@
-"""The one place that turns settings into explorers, chain name by chain name."""
+"""The one place that turns settings into explorers, chain name by chain name.
+
+ETH_RPC_URL and EVM_RPC_URLS (EVM JSON-RPC), ESPLORA_URL (bitcoin), ETHERSCAN_API_URL/KEY (history
+for ethereum), TRON_API_URL/TRON_API_KEY (a TronGrid-compatible API).
+"""
 from __future__ import annotations
 
 import json
@@ -10,6 +14,7 @@ from chain.explorers.etherscan import EtherscanClient
 from chain.explorers.evm import EvmExplorer
 from chain.explorers.http import HttpClient
 from chain.explorers.port import Explorer
+from chain.explorers.tron import TronExplorer
 
 NATIVE_ASSETS = {"polygon": "POL", "bsc": "BNB", "avalanche": "AVAX", "gnosis": "xDAI",
                  "fantom": "FTM"}
@@ -30,6 +35,9 @@ def build_explorers(settings: Mapping[str, Any]) -> dict[str, Explorer]:
         for name, url in urls.items()}
     if settings.get("ESPLORA_URL"):
         explorers["bitcoin"] = EsploraExplorer(HttpClient(settings["ESPLORA_URL"]))
+    if settings.get("TRON_API_URL"):
+        explorers["tron"] = TronExplorer.over_http(settings["TRON_API_URL"],
+                                                   settings.get("TRON_API_KEY"))
     return explorers
 
 

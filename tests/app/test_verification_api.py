@@ -165,3 +165,20 @@ class TestRecentlyRebound:
         assert client.post(url, json=body, headers=agent).status_code == 403
         reviewed = client.post(url, json=body, headers=officer)
         assert reviewed.status_code == 200 and reviewed.get_json()["status"] == "passed"
+
+
+def test_a_stranger_who_attached_a_report_cannot_lock_the_owners_authenticator(client, reported):
+    """Issue 17 item 3: five wrong codes through another reporter's token lock that token only."""
+    incident_id, owner = reported
+    attached = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
+    assert attached["incident"]["id"] == incident_id
+    stranger = bearer(attached["access_token"])
+    theirs = start(client, incident_id, stranger)["id"]
+    wrong = "000000" if pyotp.TOTP(OWNER_TOTP_SECRET).now() != "000000" else "111111"
+    answers = [client.post(f"/api/v1/verifications/{theirs}/totp", json={"code": wrong}, headers=stranger).status_code
+               for _ in range(6)]
+    assert answers == [422, 422, 422, 422, 429, 429]
+    mine = start(client, incident_id, owner)["id"]
+    passed = client.post(f"/api/v1/verifications/{mine}/totp", json={"code": pyotp.TOTP(OWNER_TOTP_SECRET).now()},
+                         headers=owner)
+    assert passed.status_code == 200, passed.get_json()

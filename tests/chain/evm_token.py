@@ -1,11 +1,13 @@
-"""A minimal ERC-20-shaped contract assembled by hand: transfer() emits Transfer, no balances.
+"""A minimal ERC-20-shaped contract assembled by hand: transfer() moves balances and emits Transfer.
 
-Enough for tracing tests: the tracer reads Transfer logs, symbol() and decimals().
+Enough for tracing tests: the tracer reads Transfer logs, symbol(), decimals() and balanceOf().
+Balances live in storage slot = holder address, unchecked: the first sender's balance wraps below
+zero, which stands in for minting.
 """
 from __future__ import annotations
 
 TRANSFER_TOPIC = bytes.fromhex("ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef")
-OPCODES = {"STOP": 0x00, "EQ": 0x14, "SHR": 0x1C, "CALLER": 0x33, "CALLDATALOAD": 0x35,
+OPCODES = {"STOP": 0x00, "ADD": 0x01, "SUB": 0x03, "SLOAD": 0x54, "SSTORE": 0x55, "SWAP1": 0x90, "EQ": 0x14, "SHR": 0x1C, "CALLER": 0x33, "CALLDATALOAD": 0x35,
            "CODECOPY": 0x39, "MSTORE": 0x52, "JUMPI": 0x57, "JUMPDEST": 0x5B, "DUP1": 0x80,
            "LOG3": 0xA3, "RETURN": 0xF3, "REVERT": 0xFD}
 
@@ -36,13 +38,21 @@ def assemble(program: list) -> bytes:
 def token_runtime(symbol: str | None, decimals: int | None) -> bytes:
     """Runtime code; without symbol/decimals those calls revert (a token that will not say)."""
     program = [("push", 0, 1), "CALLDATALOAD", ("push", 0xE0, 1), "SHR",
-               "DUP1", ("push", 0xA9059CBB, 4), "EQ", ("ref", "transfer", 2), "JUMPI"]
+               "DUP1", ("push", 0xA9059CBB, 4), "EQ", ("ref", "transfer", 2), "JUMPI",
+               "DUP1", ("push", 0x70A08231, 4), "EQ", ("ref", "balance", 2), "JUMPI"]
     if symbol is not None:
         program += ["DUP1", ("push", 0x95D89B41, 4), "EQ", ("ref", "symbol", 2), "JUMPI"]
     if decimals is not None:
         program += ["DUP1", ("push", 0x313CE567, 4), "EQ", ("ref", "decimals", 2), "JUMPI"]
     program += [("push", 0, 1), ("push", 0, 1), "REVERT"]
-    program += [":transfer", "JUMPDEST", ("push", 0x24, 1), "CALLDATALOAD", ("push", 0, 1),
+    program += [":balance", "JUMPDEST", ("push", 0x04, 1), "CALLDATALOAD", "SLOAD", ("push", 0, 1),
+                "MSTORE", ("push", 0x20, 1), ("push", 0, 1), "RETURN"]
+    # balance[to] += amount; balance[caller] -= amount
+    program += [":transfer", "JUMPDEST", ("push", 0x04, 1), "CALLDATALOAD", "DUP1", "SLOAD",
+                ("push", 0x24, 1), "CALLDATALOAD", "ADD", "SWAP1", "SSTORE",
+                "CALLER", "SLOAD", ("push", 0x24, 1), "CALLDATALOAD", "SWAP1", "SUB", "CALLER",
+                "SSTORE",
+                ("push", 0x24, 1), "CALLDATALOAD", ("push", 0, 1),
                 "MSTORE", ("push", 0x04, 1), "CALLDATALOAD", "CALLER",
                 ("push", TRANSFER_TOPIC, 32), ("push", 0x20, 1), ("push", 0, 1), "LOG3",
                 ("push", 1, 1), ("push", 0, 1), "MSTORE", ("push", 0x20, 1), ("push", 0, 1),

@@ -58,7 +58,7 @@ def test_esplora_funds_are_followed_to_a_sanctioned_address(peer):
     root = explorer.get_transaction(ROOT)
     flow = trace_funds(root, lambda addresses, after: explorer.outgoing_transfers(
         addresses, after_block=after, through_block=880009).transfers,
-        bounds=TraceBounds(depth=1), labels_of=shipped_index().labels_of)
+        bounds=TraceBounds(depth=1), labels_of=shipped_index("bitcoin").labels_of)
     received = {e.transfer.to_address: e.transfer.amount for e in flow.edges if e.hop == 2}
     assert received == {MULE: Decimal("0.7"), SANCTIONED: Decimal("0.49995")}
     assert flow.nodes[SANCTIONED].labels[0]["category"] == "sanctioned"

@@ -52,7 +52,7 @@ def test_an_import_with_an_unknown_category_is_refused(tmp_path):
 
 def test_imported_labels_are_stored_once(chain_session, tmp_path):
     path = tmp_path / "labels.csv"
-    path.write_text("address,label,category\n0xABC,Shady desk,exchange\n0xdef,Drainer,phishing\n")
+    path.write_text(f"address,label,category\n0x{'AB' * 20},Shady desk,exchange\n0x{'de' * 20},Drainer,phishing\n")
     assert service.import_labels(chain_session, path).added == 2
     again = service.import_labels(chain_session, path)
     assert (again.added, again.skipped) == (0, 2)

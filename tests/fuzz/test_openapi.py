@@ -21,9 +21,12 @@ MAX_EXAMPLES = 6
 # Inputs valid field by field may still be refused (422) by a rule the document cannot carry: a hash's form
 # depends on its chain (0x for EVM chains, none for bitcoin), and a trace needs an explorer configured for
 # its chain (a fact of the deployment), and a list's `cursor` is opaque: only one the list gave out is valid.
+# An uploaded file's type is sniffed from its bytes, which no schema describes.
 # Every other check still runs on these operations.
 RUNTIME_VALIDATED = {("POST", "/api/v1/traces"), ("POST", "/api/v1/reports"), ("GET", "/api/v1/incidents"),
-                     ("GET", "/api/v1/unfreeze-requests"), ("GET", "/api/v1/audit")}
+                     ("GET", "/api/v1/unfreeze-requests"), ("GET", "/api/v1/audit"),
+                     ("GET", "/api/v1/incidents/{incident_id}/messages"),
+                     ("POST", "/api/v1/incidents/{incident_id}/attachments")}
 
 
 def excluded_checks(case) -> list:

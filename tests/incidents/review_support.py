@@ -15,6 +15,7 @@ from incidents.exchange import backoffice
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident
 from incidents.staff import create_staff
+from incidents.access import resolve_token
 from tests.factories import last_sms_code
 from verification.codes import derive_code_key
 
@@ -71,7 +72,8 @@ def frozen_case(app, account_id: str = "R1001", *, loss: str | None = None, lang
                          transactions=transactions or [], language=language, reported_loss=loss)
     with sessions_of(app)() as session:
         result = submit_report(session, report=report)
-        token_actor = f"reporter:{result.incident.id}"
+        # The reporter's own name in the chain: its proof of ownership is its own, not every reporter's.
+        token_actor = resolve_token(session, result.access_token).actor
     drain(app)
     return Case(incident_id=result.incident.id, access_token=result.access_token, actor=token_actor)
 

@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from incidents.models import AuditEvent, Staff
 from incidents.staff import SignInRefused, create_staff, set_password, sign_in_staff
-from verification.errors import WrongCode
+from app.db import DomainError, utcnow
+from verification.errors import TooManyAttempts, WrongCode
 
 
 @pytest.fixture
@@ -54,3 +55,38 @@ def test_short_passwords_are_refused(session, officer):
 
     with pytest.raises(InvalidInput):
         set_password(session, name="officer-x", password="short")
+
+
+def _lock_by_wrong_codes(session, officer, now):
+    wrong = "000000" if pyotp.TOTP(officer.totp_secret).at(now) != "000000" else "111111"
+    for _ in range(5):
+        with pytest.raises((WrongCode, TooManyAttempts)):
+            sign_in_staff(session, name="officer-x", password="a long enough password", code=wrong, now=now)
+
+
+def _answer(session, password: str, code: str, now) -> tuple[type, str, object]:
+    with pytest.raises(DomainError) as caught:
+        sign_in_staff(session, name="officer-x", password=password, code=code, now=now)
+    return type(caught.value), str(caught.value), caught.value.extra
+
+
+def test_while_locked_a_right_and_a_wrong_password_get_the_same_answer(session, officer):
+    """Issue 17 item 11: a locked authenticator never tells which password is right."""
+    now = utcnow()
+    _lock_by_wrong_codes(session, officer, now)
+    right_code = pyotp.TOTP(officer.totp_secret).at(now)
+    wrong_password = _answer(session, "wrong password!", right_code, now)
+    right_password = _answer(session, "a long enough password", right_code, now)
+    assert wrong_password == right_password and wrong_password[0] is TooManyAttempts
+
+
+def test_wrong_passwords_count_toward_the_sign_in_lock(session, officer):
+    """Issue 17 item 11: password failures count too; the fifth pauses sign-in even for the right password."""
+    for _ in range(4):
+        with pytest.raises(SignInRefused):
+            sign_in_staff(session, name="officer-x", password="wrong password!", code="123456")
+    with pytest.raises(TooManyAttempts):
+        sign_in_staff(session, name="officer-x", password="wrong password!", code="123456")
+    with pytest.raises(TooManyAttempts):
+        sign_in_staff(session, name="officer-x", password="a long enough password",
+                      code=pyotp.TOTP(officer.totp_secret).now())

@@ -9,9 +9,13 @@ def test_the_ticket_follows_open_in_progress_awaiting_user_resolved():
     assert all(can_transition("status", a, b) for a, b in zip(path, path[1:]))
 
 
-@pytest.mark.parametrize("terminal", ["resolved", "closed"])
-def test_resolved_and_closed_tickets_never_move_again(terminal):
-    assert not any(can_transition("status", terminal, target) for target in INCIDENT_TRANSITIONS)
+def test_closed_tickets_never_move_again():
+    assert not any(can_transition("status", "closed", target) for target in INCIDENT_TRANSITIONS)
+
+
+def test_a_resolved_ticket_only_reopens_to_in_progress():
+    assert [target for target in INCIDENT_TRANSITIONS if can_transition("status", "resolved", target)] == [
+        "in_progress"]
 
 
 def test_containment_goes_none_pending_frozen_unfreeze_pending_unfrozen():

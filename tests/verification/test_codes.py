@@ -101,15 +101,29 @@ def test_malformed_codes_are_wrong_even_when_they_look_right(code):
 
 def test_resend_waits_sixty_seconds():
     """DESIGN.md §6: resend after 60 s."""
-    early = may_send(last_sent_at=ISSUED, sends_in_last_hour=[ISSUED], now=ISSUED + timedelta(seconds=59))
+    early = may_send(last_sent_at=ISSUED, token_sends=[ISSUED], account_sends=[ISSUED],
+                     now=ISSUED + timedelta(seconds=59))
     assert not early.is_allowed and early.retry_after == 1
-    assert may_send(last_sent_at=ISSUED, sends_in_last_hour=[ISSUED], now=ISSUED + timedelta(seconds=60)).is_allowed
+    assert may_send(last_sent_at=ISSUED, token_sends=[ISSUED], account_sends=[ISSUED],
+                    now=ISSUED + timedelta(seconds=60)).is_allowed
 
 
-def test_at_most_five_sends_per_hour_per_account():
-    """DESIGN.md §6: at most 5 sends per hour per account; retry when the oldest leaves the hour."""
-    sends = [ISSUED + timedelta(minutes=minute) for minute in (0, 5, 10, 15, 20)]
+def test_at_most_three_sends_per_hour_per_token():
+    """Issue 17 item 3: one token alone cannot use up the account's codes; retry when its oldest leaves the hour."""
+    sends = [ISSUED + timedelta(minutes=minute) for minute in (0, 5, 10)]
     now = ISSUED + timedelta(minutes=30)
-    refused = may_send(last_sent_at=sends[-1], sends_in_last_hour=sends, now=now)
+    refused = may_send(last_sent_at=sends[-1], token_sends=sends, account_sends=sends, now=now)
     assert not refused.is_allowed and refused.retry_after == 30 * 60
-    assert may_send(last_sent_at=sends[-1], sends_in_last_hour=sends, now=ISSUED + timedelta(hours=1)).is_allowed
+    assert may_send(last_sent_at=sends[-1], token_sends=sends, account_sends=sends,
+                    now=ISSUED + timedelta(hours=1)).is_allowed
+
+
+def test_at_most_five_sends_per_hour_per_account_but_a_tokens_first_code_is_never_starved():
+    """DESIGN.md §6 (5 an hour per account) and issue 17 item 3: strangers' sends cannot starve the owner."""
+    strangers = [ISSUED + timedelta(minutes=minute) for minute in (0, 5, 10, 15, 20)]
+    now = ISSUED + timedelta(minutes=30)
+    assert may_send(last_sent_at=None, token_sends=[], account_sends=strangers, now=now).is_allowed
+    owner_first = ISSUED + timedelta(minutes=25)
+    again = may_send(last_sent_at=owner_first, token_sends=[owner_first], account_sends=strangers + [owner_first],
+                     now=now + timedelta(minutes=1))
+    assert not again.is_allowed and again.retry_after == 34 * 60

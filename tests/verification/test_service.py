@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.db import Conflict, RateLimited
 from verification import service
 from verification.errors import CodeAlreadyUsed, CodeExpired, TooManyAttempts, WrongCode
-from verification.models import OtpFactor, SmsCode, Verification
+from verification.models import OtpFactor, SmsCode, TotpThrottle, Verification
 from verification.sms import SmsDeliveryFailed
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -46,6 +46,12 @@ def send(session, verification, gateway, code_key, audit, now=NOW):
 def check_sms(session, verification, code, code_key, audit, now=NOW):
     return service.check_sms_code(session, verification_id=verification.id, code=code, code_key=code_key,
                                   audit=audit, now=now)
+
+
+def prove_phone(session, verification, gateway, code_key, audit, now=NOW):
+    """Enter a right SMS code on the verification (the token then holds the registered phone)."""
+    send(session, verification, gateway, code_key, audit, now=now)
+    check_sms(session, verification, gateway.last_code(), code_key, audit, now=now)
 
 
 # --- starting ---------------------------------------------------------------------------------
@@ -169,13 +175,16 @@ def test_five_wrong_totp_codes_then_the_right_one_is_refused(session, sessions, 
     assert right.value.extra["retry_after"] == 15 * 60 - 10
     assert "verification.factor_locked" in audit.actions()
     with sessions() as fresh:  # the counters were committed before the errors were raised
+        throttle = fresh.scalar(select(TotpThrottle).where(TotpThrottle.account_id == verification.account_id))
+        assert throttle.actor == "reporter"
+        assert throttle.failed_attempts == 5 and throttle.locked_until == NOW + timedelta(minutes=15)
         factor = fresh.scalar(select(OtpFactor).where(OtpFactor.owner_id == verification.account_id))
-        assert factor.failed_attempts == 5 and factor.locked_until == NOW + timedelta(minutes=15)
+        assert factor.total_failures == 5 and factor.locked_until is None
         assert fresh.get(Verification, verification.id).factor("totp").status == "locked"
 
 
-def test_the_totp_lock_holds_across_verifications(session, make_incident, audit):
-    """63B-3 §5.2.2: lockouts hold across sessions, so a new verification does not reset them."""
+def test_the_totp_lock_holds_across_the_tokens_verifications(session, make_incident, audit):
+    """63B-3 §5.2.2: lockouts hold across sessions, so a new verification by the same token does not reset them."""
     incident = make_incident()
     first = start(session, incident, audit)
     for _ in range(5):
@@ -186,7 +195,7 @@ def test_the_totp_lock_holds_across_verifications(session, make_incident, audit)
         check_totp(session, second, totp(NOW + timedelta(minutes=1)), audit, now=NOW + timedelta(minutes=1))
 
 
-def test_a_disabled_factor_needs_staff_to_reenable_it(session, make_incident, audit):
+def test_a_disabled_factor_needs_staff_to_reenable_it(session, make_incident, audit, gateway, code_key):
     """63B-3 §5.2.2: 100 failures disable the factor until staff re-enable it."""
     incident = make_incident()
     factor = OtpFactor(owner_kind="account", owner_id=incident.account_id, total_failures=99,
@@ -194,10 +203,13 @@ def test_a_disabled_factor_needs_staff_to_reenable_it(session, make_incident, au
     session.add(factor)
     session.commit()
     verification = start(session, incident, audit)
+    prove_phone(session, verification, gateway, code_key, audit)
     with pytest.raises(TooManyAttempts) as caught:
         check_totp(session, verification, "000000" if totp(NOW) != "000000" else "111111", audit)
     assert caught.value.extra["retry_after"] is None
     assert "verification.factor_disabled" in audit.actions()
+    with pytest.raises(TooManyAttempts):  # disabled: the right code is refused too, whoever enters it
+        check_totp(session, verification, totp(NOW), audit)
     later = NOW + timedelta(hours=2)
     service.reenable_factor(session, owner_kind="account", owner_id=incident.account_id, actor="staff:admin",
                             audit=audit, now=later)
@@ -336,11 +348,11 @@ def test_a_resend_waits_sixty_seconds(session, make_incident, audit, gateway, co
     assert len(gateway.sent) == 2
 
 
-def test_at_most_five_codes_per_hour_per_account(session, make_incident, audit, gateway, code_key):
-    """DESIGN.md §6: at most 5 sends per hour per account, across verifications."""
+def test_at_most_three_codes_per_hour_per_token(session, make_incident, audit, gateway, code_key):
+    """Issue 17 item 3: a token's own quota, across its verifications."""
     incident = make_incident()
     verification = start(session, incident, audit)
-    for minute in range(5):
+    for minute in range(3):
         send(session, verification, gateway, code_key, audit, now=NOW + timedelta(minutes=minute))
     other = start(session, incident, audit, now=NOW + timedelta(minutes=6))
     with pytest.raises(RateLimited) as caught:

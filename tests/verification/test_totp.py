@@ -221,3 +221,22 @@ def test_reenabling_keeps_the_replay_memory():
     accepted = verify_totp(SECRET, _code(), state=OtpState(), now=NOW)
     restored = reenable(OtpState(last_step=accepted.state.last_step, disabled=True, total_failures=100))
     assert verify_totp(SECRET, _code(), state=restored, now=NOW).outcome is Outcome.REUSED
+
+
+def test_the_short_lock_belongs_to_the_guesser_and_the_ceiling_to_the_account():
+    """Issue 17 item 3 (pure rules): the guesser's fifth wrong code locks the guesser; the account counts on."""
+    from verification.lockout import UNPROVEN_CEILING, verify_scoped
+    from verification.totp import OtpState, Outcome
+
+    now = datetime(2026, 11, 21, 12, 0, 15, tzinfo=UTC)
+    wrong = "000000" if pyotp.TOTP(SECRET).at(now) != "000000" else "111111"
+    verdict = verify_scoped(SECRET, wrong, account=OtpState(total_failures=10), guesser=OtpState(failed_attempts=4),
+                            proven=False, now=now)
+    assert verdict.result.outcome is Outcome.WRONG and verdict.guesser.locked_until is not None
+    assert verdict.account.total_failures == 11 and verdict.account.locked_until is None
+    closed = verify_scoped(SECRET, pyotp.TOTP(SECRET).at(now), account=OtpState(total_failures=UNPROVEN_CEILING),
+                           guesser=OtpState(), proven=False, now=now)
+    assert closed.result.outcome is Outcome.CLOSED
+    proven = verify_scoped(SECRET, pyotp.TOTP(SECRET).at(now), account=OtpState(total_failures=UNPROVEN_CEILING),
+                           guesser=OtpState(), proven=True, now=now)
+    assert proven.result.is_accepted and proven.account.total_failures == 0

@@ -88,3 +88,19 @@ def test_a_missing_factor_is_reported_as_not_registered():
                               first_suspicious_at=SUSPICIOUS, events=[], now=NOW)
     assert verdicts["totp"].reason == "not_registered"
     assert verdicts["sms"].trusted
+
+
+def test_a_suspicious_time_in_the_future_is_judged_as_now():
+    """Issue 17 item 1: a time after now cannot make a factor bound yesterday trusted."""
+    verdict = _totp(NOW - timedelta(days=1), first=datetime(2099, 1, 1, tzinfo=UTC))
+    assert verdict.reason == "bound_within_trust_window"
+
+
+def test_trust_arithmetic_never_overflows_on_a_year_one_time():
+    """Issue 17 item 2: year 1 (or any time before 2009) is judged as 2009-01-01, never an OverflowError."""
+    verdict = _totp(SUSPICIOUS - timedelta(days=400), first=datetime(1, 1, 1, tzinfo=UTC))
+    assert verdict.reason == "bound_after_suspicious_event"
+    huge = assess_factor("totp", bound_at=SUSPICIOUS, is_registered=True, first_suspicious_at=SUSPICIOUS,
+                         events=[SecurityEvent("two_factor_changed", datetime(1, 1, 1, tzinfo=UTC))],
+                         trust_days=10 ** 9, now=NOW)
+    assert not huge.trusted

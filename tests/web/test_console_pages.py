@@ -151,3 +151,23 @@ def test_the_case_timeline_names_the_staff_member_who_acted(app, client, agent, 
     timeline = client.get(case_url).text
     assert "incident.status.in_progress" in timeline and "agent-1" in timeline
     assert f"staff:{agent.id}" not in timeline
+
+
+def test_while_locked_the_sign_in_page_answers_alike_for_a_right_and_a_wrong_password(client, agent, clock):
+    """Issue 17 item 11: the same status and words for every failure while the authenticator is locked."""
+    wrong = "000000" if agent.code(clock.now) != "000000" else "111111"
+    statuses = [sign_in(client, agent, clock, code=wrong).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    form = client.get("/console/sign-in")
+    wrong_password = client.post("/console/sign-in", data={
+        "csrf_token": csrf_of(form.text), "name": agent.name, "password": "not the password at all",
+        "code": agent.code(clock.now), "next": "/console/"})
+    right_password = sign_in(client, agent, clock)
+    assert wrong_password.status_code == right_password.status_code == 429
+    assert "Sign-in is paused" in right_password.text
+    assert _error_of(wrong_password.text) == _error_of(right_password.text)
+
+
+def _error_of(html: str) -> str:
+    """The error the sign-in form shows."""
+    return re.search(r'role="alert"[^>]*>(.*?)<', html, re.S).group(1).strip()

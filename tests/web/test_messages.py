@@ -14,6 +14,7 @@ from verification.errors import (
     CodeExpired,
     IllegalTransition,
     TooManyAttempts,
+    TotpKeptForPhoneHolder,
     WrongCode,
 )
 from verification.sms import SmsDeliveryFailed
@@ -29,6 +30,8 @@ REFUSALS = [
     (TooManyAttempts(retry_after=5), "Too many wrong codes. Try again in 1 minute."),
     (TooManyAttempts(retry_after=None),
      "Too many wrong codes. Start a new verification, or wait for our team to contact you."),
+    (TotpKeptForPhoneHolder(), "Too many wrong authenticator codes were entered for this account. Enter the text "
+                               "message code first, then the authenticator code."),
     (RateLimited("wait", retry_after=42), "A new code cannot be sent yet. Try again in 42 seconds."),
     (RateLimited("wait", retry_after=1), "A new code cannot be sent yet. Try again in 1 second."),
     (AccountDetailsPending("pending", retry_after=30),

@@ -1,0 +1,111 @@
+"""Wiring of the case conversation: its settings, the upload routes' body limit, the waiting and retention jobs."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import click
+from flask import Flask, current_app, request
+from flask.cli import AppGroup
+
+from app.adapters import setting
+from app.db import utcnow
+from incidents.conversation.attachments import (
+    AttachmentLimits,
+    purge_expired_attachments,
+    rotate_attachment_keys,
+)
+from incidents.waiting import sweep_waiting
+
+# Room for the multipart envelope and a message typed beside the file on the pages.
+FORM_OVERHEAD_BYTES = 64 * 1024
+UPLOAD_RATE_LIMIT = "20 per 10 minutes"
+
+
+def attachment_limits(config) -> AttachmentLimits:
+    """ATTACHMENT_MAX_BYTES (10 MiB) and ATTACHMENT_MAX_PER_INCIDENT (20)."""
+    return AttachmentLimits(max_bytes=setting(config, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+                            max_per_incident=setting(config, "ATTACHMENT_MAX_PER_INCIDENT", 20))
+
+
+def upload_rate_limit() -> str:
+    """ATTACHMENT_RATE_LIMIT: uploads per token (API) or per owner session (page)."""
+    return setting(current_app.config, "ATTACHMENT_RATE_LIMIT", UPLOAD_RATE_LIMIT)
+
+
+def accepts_upload(view: Callable) -> Callable:
+    """Mark a view that takes a file: its body may be as large as a file and its form."""
+    view.accepts_upload = True
+    return view
+
+
+def is_upload_request() -> bool:
+    """Whether the current request goes to a view that takes a file."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "accepts_upload", False))
+
+
+def widen_body_limit() -> None:
+    """Before any parsing: an upload route's body may hold a whole file (the file's own limit is checked later)."""
+    if request.method == "POST" and is_upload_request():
+        request.max_content_length = attachment_limits(current_app.config).max_bytes + FORM_OVERHEAD_BYTES
+
+
+class ConversationJobs:
+    """The waiting clock (reminders, closing silent cases) and the files' retention, every few minutes."""
+
+    def __init__(self, app: Flask, *, every_seconds: float = 60.0):
+        runtime = app.extensions["lockdesk"]
+        self.sessions, self.store, self.config = runtime.sessions, runtime.ports["blob_store"], app.config
+        self.every_seconds = every_seconds
+        self._last = float("-inf")
+
+    def clock(self) -> datetime:
+        """The injectable clock (LOCKDESK_CLOCK), else the server's."""
+        clock = self.config.get("LOCKDESK_CLOCK")
+        return clock() if clock else utcnow()
+
+    def __call__(self, *, force: bool = False) -> int:
+        """Run both jobs when due; the amount of work done."""
+        if not force and time.monotonic() - self._last < self.every_seconds:
+            return 0
+        self._last = time.monotonic()
+        return self.sweep_waiting() + self.purge_attachments()
+
+    def sweep_waiting(self) -> int:
+        """Remind owners and close silent, unfrozen cases."""
+        days = setting(self.config, "AWAITING_USER_CLOSE_DAYS", 7)
+        with self.sessions() as session:
+            sweep = sweep_waiting(session, close_after=timedelta(days=days), now=self.clock())
+        return len(sweep.reminded) + len(sweep.closed)
+
+    def purge_attachments(self) -> int:
+        """Purge the files of cases that ended ATTACHMENT_RETENTION_DAYS ago."""
+        days = setting(self.config, "ATTACHMENT_RETENTION_DAYS", 180)
+        with self.sessions() as session:
+            return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
+
+
+attachments_cli = AppGroup("attachments", help="The case files.")
+
+
+@attachments_cli.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt every stored file under the newest FIELD_ENCRYPTION_KEY."""
+    runtime = current_app.extensions["lockdesk"]
+    with runtime.sessions() as session:
+        count = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
+    click.echo(f"{count} files re-encrypted under the newest key")
+
+
+@attachments_cli.command("purge")
+def purge_command() -> None:
+    """Purge now the files whose retention ended (the worker does it every minute)."""
+    click.echo(f"{ConversationJobs(current_app).purge_attachments()} files purged")
+
+
+def init_app(app: Flask) -> None:
+    """Register the jobs and the command group."""
+    app.extensions["lockdesk"].ports["conversation_jobs"] = ConversationJobs(app)
+    app.cli.add_command(attachments_cli)

@@ -1,0 +1,47 @@
+"""What the case pages show of the conversation: the owner's own thread, or every thread for the console."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import request
+
+from app.extensions import get_session
+from incidents.access import Principal
+from incidents.conversation import attachments as files
+from incidents.conversation.messages import list_messages
+from incidents.conversation.models import Attachment
+from incidents.conversation.replies import reply_templates
+
+THREAD_PAGE = 200
+
+
+@dataclass
+class Thread:
+    """What a case page shows of the conversation."""
+
+    messages: list[Any]
+    next_cursor: str | None
+    documents: list[Attachment] = field(default_factory=list)
+    templates: list[Any] = field(default_factory=list)
+    draft: str = ""
+
+
+def thread_for(incident_id: uuid.UUID, principal: Principal) -> Thread:
+    """The caller's view of the conversation: a reporter's own thread, or every thread for staff."""
+    page = list_messages(get_session(), incident_id=incident_id, principal=principal, limit=THREAD_PAGE,
+                         cursor=request.args.get("messages") or None)
+    documents = [row for row in files.attachments_of_thread(get_session(), incident_id=incident_id,
+                                                            principal=principal) if row.author == "owner"]
+    return Thread(messages=page.items, next_cursor=page.next_cursor, documents=documents)
+
+
+def console_thread(incident_id: uuid.UUID, principal: Principal) -> Thread:
+    """The console's view, with the canned replies and the one picked (works without JavaScript)."""
+    thread = thread_for(incident_id, principal)
+    thread.templates = reply_templates()
+    picked = request.args.get("reply_template", "")
+    key, _sep, language = picked.partition(":")
+    thread.draft = next((t.body for t in thread.templates if t.key == key and t.language == language), "")
+    return thread

@@ -1,0 +1,162 @@
+"""The file store behind its port: the `file` and `s3` adapters (a real S3-compatible server over HTTP),
+encryption at rest with rotation, nothing half stored, retention."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+
+from app.adapters import build_blob_store
+from app.db import FieldCipher
+from incidents.access import Principal
+from incidents.conversation import attachments as files
+from incidents.conversation.models import Attachment
+from incidents.conversation.s3 import S3BlobStore
+from incidents.conversation.store import BlobMissing, BlobStoreUnavailable, FileBlobStore
+from incidents.models import AuditEvent, Incident
+from tests.conftest import TEST_FIELD_KEY
+from tests.conversation.conftest import move_back, png, upload
+from tests.conversation.s3server import create_bucket, running_s3_server, s3_settings
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """moto's S3 server, started by the tests in a subprocess, for this module."""
+    with running_s3_server() as server:
+        yield server
+
+
+@pytest.fixture
+def bucket(s3_server) -> str:
+    """A fresh bucket on the server."""
+    name = f"lockdesk-{uuid.uuid4().hex[:12]}"
+    create_bucket(s3_server, name)
+    return name
+
+
+def owner_principal(app, incident_id: str) -> Principal:
+    """The reporter principal of the case's first token."""
+    from incidents.models import AccessToken
+
+    with app.extensions["lockdesk"].sessions() as session:
+        token = session.scalars(select(AccessToken).where(AccessToken.incident_id == uuid.UUID(incident_id))).first()
+        return Principal(kind="reporter", id=token.id, incident_id=token.incident_id, report_id=token.report_id)
+
+
+def test_the_s3_adapter_puts_gets_and_deletes_over_http(s3_server, bucket):
+    store = build_blob_store(s3_settings(s3_server, bucket), "/unused")
+    assert isinstance(store, S3BlobStore)
+    store.put("attachments/a/b", b"\x00bytes")
+    assert store.exists("attachments/a/b") and store.get("attachments/a/b") == b"\x00bytes"
+    store.delete("attachments/a/b")
+    assert not store.exists("attachments/a/b")
+    with pytest.raises(BlobMissing):
+        store.get("attachments/a/b")
+
+
+def _settings(server, bucket):
+    """The adapter's settings for the server."""
+    from incidents.conversation.s3 import S3Settings
+
+    return S3Settings(bucket=bucket, endpoint_url=server.endpoint_url, region=server.region,
+                      access_key_id=server.access_key_id, secret_access_key=server.secret_access_key)
+
+
+def test_a_missing_bucket_is_unavailable_not_a_crash(s3_server):
+    store = S3BlobStore(_settings(s3_server, "no-such-bucket"))
+    with pytest.raises(BlobStoreUnavailable):
+        store.put("attachments/x", b"data")
+
+
+@pytest.fixture
+def s3_app_settings(settings, s3_server, bucket):
+    """The application configured with the `s3` store."""
+    settings.update(s3_settings(s3_server, bucket))
+    return settings
+
+
+def test_uploads_through_the_api_land_encrypted_in_the_bucket(s3_app_settings, app, client, owner):
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    assert isinstance(store, S3BlobStore)
+    stored = upload(client, owner, owner.headers, png()).json
+    with app.extensions["lockdesk"].sessions() as session:
+        key = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
+    raw = store.get(key)
+    assert b"PNG" not in raw and FieldCipher.active().decrypt_bytes(raw)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(f"/api/v1/attachments/{stored['id']}", headers=owner.headers).status_code == 200
+
+
+def test_a_failed_commit_leaves_no_orphan_blob(app, owner, instance, monkeypatch):
+    store = app.extensions["lockdesk"].ports["blob_store"]
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(files.audit, "record", refuse)
+    with app.extensions["lockdesk"].sessions() as session, pytest.raises(RuntimeError):
+        files.upload_attachment(session, store=store, incident_id=uuid.UUID(owner.incident_id),
+                                principal=owner_principal(app, owner.incident_id), filename="a.png", data=png(),
+                                limits=files.AttachmentLimits())
+    assert not any(path.is_file() for path in (instance / "attachments").rglob("*"))
+    with app.extensions["lockdesk"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+class BrokenStore(FileBlobStore):
+    """A store whose writes fail, as an unreachable bucket would."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """Fail."""
+        raise BlobStoreUnavailable("the store is down")
+
+
+def test_a_store_that_fails_leaves_no_row_without_its_blob(app, client, owner, tmp_path):
+    app.extensions["lockdesk"].ports["blob_store"] = BrokenStore(tmp_path / "broken")
+    answer = upload(client, owner, owner.headers, png())
+    assert answer.status_code == 503 and answer.headers["Content-Type"] == "application/problem+json"
+    with app.extensions["lockdesk"].sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_files_written_under_an_old_key_are_read_and_rewritten_under_the_new_one(app, client, owner):
+    stored = upload(client, owner, owner.headers, png()).json
+    new_key = Fernet.generate_key().decode()
+    FieldCipher.install([new_key, TEST_FIELD_KEY])
+    try:
+        assert client.get(f"/api/v1/attachments/{stored['id']}", headers=owner.headers).status_code == 200
+        store = app.extensions["lockdesk"].ports["blob_store"]
+        with app.extensions["lockdesk"].sessions() as session:
+            key = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
+        answer = app.test_cli_runner().invoke(args=["attachments", "rotate-keys"])
+        assert "1 files re-encrypted" in answer.output
+        assert FieldCipher([new_key]).decrypt_bytes(store.get(key))[:4] == b"\x89PNG"
+    finally:
+        FieldCipher.install([TEST_FIELD_KEY])
+
+
+def test_a_tampered_blob_is_never_served(app, client, owner):
+    stored = upload(client, owner, owner.headers, png()).json
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    with app.extensions["lockdesk"].sessions() as session:
+        key = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
+    store.put(key, FieldCipher.active().encrypt_bytes(png(color=(0, 0, 0))))
+    assert client.get(f"/api/v1/attachments/{stored['id']}", headers=owner.headers).status_code == 500
+
+
+def test_files_are_purged_after_the_retention_and_the_purge_is_audited(app, client, owner, agent_headers, instance):
+    stored = upload(client, owner, owner.headers, png()).json
+    client.post(f"/api/v1/incidents/{owner.incident_id}/transitions", headers=agent_headers,
+                json={"to": "resolved", "reason": "done"})
+    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    assert jobs.purge_attachments() == 0  # the case just ended
+    move_back(app, "closed_at", timedelta(days=181))
+    assert jobs.purge_attachments() == 1
+    assert not any(path.is_file() for path in (instance / "attachments").rglob("*"))
+    assert client.get(f"/api/v1/attachments/{stored['id']}", headers=agent_headers).status_code == 404
+    with app.extensions["lockdesk"].sessions() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "attachment.purged"))
+        assert event.data["sha256"] == stored["sha256"] and event.actor == "retention"
+        assert session.scalar(select(Incident.status)) == "resolved"

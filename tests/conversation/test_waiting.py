@@ -1,0 +1,124 @@
+"""While a case waits for the owner: the owner is told (SMTP and SMS, their language, never the content),
+reminded at 24 h and 72 h, and a silent case closes after AWAITING_USER_CLOSE_DAYS unless the account is frozen;
+the queue hears of the owner's answer; the SLA sweep leaves a waiting case alone."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from incidents import sla
+from incidents.models import Incident, Notification
+from tests.conversation.conftest import move_back, post
+from tests.factories import bearer, staff_token
+from tests.incidents.review_support import ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, frozen_case
+from tests.incidents.test_notifications import deliver, inbox, sms_lines  # noqa: F401 (the SMTP fixture)
+
+QUEUE = "risk-queue@lockdesk.test"
+
+
+@pytest.fixture
+def settings(settings, inbox):  # noqa: F811
+    settings["SMTP_URL"] = f"smtp://127.0.0.1:{inbox[1]}"
+    settings["MAIL_FROM"] = "Lockdesk Security <security@lockdesk.test>"
+    settings["RISK_QUEUE_EMAIL"] = QUEUE
+    return settings
+
+
+@pytest.fixture
+def case(app, client):
+    """A frozen case reported in Chinese; its reporter's headers and an agent's."""
+    found = frozen_case(app, language="zh-CN")
+    deliver(app)  # the received and frozen notices are out of the way
+    return str(found.incident_id), bearer(found.access_token), bearer(staff_token(app, "agent"))
+
+
+def notices(app) -> list[str]:
+    """The notices written so far, oldest first."""
+    with app.extensions["lockdesk"].sessions() as session:
+        return list(session.scalars(select(Notification.notice).order_by(Notification.created_at)))
+
+
+def status_of(app, incident_id: str) -> str:
+    """The case's status now."""
+    with app.extensions["lockdesk"].sessions() as session:
+        return session.scalar(select(Incident.status).where(Incident.id == __import__("uuid").UUID(incident_id)))
+
+
+def test_a_question_tells_the_owner_in_their_language_with_the_code_but_never_the_question(app, client, inbox,
+                                                                                          case):
+    handler, _port = inbox
+    incident_id, _owner, agent = case
+    handler.messages.clear()
+    post(client, incident_id, agent, body="Send the photo of passport number E1234567", awaiting_reply=True)
+    deliver(app)
+    [mail] = [m for m in handler.messages if "问题" in m["Subject"]]
+    body = mail.get_content()
+    assert mail["To"] == REGISTERED_EMAIL and ANTI_PHISHING in body and "工单" in body
+    assert "E1234567" not in body and "passport" not in body
+    texts = [line for line in sms_lines(app) if "问题" in line["body"]]
+    assert texts and texts[-1]["to"] == REGISTERED_PHONE and "E1234567" not in texts[-1]["body"]
+
+
+def test_a_reply_without_awaiting_and_an_internal_note_tell_the_owner_nothing(app, client, case):
+    incident_id, _owner, agent = case
+    before = len(notices(app))
+    post(client, incident_id, agent, body="noted", awaiting_reply=False)
+    post(client, incident_id, agent, body="internal", visibility="internal")
+    deliver(app)
+    assert len(notices(app)) == before
+
+
+def test_the_owners_answer_tells_the_queue_without_its_words(app, client, inbox, case):
+    handler, _port = inbox
+    incident_id, owner, agent = case
+    post(client, incident_id, agent, body="question")
+    post(client, incident_id, owner, body="my secret answer")
+    deliver(app)
+    [mail] = [m for m in handler.messages if m["To"] == QUEUE]
+    assert "replied" in mail["Subject"] and "my secret answer" not in mail.get_content()
+
+
+def test_the_owner_is_reminded_after_24_and_72_hours_once_each(app, client, case):
+    incident_id, _owner, agent = case
+    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    post(client, incident_id, agent, body="question")
+    assert jobs.sweep_waiting() == 0
+    move_back(app, "awaiting_since", timedelta(hours=25), account_id="R1001")
+    assert jobs.sweep_waiting() == 1 and jobs.sweep_waiting() == 0
+    move_back(app, "awaiting_since", timedelta(hours=48), account_id="R1001")
+    assert jobs.sweep_waiting() == 1 and jobs.sweep_waiting() == 0
+    deliver(app)
+    assert notices(app).count("reminder") == 4  # two reminders, each by email and SMS
+
+
+def test_a_frozen_account_never_closes_by_itself(app, client, case):
+    incident_id, _owner, agent = case
+    post(client, incident_id, agent, body="question")
+    move_back(app, "awaiting_since", timedelta(days=30), account_id="R1001")
+    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    assert status_of(app, incident_id) == "awaiting_user"
+
+
+def test_a_silent_case_whose_account_is_not_frozen_closes_after_the_configured_days(app, client, case):
+    incident_id, _owner, agent = case
+    with app.extensions["lockdesk"].sessions() as session:
+        incident = session.scalar(select(Incident).where(Incident.account_id == "R1001"))
+        incident.containment = "unfrozen"
+        session.commit()
+    post(client, incident_id, agent, body="question")
+    move_back(app, "awaiting_since", timedelta(days=6, hours=23), account_id="R1001")
+    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    assert status_of(app, incident_id) == "awaiting_user"
+    move_back(app, "awaiting_since", timedelta(hours=2), account_id="R1001")
+    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    assert status_of(app, incident_id) == "closed"
+
+
+def test_the_sla_sweep_leaves_a_waiting_case_alone(app, client, case):
+    incident_id, _owner, agent = case
+    post(client, incident_id, agent, body="question")
+    move_back(app, "sla_due_at", timedelta(days=3), account_id="R1001")
+    with app.extensions["lockdesk"].sessions() as session:
+        assert sla.sweep_sla(session).escalated == []
