@@ -28,7 +28,7 @@ class TraceIn(Schema):
                             metadata={"pattern": r"^(0x)?[0-9a-fA-F]{64}$",
                                       "description": "EVM chains: 0x and 64 hex digits; bitcoin and "
                                                      "tron: 64 hex digits"})
-    depth = fields.Integer(load_default=3, validate=validate.Range(0, 5))
+    depth = fields.Integer(load_default=3, strict=True, validate=validate.Range(0, 5))
     incident_id = fields.UUID(load_default=None)
 
     @validates_schema

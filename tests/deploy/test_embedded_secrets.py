@@ -45,7 +45,8 @@ def test_the_secrets_file_is_private_and_no_temporary_file_is_left(tmp_path):
 
 def test_a_given_secret_is_kept_and_only_the_missing_ones_are_generated(tmp_path):
     config = {"SECRET_KEY": "given"}
-    assert sorted(fill_missing(config, str(tmp_path))) == ["ANOMALY_WEBHOOK_SECRET", "FIELD_ENCRYPTION_KEY"]
+    assert sorted(fill_missing(config, str(tmp_path))) == ["ANOMALY_WEBHOOK_SECRET", "FIELD_ENCRYPTION_KEY",
+                                                          "SIGNING_KEY"]
     assert config["SECRET_KEY"] == "given" and "SECRET_KEY" not in json.loads((tmp_path / "secrets.json").read_text())
 
 

@@ -1,6 +1,8 @@
 """Production mode (API.md "Production mode"): each demo part stops the start, naming its setting."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -14,7 +16,7 @@ def production_settings(database_url: str = "postgresql+psycopg://postgres@127.0
     return {
         "LOCKDESK_ENV": "production", "DATABASE_URL": database_url,
         "SECRET_KEY": "given-secret-key", "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "ANOMALY_WEBHOOK_SECRET": "given-webhook-secret",
+        "ANOMALY_WEBHOOK_SECRET": "given-webhook-secret", "SIGNING_KEY": base64.b64encode(bytes(range(32))).decode(),
         "EXCHANGE_ADAPTER": "http", "EXCHANGE_API_BASE": "https://exchange.example", "EXCHANGE_API_KEY": "k",
         "EXCHANGE_API_SECRET": "s", "SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
         "TWILIO_FROM": "+15550000000", "SMTP_URL": "smtp://mail.example:587",
@@ -54,7 +56,7 @@ def test_mail_to_the_log_is_refused(monkeypatch, tmp_path):
     assert "SMTP_URL is not set" in refusal(monkeypatch, tmp_path, SMTP_URL=None)
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ANOMALY_WEBHOOK_SECRET"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ANOMALY_WEBHOOK_SECRET", "SIGNING_KEY"])
 def test_a_secret_that_would_be_generated_is_refused_and_nothing_is_written(monkeypatch, tmp_path, name):
     message = refusal(monkeypatch, tmp_path, **{name: None})
     assert f"{name} was generated" in message
