@@ -236,3 +236,29 @@ def test_a_closed_case_shows_when_it_ended_in_the_queue(demo, chromium):
     assert "Ended" in row and "left" not in row
     page.context.close()
 
+
+
+REPLAY_SAID = {"en": ("already been used", "second"), "zh-CN": ("已被使用", "秒")}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_just_used_authenticator_code_says_to_wait_for_the_next_code_and_how_long(demo, chromium, language):
+    used, unit = REPLAY_SAID[language]
+    open_exchange_account(demo.app, "U1001")
+    incident_id, owner = api_report(demo)
+    client, headers = demo.app.test_client(), {"Authorization": owner["Authorization"]}
+    code = totp_now(demo.clock.now)
+    first = client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers).get_json()
+    assert client.post(f"/api/v1/verifications/{first['id']}/totp", json={"code": code},
+                       headers=headers).status_code == 200
+    demo.clock.advance(seconds=1)  # still the same 30 s step: the code the owner just typed is still on screen
+    assert client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers).status_code == 201
+    page = owner_page(chromium, language)
+    page.goto(owner["link"])  # a new verification is open: the owner types the same code again
+    page.fill("#totp-code", code)
+    submit(page, "form[action$='/verification/totp'] button")
+    said = text(page, "[role=alert]")
+    assert used in said and unit in said
+    assert re.search(r"\d+", said)  # how long until the next code
+    shot(page, f"journey-{language.lower()}-05-totp-replay")
+    page.context.close()
