@@ -1,20 +1,34 @@
-# Production image: gunicorn serving the app; migrations run before the first request is taken.
-FROM python:3.11-slim
+# Lockdesk's production image. One image, one part per container (compose.yaml):
+#   migrate (once per release) · web (gunicorn gthread) · worker (flask worker) · celery-worker · celery-beat
+# Every part runs `python -m deploy.run PART`, the same command `make stack` runs in CI's end-to-end test.
+# The base is pinned to a patch release; pin its digest too where you build (python:3.11.7-slim-bookworm@sha256:…).
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    LOCKDESK_INSTANCE_PATH=/var/lib/lockdesk \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/lockdesk-metrics
+FROM python:3.11.7-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/lockdesk
+COPY requirements/app.lock /tmp/app.lock
+# Every dependency from the lock, each checked against its hash.
+RUN /opt/lockdesk/bin/pip install --require-hashes -r /tmp/app.lock
+
+FROM python:3.11.7-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/lockdesk/bin:$PATH PYTHONPATH=/srv/lockdesk \
+    LOCKDESK_ENV=production LOCKDESK_INSTANCE_PATH=/var/lib/lockdesk \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/lockdesk-metrics CELERY_BEAT_SCHEDULE=/var/lib/lockdesk/celerybeat-schedule \
+    BIND=0.0.0.0:8000
+RUN useradd --system --uid 10001 --home-dir /var/lib/lockdesk lockdesk \
+    && mkdir -p /var/lib/lockdesk /tmp/lockdesk-metrics && chown lockdesk /var/lib/lockdesk /tmp/lockdesk-metrics
+COPY --from=build /opt/lockdesk /opt/lockdesk
 WORKDIR /srv/lockdesk
-
-COPY pyproject.toml README.md ./
 COPY app ./app
 COPY incidents ./incidents
 COPY verification ./verification
 COPY chain ./chain
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /var/lib/lockdesk lockdesk \
-    && mkdir -p /var/lib/lockdesk /tmp/lockdesk-metrics && chown lockdesk /var/lib/lockdesk /tmp/lockdesk-metrics
-
+COPY deploy ./deploy
 USER lockdesk
 EXPOSE 8000
-CMD ["sh", "-c", "flask --app app db upgrade && exec gunicorn -c python:app.gunicorn_config --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-4} --access-logfile - 'app:create_app()'"]
+# Ready means the database answers (GET /readyz); compose turns this off for the parts that serve no HTTP.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
+ENTRYPOINT ["python", "-m", "deploy.run"]
+CMD ["web"]

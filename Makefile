@@ -6,21 +6,40 @@ FLASK := $(BIN)/flask --app app
 PYTEST_WORKERS ?= 2
 export LOCKDESK_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test test-fast bench install clean anvil browser translations
+.PHONY: run test test-fast bench install clean anvil browser translations lock lint stack
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Every dependency comes from the lock, pinned with its hashes; the project itself goes on top without any.
+$(VENV)/.installed: requirements/dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Re-resolve the locks from pyproject.toml (after adding or bumping a dependency), for every platform and
+# Python from 3.11 on: requirements/app.lock is what the image installs, requirements/dev.lock adds the tests'.
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv>=0.5,<1'
+	$(UV_COMPILE) -o requirements/app.lock
+	$(UV_COMPILE) --extra test -o requirements/dev.lock
+
+# The production topology on this machine's PostgreSQL and Redis (deploy/stack.py); Ctrl-C stops it.
+stack: install
+	$(BIN)/python -m deploy.stack $(if $(PORT),--port $(PORT))
+
+lint: install
+	$(BIN)/ruff check .
 
 install: $(VENV)/.installed
 
-# The demo writes the SMS codes and emails it would send to files in instance/ instead, waits 2 minutes
+# The demo runs in development mode (production refuses its embedded exchange, SMS and mail logs, SQLite),
+# writes the SMS codes and emails it would send to files in instance/ instead, waits 2 minutes
 # (not production's 2 hours) before an approved unfreeze, and serves on PORT (5000 unless given).
 PORT ?= 5000
+run: export LOCKDESK_ENV = development
 run: export SMS_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/sms.jsonl
 run: export MAIL_LOG_PATH ?= $(LOCKDESK_INSTANCE_PATH)/mail.jsonl
 run: export UNFREEZE_MIN_WAIT_MINUTES ?= 2

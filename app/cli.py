@@ -23,6 +23,7 @@ db_cli = AppGroup("db", help="Database schema.")
 staff_cli = AppGroup("staff", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="The audit chain.")
 labels_cli = AppGroup("labels", help="Address labels used to screen traced funds.")
+keys_cli = AppGroup("keys", help="The field-encryption keys.")
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -125,6 +126,22 @@ def labels_import(path: str, chain_name: str, source: str | None) -> None:
     click.echo(json.dumps({"added": result.added, "skipped": result.skipped}))
 
 
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def keys_rotate(batch_size: int) -> None:
+    """Re-encrypt every encrypted value under the newest FIELD_ENCRYPTION_KEY; safe to run again if stopped."""
+    from app.db import FieldCipher
+    from app.key_rotation import rotate_all
+    from app.secrets import split_keys
+
+    newest = split_keys(current_app.config["FIELD_ENCRYPTION_KEY"])[0]
+    results = rotate_all(runtime().sessions, FieldCipher.active(), newest_key=newest, actor="cli",
+                         batch_size=batch_size)
+    click.echo(json.dumps({"rotated": sum(p.rotated for p in results.values()),
+                           "already_current": sum(p.current for p in results.values()),
+                           "kinds": {name: vars(p) for name, p in results.items()}}))
+
+
 @click.command("trace")
 @with_appcontext
 @click.argument("chain_name", metavar="CHAIN")
@@ -166,7 +183,7 @@ def init_app(app: Flask) -> None:
     from app import evidence_cli, exchange_cli
     from app.demo import demo_cli
 
-    for group in (db_cli, staff_cli, audit_cli, labels_cli, demo_cli):
+    for group in (db_cli, staff_cli, audit_cli, labels_cli, keys_cli, demo_cli):
         app.cli.add_command(group)
     app.cli.add_command(trace_command)
     exchange_cli.init_app(app)

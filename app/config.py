@@ -30,6 +30,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
     env = os.environ.get
     sqlite_path = Path(instance_path) / "lockdesk.sqlite"
     return {
+        "LOCKDESK_ENV": env("LOCKDESK_ENV", "production"),
         "DATABASE_URL": env("DATABASE_URL", f"sqlite:///{sqlite_path}"),
         "SECRET_KEY": env("SECRET_KEY"),
         "FIELD_ENCRYPTION_KEY": env("FIELD_ENCRYPTION_KEY"),
@@ -100,4 +101,5 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "REPUDIATION_LINK_DAYS": _int("REPUDIATION_LINK_DAYS", 7),
         "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        "BENCH_FLOOR": env("BENCH_FLOOR"),
     }

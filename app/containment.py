@@ -39,9 +39,12 @@ def file_repudiation(token: str, *, client_address: str | None) -> RepudiationRe
 
 
 def freeze_claimer() -> Callable[[ExchangeCommand], Claim] | None:
-    """What lets intake take its new freeze in its own transaction (None without a dispatcher)."""
+    """What lets intake take its new freeze in its own transaction (None without a dispatcher, or when
+    FREEZE_WAIT_MS=0 leaves every freeze to the workers)."""
     dispatcher = runtime().ports.get("dispatcher")
-    return dispatcher.claim_new if dispatcher is not None else None
+    if dispatcher is None or current_app.config["FREEZE_WAIT_MS"] <= 0:
+        return None
+    return dispatcher.claim_new
 
 
 def _end_read_transaction() -> None:
@@ -68,6 +71,9 @@ def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | 
         return
     _end_read_transaction()
     timeout = current_app.config["FREEZE_WAIT_MS"] / 1000
+    if timeout <= 0:  # the workers (Celery or `flask worker`) run it: wake them, answer freeze_pending
+        dispatcher.wake()
+        return
     if claim is not None:
         outcome = dispatcher.run_claimed(claim, timeout=timeout)
     else:

@@ -71,7 +71,8 @@ class FieldCipher:
     def __init__(self, keys: list[str]):
         if not keys:
             raise ValueError("at least one field-encryption key is needed")
-        self._fernet = MultiFernet([Fernet(key.encode() if isinstance(key, str) else key) for key in keys])
+        self._keys = [Fernet(key.encode() if isinstance(key, str) else key) for key in keys]
+        self._fernet = MultiFernet(self._keys)
 
     def encrypt(self, plaintext: str) -> str:
         """Encrypt text with the newest key."""
@@ -102,6 +103,19 @@ class FieldCipher:
     def rotate(self, token: str) -> str:
         """Re-encrypt a value under the newest key."""
         return self._fernet.rotate(token.encode()).decode()
+
+    def is_current(self, token: str) -> bool:
+        """Whether a value is already encrypted under the newest key (a rotation may skip it)."""
+        try:
+            self._keys[0].decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    @property
+    def key_count(self) -> int:
+        """How many keys decrypt (the first of them encrypts)."""
+        return len(self._keys)
 
     @classmethod
     def install(cls, keys: list[str]) -> FieldCipher:

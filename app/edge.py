@@ -16,8 +16,6 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity, UnsupportedMediaType
 from werkzeug.urls import iri_to_uri
 
-from app.conversation import is_upload_request
-
 MAX_BODY_BYTES = 64 * 1024
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -7,12 +7,26 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import (adapters, audit_anchor, conversation, edge, errors, jobs, jobs_tracing, notify, observability,
-                 peers, web)
+from app import (
+    adapters,
+    api_docs,
+    audit_anchor,
+    conversation,
+    edge,
+    errors,
+    jobs,
+    jobs_tracing,
+    notify,
+    observability,
+    peers,
+    production,
+    security_headers,
+    web,
+)
 from app import config as settings
 from app.db import FieldCipher, make_engine, make_sessionmaker
 from app.extensions import Runtime, close_session, limiter
-from app.secrets import fill_missing, split_keys
+from app.secrets import fill_missing, missing, split_keys
 
 
 class LockdeskApi(Api):
@@ -30,8 +44,10 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(settings.from_environment(app.instance_path))
     app.config.update(test_config or {})
+    production.enforce(app.config, generated=missing(app.config))
     fill_missing(app.config, app.instance_path)
     _derive(app)
+    security_headers.init_app(app)
     FieldCipher.install(split_keys(app.config["FIELD_ENCRYPTION_KEY"]))
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["lockdesk"] = Runtime(engine=engine, sessions=make_sessionmaker(engine))
@@ -51,7 +67,23 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_api(app)
     _register_cli(app)
     web.init_app(app)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS proxies, the client address and scheme are what the nearest of them saw.
+
+    Only that many X-Forwarded-For/-Proto entries, counted from the right, are believed: a client's own
+    forged entries sit further left and are ignored; with no hops configured nothing is believed.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops < 0:
+        raise ValueError("TRUSTED_PROXY_HOPS must be 0 or more")
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _derive(app: Flask) -> None:
@@ -62,8 +94,7 @@ def _derive(app: Flask) -> None:
     config.setdefault("RATELIMIT_ENABLED", True)
     config.update(
         API_TITLE="Lockdesk", API_VERSION="v1", OPENAPI_VERSION="3.0.3", OPENAPI_URL_PREFIX="/api/v1",
-        OPENAPI_JSON_PATH="openapi.json", OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_JSON_PATH="openapi.json",  # the docs page is app.api_docs, from the installed package
     )
 
 
@@ -97,6 +128,7 @@ def _register_api(app: Flask) -> None:
         api.register_blueprint(module.blp)
     openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.get("explorers", {})))
     app.register_blueprint(operations.blp)
+    api_docs.init_app(app)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
         from app.api.floor import blp as floor_blp
         app.register_blueprint(floor_blp)

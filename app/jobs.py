@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.adapters import setting
 from app.heap import freeze_startup_objects
+from app.observability import incident_context
 from incidents.dispatch import (
     Claim,
     DispatchPolicy,
@@ -131,8 +132,9 @@ class Dispatcher:
         self._batch.shutdown(wait=True)
 
     def _run(self, claim) -> Outcome:
-        """Execute a claim and count it."""
-        outcome = execute(self.sessions, self.exchange, claim, policy=self.policy)
+        """Execute a claim and count it (its log lines name its incident)."""
+        with incident_context(claim.incident_id):
+            outcome = execute(self.sessions, self.exchange, claim, policy=self.policy)
         COMMANDS.labels(outcome.action, outcome.outcome).inc()
         if outcome.frozen_after_seconds is not None:
             REPORT_TO_FROZEN.observe(outcome.frozen_after_seconds)

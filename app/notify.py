@@ -51,15 +51,33 @@ def notice_policy(config) -> notifications.NoticePolicy:
         repudiation_ttl=timedelta(days=setting(config, "REPUDIATION_LINK_DAYS", 7)))
 
 
-def webhook_urls(config) -> list[str]:
-    """OUTBOUND_WEBHOOK_URLS: a JSON list (or a list in the app config)."""
+def webhook_subscribers(config) -> dict[str, str]:
+    """OUTBOUND_WEBHOOK_URLS → {url: secret}: a JSON list of URLs (signed with OUTBOUND_WEBHOOK_SECRET) and/or
+    of {"url", "secret"} objects, each subscriber with a secret of its own."""
     value = config.get("OUTBOUND_WEBHOOK_URLS")
     if value is None:
         value = setting(config, "OUTBOUND_WEBHOOK_URLS", "")
-    urls = json.loads(value) if isinstance(value, str) and value.strip() else value or []
-    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
-        raise ValueError("OUTBOUND_WEBHOOK_URLS must be a JSON list of URLs")
-    return urls
+    entries = json.loads(value) if isinstance(value, str) and value.strip() else value or []
+    shared = config.get("OUTBOUND_WEBHOOK_SECRET") or ""
+    if not isinstance(entries, list):
+        raise ValueError("OUTBOUND_WEBHOOK_URLS must be a JSON list")
+    subscribers: dict[str, str] = {}
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str) and isinstance(entry.get("secret"), str):
+            subscribers[entry["url"]] = entry["secret"]
+        elif isinstance(entry, str):
+            if not shared:
+                raise ValueError("OUTBOUND_WEBHOOK_URLS names a URL without a secret: give it one "
+                                 '({"url", "secret"}) or set OUTBOUND_WEBHOOK_SECRET')
+            subscribers[entry] = shared
+        else:
+            raise ValueError('OUTBOUND_WEBHOOK_URLS entries are URLs or {"url": …, "secret": …} objects')
+    return subscribers
+
+
+def webhook_urls(config) -> list[str]:
+    """The subscribers' URLs."""
+    return list(webhook_subscribers(config))
 
 
 def build_mailer(config) -> Mailer:
@@ -93,7 +111,7 @@ class ReviewJobs:
         self.ports = runtime.ports
         self.config = app.config
         self.policy = review_policy(app.config)
-        self.has_subscribers = bool(webhook_urls(app.config))
+        self.subscribers = webhook_subscribers(app.config)
         self._last_sla_sweep: datetime | None = None
 
     def clock(self) -> datetime:
@@ -146,11 +164,10 @@ class ReviewJobs:
 
     def deliver_webhooks(self) -> int:
         """Post due webhooks (nothing to look for when no system subscribed)."""
-        if not self.has_subscribers:
+        if not self.subscribers:
             return 0
-        secret = self.config.get("OUTBOUND_WEBHOOK_SECRET") or ""
-        return outbound.deliver_webhooks(self.sessions, transport=self.ports["webhook_transport"], secret=secret,
-                                         clock=self.clock)
+        return outbound.deliver_webhooks(self.sessions, transport=self.ports["webhook_transport"],
+                                         secrets=self.subscribers, clock=self.clock)
 
 
 def link_builder(config) -> Callable:
@@ -172,9 +189,7 @@ def init_app(app: Flask) -> None:
 
     runtime = app.extensions["lockdesk"]
     review_policy(app.config)  # a setting the review cannot honour stops the start, not a later unfreeze
-    urls = webhook_urls(app.config)
-    if urls and not app.config.get("OUTBOUND_WEBHOOK_SECRET"):
-        raise ValueError("OUTBOUND_WEBHOOK_URLS needs OUTBOUND_WEBHOOK_SECRET to sign with")
+    urls = webhook_urls(app.config)  # a subscriber without a secret stops the start
     runtime.ports["notification_ports"] = notifications.Ports(
         mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config),
         case_link_for=case_link_builder(app.config))

@@ -144,7 +144,7 @@ class Settings:
         env.update({
             "DATABASE_URL": database_url, "SECRET_KEY": "bench-secret-key", "FIELD_ENCRYPTION_KEY": self.field_key,
             "ANOMALY_WEBHOOK_SECRET": "bench-webhook-secret", "LOCKDESK_INSTANCE_PATH": str(self.folder / "instance"),
-            "LOG_LEVEL": "WARNING", "WORKER_ENABLED": "0", "SMS_LOG_PATH": str(self.folder / "sms.jsonl"),
+            "LOCKDESK_ENV": "development", "LOG_LEVEL": "WARNING", "WORKER_ENABLED": "0", "SMS_LOG_PATH": str(self.folder / "sms.jsonl"),
             "PYTHONPATH": str(REPO), **extra})
         return env
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from app.db import utcnow
+from incidents import audit
 from incidents.access import issue_incident_token
 from incidents.containment import latest_account_snapshots
 from incidents.conversation.notices import add_conversation_texts, render_owner_replied
@@ -56,6 +57,7 @@ OWNER_NOTICES = {
 }
 # The queue's mail: a breached SLA, and an owner's reply (the assignee has no address on record).
 RISK_QUEUE_NOTICES = {"incident.sla_breached": "sla_breached", "message.owner_posted": "owner_replied"}
+NOTIFICATION_FAILED = "notification.failed"
 OWNER_CHANNELS = ("email", "sms")
 # The account snapshot arrives with the freeze's follow-ups; a message waits for it at most this long.
 SNAPSHOT_PATIENCE = timedelta(hours=24)
@@ -141,8 +143,18 @@ def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, cloc
         prepared = [message for row in rows if (message := _prepare(row, facts, ports, now)) is not None]
         session.commit()
     attempts = [(message.id, message.token, _send(ports, message)) for message in prepared]
-    record_attempts(sessions, Notification, attempts, now=clock())
+    record_attempts(sessions, Notification, attempts, now=clock(), on_failed=tell_staff_of_failure)
     return len(prepared)
+
+
+def tell_staff_of_failure(session: Session, row: Notification) -> None:
+    """A message to the owner failed for good: say so on the case's timeline, in the same transaction."""
+    if row.audience != "owner" or row.incident_id is None:
+        return
+    audit.record(session, actor="system", action=NOTIFICATION_FAILED, subject_type="notification",
+                 subject_id=row.id, incident_id=row.incident_id,
+                 data={"channel": row.channel, "notice": row.notice, "attempts": row.attempts,
+                       "reason": f"{row.channel} not delivered: {row.last_error}"})
 
 
 @dataclass(frozen=True)
@@ -220,5 +232,5 @@ def _send(ports: Ports, message: PreparedMessage) -> Attempt:
     except MailDeliveryFailed as exc:
         return Attempt(error=exc.detail, is_retryable=exc.is_retryable)
     except SmsDeliveryFailed as exc:
-        return Attempt(error=exc.detail, is_retryable=True)
+        return Attempt(error=exc.detail, is_retryable=exc.is_retryable)
     return Attempt()

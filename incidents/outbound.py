@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -71,7 +71,7 @@ class Attempt:
 
 
 def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list[tuple[uuid.UUID, str, Attempt]],
-                    *, now: datetime) -> None:
+                    *, now: datetime, on_failed: Callable[[Session, Any], None] | None = None) -> None:
     """Record a batch's outcomes (row id, claim token, attempt) in one transaction, where the claim still holds.
 
     The batch is sent first and recorded after: a worker dying in between leaves its rows to the
@@ -83,7 +83,9 @@ def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list
         held = reclaim_rows(session, model, {row_id: token for row_id, token, _attempt in attempts})
         for row_id, _token, attempt in attempts:
             if row_id in held:
-                finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
+                status = finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
+                if status == "failed" and on_failed is not None:
+                    on_failed(session, held[row_id])
         session.commit()
 
 
@@ -184,14 +186,15 @@ class PreparedWebhook:
     body: bytes
 
 
-def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTransport, secret: str,
+def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTransport, secrets: Mapping[str, str],
                      clock: Callable[[], datetime] = utcnow, limit: int = 20) -> int:
-    """Claim due webhooks, post them signed (no transaction open), record each outcome; the number tried."""
+    """Claim due webhooks, post them signed with their subscriber's secret (`secrets`: URL → secret, no
+    transaction open), record each outcome; the number tried."""
     with sessions() as session:
         prepared = [_prepare(session, row) for row in claim_due_rows(session, OutboundWebhook, now=clock(),
                                                                       limit=limit)]
         session.commit()
-    attempts = [(item.id, item.token, _post(transport, item, secret, clock())) for item in prepared]
+    attempts = [(item.id, item.token, _post(transport, item, secrets.get(item.url), clock())) for item in prepared]
     record_attempts(sessions, OutboundWebhook, attempts, now=clock())
     return len(prepared)
 
@@ -206,9 +209,27 @@ def _prepare(session: Session, row: OutboundWebhook) -> PreparedWebhook:
     return PreparedWebhook(id=row.id, token=row.claim_token, url=row.url, event_type=row.event_type, body=body)
 
 
-def _post(transport: WebhookTransport, item: PreparedWebhook, secret: str, now: datetime) -> Attempt:
-    """Sign at send time (receivers check the timestamp) and post."""
+def standard_webhook_headers(secret: str, *, message_id: str, now: datetime, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers: the signature covers the id, the timestamp and the body.
+
+    A `whsec_…` secret is the spec's base64 key; any other secret is used as the raw key bytes
+    (receivers then verify with `Webhook.from_raw`-style raw keys).
+    """
+    from standardwebhooks import Webhook
+
+    hook = Webhook(secret) if secret.startswith("whsec_") else Webhook(secret.encode())
+    return {"webhook-id": message_id, "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": hook.sign(msg_id=message_id, timestamp=now, data=body.decode())}
+
+
+def _post(transport: WebhookTransport, item: PreparedWebhook, secret: str | None, now: datetime) -> Attempt:
+    """Sign at send time (receivers check the timestamp) and post; a subscriber no longer configured is dropped."""
+    if not secret:
+        return Attempt(error="the subscriber is no longer configured", is_retryable=False)
+    # The id is the delivery's, the same on every retry, so a receiver can drop a repeat.
     headers = {"Content-Type": "application/json", "X-Lockdesk-Event": item.event_type,
+               **standard_webhook_headers(secret, message_id=str(item.id), now=now, body=item.body),
+               # The earlier signature scheme, kept while subscribers move to the standard headers.
                "X-Lockdesk-Delivery": str(item.id),
                "X-Lockdesk-Signature": signature_header(secret, int(now.timestamp()), item.body)}
     try:

@@ -1,6 +1,7 @@
 """Fixtures shared by every test: an application over SQLite and over PostgreSQL, built by the migrations."""
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,10 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app.cli import upgrade_database
 from tests import services
+
+# The tests run the demo adapters (the embedded exchange, the SMS and mail logs, SQLite), which production
+# mode refuses; the tests of production mode set it themselves. Subprocesses the tests start inherit it.
+os.environ["LOCKDESK_ENV"] = "development"
 
 TEST_FIELD_KEY = Fernet.generate_key().decode()
 WEBHOOK_SECRET = "whsec-test-secret"
@@ -53,6 +58,7 @@ def make_settings(database_url: str, instance: Path) -> dict:
     """Configuration for a test application: no background worker, generous rate limits."""
     return {
         "TESTING": True,
+        "LOCKDESK_ENV": "development",
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "FIELD_ENCRYPTION_KEY": TEST_FIELD_KEY,

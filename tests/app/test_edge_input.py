@@ -65,6 +65,8 @@ STAFF_BODIES = {
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/decisions"): {"decision": "approve", "reason": "ok",
                                                                   "totp": "123456"},
     ("POST", "/api/v1/traces"): {"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": 1},
+    ("POST", f"/api/v1/traces/{SOME_ID}/freeze-requests"): {"exchange": "Peer"},
+    ("POST", f"/api/v1/incidents/{SOME_ID}/peer-hold/release"): {"reason": "ok"},
     ("POST", f"/api/v1/verifications/{SOME_ID}/totp"): {"code": "123456"},
     ("POST", f"/api/v1/verifications/{SOME_ID}/sms/check"): {"code": "123456"},
     ("POST", f"/api/v1/incidents/{SOME_ID}/messages"): {"body": "hello"},
@@ -91,6 +93,8 @@ TEXT_FIELDS = [
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/checklist/password_reset", "note"),
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/decisions", "reason"),
     ("POST", "/api/v1/traces", "tx_hash"),
+    ("POST", f"/api/v1/traces/{SOME_ID}/freeze-requests", "exchange"),
+    ("POST", f"/api/v1/incidents/{SOME_ID}/peer-hold/release", "reason"),
     ("POST", f"/api/v1/verifications/{SOME_ID}/totp", "code"),
     ("POST", f"/api/v1/verifications/{SOME_ID}/sms/check", "code"),
     ("POST", "/api/v1/audit/verify", "key_id"),
@@ -126,6 +130,8 @@ def test_every_route_with_a_body_is_in_the_text_table(client):
     covered = {(method, shape(path)) for method, path, _field in TEXT_FIELDS}
     # The upload is multipart: its form fields pass the same check (app.edge), its file is sniffed by type.
     covered.add(("POST", "/api/v1/incidents/{}/attachments"))
+    # A peer's routes are signed: their text is refused after the signature, in tests/handoff/test_peer_refusals.py.
+    covered |= {("POST", "/api/v1/peer/freeze-requests"), ("POST", "/api/v1/peer/freeze-requests/{}/status")}
     assert with_body <= covered, with_body - covered
 
 

@@ -55,8 +55,8 @@ def test_a_hash_is_documented_by_its_chain(client):
     for name, field in (("TransactionIn", "hash"), ("TraceIn", "tx_hash")):
         patterns = {str(option["properties"]["chain"]): option["properties"][field]["pattern"]
                     for option in schemas[name]["oneOf"]}
-        assert patterns == {"{'enum': ['bitcoin']}": "^[0-9a-fA-F]{64}$",
-                            "{'not': {'enum': ['bitcoin']}}": "^0x[0-9a-fA-F]{64}$"}
+        assert patterns == {"{'enum': ['bitcoin', 'tron']}": "^[0-9a-fA-F]{64}$",
+                            "{'not': {'enum': ['bitcoin', 'tron']}}": "^0x[0-9a-fA-F]{64}$"}
 
 
 def test_a_trace_for_an_incident_that_is_not_there_is_404(app, client):

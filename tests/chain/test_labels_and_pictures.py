@@ -41,7 +41,7 @@ def test_csv_json_and_tagpack_imports_are_read(tmp_path):
                                      "tags:\n  - address: '0x123'\n  - address: '0x456'\n")
     assert read_label_file(tmp_path / "a.csv")[0].address == "0xabc"
     assert read_label_file(tmp_path / "b.json")[0].category == "phishing"
-    assert [l.label for l in read_label_file(tmp_path / "c.yaml")] == ["Bybit hack"] * 2
+    assert [entry.label for entry in read_label_file(tmp_path / "c.yaml")] == ["Bybit hack"] * 2
 
 
 def test_an_import_with_an_unknown_category_is_refused(tmp_path):

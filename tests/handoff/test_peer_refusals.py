@@ -98,6 +98,8 @@ def test_the_receiver_refuses_and_says_why(pair, case, reason):
     ({"evidence_sha256": "not-a-hash"}, 422, "evidence_sha256"),
     ({"from_exchange": "Gamma"}, 422, "from_exchange"),
     ({"unexpected": 1}, 422, "unexpected"),
+    ({"case_reference": "INC\x00-1"}, 422, "case_reference"),  # text that cannot be stored (app.edge)
+    ({"case_reference": "INC\udcff-1"}, 422, "case_reference"),
 ])
 def test_bad_bodies_get_a_clear_problem_naming_the_field_and_nothing_is_written(pair, change, status, field):
     beta_customer(pair)

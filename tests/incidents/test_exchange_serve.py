@@ -58,7 +58,8 @@ def served(database_url, instance, tmp_path) -> Iterator[str]:
     """`flask exchange serve --threads 8` over the test database; its base URL."""
     port, log = free_port(), tmp_path / "exchange.log"
     env = {name: value for name, value in os.environ.items() if not name.startswith(("LOCKDESK_", "EXCHANGE_"))}
-    env.update({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key", "FIELD_ENCRYPTION_KEY": TEST_FIELD_KEY,
+    env.update({"LOCKDESK_ENV": "development", "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
+                "FIELD_ENCRYPTION_KEY": TEST_FIELD_KEY,
                 "ANOMALY_WEBHOOK_SECRET": "whsec-test-secret", "LOCKDESK_INSTANCE_PATH": str(instance),
                 "WORKER_ENABLED": "0", "SMS_LOG_PATH": str(instance / "sms.jsonl"), "EXCHANGE_API_KEY": API_KEY,
                 "EXCHANGE_API_SECRET": API_SECRET, "PYTHONPATH": str(REPO)})

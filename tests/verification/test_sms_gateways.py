@@ -154,3 +154,14 @@ def test_the_code_text_without_an_anti_phishing_code_has_no_placeholder():
 def test_phone_numbers_are_masked(phone, masked):
     """API.md: destination shown as '+1*****0001'."""
     assert mask_phone(phone) == masked
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(400, False), (404, False), (401, False), (408, True),
+                                                   (429, True), (500, True), (503, True)])
+def test_twilio_gateway_marks_only_a_passing_refusal_retryable(twilio_server, status, retryable):
+    """A 4xx refuses the message itself (a bad number): sending it again cannot help; 5xx, 408 and 429 can pass."""
+    FakeTwilio.answer_status = status
+    gateway = TwilioSmsGateway(account_sid=SID, auth_token=TOKEN, from_number=FROM, api_base=twilio_server)
+    with pytest.raises(SmsDeliveryFailed) as caught:
+        gateway.send(to="+15555550001", body="x")
+    assert caught.value.is_retryable is retryable

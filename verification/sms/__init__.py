@@ -20,6 +20,11 @@ class SmsDeliveryFailed(DomainError):
 
     status, slug, title = 502, "sms-delivery-failed", "The text message could not be sent"
 
+    def __init__(self, detail: str, *, is_retryable: bool = True):
+        super().__init__(detail)
+        # False when the gateway refused the message itself (a bad number): sending it again cannot help.
+        self.is_retryable = is_retryable
+
 
 class SmsGateway(Protocol):
     """Anything that can deliver one text message to a phone number."""

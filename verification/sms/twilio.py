@@ -8,6 +8,8 @@ from verification.sms import SmsDeliveryFailed, SmsReceipt
 DEFAULT_API_BASE = "https://api.twilio.com"
 # (connect, read) seconds: a slow vendor must not hold a request thread for long.
 DEFAULT_TIMEOUT = (3.05, 10.0)
+# 4xx answers that describe the moment, not the message (a 400 for a bad number is final).
+RETRYABLE_CLIENT_ERRORS = frozenset({408, 429})
 
 
 class TwilioSmsGateway:
@@ -31,8 +33,13 @@ class TwilioSmsGateway:
         except requests.RequestException as exc:
             raise SmsDeliveryFailed(f"Twilio unreachable: {type(exc).__name__}") from exc
         if not response.ok:
-            raise SmsDeliveryFailed(_vendor_error(response))
+            raise SmsDeliveryFailed(_vendor_error(response), is_retryable=is_retryable_status(response.status_code))
         return SmsReceipt(gateway="twilio", message_id=_message_sid(response))
+
+
+def is_retryable_status(status: int) -> bool:
+    """Whether Twilio may accept the same message later: its 5xx, a timeout or a rate limit, never another 4xx."""
+    return status >= 500 or status in RETRYABLE_CLIENT_ERRORS
 
 
 def _vendor_error(response: requests.Response) -> str:
