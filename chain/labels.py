@@ -143,36 +143,45 @@ def bridge_destination(label: str, chain: str) -> str | None:
     return named[0] if named else None
 
 
-def advice_for(label: Label, chain: str | None = None) -> str:
+def advice_for(label: Label, chain: str | None = None, deposit_tx: str | None = None) -> str:
     """What the responder should do about funds that reached an address with this label."""
     name = label.entity or label.label
     destination = bridge_destination(label.label, chain or "") if label.category == "bridge" else None
+    at = f" at {deposit_tx}" if deposit_tx else ""
     return {
         "exchange": f"reached exchange {name}: send it a freeze request",
         "mixer": f"entered a mixer ({label.label}): record the deposit; the trail usually ends here",
-        "bridge": f"crossed a bridge ({label.label}) from {chain or 'this chain'} to {destination}: "
-                  f"continue the trace on {destination}" if destination else
+        "bridge": f"crossed a bridge ({label.label}) from {chain or 'this chain'} to {destination}{at}: "
+                  f"follow on {destination}" if destination else
                   f"crossed a bridge ({label.label}) from {chain or 'this chain'}: the bridge serves several "
-                  "chains, so read the destination from its deposit event, then continue the trace there",
+                  f"chains, so read the destination chain from the bridge's deposit event{at}, "
+                  "then continue the trace there",
         "sanctioned": "sanctioned address: report, do not transact",
         "phishing": f"known phishing address ({label.label}): add it to the evidence and report it",
         "hack": f"known hack address ({label.label}): add it to the evidence and report it",
     }.get(label.category, f"labelled {label.category}: {label.label}")
 
 
-def findings_for(nodes: Iterable[dict[str, Any]], chain: str | None = None) -> list[dict[str, Any]]:
+def findings_for(nodes: Iterable[dict[str, Any]], chain: str | None = None,
+                 edges: Iterable[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """One finding per labelled address met (graph nodes as JSON), nearest hop first."""
+    # The first transfer into a bridge is its deposit: the tx whose event names where funds went.
+    deposits: dict[str, str] = {}
+    for edge in edges:
+        deposits.setdefault(edge["to"], edge["tx_hash"])
     found = []
     for node in sorted(nodes, key=lambda n: (n["hop"], n["address"])):
         for raw in node["labels"]:
             label = Label(node["address"], raw["category"], raw["label"], raw.get("entity"),
                           raw.get("source", "shipped"))
+            deposit = deposits.get(node["address"]) if label.category == "bridge" else None
             finding = {"address": node["address"], "hop": node["hop"],
                        "category": label.category, "label": label.label,
-                       "entity": label.entity, "advice": advice_for(label, chain)}
+                       "entity": label.entity, "advice": advice_for(label, chain, deposit)}
             if label.category == "bridge":
                 finding["from_chain"] = chain
                 finding["destination_chain"] = bridge_destination(label.label, chain or "")
+                finding["deposit_tx"] = deposit
             found.append(finding)
     return found
 

@@ -132,7 +132,8 @@ def _follow(session: Session, trace: Trace, explorer: Explorer, index: LabelInde
     history = CachedHistory(explorer, head, lambda keys: _read_cache(session, trace.chain, keys))
     flow = trace_funds(tx, history, bounds=bounds, labels_of=index.labels_of)
     graph = flow.to_json()
-    findings = findings_for((node for node in graph["nodes"] if node["hop"] > 0), trace.chain)
+    findings = findings_for((node for node in graph["nodes"] if node["hop"] > 0), trace.chain,
+                            graph["edges"])
     # Balances are read now, at trace time: what an issuer can still freeze, never cached.
     balances = read_balances(explorer, holdings_to_check(graph, coins))
     findings += issuer_findings(graph, balances, coins)

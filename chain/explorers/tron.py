@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from chain.addresses import AddressError, is_tron_address, tron_from_hex, tron_to_hex
-from chain.explorers.evm import TRANSFER_TOPIC, units
+from chain.explorers.evm_wire import TRANSFER_TOPIC, units
 from chain.explorers.http import HttpClient
 from chain.explorers.port import (
     ExplorerError,

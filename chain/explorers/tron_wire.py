@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chain.explorers.evm import _decode_decimals, _decode_symbol
+from chain.explorers.evm_wire import _decode_decimals, _decode_symbol
 
 
 def successful(tx: dict[str, Any], info: dict[str, Any]) -> bool:

@@ -81,7 +81,11 @@ class TestWithATronApi:
         assert found[(SANCTIONED, "sanctioned")]["hop"] == 3
         bridge = found[(ALLBRIDGE, "bridge")]
         assert (bridge["from_chain"], bridge["destination_chain"]) == ("tron", None)  # Allbridge serves many
-        assert bridge["advice"].startswith("crossed a bridge (Allbridge Core: USDT pool) from tron:")
+        assert bridge["deposit_tx"] == theft.hashes["b->bridge"]
+        assert bridge["advice"] == (
+            "crossed a bridge (Allbridge Core: USDT pool) from tron: the bridge serves several chains, so read "
+            f"the destination chain from the bridge's deposit event at {theft.hashes['b->bridge']}, "
+            "then continue the trace there")
         binance = next(n for n in trace["graph"]["nodes"] if n["address"] == BINANCE)
         assert binance["taint"]["USDT"] == {"poison": "5000", "haircut": "5000", "fifo": "5000"}
         letters = client.get(f"/api/v1/traces/{trace['id']}/freeze-request", headers=owner).get_json()["items"]

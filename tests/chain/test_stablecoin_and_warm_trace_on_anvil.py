@@ -125,6 +125,8 @@ def test_a_chain_from_evm_rpc_urls_uses_its_own_labels_and_says_where_a_bridge_w
     assert found["exchange"]["entity"] == "Binance" and found["exchange"]["address"] == BSC_BINANCE
     bridge = found["bridge"]
     assert (bridge["from_chain"], bridge["destination_chain"]) == ("bsc", "gnosis")
-    assert bridge["advice"] == ("crossed a bridge (Gnosis Chain: BSC-xDAI Omni Bridge) from bsc to gnosis: "
-                                "continue the trace on gnosis")
+    deposit = next(e["tx_hash"] for e in trace.graph["edges"] if e["to"] == BSC_GNOSIS_BRIDGE)
+    assert bridge["deposit_tx"] == deposit
+    assert bridge["advice"] == ("crossed a bridge (Gnosis Chain: BSC-xDAI Omni Bridge) from bsc to gnosis "
+                                f"at {deposit}: follow on gnosis")
     assert next(n for n in trace.graph["nodes"] if n["address"] == BSC_BINANCE)["received"] == {"BNB": "1"}
