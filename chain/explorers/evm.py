@@ -29,7 +29,6 @@ from chain.explorers.port import (
     TokenTransfer,
     Transaction,
     TransactionNotFound,
-    Transfer,
 )
 
 
