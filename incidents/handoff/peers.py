@@ -66,8 +66,12 @@ def _addresses(host: str) -> list[str]:
     """The addresses a host name stands for (an IP literal stands for itself)."""
     try:
         return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
+    except ValueError:  # not an IP literal: a name to resolve
+        return _resolved(host)
+
+
+def _resolved(host: str) -> list[str]:
+    """The addresses a host name resolves to; 422 naming callback_url when it does not resolve."""
     try:
         return [info[4][0] for info in socket.getaddrinfo(host, None)]
     except OSError as error:
