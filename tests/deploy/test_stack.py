@@ -148,7 +148,8 @@ def test_a_report_is_frozen_by_a_celery_worker(stack):
     report = stack.report("E2E-1")
     assert report["incident"]["containment"] == "freeze_pending"  # the web left it to the workers
     wait_for(lambda: stack.containment(report) == "frozen", "the freeze")
-    assert celery_freezes(stack) >= 1
+    # Celery logs a task's result after the task has returned, so after the freeze was committed
+    wait_for(lambda: celery_freezes(stack) >= 1, "a Celery worker's log of the dispatch", 30)
     assert stack.sql("SELECT state, freezes FROM backoffice_accounts WHERE id = %s", "E2E-1",
                      database=f"{stack.database}_exchange") == [("frozen", 1)]
 
