@@ -30,6 +30,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "case_link.subject": "Your private link to case {reference}",
         "case_link.body": "Someone asked for the private link to case {reference}. It is below, and only ever "
                           "sent to the email address and phone registered at your exchange.",
+        "reopened.subject": "Your case was reopened ({reference})",
+        "reopened.body": "Our staff reopened case {reference}. Open the case page below to see its state and the "
+                         "next step; staff answer there within the case's time limit.",
         "case": "Case: {reference}",
         "follow": "Follow your case (keep this link to yourself): {link}",
         "anti_phishing": "Your anti-phishing code: {code}. Our genuine messages always show it.",
@@ -57,6 +60,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "code_reused.body": "有人在工单 {reference} 中输入了一个已经使用过的一次性验证码。如果不是您本人，您的验证码可能已被他人看到：请使用下方链接再次冻结账户。",
         "case_link.subject": "您的工单专属链接（{reference}）",
         "case_link.body": "有人申请了工单 {reference} 的专属链接。链接见下方，它只会发送到您在交易所登记的邮箱和手机。",
+        "reopened.subject": "您的工单已重新打开（{reference}）",
+        "reopened.body": "工作人员已重新打开工单 {reference}。请打开下方的工单页面查看当前状态和下一步；工作人员会在工单时限内在那里答复您。",
         "case": "工单编号：{reference}",
         "follow": "查看您的工单（请勿将此链接告诉他人）：{link}",
         "anti_phishing": "您的防钓鱼码：{code}。我们发送的真实消息都会显示此码。",
@@ -71,11 +76,11 @@ SMS_SUMMARY = {
            "verification_passed": "Identity verification completed.",
            "unfreeze_approved": "Unfreeze approved, from {when}.", "unfreeze_rejected": "Unfreeze declined.",
            "unfrozen": "Your account was unfrozen.", "code_reused": "A used code was entered again.",
-           "case_link": "Your case link."},
+           "case_link": "Your case link.", "reopened": "Your case was reopened."},
     "zh-CN": {"received": "已收到您的报告，", "frozen": "您的账户已冻结，", "verification_passed": "身份验证已完成，",
               "unfreeze_approved": "解冻申请已批准，{when}起生效，", "unfreeze_rejected": "解冻申请未获批准，",
               "unfrozen": "您的账户已解冻，", "code_reused": "有人重复输入了已使用的验证码，",
-              "case_link": "您的工单链接，"},
+              "case_link": "您的工单链接，", "reopened": "您的工单已重新打开，"},
 }
 RISK_QUEUE_TEXT = {
     "subject": "SLA breached: {reference} escalated to the risk queue",

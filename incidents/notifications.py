@@ -51,6 +51,7 @@ OWNER_NOTICES = {
     # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
     "verification.code_reused": "code_reused",
     "incident.case_link_requested": "case_link",
+    "incident.reopened": "reopened",
     # The conversation: staff asked the owner something, and the reminders while the case waits.
     "message.staff_asked": "question",
     "incident.owner_reminded": "reminder",

@@ -17,6 +17,7 @@ from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
+from incidents.reopening import ReopenedNote, last_reopening
 from incidents.suspicion import Clue, earliest_suspicious_activity
 from verification.models import OtpFactor, TotpThrottle, Verification
 
@@ -42,6 +43,8 @@ class OwnerCase:
     suspicion: Clue | None = None
     # When the account's authenticator takes codes again after too many wrong ones (None: it is not locked).
     totp_locked_until: datetime | None = None
+    # Staff reopened the case after it was closed (None: never, or it ended again since).
+    reopened: ReopenedNote | None = None
 
     @property
     def is_ended(self) -> bool:
@@ -108,7 +111,8 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
                      suspicion=suspicion,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
                                                              now=now) if proven else None,
-                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now))
+                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now),
+                     reopened=last_reopening(session, incident_id=incident_id) if incident.is_open else None)
 
 
 def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:

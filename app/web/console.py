@@ -284,4 +284,4 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 # The trace pages register on this blueprint from a module of their own.
-from app.web import console_traces  # noqa: E402,F401
+from app.web import console_reopen, console_traces  # noqa: E402,F401

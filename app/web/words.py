@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from incidents.checklist import EVIDENCE_NOTE_REQUIRED
+
 # The owner's words for the ticket, from the exchange-support articles (DESIGN §1).
 TICKET_STATUS = {
     "open": _l("Accepted"),
@@ -106,6 +108,9 @@ CHECKLIST_ITEM = {
     "no_new_anomalies": _l("No new suspicious activity since the freeze"),
 }
 
+# Checklist items staff may tick by hand only with the evidence they checked (the exchange's events settle them).
+EVIDENCE_NOTE_ITEMS = EVIDENCE_NOTE_REQUIRED
+
 # What the owner does (or need not do) for each checklist item that is still open.
 CHECKLIST_OWNER_STEP = {
     "identity_verified": _l("Enter the two codes in step 1 above."),
@@ -194,6 +199,7 @@ EVENT_NAME = {
     "incident.account_described": _l("Account details read from the exchange"),
     "incident.withdrawals.pulled": _l("Withdrawals pulled from the exchange"),
     "incident.case_link_requested": _l("Case link sent again to the registered contacts"),
+    "incident.reopened": _l("Case reopened by staff"),
     "incident.status.in_progress": _l("Status: in progress"),
     "incident.status.awaiting_user": _l("Status: awaiting the owner"),
     "incident.status.resolved": _l("Status: resolved"), "incident.status.closed": _l("Status: closed"),
