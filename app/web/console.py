@@ -19,6 +19,7 @@ from app.web.threads import console_thread
 from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
+from app.web.refusals import refusal_text
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
@@ -116,7 +117,7 @@ def case_action(*roles: str):
                 message = view(principal, incident_id, **kwargs)
             except DomainError as error:
                 get_session().rollback()
-                flash(error.detail, "error")
+                flash(refusal_text(error), "error")
             else:
                 flash(message, "success")
             return redirect(url_for("console.incident", incident_id=incident_id), 303)
@@ -250,7 +251,7 @@ def trace_submit(principal):
     except DomainError as error:
         get_session().rollback()
         return render_template("console/trace_form.html", principal=principal, chains=CHAINS,
-                               error=error.detail, values=request.form), 422
+                               error=refusal_text(error), values=request.form), 422
     return redirect(url_for("console.trace", trace_id=trace.id), 303)
 
 

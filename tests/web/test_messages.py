@@ -48,7 +48,8 @@ REFUSALS = [
      "(at 03:01 UTC)."),
     (SmsDeliveryFailed("gateway said no"), "sms", "The text message could not be sent. Try again in a minute."),
     (IllegalTransition("passed already"), None, "This step is no longer possible in the current state of your case."),
-    (DomainError("the exchange is busy"), None, "This cannot be done right now (the exchange is busy)."),
+    (DomainError("the exchange is busy"), None,  # no rule knows it: told by its kind, never in the domain's English
+     "This step is not possible in the case's current state. Reload the page to see it."),
 ]
 
 
