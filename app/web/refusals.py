@@ -152,7 +152,10 @@ RULES: list[tuple[str, Render]] = [
      lambda g, e: _("Tracing on %(chain)s is not set up on this installation.", chain=g["chain"] or g["chain2"])),
     (r"depth: must be an integer from 0 to (?P<max>\S+)",
      lambda g, e: _("The depth must be a whole number from 0 to %(max)s.", max=g["max"])),
-    (r"tx_hash: .*", lambda g, e: _("This is not a transaction hash of the chosen chain.")),
+    (r"tx_hash: an EVM transaction hash is 0x followed by 64 hex characters",
+     lambda g, e: _("An EVM transaction hash is 0x followed by 64 hex characters.")),
+    (r"tx_hash: a (?P<chain>\S+) transaction id is 64 hexadecimal characters without 0x",
+     lambda g, e: _("A %(chain)s transaction id is 64 hex characters without 0x.", chain=g["chain"])),
     (r"trace (?P<id>\S+) not found", lambda g, e: _("There is no such trace.")),
     (r"trace \S+ is (?P<status>\w+); letters need a finished trace|the trace is (?P<status2>\w+); a request needs "
      r"a finished trace",
