@@ -228,6 +228,20 @@ EVENT_NAME = {
     "unfreeze.rejected": _l("Unfreeze rejected"), "unfreeze.executing": _l("Unfreeze being carried out"),
     "unfreeze.completed": _l("Unfreeze carried out"), "unfreeze.failed": _l("Unfreeze failed"),
     "unfreeze.cancelled": _l("Unfreeze request cancelled"), "notice.repudiated": _l("\"This wasn't me\" link used"),
+    "message.owner_posted": _l("The owner wrote"), "message.staff_asked": _l("Staff asked the owner"),
+    "message.staff_replied": _l("Staff answered the owner"), "message.note_added": _l("Internal note added"),
+    "attachment.uploaded": _l("File attached"), "attachment.read": _l("File opened"),
+    "attachment.purged": _l("File deleted after the retention period"),
+    "evidence.bundle_written": _l("Evidence bundle downloaded"), "notification.failed": _l("A message could not be sent"),
+    "peer.hold.requested": _l("Another exchange asked to hold the account"),
+    "peer.hold.released": _l("Hold for another exchange released"),
+    **{f"peer.freeze_request.{status}": _l("Freeze request to or from another exchange: %(status)s", status=word)
+       for status, word in (("queued", _l("queued")), ("sent", _l("sent")), ("acknowledged", _l("acknowledged")),
+                            ("held", _l("held")), ("declined", _l("declined")), ("failed", _l("failed")),
+                            ("received", _l("received")), ("released", _l("released")))},
+    "staff.created": _l("Staff member created"), "staff.password_set": _l("Staff password set"),
+    "staff.sessions_ended": _l("Staff sessions ended"), "staff.sign_in_refused": _l("Staff sign-in refused"),
+    "staff.signed_in": _l("Staff member signed in"), "staff.totp_enrolled": _l("Staff authenticator enrolled"),
 }
 
 ACTOR = {
