@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -50,6 +50,15 @@ class OwnerCase:
     def is_ended(self) -> bool:
         """Whether the case is over (resolved or closed): no clock runs any more."""
         return self.view["status"] in ("resolved", "closed")
+
+    @property
+    def withdrawals_held_until(self) -> datetime | None:
+        """When the exchange's hold on withdrawals after the unfreeze ends (None: no unfreeze, or no hold)."""
+        request = self.unfreeze_request
+        lifted = request is not None and (request.completed_at or request.executed_at)
+        if not lifted or not request.withdrawal_cooldown_hours:
+            return None
+        return lifted + timedelta(hours=request.withdrawal_cooldown_hours)
 
     @property
     def is_stuck(self) -> bool:

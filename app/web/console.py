@@ -19,7 +19,7 @@ from app.web.threads import console_thread
 from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
-from app.web.refusals import refusal_text
+from app.web.refusals import refusal_text, sign_in_paused
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
@@ -63,8 +63,9 @@ def sign_in_submit():
     except DomainError as error:
         get_session().rollback()
         status = 429 if error.slug == "too-many-attempts" else 401
-        message = (_("Sign-in is paused after too many failed attempts. Try again later.")
-                   if status == 429 else _("The name, password or code is not correct."))
+        message = sign_in_paused(error) if status == 429 else _(
+            "The name, password or code is not correct. Each code works once: if you just used this one, wait "
+            "for the next code (they change every 30 seconds).")
         return render_template("console/sign_in.html", error=message, next=target, name=name, reason=None), status
     return redirect(target, 303)
 

@@ -11,11 +11,13 @@ import re
 from collections.abc import Callable
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.db import DomainError
-from app.web import words
+from app.web import now, words
 from app.web.words import word
 
+TOTP_STEP_SECONDS = 30
 Groups = dict[str, str]
 Render = Callable[[Groups, DomainError], str]
 
@@ -26,6 +28,14 @@ def _status(value: str) -> str:
 
 def _machine_word(machine: str, value: str) -> str:
     return word(words.CONTAINMENT if machine == "containment" else words.STAFF_STATUS, value)
+
+
+def _next_code_said() -> str:
+    """A code of this 30 s step was used already: when the authenticator shows the next one."""
+    return ngettext("That code has already been used. Your authenticator app shows a new code in about %(num)d "
+                    "second: enter that one.",
+                    "That code has already been used. Your authenticator app shows a new code in about %(num)d "
+                    "seconds: enter that one.", TOTP_STEP_SECONDS - int(now().timestamp()) % TOTP_STEP_SECONDS)
 
 
 def _checklist_missing(error: DomainError) -> str:
@@ -111,7 +121,7 @@ RULES: list[tuple[str, Render]] = [
      lambda g, e: _("You have no authenticator enrolled: ask an administrator to enrol one.")),
     (r"no authenticator state for this owner", lambda g, e: _("No authenticator is on record for this owner.")),
     (r"owner_kind: .*", lambda g, e: _("This authenticator belongs to neither an account nor a staff member.")),
-    (r"This code has already been used\.", lambda g, e: _("That code has already been used: wait for the next one.")),
+    (r"This code has already been used\.", lambda g, e: _next_code_said()),
     (r"This code has expired; ask for a new one\.", lambda g, e: _("That code has expired: ask for a new one.")),
     (r"Too many attempts; the authenticator is locked\.|Too many failed sign-ins; try again later\.",
      lambda g, e: _("Too many wrong codes: the authenticator is locked for a while. Try again later.")),
@@ -217,3 +227,13 @@ def by_kind(error: DomainError) -> str:
     if error.status >= 500:
         return _("Something failed on our side. Try again in a minute.")
     return _("This step is not possible in the case's current state. Reload the page to see it.")
+
+
+def sign_in_paused(error: DomainError) -> str:
+    """The console's sign-in is paused: until when, where the lock says so."""
+    retry = (error.extra or {}).get("retry_after")
+    if not retry:
+        return _("Sign-in is paused after too many failed attempts. Try again in a few minutes.")
+    minutes = max(1, -(-int(retry) // 60))
+    return ngettext("Sign-in is paused after too many failed attempts. Try again in %(num)d minute.",
+                    "Sign-in is paused after too many failed attempts. Try again in %(num)d minutes.", minutes)

@@ -24,10 +24,10 @@ LANGUAGES = ("en", "zh-CN")
 SAID = {
     "en": {"sms_burned": "Start a new verification", "locked": "locked", "left": "left", "false_report":
            "false report", "sent": "registered at the exchange", "not_set_up": "not set up", "agent": "agent",
-           "cancelled": "stays frozen", "owner_trace": "following this transaction"},
+           "cancelled": "stays frozen", "owner_trace": "reviews this transaction with the exchange"},
     "zh-CN": {"sms_burned": "开始新的验证", "locked": "锁定", "left": "剩余", "false_report": "误报",
               "sent": "在交易所登记", "not_set_up": "未配置", "agent": "经办人", "cancelled": "保持冻结",
-              "owner_trace": "正在追踪这笔交易"},
+              "owner_trace": "与交易所一起核查这笔交易"},
 }
 
 
