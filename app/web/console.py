@@ -83,14 +83,16 @@ def sign_out_submit():
 def queue(principal):
     """Open cases, soonest SLA first, with filters."""
     args = request.args
+    status = args.get("status", "active")  # cases still being worked unless staff ask for ended ones too
     filters = IncidentFilter(
-        status=args.get("status") if args.get("status") in INCIDENT_TRANSITIONS else None,
+        status=status if status in INCIDENT_TRANSITIONS else None, active_only=status == "active",
         containment=args.get("containment") if args.get("containment") in CONTAINMENT_TRANSITIONS else None,
         queue=args.get("queue") if args.get("queue") in QUEUES else None,
         account_id=(args.get("account_id") or "").strip()[:64] or None)
     sort = args.get("sort") if args.get("sort") in SORTS else "sla_due_at"
     page = list_incidents(get_session(), filters=filters, sort=sort, limit=50, cursor=args.get("cursor") or None)
     return render_template("console/queue.html", principal=principal, page=page, filters=filters, sort=sort,
+                           status_choice=status if filters.status or filters.active_only else "",
                            statuses=INCIDENT_TRANSITIONS, containments=CONTAINMENT_TRANSITIONS, queues=QUEUES)
 
 
