@@ -152,4 +152,5 @@ def post_reopen(data, incident_id: uuid.UUID):
     result = reopen_case(get_session(), incident_id=incident_id, reason=reason, actor=principal.actor,
                          sla_hours=current_app.config["SLA_HOURS"])
     dispatch_after_commit(result.incident, result.freeze_command)
+    get_session().refresh(result.incident)  # the exchange's answer (a 404 closes the case again)
     return result.incident

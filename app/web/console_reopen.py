@@ -21,6 +21,12 @@ def reopen(principal, incident_id):
     result = reopen_case(get_session(), incident_id=incident_id, reason=reason[:2000], actor=principal.actor,
                          sla_hours=current_app.config["SLA_HOURS"])
     dispatch_after_commit(result.incident, result.freeze_command)
+    get_session().refresh(result.incident)  # the exchange's answer, written in the dispatcher's own transaction
+    if result.incident.status == "closed":
+        raise FormInput(_("The case was reopened, but the exchange still has no account %(account)s, so it closed "
+                          "again. The owner's case page tells them to check the ID and report again with the right "
+                          "one; reopen this case once the exchange has the account.",
+                          account=result.incident.account_id))
     if result.freeze_command is not None:
         return _("Case reopened. The exchange was asked to freeze the account again; the state above shows "
                  "its answer.")

@@ -87,3 +87,15 @@ def test_a_case_frozen_before_is_reopened_without_a_new_freeze(client, app):
                            headers=agent)
     assert reopened.status_code == 200 and reopened.get_json()["containment"] == "frozen"
     assert _freezes(app, incident_id) == 1
+
+
+def test_reopening_an_account_the_exchange_still_does_not_know_closes_it_again_and_says_so(client, app):
+    incident_id, _owner = _closed_as_unknown(client, "U7306")
+    agent = bearer(staff_token(app, "agent"))
+    answer = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "the owner insists"},
+                         headers=agent)
+    assert answer.status_code == 200 and answer.get_json()["status"] == "closed"  # the exchange's 404, again
+    assert answer.get_json()["containment"] == "freeze_failed" and _freezes(app, incident_id) == 2
+    incident = _read(app, select(Incident).where(Incident.id == uuid.UUID(incident_id)))
+    assert incident.outcome == "account_unknown"
+

@@ -105,3 +105,18 @@ def test_a_hand_tick_of_the_password_reset_asks_for_the_evidence_and_shows_it(de
     assert EVIDENCE_NOTE in shown and said["evidence"] in shown
     shot(page, f"evidence-{language.lower()}-01-ticked")
     page.context.close()
+
+
+def test_reopening_an_account_the_exchange_still_does_not_know_says_it_closed_again(demo, chromium):
+    incident_id, _owner = api_report(demo, "U7777")  # mistyped, and still unknown when staff reopen
+    agent = make_staff(demo.app, "agent-1", "agent")
+    page = chromium.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
+    staff_sign_in(page, demo, agent)
+    page.goto(f"{demo.url}/console/incidents/{incident_id}")
+    page.fill("#reopen-reason", "The owner says the ID is right")
+    submit(page, "[data-testid=reopen]")
+    said = text(page, "[role=alert]")
+    assert "交易所仍然没有账户 U7777" in said and "重新提交报告" in said  # what happened, what comes next
+    assert _status(demo, incident_id) == "closed" and _freezes(demo, incident_id) == 2
+    assert page.locator("[data-testid=reopen-form]").count() == 1  # the door stays open for the right moment
+    page.context.close()
