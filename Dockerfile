@@ -23,6 +23,7 @@ COPY app ./app
 COPY incidents ./incidents
 COPY verification ./verification
 COPY chain ./chain
+COPY kernel ./kernel
 COPY migrations ./migrations
 COPY deploy ./deploy
 USER lockdesk

@@ -19,7 +19,8 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
+from app.db import make_engine, make_sessionmaker, utcnow
+from kernel.errors import Conflict, DomainError
 from app.heap import freeze_startup_objects
 from incidents.exchange import backoffice, deposits
 from incidents.exchange.port import AccountNotFound

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from incidents.containment import request_freeze
 from incidents.models import ExchangeCommand, Incident
 from incidents.queue import get_incident

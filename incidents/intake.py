@@ -11,7 +11,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token

@@ -191,22 +191,6 @@ class AccessToken(Base):
     report: Mapped[Report | None] = relationship()
 
 
-class IdempotencyRecord(Base):
-    """The first answer to a POST carrying an Idempotency-Key, kept at least 24 hours."""
-
-    __tablename__ = "idempotency_records"
-
-    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="in_flight")
-    response_status: Mapped[int | None]
-    response_body: Mapped[str | None] = mapped_column(Text)
-    response_headers: Mapped[dict[str, Any] | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
 class AuditEvent(Base):
     """Append-only, hash-chained record of every state change and staff action."""
 

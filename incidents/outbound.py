@@ -19,7 +19,8 @@ import requests
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import DomainError, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError
 from incidents.dispatch import DispatchPolicy, backoff_delay
 from incidents.models import AuditEvent, Incident, OutboundWebhook
 from incidents.signatures import signature_header

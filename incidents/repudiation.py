@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError, NotFound
 from incidents import audit
 from incidents.dispatch import Claim
 from incidents.intake import (

@@ -16,7 +16,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, InvalidInput, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, InvalidInput, NotFound
 from incidents import audit, evidence
 from incidents.approvals import DECIDING_ROLES, CaseRoles, RiskFacts, Thresholds, approvals_required, refusal
 from incidents.checklist import (

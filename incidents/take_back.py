@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.models import Incident
 from incidents.review import cancel_open_requests

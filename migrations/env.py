@@ -7,7 +7,7 @@ from alembic import context
 
 from app.db import Base, make_engine
 
-MODEL_MODULES = ("incidents.models", "incidents.checkpoints", "incidents.conversation.models",
+MODEL_MODULES = ("incidents.models", "app.idempotency_record", "incidents.checkpoints", "incidents.conversation.models",
                  "incidents.exchange.models", "incidents.handoff.models", "verification.models", "chain.models")
 
 for module in MODEL_MODULES:

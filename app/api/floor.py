@@ -17,7 +17,8 @@ import uuid
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.extensions import get_session, runtime
 
 blp = Blueprint("bench_floor", __name__, url_prefix="/api/v1/_bench")

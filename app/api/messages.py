@@ -11,7 +11,7 @@ from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
 from app.conversation import accepts_upload, attachment_limits, upload_rate_limit
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from app.extensions import get_session, limiter, runtime
 from incidents.conversation import attachments as files
 from incidents.conversation.messages import MAX_BODY, list_messages, post_message

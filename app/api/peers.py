@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from app.api.parsing import Blueprint
 from app.auth import require_staff
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.extensions import get_session, runtime
 from app.peers import callback_url, evidence_writer, peers, wake_dispatcher
 from incidents.handoff import sending

@@ -11,7 +11,7 @@ from app.api.parsing import Blueprint
 from app.api.schemas import TraceOut
 from app.auth import current_principal, require_incident_access
 from app.casefile import transactions_of
-from app.db import Forbidden
+from kernel.errors import Forbidden
 from app.extensions import get_session, runtime
 from app.jobs_tracing import wake_tracer
 from chain import service as chain_service

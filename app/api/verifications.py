@@ -10,7 +10,7 @@ from app.api.fields import FullMatch
 from app.api.parsing import Blueprint
 from app.api.schemas import VerificationOut
 from app.auth import current_principal, require_incident_access, require_staff
-from app.db import Forbidden, NotFound
+from kernel.errors import Forbidden, NotFound
 from app.extensions import get_session, runtime
 from incidents import ownership
 from incidents.access import Principal

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from app import audit_anchor
 from app.containment import dispatch_after_commit
-from app.db import DomainError, NotFound
+from kernel.errors import DomainError, NotFound
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer

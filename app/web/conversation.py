@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from app.api.messages import attachment_response
 from app.conversation import accepts_upload, attachment_limits, upload_rate_limit
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.extensions import get_session, limiter, runtime
 from app.web import now
 from app.web import console as console_pages

@@ -6,7 +6,8 @@ import uuid
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.evidence import instance_signer, render_case_pdf
 from app.extensions import get_session, runtime
 from app.peers import callback_url, evidence_writer, peers, wake_dispatcher

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.db import DomainError, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError
 from verification.errors import TotpKeptForPhoneHolder
 
 TOTP_STEP_SECONDS = 30

@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from app.containment import file_report
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.notify import review_policy

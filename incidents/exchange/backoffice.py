@@ -16,7 +16,8 @@ from sqlalchemy import Column, Row, Select, Update, bindparam, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, is_postgresql, utcnow
+from app.db import is_postgresql, utcnow
+from kernel.errors import Conflict
 from incidents.exchange.models import (
     BackofficeAccount,
     BackofficeRequest,

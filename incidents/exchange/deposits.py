@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from incidents.exchange.models import BackofficeAccount, BackofficeDepositAddress
 from incidents.exchange.port import AccountNotFound
 

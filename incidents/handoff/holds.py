@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.handoff.models import PeerHold, ReceivedFreezeRequest
 from incidents.handoff.receiving import RECEIVER, queue_status

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import Conflict
+from kernel.errors import Conflict
 from incidents.exchange.deposits import add_deposit_address
 from incidents.exchange.local import LocalExchange
 from incidents.exchange.port import AccountNotFound, DepositAddress

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.db import Conflict, Forbidden
+from kernel.errors import Conflict, Forbidden
 from incidents import review
 from incidents.exchange.backoffice import count_requests
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
