@@ -24,7 +24,8 @@ from app import create_app
 from app.db import make_engine, make_sessionmaker, utcnow
 from app.exchange_server import ExchangeServer
 from incidents.audit import seal_all, verify_chain
-from incidents.dispatch import call_exchange, claim_due
+from incidents.outbox.calls import call_exchange
+from incidents.outbox.exchange import claim_due
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
 from incidents.models import OPEN_STATUSES, ExchangeCommand, Incident
 from tests.conftest import make_settings
