@@ -11,7 +11,7 @@ from kernel.errors import Conflict
 from incidents.containment import request_freeze
 from incidents.models import ExchangeCommand, Incident
 from incidents.queue import get_incident
-from incidents.review import cancel_open_requests
+from incidents.review_execution import cancel_open_requests
 from incidents.states import TERMINAL_STATUSES, transition
 
 

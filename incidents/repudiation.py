@@ -28,7 +28,7 @@ from incidents.intake import (
     submit_report,
 )
 from incidents.models import Incident, Repudiation, UnfreezeRequest
-from incidents.review import cancel_open_requests
+from incidents.review_execution import cancel_open_requests
 
 PURPOSE = b"lockdesk-repudiation:"
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from app import create_app
 from kernel.errors import Conflict, Forbidden
 from incidents import review
+from incidents.states import transition
 from incidents.exchange.backoffice import count_requests
 from incidents.exchange.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import ExchangeRejected
@@ -67,8 +68,8 @@ def test_unfreeze_is_refused_when_the_account_is_not_frozen(app):
     case = frozen_case(app, open_it=True)
     pass_verification(app, case)
     with sessions_of(app)() as session:
-        incident = review._lock_incident(session, case.incident_id)
-        review.transition(session, incident, machine="containment", to="freeze_pending", actor="test")
+        incident = review.lock_incident(session, case.incident_id)
+        transition(session, incident, machine="containment", to="freeze_pending", actor="test")
         session.commit()
     with pytest.raises(Conflict, match="not frozen"):
         raise_request(app, case)
