@@ -24,6 +24,7 @@ COPY incidents ./incidents
 COPY verification ./verification
 COPY chain ./chain
 COPY kernel ./kernel
+COPY exchange_sim ./exchange_sim
 COPY migrations ./migrations
 COPY deploy ./deploy
 USER lockdesk

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidents.conversation.store import BlobStore, FileBlobStore
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
-from incidents.exchange.local import LocalExchange
+from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangePort
 from verification.sms import SmsGateway
 from verification.sms.log import LogSmsGateway

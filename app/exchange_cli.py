@@ -11,10 +11,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.cli_support import or_exit as _or_exit
-from app.exchange_server import serve_exchange
+from exchange_sim.server import serve_exchange
 from app.extensions import runtime
 from app.jobs import run_worker
-from incidents.exchange import backoffice
+from exchange_sim import backoffice
 from incidents.exchange.wire import format_time, parse_time
 
 exchange_cli = AppGroup("exchange", help="The embedded exchange back office.")

@@ -13,7 +13,7 @@ from incidents import containment
 from incidents.outbox.calls import CallResult
 from incidents.outbox.exchange import claim_due, record_outcome
 from incidents.outbox.lease import DispatchPolicy, Lease
-from incidents.exchange import backoffice
+from exchange_sim import backoffice
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from tests.factories import bearer, report_body, staff_token
 from tests.incidents.exchange_peer import (

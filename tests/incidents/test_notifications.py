@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from incidents import review
-from incidents.exchange.models import BackofficeAccount
+from exchange_sim.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident, Notification, Report, Repudiation
 from tests.factories import seal_audit_events

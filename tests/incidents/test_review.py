@@ -10,8 +10,8 @@ from app import create_app
 from kernel.errors import Conflict, Forbidden
 from incidents import review
 from incidents.states import transition
-from incidents.exchange.backoffice import count_requests
-from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from exchange_sim.backoffice import count_requests
+from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import ExchangeRejected
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
 from tests.incidents.review_support import (

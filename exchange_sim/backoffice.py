@@ -18,12 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import is_postgresql, utcnow
 from kernel.errors import Conflict
-from incidents.exchange.models import (
-    BackofficeAccount,
-    BackofficeRequest,
-    BackofficeSecurityEvent,
-    BackofficeWithdrawal,
-)
+from exchange_sim.models import BackofficeAccount, BackofficeRequest, BackofficeSecurityEvent, BackofficeWithdrawal
 from incidents.exchange.port import MAX_COOLDOWN_HOURS, AccountNotFound, ExchangeRejected
 from incidents.exchange.wire import format_time
 

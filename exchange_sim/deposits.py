@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from kernel.errors import Conflict
-from incidents.exchange.models import BackofficeAccount, BackofficeDepositAddress
+from exchange_sim.models import BackofficeAccount, BackofficeDepositAddress
 from incidents.exchange.port import AccountNotFound
 
 
