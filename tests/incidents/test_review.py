@@ -28,16 +28,6 @@ from tests.incidents.review_support import (
 )
 
 
-@pytest.fixture
-def agent(app):
-    return new_staff(app, "agent")
-
-
-@pytest.fixture
-def officer(app):
-    return new_staff(app, "risk_officer")
-
-
 def verified_case(app, **options):
     case = frozen_case(app, **options)
     pass_verification(app, case)
