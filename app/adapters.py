@@ -107,6 +107,6 @@ def build_blob_store(config: Mapping[str, Any], instance_path: str) -> BlobStore
 def init_app(app: Flask) -> None:
     """Build the adapters for this application and register them as ports."""
     runtime = app.extensions["lockdesk"]
-    runtime.ports["exchange"] = build_exchange(app.config, runtime.sessions)
-    runtime.ports["sms"] = build_sms_gateway(app.config)
-    runtime.ports["blob_store"] = build_blob_store(app.config, app.instance_path)
+    runtime.ports.exchange = build_exchange(app.config, runtime.sessions)
+    runtime.ports.sms = build_sms_gateway(app.config)
+    runtime.ports.blob_store = build_blob_store(app.config, app.instance_path)

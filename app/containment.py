@@ -41,7 +41,7 @@ def file_repudiation(token: str, *, client_address: str | None) -> RepudiationRe
 def freeze_claimer() -> Lease | None:
     """The lease under which intake writes its new freeze already claimed, in its own transaction (None without
     a dispatcher, or when FREEZE_WAIT_MS=0 leaves every freeze to the workers)."""
-    dispatcher = runtime().ports.get("dispatcher")
+    dispatcher = runtime().ports.dispatcher
     if dispatcher is None or current_app.config["FREEZE_WAIT_MS"] <= 0:
         return None
     return dispatcher.lease
@@ -66,7 +66,7 @@ def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | 
     claimed first. The caller has committed its writes; a read it made since is ended here, because an
     open transaction on SQLite keeps the write lock the claim and the outcome need while we wait.
     """
-    dispatcher = runtime().ports.get("dispatcher")
+    dispatcher = runtime().ports.dispatcher
     if command is None or dispatcher is None:
         return
     _end_read_transaction()

@@ -57,7 +57,7 @@ class ConversationJobs:
 
     def __init__(self, app: Flask, *, every_seconds: float = 60.0):
         runtime = app.extensions["lockdesk"]
-        self.sessions, self.store, self.config = runtime.sessions, runtime.ports["blob_store"], app.config
+        self.sessions, self.store, self.config = runtime.sessions, runtime.ports.blob_store, app.config
         self.every_seconds = every_seconds
         self._last = float("-inf")
 
@@ -95,7 +95,7 @@ def rotate_keys_command() -> None:
     """Re-encrypt every stored file under the newest FIELD_ENCRYPTION_KEY."""
     runtime = current_app.extensions["lockdesk"]
     with runtime.sessions() as session:
-        count = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
+        count = rotate_attachment_keys(session, store=runtime.ports.blob_store)
     click.echo(f"{count} files re-encrypted under the newest key")
 
 
@@ -107,5 +107,5 @@ def purge_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the jobs and the command group."""
-    app.extensions["lockdesk"].ports["conversation_jobs"] = ConversationJobs(app)
+    app.extensions["lockdesk"].ports.conversation_jobs = ConversationJobs(app)
     app.cli.add_command(attachments_cli)

@@ -99,7 +99,7 @@ def serve(host: str, port: int, threads: int) -> None:
 def worker(once: bool) -> None:
     """Run the outbox worker loop (exchange commands) until stopped."""
     if once:
-        click.echo(json.dumps({"dispatched": runtime().ports["dispatcher"].drain()}))
+        click.echo(json.dumps({"dispatched": runtime().ports.dispatcher.drain()}))
         return
     run_worker(current_app._get_current_object())
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.adapters import setting
 from app.heap import freeze_startup_objects
 from app.observability import incident_context
+from app.ports import Ports
 from incidents.outbox.dispatcher import Dispatcher
 from incidents.outbox.exchange import Outcome
 from incidents.outbox.lease import DispatchPolicy
@@ -33,8 +34,6 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
 # Ports holding a callable the worker runs once per tick (each returns how much work it did).
-PERIODIC_PORTS = ("audit_sealer", "audit_checkpointer", "review_jobs", "conversation_jobs", "peer_jobs", "tracer",
-                  "housekeeping")
 CELERY_PERIODIC_TASK = "lockdesk.run_periodic"
 
 
@@ -114,18 +113,18 @@ def dispatch_policy(config) -> DispatchPolicy:
 def build_worker(app: Flask) -> Worker:
     """A worker loop over this application's dispatcher."""
     ports = app.extensions["lockdesk"].ports
-    worker = Worker(ports["dispatcher"], poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
-    worker.periodic = [ports[name] for name in PERIODIC_PORTS if name in ports]
+    worker = Worker(ports.dispatcher, poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
+    worker.periodic = ports.periodic_jobs()
     return worker
 
 
 def run_worker(app: Flask) -> None:
     """Run the worker loop in this thread until SIGTERM or SIGINT (`flask worker`)."""
-    background = app.extensions["lockdesk"].ports.pop("worker", None)
+    background = app.extensions["lockdesk"].ports.pop("worker")
     if background is not None:
         background.stop()  # this process is the worker now: one loop, in the foreground
     worker = build_worker(app)
-    app.extensions["lockdesk"].ports["worker"] = worker
+    app.extensions["lockdesk"].ports.worker = worker
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: worker.stop(timeout=0))
     freeze_startup_objects()
@@ -156,7 +155,7 @@ _celery_state: dict[str, Flask] = {}
 _celery_lock = threading.Lock()
 
 
-def _celery_ports() -> dict:
+def _celery_ports() -> Ports:
     """This Celery worker process's ports, over an application built once on first use."""
     with _celery_lock:
         if "app" not in _celery_state:
@@ -169,14 +168,14 @@ def _celery_ports() -> dict:
 
 def _celery_dispatcher() -> Dispatcher:
     """This Celery worker process's dispatcher."""
-    return _celery_ports()["dispatcher"]
+    return _celery_ports().dispatcher
 
 
 @celery_app.task(name=CELERY_PERIODIC_TASK, ignore_result=True)
 def run_periodic_task() -> int:
     """The periodic jobs (review, SLA, notifications, traces, housekeeping), run by beat on any worker."""
     ports = _celery_ports()
-    return sum(ports[name]() for name in PERIODIC_PORTS if name in ports)
+    return sum(job() for job in ports.periodic_jobs())
 
 
 @celery_app.task(name=CELERY_TASK, ignore_result=True)
@@ -201,15 +200,15 @@ def send_dispatch_task() -> None:
 def init_app(app: Flask) -> None:
     """Put the dispatcher in the ports; start the worker thread when enabled outside tests."""
     runtime = app.extensions["lockdesk"]
-    dispatcher = Dispatcher(runtime.sessions, runtime.ports["exchange"], policy=dispatch_policy(app.config),
+    dispatcher = Dispatcher(runtime.sessions, runtime.ports.exchange, policy=dispatch_policy(app.config),
                             concurrency=setting(app.config, "WORKER_CONCURRENCY", 8), observe=observe_outcome,
                             context=incident_context)
-    runtime.ports["dispatcher"] = dispatcher
+    runtime.ports.dispatcher = dispatcher
     if app.config.get("CELERY_BROKER_URL"):
         celery_app.conf.update(broker_url=app.config["CELERY_BROKER_URL"])
         dispatcher.on_wake(lambda: dispatcher.in_background(send_dispatch_task))
-    runtime.ports["housekeeping"] = Housekeeping(runtime.sessions)
-    runtime.ports["audit_sealer"] = AuditSealer(runtime.sessions)
+    runtime.ports.housekeeping = Housekeeping(runtime.sessions)
+    runtime.ports.audit_sealer = AuditSealer(runtime.sessions)
     if app.config.get("WORKER_ENABLED") and not app.config.get("TESTING"):
         # Started by the first request, so command-line runs (migrations, seeding) start no worker.
         app.before_request(lambda: start_worker_once(app))
@@ -221,11 +220,11 @@ _start_lock = threading.Lock()
 def start_worker_once(app: Flask) -> None:
     """Start this process's worker thread if it has none yet."""
     ports = app.extensions["lockdesk"].ports
-    if "worker" in ports:
+    if ports.worker is not None:
         return
     with _start_lock:
-        if "worker" not in ports:
-            ports["worker"] = build_worker(app).start()
+        if ports.worker is None:
+            ports.worker = build_worker(app).start()
 
 
 class AuditSealer:

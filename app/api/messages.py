@@ -126,7 +126,7 @@ def post_attachment(incident_id: uuid.UUID):
     if upload is None:
         raise InvalidInput("file", "a multipart/form-data field named file is required")
     limits = attachment_limits(current_app.config)
-    return files.upload_attachment(get_session(), store=runtime().ports["blob_store"], incident_id=incident_id,
+    return files.upload_attachment(get_session(), store=runtime().ports.blob_store, incident_id=incident_id,
                                    principal=principal, filename=upload.filename,
                                    data=upload.stream.read(limits.max_bytes + 1), limits=limits)
 
@@ -136,7 +136,7 @@ def post_attachment(incident_id: uuid.UUID):
               content_type="application/octet-stream")
 def get_attachment(attachment_id: uuid.UUID):
     """The bytes of a file, to staff and to the reporter in whose thread it is; 404 to anyone else."""
-    found = files.open_attachment(get_session(), store=runtime().ports["blob_store"], attachment_id=attachment_id,
+    found = files.open_attachment(get_session(), store=runtime().ports.blob_store, attachment_id=attachment_id,
                                   principal=current_principal())
     return attachment_response(found)
 

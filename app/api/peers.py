@@ -158,7 +158,7 @@ def post_peer_freeze_request(data):
     """A peer asks us to hold deposits: a case and a withdrawal hold per account (a repeat: the first answer)."""
     config = current_app.config
     answer, repeated, commands = receive_peer_request(
-        get_session(), peer=g.peer, body=data, exchange=runtime().ports["exchange"],
+        get_session(), peer=g.peer, body=data, exchange=runtime().ports.exchange,
         served_chains=set(config["PEER_CHAINS"]), sla_hours=config["SLA_HOURS"])
     if commands:
         wake_dispatcher()

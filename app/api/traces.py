@@ -102,7 +102,7 @@ def post_trace(data):
     actor = authorize_trace_request(data)
     trace = chain_service.request_trace(get_session(), chain=data["chain"], tx_hash=data["tx_hash"],
                                         depth=data["depth"], incident_id=data["incident_id"], requested_by=actor,
-                                        configured_chains=set(runtime().ports.get("explorers", {})))
+                                        configured_chains=set(runtime().ports.explorers))
     wake_tracer()
     return trace, 202, {"Location": url_for("traces.get_trace", trace_id=trace.id)}
 

@@ -190,6 +190,6 @@ def post_decision(data, request_id: uuid.UUID):
     request = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
                                              decision=data["decision"], reason=data["reason"], totp=data["totp"],
                                              policy=_policy())
-    if request.status == "executing" and runtime().ports.get("dispatcher") is not None:
-        runtime().ports["dispatcher"].wake()
+    if request.status == "executing" and runtime().ports.dispatcher is not None:
+        runtime().ports.dispatcher.wake()
     return request

@@ -104,7 +104,7 @@ def incident(principal, incident_id: uuid.UUID):
                                          role=principal.role) if case.unfreeze_request is not None else None)
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
                            thread=console_thread(incident_id, principal), standing=standing,
-                           traceable=set(runtime().ports.get("explorers", {})))
+                           traceable=set(runtime().ports.explorers))
 
 
 def case_action(*roles: str):
@@ -203,8 +203,8 @@ def decide(principal, incident_id, request_id: uuid.UUID):
     decided = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
                                              decision=decision, reason=reason, totp=code,
                                              policy=review_policy(current_app.config), now=now())
-    if decided.status == "executing" and runtime().ports.get("dispatcher") is not None:
-        runtime().ports["dispatcher"].wake()
+    if decided.status == "executing" and runtime().ports.dispatcher is not None:
+        runtime().ports.dispatcher.wake()
     return _("Decision recorded.")
 
 
@@ -228,7 +228,7 @@ def _request_trace(principal, *, incident_id: uuid.UUID | None):
     trace = chain_service.request_trace(
         get_session(), chain=request.form.get("chain") or "", tx_hash=request.form.get("tx_hash") or "",
         depth=depth, incident_id=incident_id, requested_by=principal.actor,
-        configured_chains=set(runtime().ports.get("explorers", {})))
+        configured_chains=set(runtime().ports.explorers))
     wake_tracer()
     return trace
 
@@ -270,7 +270,7 @@ def audit_view(principal):
 def audit_verify(principal):
     """Recompute the whole chain, hold it against the signed checkpoints, name what does not hold."""
     audit.seal_all(get_session())
-    check = audit_anchor.verify(get_session(), runtime().ports["signing_key"])
+    check = audit_anchor.verify(get_session(), runtime().ports.signing_key)
     page = audit.list_events(get_session(), limit=100)
     return render_template("console/audit.html", principal=principal, page=page, incident_id=None, check=check)
 

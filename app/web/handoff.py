@@ -26,7 +26,7 @@ def evidence_bundle(principal, incident_id: uuid.UUID):
     """Download the signed evidence bundle, case.pdf in the language chosen on the case page."""
     language = request.args.get("language") if request.args.get("language") in LANGUAGES else "en"
     bundle = write_bundle(get_session(), incident_id=incident_id, language=language, signer=instance_signer(),
-                          store=runtime().ports["blob_store"], render_pdf=render_case_pdf, actor=principal.actor)
+                          store=runtime().ports.blob_store, render_pdf=render_case_pdf, actor=principal.actor)
     return Response(bundle.data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{bundle.filename}"', "Cache-Control": "no-store"})
 

@@ -162,7 +162,7 @@ def start_verification(incident_id, principal):
     """Start proving ownership with the authenticator app and a text message."""
     ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
                                        trust_days=current_app.config["FACTOR_TRUST_DAYS"],
-                                       exchange=runtime().ports["exchange"], now=now())
+                                       exchange=runtime().ports.exchange, now=now())
     return _("Verification started. Enter the codes below.")
 
 
@@ -171,7 +171,7 @@ def start_verification(incident_id, principal):
 def send_sms(incident_id, principal):
     """Send a code by text message to the phone registered at the exchange."""
     found = _latest(incident_id, principal)
-    ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports["sms"],
+    ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports.sms,
                              code_key=_code_key(), actor=principal.actor, now=now())
     check = found.factor("sms")
     return _("We sent a code to %(phone)s. It is valid for 10 minutes.",
