@@ -110,7 +110,7 @@ class ReviewJobs:
         self.sessions: sessionmaker[Session] = runtime.sessions
         self.ports = runtime.ports
         self.config = app.config
-        self.policy = review_policy(app.config)
+        self.policy = runtime.ports.review_policy
         self.subscribers = webhook_subscribers(app.config)
         self._last_sla_sweep: datetime | None = None
 
@@ -188,7 +188,8 @@ def init_app(app: Flask) -> None:
     from app.web import repudiation as repudiation_page
 
     runtime = app.extensions["lockdesk"]
-    review_policy(app.config)  # a setting the review cannot honour stops the start, not a later unfreeze
+    # Built once; a setting the review cannot honour stops the start, not a later unfreeze.
+    runtime.ports.review_policy = review_policy(app.config)
     urls = webhook_urls(app.config)  # a subscriber without a secret stops the start
     runtime.ports.notification_ports = notifications.Ports(
         mailer=build_mailer(app.config), sms=runtime.ports.sms, link_for=link_builder(app.config),

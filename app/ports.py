@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from incidents.conversation.store import BlobStore
     from incidents.exchange.port import ExchangePort
     from incidents.outbox.dispatcher import Dispatcher
+    from incidents.review_rules import ReviewPolicy
     from verification.sms import SmsGateway
 
 Job = Callable[[], int]
@@ -22,7 +23,7 @@ Job = Callable[[], int]
 
 @dataclass
 class Ports:
-    """Adapters (chosen by app/adapters.py and the init steps it calls on), the dispatcher and the periodic jobs."""
+    """Adapters (chosen by app/adapters.py and the init steps), the dispatcher, the periodic jobs, the policies."""
 
     exchange: ExchangePort | None = None
     sms: SmsGateway | None = None
@@ -43,6 +44,8 @@ class Ports:
     peer_jobs: Job | None = None
     tracer: Any = None
     housekeeping: Job | None = None
+    # Policies built once from the settings.
+    review_policy: ReviewPolicy | None = None
 
     PERIODIC = ("audit_sealer", "audit_checkpointer", "review_jobs", "conversation_jobs", "peer_jobs", "tracer",
                 "housekeeping")

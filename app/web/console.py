@@ -12,7 +12,6 @@ from kernel.errors import DomainError, NotFound
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer
-from app.notify import review_policy
 from app.web import now, protect_pages
 from app.web.casepage import staff_case
 from app.web.threads import console_thread
@@ -97,7 +96,7 @@ def queue(principal):
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
     session = get_session()
-    case = staff_case(session, incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
+    case = staff_case(session, incident_id=incident_id, policy=runtime().ports.review_policy, now=now(),
                       trust_days=current_app.config["FACTOR_TRUST_DAYS"])
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
@@ -186,7 +185,7 @@ def attest_item(principal, incident_id, request_id: uuid.UUID, item: str):
     status = "pending" if request.form.get("status") == "pending" else "done"
     review.attest_checklist_item(get_session(), request_id=request_id, item=item, status=status,
                                  note=(request.form.get("note") or "").strip() or None, actor=principal.actor,
-                                 policy=review_policy(current_app.config), now=now())
+                                 policy=runtime().ports.review_policy, now=now())
     return _("Checklist updated.")
 
 
@@ -202,7 +201,7 @@ def decide(principal, incident_id, request_id: uuid.UUID):
     decision = "reject" if request.form.get("decision") == "reject" else "approve"
     decided = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
                                              decision=decision, reason=reason, totp=code,
-                                             policy=review_policy(current_app.config), now=now())
+                                             policy=runtime().ports.review_policy, now=now())
     if decided.status == "executing" and runtime().ports.dispatcher is not None:
         runtime().ports.dispatcher.wake()
     return _("Decision recorded.")

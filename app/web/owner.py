@@ -20,7 +20,6 @@ from app.containment import file_report
 from kernel.errors import DomainError
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
-from app.notify import review_policy
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
 from app.web.threads import thread_for
@@ -118,7 +117,7 @@ def case_page(incident_id: uuid.UUID):
 def _case(incident_id: uuid.UUID, principal):
     """The owner's case as the page shows it."""
     return owner_case(get_session(), incident_id=incident_id, principal=principal,
-                      policy=review_policy(current_app.config), now=now(),
+                      policy=runtime().ports.review_policy, now=now(),
                       trust_days=current_app.config["FACTOR_TRUST_DAYS"],
                       unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
 
@@ -205,7 +204,7 @@ def check_totp(incident_id, principal):
 def request_unfreeze(incident_id, principal):
     """Ask for the unfreeze after a passed verification."""
     review.raise_unfreeze_request(get_session(), incident_id=incident_id, actor=principal.actor,
-                                  policy=review_policy(current_app.config), now=now())
+                                  policy=runtime().ports.review_policy, now=now())
     return _("Your unfreeze request was sent. Our team is working through the checklist.")
 
 
