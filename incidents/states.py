@@ -8,7 +8,8 @@ from typing import Any, Literal
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError
 from incidents import audit
 from incidents.waiting import waiting_changes
 from incidents.models import Incident

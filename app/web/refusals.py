@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.web import now, words
 from app.web.words import word
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Conflict, DomainError, InvalidInput
+from kernel.errors import Conflict, DomainError, InvalidInput
 from app.web.refusals import RULES, by_kind, matching_rule, refusal_text
 
 ROOT = Path(__file__).resolve().parents[2]

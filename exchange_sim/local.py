@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidents.exchange import backoffice, deposits, wire
+from incidents.exchange import wire
+from exchange_sim import backoffice, deposits
 from incidents.exchange.port import (
     AccountNotFound,
     AccountSnapshot,
