@@ -1,6 +1,7 @@
 """Wiring of the case conversation: its settings, the upload routes' body limit, the waiting and retention jobs."""
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,8 +18,11 @@ from incidents.conversation.attachments import (
     purge_expired_attachments,
     rotate_attachment_keys,
 )
+from incidents.conversation.orphans import sweep_orphan_blobs
+from incidents.conversation.store import BlobStoreUnavailable
 from incidents.waiting import sweep_waiting
 
+log = logging.getLogger("lockdesk.conversation")
 # Room for the multipart envelope and a message typed beside the file on the pages.
 FORM_OVERHEAD_BYTES = 64 * 1024
 UPLOAD_RATE_LIMIT = "20 per 10 minutes"
@@ -72,7 +76,7 @@ class ConversationJobs:
         if not force and time.monotonic() - self._last < self.every_seconds:
             return 0
         self._last = time.monotonic()
-        return self.sweep_waiting() + self.purge_attachments()
+        return self.sweep_waiting() + self.purge_attachments() + self.sweep_strays()
 
     def sweep_waiting(self) -> int:
         """Remind owners and close silent, unfrozen cases."""
@@ -86,6 +90,16 @@ class ConversationJobs:
         days = setting(self.config, "ATTACHMENT_RETENTION_DAYS", 180)
         with self.sessions() as session:
             return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
+
+
+    def sweep_strays(self) -> int:
+        """Delete blobs no attachment names (left by a process killed between storing a file and its row)."""
+        try:
+            with self.sessions() as session:
+                return sweep_orphan_blobs(session, store=self.store, now=self.clock())
+        except BlobStoreUnavailable:
+            log.warning("the file store did not answer; stray files are swept on a later tick")
+            return 0
 
 
 class StoredFiles:

@@ -150,22 +150,34 @@ class FakeExplorer:
 
 @dataclass
 class FakeBlobStore:
-    """The file-storage port in memory."""
+    """The file-storage port in memory, each blob with the time it was written."""
 
     blobs: dict[str, bytes] = field(default_factory=dict)
+    written: dict[str, datetime] = field(default_factory=dict)
 
     def put(self, key: str, data: bytes) -> None:
         """Store bytes under a key."""
-        self.blobs[key] = data
+        from app.db import utcnow
+
+        self.blobs[key], self.written[key] = data, utcnow()
 
     def get(self, key: str) -> bytes:
-        """The bytes under a key, or KeyError."""
+        """The bytes under a key; BlobMissing as the real stores raise."""
+        from incidents.conversation.store import BlobMissing
+
+        if key not in self.blobs:
+            raise BlobMissing(key)
         return self.blobs[key]
 
     def delete(self, key: str) -> None:
         """Forget a key."""
         self.blobs.pop(key, None)
+        self.written.pop(key, None)
 
     def exists(self, key: str) -> bool:
         """Whether a key is stored."""
         return key in self.blobs
+
+    def keys_older_than(self, prefix: str, moment: datetime):
+        """Keys under the prefix written before the moment."""
+        return [key for key, at in self.written.items() if key.startswith(prefix) and at < moment]

@@ -1,7 +1,9 @@
 """The `s3` adapter of the blob store: any S3-compatible endpoint, through boto3."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import boto3
 from botocore.config import Config
@@ -62,6 +64,17 @@ class S3BlobStore:
         except BotoCoreError as exc:
             raise BlobStoreUnavailable(str(exc)) from exc
         return True
+
+    def keys_older_than(self, prefix: str, moment: datetime) -> Iterator[str]:
+        """Objects under the prefix last modified before the moment, page by page."""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                              Prefix=checked_key(prefix)):
+                for item in page.get("Contents", []):
+                    if item["LastModified"] < moment:
+                        yield item["Key"]
+        except (ClientError, BotoCoreError) as exc:
+            raise BlobStoreUnavailable(str(exc)) from exc
 
     def _call(self, method, **kwargs) -> None:
         """Call boto3, its errors turned into ours."""

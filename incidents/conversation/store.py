@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +38,9 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool:
         """Whether bytes are stored under the key."""
+
+    def keys_older_than(self, prefix: str, moment: datetime) -> Iterator[str]:
+        """The keys under a prefix last written before the moment."""
 
 
 def checked_key(key: str) -> str:
@@ -84,3 +89,14 @@ class FileBlobStore:
     def exists(self, key: str) -> bool:
         """Whether the key's file exists."""
         return self._path(key).is_file()
+
+    def keys_older_than(self, prefix: str, moment: datetime) -> Iterator[str]:
+        """Files under the prefix's folder written before the moment; a write a killed process left half done
+        (a `.upload-` temporary) is named too, so that it can be deleted like any other stray file."""
+        folder = self.root / checked_key(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return
+        cutoff = moment.timestamp()
+        for path in folder.rglob("*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                yield path.relative_to(self.root).as_posix()

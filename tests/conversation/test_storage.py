@@ -202,3 +202,49 @@ def test_files_are_purged_after_the_retention_and_the_purge_is_audited(app, clie
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "attachment.purged"))
         assert event.data["sha256"] == stored["sha256"] and event.actor == "retention"
         assert session.scalar(select(Incident.status)) == "resolved"
+
+
+def stray_and_kept(app, client, owner) -> tuple[str, str]:
+    """One file uploaded as usual, and a blob a killed upload left behind (stored, its row never written)."""
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    stored = upload(client, owner, owner.headers, png()).json
+    with app.extensions["lockdesk"].sessions() as session:
+        kept = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
+    stray = f"attachments/{owner.incident_id}/{uuid.uuid4()}"
+    store.put(stray, FieldCipher.active().encrypt_bytes(png()))
+    return kept, stray
+
+
+def swept_after_the_grace(app, client, owner) -> None:
+    """A stray blob outlives its grace and is deleted; the kept file stays and still downloads."""
+    from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
+
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    kept, stray = stray_and_kept(app, client, owner)
+    with app.extensions["lockdesk"].sessions() as session:
+        assert sweep_orphan_blobs(session, store=store) == 0  # just written: an upload may still be committing
+        later = files.utcnow() + GRACE + timedelta(minutes=1)
+        assert sweep_orphan_blobs(session, store=store, now=later) == 1
+        assert sweep_orphan_blobs(session, store=store, now=later) == 0
+    assert not store.exists(stray) and store.exists(kept)
+    with app.extensions["lockdesk"].sessions() as session:
+        attachment = session.scalars(select(Attachment)).one()
+    assert client.get(f"/api/v1/attachments/{attachment.id}", headers=owner.headers).status_code == 200
+
+
+def test_a_blob_left_by_a_killed_upload_is_swept_from_the_folder(app, client, owner):
+    swept_after_the_grace(app, client, owner)
+
+
+def test_a_blob_left_by_a_killed_upload_is_swept_from_the_bucket(s3_app_settings, app, client, owner):
+    assert isinstance(app.extensions["lockdesk"].ports["blob_store"], S3BlobStore)
+    swept_after_the_grace(app, client, owner)
+
+
+def test_the_worker_sweeps_stray_files_with_the_conversations_jobs(app, client, owner):
+    kept, stray = stray_and_kept(app, client, owner)
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    jobs.clock = lambda: files.utcnow() + timedelta(hours=2)
+    assert jobs.sweep_strays() == 1
+    assert not store.exists(stray) and store.exists(kept)
