@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
+from app.exchange_batch import add_freeze_batch
 from app.heap import freeze_startup_objects
 from incidents.exchange import backoffice, deposits
 from incidents.exchange.port import AccountNotFound
@@ -106,6 +107,7 @@ def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret
     app.add_url_rule("/v1/accounts/<account_id>/<path:operation>", view_func=_post_write, methods=["POST"])
     app.add_url_rule("/v1/deposit-addresses/<address>", view_func=_get_deposit_address, methods=["GET"])
     app.add_url_rule("/_faults", view_func=_post_faults, methods=["POST"])
+    add_freeze_batch(app)
     return app
 
 
