@@ -21,6 +21,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
 from app.exchange_batch import add_freeze_batch
+from app.exchange_calls import add_call_counts
 from app.heap import freeze_startup_objects
 from incidents.exchange import backoffice, deposits
 from incidents.exchange.port import AccountNotFound
@@ -108,6 +109,7 @@ def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret
     app.add_url_rule("/v1/deposit-addresses/<address>", view_func=_get_deposit_address, methods=["GET"])
     app.add_url_rule("/_faults", view_func=_post_faults, methods=["POST"])
     add_freeze_batch(app)
+    add_call_counts(app)
     return app
 
 

@@ -144,3 +144,15 @@ def test_a_failing_exchange_is_retried_by_the_adapter_then_reported_unavailable(
     exchange_server.faults.configure(fail_next=5, fail_status=503)
     with pytest.raises(ExchangeUnavailable):
         http_client(exchange_server, attempts=2).freeze_batch([item("W1", "k1")])
+
+
+def test_the_back_office_counts_its_calls_by_kind(session, exchange_server):
+    open_account(session, "W1")
+    client = http_client(exchange_server)
+    client.freeze_batch([item("W1", "k1"), item("W2", "k2")])
+    client.freeze("W1", scope="full", reason="r", reference="INC", idempotency_key="k1")
+    client.get_account("W1")
+    counts = client._request("GET", "/_calls")
+    assert counts["by_kind"] == {"POST /v1/accounts/freeze-batch": 1, "POST /v1/accounts/{id}/freeze": 1,
+                                 "GET /v1/accounts/{id}": 1}
+    assert counts["total"] == 3
