@@ -1,16 +1,20 @@
 # Lockdesk's production image. One image, one part per container (compose.yaml):
 #   migrate (once per release) · web (gunicorn gthread) · worker (flask worker) · celery-worker · celery-beat
 # Every part runs `python -m deploy.run PART`, the same command `make stack` runs in CI's end-to-end test.
-# The base is pinned to a patch release; pin its digest too where you build (python:3.11.7-slim-bookworm@sha256:…).
+# The base image is a build argument. Production builds pin it by digest:
+#   docker build --build-arg PYTHON_IMAGE=python:3.11.7-slim-bookworm@sha256:<digest> .
+# The default below names a patch release only: the digest has to be read from the registry where the image
+# is built, and CI cannot look it up or verify it (its machines reach no image registry).
+ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
 
-FROM python:3.11.7-slim-bookworm AS build
+FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/lockdesk
 COPY requirements/app.lock /tmp/app.lock
 # Every dependency from the lock, each checked against its hash.
 RUN /opt/lockdesk/bin/pip install --require-hashes -r /tmp/app.lock
 
-FROM python:3.11.7-slim-bookworm
+FROM ${PYTHON_IMAGE}
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/opt/lockdesk/bin:$PATH PYTHONPATH=/srv/lockdesk \
     LOCKDESK_ENV=production LOCKDESK_INSTANCE_PATH=/var/lib/lockdesk \
     PROMETHEUS_MULTIPROC_DIR=/tmp/lockdesk-metrics CELERY_BEAT_SCHEDULE=/var/lib/lockdesk/celerybeat-schedule \

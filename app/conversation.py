@@ -10,7 +10,8 @@ from flask import Flask, current_app, request
 from flask.cli import AppGroup
 
 from app.adapters import setting
-from app.db import utcnow
+from app.db import FieldCipher, utcnow
+from app.key_rotation import Progress, register
 from incidents.conversation.attachments import (
     AttachmentLimits,
     purge_expired_attachments,
@@ -87,16 +88,31 @@ class ConversationJobs:
             return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
 
 
+class StoredFiles:
+    """The case files in the blob store, as one kind of encrypted data `keys rotate` re-encrypts."""
+
+    name = "attachments.files"
+
+    def rotate(self, sessions, cipher: FieldCipher, *, batch_size: int) -> Progress:
+        """Rewrite every file not yet under the newest key, in batches; the store of the running application."""
+        store = current_app.extensions["lockdesk"].ports["blob_store"]
+        with sessions() as session:
+            counts = rotate_attachment_keys(session, store=store, cipher=cipher, batch=batch_size)
+        return Progress(seen=counts.seen, rotated=counts.rotated, current=counts.current)
+
+
+register(lambda: [StoredFiles()])
+
 attachments_cli = AppGroup("attachments", help="The case files.")
 
 
 @attachments_cli.command("rotate-keys")
 def rotate_keys_command() -> None:
-    """Re-encrypt every stored file under the newest FIELD_ENCRYPTION_KEY."""
+    """Re-encrypt every stored file under the newest key (`keys rotate` does this along with the columns)."""
     runtime = current_app.extensions["lockdesk"]
     with runtime.sessions() as session:
-        count = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
-    click.echo(f"{count} files re-encrypted under the newest key")
+        counts = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
+    click.echo(f"{counts.rotated} files re-encrypted under the newest key")
 
 
 @attachments_cli.command("purge")

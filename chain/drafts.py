@@ -17,10 +17,11 @@ LETTER_LANGUAGES = ("en", "zh-CN")
 
 @dataclass(frozen=True)
 class FreezeRequest:
-    """A drafted letter to one receiving exchange."""
+    """A drafted letter to one receiving exchange, in one language."""
 
     exchange: str
     text: str
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,14 @@ def _finished(session: Session, trace_id: uuid.UUID) -> Trace:
 
 def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID,
                           now: datetime | None = None) -> list[FreezeRequest]:
-    """One freeze-request letter per exchange the traced funds reached."""
+    """Per exchange the traced funds reached: the freeze-request letter in English and Chinese."""
     trace = _finished(session, trace_id)
     exchanges = sorted({f["entity"] or f["label"] for f in trace.findings or []
                         if f["category"] == "exchange"})
     return [FreezeRequest(name, freeze_request_letter(
         exchange=name, chain=trace.chain, transaction=trace.transaction or {},
-        graph=trace.graph or {}, findings=trace.findings or [], now=now or utcnow()))
-        for name in exchanges]
+        graph=trace.graph or {}, findings=trace.findings or [], now=now or utcnow(), language=language),
+        language) for name in exchanges for language in LETTER_LANGUAGES]
 
 
 def draft_issuer_requests(session: Session, *, trace_id: uuid.UUID,

@@ -1,6 +1,8 @@
 """The fund-flow picture: layered left to right by hop, services coloured, every label escaped."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -16,8 +18,24 @@ COLOURS = {  # category -> (fill, stroke); the first category of a node wins (sa
 PLAIN = ("#ffffff", "#566573")
 
 
-def render_svg(graph: dict[str, Any], *, title: str = "") -> str:
+def _english_hop(hop: int) -> str:
+    """The caption of an unlabelled address."""
+    return f"hop {hop}"
+
+
+@dataclass(frozen=True)
+class GraphWords:
+    """The picture's words: the legend's category names, the caption of an unlabelled address by its hop,
+    and a label as shown. English by default; a caller with a catalogue passes its translations."""
+
+    legend: Mapping[str, str] = field(default_factory=lambda: {category: category for category in COLOURS})
+    hop: Callable[[int], str] = _english_hop
+    label: Callable[[str], str] = str
+
+
+def render_svg(graph: dict[str, Any], *, title: str = "", words: GraphWords | None = None) -> str:
     """An SVG document for a graph in the API shape (nodes with hop and labels, edges)."""
+    words = words or GraphWords()
     nodes = graph.get("nodes") or []
     places = _place(nodes)
     width = MARGIN * 2 + COLUMN * (max((n["hop"] for n in nodes), default=0)) + BOX_W
@@ -30,10 +48,10 @@ def render_svg(graph: dict[str, Any], *, title: str = "") -> str:
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
              'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#566573"/>'
              "</marker></defs>"]
-    parts += _legend()
+    parts += _legend(words)
     parts += [_edge(edge, places) for edge in graph.get("edges") or []
               if edge["from"] in places and edge["to"] in places]
-    parts += [_node(node, *places[node["address"]]) for node in nodes]
+    parts += [_node(node, *places[node["address"]], words) for node in nodes]
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -55,12 +73,13 @@ def _category(node: dict[str, Any]) -> str | None:
     return next((category for category in COLOURS if category in found), None)
 
 
-def _node(node: dict[str, Any], x: int, y: int) -> str:
+def _node(node: dict[str, Any], x: int, y: int, words: GraphWords) -> str:
     """One address box with a short address and its first label."""
     fill, stroke = COLOURS.get(_category(node) or "", PLAIN)
     address = node["address"]
     short = address if len(address) <= 20 else f"{address[:10]}…{address[-6:]}"
-    label = (node.get("labels") or [{}])[0].get("label", f"hop {node['hop']}")
+    labels = node.get("labels") or []
+    label = words.label(str(labels[0]["label"])) if labels and labels[0].get("label") else words.hop(node["hop"])
     return (f'<g class="node"><title>{escape(address)}</title>'
             f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="6" fill="{fill}" '
             f'stroke="{stroke}" stroke-width="2"/>'
@@ -82,12 +101,12 @@ def _edge(edge: dict[str, Any], places: dict[str, tuple[int, int]]) -> str:
             f'<text x="{middle[0]}" y="{middle[1]}" text-anchor="middle">{escape(text)}</text></g>')
 
 
-def _legend() -> list[str]:
-    """Colour swatches for the highlighted categories."""
+def _legend(words: GraphWords) -> list[str]:
+    """Colour swatches for the highlighted categories, named in the caller's words."""
     parts = []
     for index, (category, (fill, stroke)) in enumerate(COLOURS.items()):
         x = MARGIN + index * 110
         parts.append(f'<g class="legend"><rect x="{x}" y="{MARGIN - 14}" width="14" height="14" '
                      f'fill="{fill}" stroke="{stroke}" stroke-width="2"/>'
-                     f'<text x="{x + 20}" y="{MARGIN - 3}">{escape(category)}</text></g>')
+                     f'<text x="{x + 20}" y="{MARGIN - 3}">{escape(str(words.legend.get(category, category)))}</text></g>')
     return parts

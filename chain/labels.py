@@ -32,6 +32,13 @@ BRIDGED_CHAINS = {"arbitrum": "arbitrum", "optimism": "optimism", "base": "base"
                   "ethereum": "ethereum", "binance smart chain": "bsc", "bnb chain": "bsc", "bsc": "bsc",
                   "tron": "tron", "solana": "solana"}
 PROOF_OF_RESERVES = re.compile(r"(?P<entity>.+): exchange wallet \(DefiLlama\)")
+# The labels this module writes itself, each with a code a page can translate (see `label_code`).
+LABEL_TEXTS = {"exchange_wallet": "wallet of exchange {exchange} (proof-of-reserves list gathered by DefiLlama)",
+               "phishing_tag": "reported for phishing or a hack (Etherscan tag)",
+               "ofac_sdn": "OFAC SDN list ({asset})"}
+_LABEL_PATTERNS = {code: re.compile(re.escape(text).replace(r"\{exchange\}", "(?P<exchange>.+)")
+                                    .replace(r"\{asset\}", "(?P<asset>[^()]+)"))
+                   for code, text in LABEL_TEXTS.items()}
 # Tornado Cash entries that are pools or the routes into them; the rest are governance or grants
 MIXER_ENTRY = re.compile(r"(\d[\d,]*(\.\d+)? \w+$)|mixer|proxy|router", re.IGNORECASE)
 
@@ -88,7 +95,7 @@ def shipped_labels(chain: str = "ethereum") -> tuple[Label, ...]:
     folder = DATA / "labels" / chain
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         labels += _file_labels(path)
-    labels += [Label(address, "sanctioned", f"OFAC SDN list ({asset})", "OFAC")
+    labels += [Label(address, "sanctioned", LABEL_TEXTS["ofac_sdn"].format(asset=asset), "OFAC")
                for address, asset in sanctioned_addresses() if _fits(chain, address)]
     return tuple(labels)
 
@@ -103,7 +110,7 @@ def _file_labels(path: Path) -> list[Label]:
         return [Label(row["address"], "mixer", row["nameTag"], "Tornado Cash") for row in rows
                 if MIXER_ENTRY.search(row["nameTag"].split(":")[-1])]
     if name == "phish-hack":
-        return [Label(address, "phishing", "reported for phishing or a hack (Etherscan tag)")
+        return [Label(address, "phishing", LABEL_TEXTS["phishing_tag"])
                 for address in rows["addresses"]]
     if name in OTHER_FILES:
         return [Label(row["address"], OTHER_FILES[name], row["nameTag"]) for row in rows]
@@ -116,9 +123,18 @@ def _exchange_label(row: dict[str, str], entity: str | None) -> Label:
     listed = PROOF_OF_RESERVES.fullmatch(tag)
     if listed:
         owner = entity or listed["entity"]
-        return Label(row["address"], "exchange", f"wallet of exchange {owner} (proof-of-reserves "
-                     "list gathered by DefiLlama)", owner)
+        return Label(row["address"], "exchange", LABEL_TEXTS["exchange_wallet"].format(exchange=owner), owner)
     return Label(row["address"], "exchange", tag, entity or tag.split(":")[0].strip())
+
+
+def label_code(text: str) -> tuple[str, dict[str, str]] | None:
+    """The code and values of a label this module wrote (LABEL_TEXTS), so a page can say it in its language;
+    None for a label taken as it is from a source (a name tag, an imported row)."""
+    for code, pattern in _LABEL_PATTERNS.items():
+        matched = pattern.fullmatch(text)
+        if matched:
+            return code, matched.groupdict()
+    return None
 
 
 def _fits(chain: str, address: str) -> bool:

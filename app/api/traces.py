@@ -40,9 +40,10 @@ class TraceIn(Schema):
 
 
 class FreezeLetterOut(Schema):
-    """One drafted letter per receiving exchange."""
+    """The drafted letter to one receiving exchange, in one language (English first, then Chinese)."""
 
     exchange = fields.String()
+    language = fields.String(metadata={"enum": ["en", "zh-CN"]})
     text = fields.String()
 
 

@@ -90,7 +90,8 @@ def protect_pages(blueprint, *, deny_framing: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Attach translations, CSRF protection, the cookie rules and the page blueprints."""
-    from app.web import console, conversation, errors, handoff, owner, owner_help, templating  # noqa: F401 (their routes)
+    from app.web import (  # noqa: F401 (their routes)
+        chain_words, console, conversation, errors, handoff, owner, owner_help, templating)
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(PACKAGE / "translations"))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
@@ -106,6 +107,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     templating.init_app(app)
+    chain_words.init_app(app)
     handoff.init_app(app)
     errors.init_app(app)
     app.register_blueprint(owner.bp)

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.casefile import reporter_view, staff_view
+from app.web.chain_words import trace_svg
 from chain.models import Trace
-from chain.service import get_trace_svg, list_traces
+from chain.service import list_traces
 from incidents import audit, ownership, review
 from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
@@ -126,7 +127,7 @@ def staff_case(session: Session, *, incident_id: uuid.UUID, policy: review.Revie
                now: datetime | None = None, trust_days: int = 7) -> StaffCase:
     """The whole case for the console."""
     incident = get_incident(session, incident_id=incident_id)
-    traces = [{"trace": trace, "svg": get_trace_svg(session, trace_id=trace.id) if trace.graph else None}
+    traces = [{"trace": trace, "svg": trace_svg(trace)}
               for trace in list_traces(session, incident_id=incident_id)]
     return StaffCase(
         incident=incident, view=staff_view(session, incident),

@@ -6,6 +6,7 @@ import uuid
 from flask import render_template
 
 from app.extensions import get_session
+from app.web.chain_words import trace_svg
 from app.web.console import bp
 from app.web.console_auth import staff_page
 from chain import service as chain_service
@@ -15,10 +16,8 @@ from chain import service as chain_service
 @staff_page()
 def trace(principal, trace_id: uuid.UUID):
     """A trace: the transaction, the fund-flow graph, findings and the letters."""
-    session = get_session()
-    found = chain_service.get_trace(session, trace_id=trace_id)
-    svg = chain_service.get_trace_svg(session, trace_id=trace_id) if found.graph else None
-    return render_template("console/trace.html", principal=principal, trace=found, svg=svg)
+    found = chain_service.get_trace(get_session(), trace_id=trace_id)
+    return render_template("console/trace.html", principal=principal, trace=found, svg=trace_svg(found))
 
 
 @bp.get("/traces/<uuid:trace_id>/letters")

@@ -169,9 +169,22 @@ def claim_for_message(session: Session, *, incident_id: uuid.UUID, ids: list[uui
     return [rows[attachment_id] for attachment_id in wanted]
 
 
-def rotate_attachment_keys(session: Session, *, store: BlobStore, batch: int = 100) -> int:
-    """Re-encrypt every stored file under the newest field-encryption key (as columns are on rewrite)."""
-    cipher, rotated, after = FieldCipher.active(), 0, None
+@dataclass
+class FileRotation:
+    """What a rotation of the stored files did: files looked at, re-encrypted, already under the newest key."""
+
+    seen: int = 0
+    rotated: int = 0
+    current: int = 0
+
+
+def rotate_attachment_keys(session: Session, *, store: BlobStore, cipher: FieldCipher | None = None,
+                           batch: int = 100) -> FileRotation:
+    """Re-encrypt every stored file under the cipher's newest key, skipping those already under it.
+
+    Each file is rewritten whole (a put replaces the object), so a run stopped half-way is run again.
+    """
+    cipher, counts, after = cipher or FieldCipher.active(), FileRotation(), None
     while True:
         query = select(Attachment.id, Attachment.storage_key).where(Attachment.purged_at.is_(None))
         if after is not None:
@@ -179,8 +192,16 @@ def rotate_attachment_keys(session: Session, *, store: BlobStore, batch: int = 1
         rows = session.execute(query.order_by(Attachment.id).limit(batch)).all()
         session.commit()  # no transaction open while the store is asked
         for _id, key in rows:
-            store.put(key, cipher.rotate_bytes(store.get(key)))
-            rotated += 1
+            try:
+                token = store.get(key)
+            except BlobMissing:  # purged since the rows were read
+                continue
+            counts.seen += 1
+            if cipher.is_current(token.decode("ascii")):
+                counts.current += 1
+                continue
+            store.put(key, cipher.rotate_bytes(token))
+            counts.rotated += 1
         if len(rows) < batch:
-            return rotated
+            return counts
         after = rows[-1][0]

@@ -44,8 +44,10 @@ def write_bundle(session: Session, *, incident_id: uuid.UUID, language: str, sig
         trace_id = item["trace"]["id"]
         files[f"traces/{trace_id}.json"] = dumps(item["trace"])
         files[f"traces/{trace_id}.svg"] = item["svg"].encode()
-        for letter in item["letters"]:
-            files[f"letters/{trace_id}-{safe_name(letter['exchange'])}.txt"] = letter["text"].encode()
+        for letter in item["letters"]:  # English as <trace>-<exchange>.txt, Chinese beside it as ….zh-CN.txt
+            language = letter.get("language", "en")
+            suffix = "" if language == "en" else f".{language}"
+            files[f"letters/{trace_id}-{safe_name(letter['exchange'])}{suffix}.txt"] = letter["text"].encode()
     if case.checkpoint is not None:  # the chain's newest signed length and head, checkable without the database
         files["audit/checkpoint.json"] = dumps(checkpoints.export(case.checkpoint,
                                                                   public_key_b64=signer.public_key_b64))

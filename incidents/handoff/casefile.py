@@ -90,8 +90,8 @@ def _traces(session: Session, incident_id: uuid.UUID) -> list[dict[str, Any]]:
                 "finished_at": iso(trace.finished_at)}
         svg = render_svg(trace.graph or {"nodes": [], "edges": []}, title=f"{trace.chain} {trace.tx_hash}")
         letters = (chain_service.draft_freeze_requests(session, trace_id=trace.id) if trace.status == "done" else [])
-        found.append({"trace": body, "svg": svg, "letters": [{"exchange": letter.exchange, "text": letter.text}
-                                                              for letter in letters]})
+        found.append({"trace": body, "svg": svg, "letters": [
+            {"exchange": letter.exchange, "language": letter.language, "text": letter.text} for letter in letters]})
     return found
 
 

@@ -89,8 +89,11 @@ class TestWithATronApi:
         binance = next(n for n in trace["graph"]["nodes"] if n["address"] == BINANCE)
         assert binance["taint"]["USDT"] == {"poison": "5000", "haircut": "5000", "fifo": "5000"}
         letters = client.get(f"/api/v1/traces/{trace['id']}/freeze-request", headers=owner).get_json()["items"]
-        assert [letter["exchange"] for letter in letters] == ["Binance"]
+        assert [(letter["exchange"], letter["language"]) for letter in letters] == [("Binance", "en"),
+                                                                                    ("Binance", "zh-CN")]
         assert theft.hashes["a->binance"] in letters[0]["text"] and "5000 USDT" in letters[0]["text"]
+        assert "致：Binance 合规" in letters[1]["text"] and theft.hashes["a->binance"] in letters[1]["text"]
+        assert "5000 USDT" in letters[1]["text"] and "路径" in letters[1]["text"]
 
     def test_usdt_still_held_by_mules_names_tether_and_the_balance(self, app, client, theft):
         owner, trace = self._reported(app, client, theft)

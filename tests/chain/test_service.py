@@ -126,9 +126,12 @@ def test_the_naive_client_finds_the_same_graph_with_more_round_trips(chain_sessi
 def test_freeze_letters_go_to_each_exchange_reached_with_the_evidence(chain_session, anvil, theft):
     trace = _run(chain_session, anvil.url, theft, EvmExplorer.over_http(anvil.url,
                                                                          finality_depth=0))
-    letters = {letter.exchange: letter.text for letter in
-               service.draft_freeze_requests(chain_session, trace_id=trace.id, now=NOW)}
-    assert sorted(letters) == ["OKX"]
+    drafted = service.draft_freeze_requests(chain_session, trace_id=trace.id, now=NOW)
+    assert [(letter.exchange, letter.language) for letter in drafted] == [("OKX", "en"), ("OKX", "zh-CN")]
+    letters = {letter.exchange: letter.text for letter in drafted if letter.language == "en"}
+    chinese = drafted[1].text
+    assert "致：OKX 合规" in chinese and "紧急冻结请求" in chinese and theft.hashes["a->okx"] in chinese
+    assert "5.9 ETH" in chinese and "To:" not in chinese and "Deposits at" not in chinese
     assert theft.root in letters["OKX"] and theft.hashes["a->okx"] in letters["OKX"]
     assert "5.9 ETH" in letters["OKX"]
     svg = service.get_trace_svg(chain_session, trace_id=trace.id)

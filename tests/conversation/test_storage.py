@@ -2,6 +2,7 @@
 encryption at rest with rotation, nothing half stored, retention."""
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -135,6 +136,47 @@ def test_files_written_under_an_old_key_are_read_and_rewritten_under_the_new_one
         assert FieldCipher([new_key]).decrypt_bytes(store.get(key))[:4] == b"\x89PNG"
     finally:
         FieldCipher.install([TEST_FIELD_KEY])
+
+
+def rotate_files_with_keys_rotate(settings, client, owner) -> None:
+    """Two files under the old key; `keys rotate` with new,old; then only the new key: both still download."""
+    from app import create_app
+
+    ids = [upload(client, owner, owner.headers, png(color=color)).json["id"] for color in ((1, 2, 3), (4, 5, 6))]
+    before = {id_: client.get(f"/api/v1/attachments/{id_}", headers=owner.headers).data for id_ in ids}
+    new_key = Fernet.generate_key().decode()
+    both = create_app({**settings, "FIELD_ENCRYPTION_KEY": f"{new_key},{TEST_FIELD_KEY}"})
+    try:
+        answer = both.test_cli_runner().invoke(args=["keys", "rotate", "--batch-size", "1"])
+        assert answer.exit_code == 0, answer.output
+        assert json.loads(answer.output)["kinds"]["attachments.files"] == {"seen": 2, "rotated": 2, "current": 0}
+        again = json.loads(both.test_cli_runner().invoke(args=["keys", "rotate"]).output)
+        assert again["rotated"] == 0 and again["kinds"]["attachments.files"]["current"] == 2
+        only_new = create_app({**settings, "FIELD_ENCRYPTION_KEY": new_key})
+        try:
+            reader = only_new.test_client()
+            for id_ in ids:
+                answer = reader.get(f"/api/v1/attachments/{id_}", headers=owner.headers)
+                assert answer.status_code == 200 and answer.data == before[id_]
+            store = only_new.extensions["lockdesk"].ports["blob_store"]
+            with only_new.extensions["lockdesk"].sessions() as session:
+                keys = session.scalars(select(Attachment.storage_key)).all()
+            with pytest.raises(ValueError):
+                FieldCipher([TEST_FIELD_KEY]).decrypt_bytes(store.get(keys[0]))
+        finally:
+            only_new.extensions["lockdesk"].engine.dispose()
+    finally:
+        both.extensions["lockdesk"].engine.dispose()
+        FieldCipher.install([TEST_FIELD_KEY])
+
+
+def test_keys_rotate_rewrites_the_stored_files_so_the_old_key_can_go(settings, app, client, owner):
+    rotate_files_with_keys_rotate(settings, client, owner)
+
+
+def test_keys_rotate_rewrites_the_files_in_an_s3_bucket(s3_app_settings, app, client, owner):
+    assert isinstance(app.extensions["lockdesk"].ports["blob_store"], S3BlobStore)
+    rotate_files_with_keys_rotate(s3_app_settings, client, owner)
 
 
 def test_a_tampered_blob_is_never_served(app, client, owner):

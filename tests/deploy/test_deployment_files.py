@@ -26,6 +26,14 @@ def test_the_image_runs_the_parts_make_stack_runs():
         assert f'[*run, "{part}"' in stack
 
 
+def test_the_base_image_is_one_build_argument_that_production_pins_by_digest():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile, re.M)
+    assert default and default.group(1).startswith("python:3.11")
+    assert re.findall(r"^FROM (\S+)", dockerfile, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
+    assert "--build-arg PYTHON_IMAGE=python:3.11.7-slim-bookworm@sha256:" in dockerfile
+
+
 def test_compose_runs_every_part_by_its_name():
     services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
     commands = {name: service["command"][0] for name, service in services.items()

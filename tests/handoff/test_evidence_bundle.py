@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -46,6 +47,7 @@ def test_the_bundle_lists_every_file_with_its_hash_and_holds_the_case_traces_let
             f"letters/{trace_id}-Binance.txt"} <= set(listed)
     assert manifest["incident"].startswith("INC-") and manifest["key_id"] and len(manifest["audit_head"]) == 64
     assert b"Urgent freeze request" in content[f"letters/{trace_id}-Binance.txt"]
+    assert "紧急冻结请求" in content[f"letters/{trace_id}-Binance.zh-CN.txt"].decode()
     assert content[f"traces/{trace_id}.svg"].startswith(b"<svg")
     assert json.loads(content[f"traces/{trace_id}.json"])["findings"][0]["category"] == "exchange"
 
@@ -90,6 +92,10 @@ def test_the_chinese_case_pdf_holds_its_text_in_chinese(app, client, case):
     for words in ("工单", "证据", "摘要", "时间线", "资金流向", "已冻结"):
         assert words in text, words
     assert "Binance 14" in text
+    flat = re.sub(r"\s+", "", text)
+    assert "请向其发送冻结请求" in flat and "send it a freeze request" not in text  # the finding's advice
+    assert "受制裁 黑客 钓鱼 混币器 跨链桥 交易所" in text and "第 1 跳" in text  # the picture's legend, captions
+    assert "以太坊" in text and "incident.opened" not in text  # the chain and the timeline's events by name
 
 
 def test_the_english_case_pdf_names_the_summary_findings_and_decisions(app, client, case):

@@ -119,6 +119,7 @@ def test_trace_page_shows_the_graph_inline_and_highlights_the_exchange(app, clie
     assert "Reached an exchange" in page.text
     letters = client.get(f"/console/traces/{trace.id}/letters")
     assert letters.status_code == 200 and "freeze" in letters.text.lower() and "OKX" in letters.text
+    assert "致：OKX 合规" in letters.text  # the same letter in Chinese beside the English one
 
 
 def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):

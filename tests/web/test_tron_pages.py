@@ -20,9 +20,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 WORDS = {
     "en": {"exchange": "Reached an exchange", "held": "1000 USDT still held at this address; ask Tether",
-           "stablecoin": "Stablecoin still held", "letters": "Request to the stablecoin issuer"},
+           "stablecoin": "Stablecoin still held", "letters": "Request to the stablecoin issuer",
+           "advice": "reached exchange Binance: send it a freeze request", "legend": "exchange", "hop": "hop "},
     "zh-CN": {"exchange": "进入交易所", "held": "该地址仍持有 1000 USDT，可请 Tether 冻结",
-              "stablecoin": "稳定币仍在地址中", "letters": "致稳定币发行方的冻结请求"},
+              "stablecoin": "稳定币仍在地址中", "letters": "致稳定币发行方的冻结请求",
+              "advice": "资金已进入交易所 Binance：请向其发送冻结请求", "legend": "交易所", "hop": "第 "},
 }
 
 
@@ -83,6 +85,8 @@ def test_a_tron_usdt_theft_shows_its_findings_to_the_owner_and_in_the_console(li
     text = desk.inner_text("main")
     assert words["stablecoin"] in text and BINANCE[:6] in text
     assert desk.locator("figure.graph svg").count() == 1
+    assert words["advice"] in text and words["legend"] in desk.locator("figure.graph g.legend").all_text_contents()
+    assert any(caption.startswith(words["hop"]) for caption in desk.locator("figure.graph g.node text").all_text_contents())
     shot(desk, f"tron-{language.lower()}-console-trace")
     submit(desk, f"text={words['letters']}")
     letters = desk.locator("pre.letter").all_inner_texts()
