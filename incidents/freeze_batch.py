@@ -61,18 +61,31 @@ def _send_chunk(exchange: ExchangePort, chunk: list[Claim], policy: DispatchPoli
     except ExchangeError as error:
         log.warning("freeze batch of %d failed (%s: %s); sending it item by item with the same keys",
                     len(chunk), type(error).__name__, error.detail)
-        answers = []
+        return one_by_one(exchange, chunk, policy)
     except Exception:  # an unforeseen answer must not lose the commands: the single calls settle them
         log.exception("freeze batch of %d failed unexpectedly; sending it item by item", len(chunk))
-        answers = []
+        return one_by_one(exchange, chunk, policy)
     by_key = {answer.idempotency_key: answer for answer in answers}
+    answered = {claim.command_id: item_result(by_key[claim.idempotency_key]) for claim in chunk
+                if claim.idempotency_key in by_key and by_key[claim.idempotency_key].account_id == claim.account_id}
+    left_out = [claim for claim in chunk if claim.command_id not in answered]  # not answered: ask for each alone
+    return {**answered, **one_by_one(exchange, left_out, policy)}
+
+
+def one_by_one(exchange: ExchangePort, claims: list[Claim], policy: DispatchPolicy) -> dict[object, CallResult]:
+    """The single freeze call for each claim, with its key, until one finds the exchange unavailable: the rest
+    are then not sent and are retried later like it (a down exchange would otherwise cost every item its
+    own timeouts, long past the claims' leases)."""
     done: dict[object, CallResult] = {}
-    for claim in chunk:
-        answer = by_key.get(claim.idempotency_key)
-        if answer is None or answer.account_id != claim.account_id:  # not answered: ask for it alone
-            done[claim.command_id] = call_exchange(exchange, claim, policy=policy)
-        else:
-            done[claim.command_id] = item_result(answer)
+    unavailable: CallResult | None = None
+    for claim in claims:
+        if unavailable is not None:
+            done[claim.command_id] = CallResult("retry", error=f"not sent: {unavailable.error}",
+                                                retry_after=unavailable.retry_after)
+            continue
+        done[claim.command_id] = result = call_exchange(exchange, claim, policy=policy)
+        if result.verdict == "retry":
+            unavailable = result
     return done
 
 

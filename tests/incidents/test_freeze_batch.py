@@ -182,3 +182,20 @@ def test_a_batch_applied_but_unanswered_is_replayed_item_by_item_and_freezes_not
     assert record_all(session, results) == ["done", "done", "done"]
     assert [backoffice_account(session, a).freezes for a in ("V1", "V2", "V3")] == [1, 1, 1]
     assert keyed_writes(session, "freeze") == 3
+
+
+class DownExchange(FakeExchange):
+    """Neither batches nor single freezes get through."""
+
+    def freeze(self, account_id, *, scope, reason, reference, idempotency_key):
+        self.singles.append((account_id, idempotency_key))
+        raise ExchangeUnavailable("connect timeout", retry_after=3.0)
+
+
+def test_once_a_single_call_finds_the_exchange_unavailable_the_rest_are_retried_later_unsent():
+    exchange = DownExchange(batch_error=ExchangeUnavailable("read timeout"))
+    results = freeze_claims(exchange, [claim("A"), claim("B"), claim("C")], policy=POLICY)
+    assert [account for account, _ in exchange.singles] == ["A"]
+    assert [r.verdict for _, r in results] == ["retry"] * 3
+    assert results[2][1].error == "not sent: ExchangeUnavailable: connect timeout"
+    assert results[2][1].retry_after == 3.0
