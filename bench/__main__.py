@@ -49,8 +49,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--exchange-delay-ms", type=float, default=0.0, help="exchange answer delay for intake")
     parser.add_argument("--burst-delay-ms", type=float, default=50.0)
     parser.add_argument("--wave-delay-ms", type=float, default=50.0, help="exchange answer delay for the wave")
-    parser.add_argument("--wave-limit-seconds", type=float, default=600.0,
-                        help="how long the wave waits for its last freeze before reporting how many were frozen")
+    parser.add_argument("--wave-limit-seconds", type=float, default=120.0,
+                        help="how long the wave waits for its last freeze before reporting how many were frozen "
+                             "(and again for its follow-ups), so that make bench stays bounded")
     parser.add_argument("--budget-seconds", type=float, default=BUDGET_SECONDS,
                         help="the time after which no further burst run starts (the first always runs)")
     parser.add_argument("--out", type=Path, default=RESULTS)

@@ -19,14 +19,13 @@ from typing import Any
 import requests
 
 from bench import cpu
-from bench.intake import _wait_all_frozen, burst_checks, wait_drained
+from bench.intake import _wait_all_frozen, outbox_backlog, wait_drained
 from bench.stack import EXCHANGE_KEY, EXCHANGE_SECRET, Database, ExchangeBackoffice, LockdeskServer, Settings
 
 BATCH_PATH = "/api/v1/anomalies/batch"
 WEBHOOK_SECRET = "bench-webhook-secret"  # bench.stack.Settings gives every Lockdesk process this secret
 # One event of this type crosses the freeze threshold on its own (a risk engine's "account taken over").
 WAVE_EVENT, WAVE_WEIGHTS = "credential_stuffing", {"credential_stuffing": 100}
-FOLLOW_UPS_LIMIT_SECONDS = 300
 
 
 def measure_wave(settings: Settings, exchange: ExchangeBackoffice, *, accounts: int, batch: int, clients: int,
@@ -49,16 +48,18 @@ def measure_wave(settings: Settings, exchange: ExchangeBackoffice, *, accounts: 
         answered_s = round(time.monotonic() - started, 2)
         frozen_s = _wait_all_frozen(database.url, prefix, accounts, started_at, limit=limit_seconds)
         until_frozen = cpu.reading(roots)
+        frozen_by_limit = _frozen_count(database.url, prefix)
         calls_frozen = exchange_calls(exchange)
-        drained_s = wait_drained(database.url, limit=FOLLOW_UPS_LIMIT_SECONDS)
+        drained_s = wait_drained(database.url, limit=limit_seconds)
         settled = cpu.reading(roots)
         exchange.set_delay(0)
-        frozen_now = _frozen_count(database.url, prefix)
-        checks = burst_checks(database.url, exchange, sent["incidents"], prefix)
+        frozen_now, backlog = _frozen_count(database.url, prefix), outbox_backlog(database.url)
+        checks = wave_checks(database.url, exchange, sent["incidents"], prefix)
     return {"accounts": accounts, "batch_events": batch, "webhooks": sent["requests"], "clients": clients,
             "exchange_delay_ms": delay_ms, "statuses": sent["statuses"], "answered_events": len(sent["incidents"]),
             "actions": sent["actions"], "all_answered_s": answered_s, "last_frozen_s": frozen_s,
-            "frozen_at_end": frozen_now, "follow_ups_drained_after_s": drained_s,
+            "frozen_by_limit": frozen_by_limit, "frozen_at_end": frozen_now, "follow_ups_drained_after_s": drained_s,
+            "follow_ups_left": backlog,
             "exchange_calls_until_frozen": _difference(calls_before, calls_frozen),
             "exchange_calls_with_follow_ups": _difference(calls_before, exchange_calls(exchange)),
             "cpu_ms_per_account_until_frozen": cpu.per_report(before, until_frozen, accounts),
@@ -124,6 +125,33 @@ def _difference(before: dict[str, int], after: dict[str, int]) -> dict[str, int]
     return {**made, "total": sum(made.values())}
 
 
+def wave_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[str], prefix: str) -> dict[str, Any]:
+    """Lost: an answered incident missing, or without a freeze command that is done or still on its way (a
+    freeze the dispatcher has not reached yet is late, not lost: `freezes_pending`). Frozen twice: at the
+    exchange."""
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT i.id, count(c.id) AS freezes, "
+            "sum(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END) AS done, "
+            "sum(CASE WHEN c.status IN ('pending', 'in_flight') THEN 1 ELSE 0 END) AS pending "
+            "FROM incidents i LEFT JOIN exchange_commands c ON c.incident_id = i.id AND c.action = 'freeze' "
+            "WHERE i.account_id LIKE :p GROUP BY i.id"), {"p": f"{prefix}%"}).all()
+    engine.dispose()
+    by_id = {str(row.id): row for row in rows}
+    lost = sum(1 for incident in answered if incident not in by_id
+               or (by_id[incident].done or 0) + (by_id[incident].pending or 0) != 1)
+    counts = exchange.freeze_counts()
+    return {"answered": len(answered), "incidents": len(rows), "lost": lost,
+            "freezes_pending": sum(row.pending or 0 for row in rows),
+            "freeze_commands": sum(row.freezes for row in rows), "exchange_frozen": counts["frozen"],
+            "frozen_twice": counts["frozen_twice"], "exchange_freeze_keys": counts["freeze_keys"]}
+
+
 def _frozen_count(database_url: str, prefix: str) -> int:
     """The wave's incidents frozen by now."""
     from sqlalchemy import text
@@ -141,7 +169,8 @@ def _frozen_count(database_url: str, prefix: str) -> int:
 def wave_rows(wave: dict[str, Any], floor_cpu_ms: float | None) -> list[str]:
     """The README table's rows of the wave."""
     frozen = (f"last account frozen after {wave['last_frozen_s']} s" if wave["last_frozen_s"] is not None
-              else f"{wave['frozen_at_end']} of {wave['accounts']} frozen within the bench's limit")
+              else f"{wave.get('frozen_by_limit', wave['frozen_at_end'])} of {wave['accounts']} frozen within the "
+                   f"bench's limit")
     calls = wave["exchange_calls_until_frozen"]
     spent = wave["cpu_ms_per_account_until_frozen"]
     total = lockdesk_cpu(spent)
@@ -154,7 +183,8 @@ def wave_rows(wave: dict[str, Any], floor_cpu_ms: float | None) -> list[str]:
         f"| wave: exchange calls until the last freeze | {calls['total']:,} "
         f"({', '.join(f'{kind} {n:,}' for kind, n in calls.items() if kind != 'total')}) | | | — |",
         f"| wave: lost / frozen twice | {wave['lost']} / {wave['frozen_twice']} ({wave['incidents']} incidents, "
-        f"{wave['freeze_commands']} freeze commands) | | | 0 / 0: {_yes(wave['lost'] == 0 and wave['frozen_twice'] == 0)} |",
+        f"{wave['freeze_commands']} freeze commands{_pending(wave)}) | | | 0 / 0: "
+        f"{_yes(wave['lost'] == 0 and wave['frozen_twice'] == 0)} |",
         f"| wave: CPU ms per account until the last freeze | {', '.join(f'{p} {ms}' for p, ms in spent.items())}; "
         f"Lockdesk's own {total} | {against} | {ratio} | ≤ floor: {_yes(wave_cpu_within(wave, floor_cpu_ms))} |",
     ]
@@ -173,6 +203,12 @@ def lockdesk_cpu(spent: dict[str, float]) -> float:
 def wave_cpu_within(wave: dict[str, Any], floor_cpu_ms: float | None) -> bool:
     """Lockdesk's CPU per account until the last freeze is at most the floor's per request."""
     return bool(floor_cpu_ms) and lockdesk_cpu(wave["cpu_ms_per_account_until_frozen"]) <= floor_cpu_ms
+
+
+def _pending(wave: dict[str, Any]) -> str:
+    """How many freezes were still on their way when the bench stopped waiting."""
+    pending = wave.get("freezes_pending", 0)
+    return f", {pending} still queued when the bench stopped waiting" if pending else ""
 
 
 def wave_frozen_in_time(wave: dict[str, Any]) -> bool:
