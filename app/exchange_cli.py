@@ -14,7 +14,9 @@ from app.cli_support import or_exit as _or_exit
 from app.exchange_server import serve_exchange
 from app.extensions import runtime
 from app.jobs import run_worker
+from app.db import utcnow
 from incidents.exchange import backoffice
+from incidents.exchange.models import BackofficeAccount, BackofficeSecurityEvent
 from incidents.exchange.wire import format_time, parse_time
 
 exchange_cli = AppGroup("exchange", help="The embedded exchange back office.")
@@ -75,6 +77,29 @@ def add_withdrawal(withdrawal_id: str | None, **options) -> None:
     with runtime().sessions() as session:
         row = _or_exit(lambda: backoffice.add_withdrawal(session, withdrawal=withdrawal))
     click.echo(json.dumps({"id": row.id, "account_id": row.account_id, "status": row.status}))
+
+
+# What an owner does at the exchange that the unfreeze checklist waits for (a new password, a new authenticator),
+# and other changes the exchange records; the risk engine's kinds are sent as anomalies instead.
+SECURITY_EVENT_KINDS = ("password_reset", "password_changed", "totp_bound", "totp_changed", "totp_reset",
+                        "two_factor_changed", "phone_bound", "phone_changed")
+
+
+@exchange_cli.command("add-security-event")
+@click.option("--account", "account_id", required=True)
+@click.option("--kind", required=True, type=click.Choice(SECURITY_EVENT_KINDS))
+@click.option("--at", type=ISO_TIME, help="Defaults to now.")
+def add_security_event(account_id: str, kind: str, at: datetime | None) -> None:
+    """Record a change the owner made at the embedded exchange (demo: the new password and authenticator the
+    unfreeze checklist asks for; the case page's "I have done it" button reads them)."""
+    with runtime().sessions() as session:
+        if session.get(BackofficeAccount, account_id) is None:
+            click.echo(f"error: no account {account_id} at the exchange", err=True)
+            sys.exit(2)
+        event = BackofficeSecurityEvent(account_id=account_id, kind=kind, at=at or utcnow())
+        session.add(event)
+        session.commit()
+        click.echo(json.dumps({"account_id": account_id, "kind": kind, "at": format_time(event.at)}))
 
 
 @exchange_cli.command("serve")

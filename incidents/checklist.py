@@ -4,10 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from app.db import InvalidInput
+
 ITEMS = ("identity_verified", "password_reset", "sessions_revoked", "api_keys_revoked", "two_factor_rebound",
          "transactions_reviewed", "no_new_anomalies")
 # Identity is proven by the verification (trusted factors or an officer's manual review), never by an attestation.
 SYSTEM_ONLY = frozenset({"identity_verified"})
+# The owner's own recovery steps: the exchange's security events tick them by themselves (evidence.gather_facts);
+# staff who tick one by hand must write down the evidence they checked, which is stored and shown with the tick.
+EVIDENCE_NOTE_REQUIRED = frozenset({"password_reset", "two_factor_rebound"})
 # Risk-engine events that are the recovery steps themselves, so they do not count as new anomalies.
 RECOVERY_EVENT_TYPES = frozenset({"password_reset", "two_factor_changed"})
 
@@ -81,3 +86,10 @@ def evaluate_all(facts: Facts, attestations: dict[str, Attestation]) -> list[Ite
 def missing(states: list[ItemState]) -> list[str]:
     """The items not yet done."""
     return [state.item for state in states if not state.is_done]
+
+
+def require_evidence_note(item: str, status: str, note: str | None) -> None:
+    """Refuse a hand tick of a recovery step without the evidence behind it (422 naming `note`)."""
+    if status == "done" and item in EVIDENCE_NOTE_REQUIRED and not (note or "").strip():
+        raise InvalidInput("note", f"ticking {item} by hand needs the evidence you checked (the exchange's own "
+                                   "security events tick it by themselves)")

@@ -11,9 +11,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "received.body": "We received a report about your account and opened case {reference}.",
         "frozen.subject": "Your account has been frozen ({reference})",
         "frozen.body": "To protect your assets, your account has been frozen. Logins and withdrawals stay "
-                       "blocked until the case is reviewed.",
+                       "blocked until the case is reviewed. To get the account back, open your case page below, "
+                       "prove that the account is yours and ask for the unfreeze.",
         "verification_passed.subject": "Identity verification completed ({reference})",
-        "verification_passed.body": "The identity verification for case {reference} was completed.",
+        "verification_passed.body": "The identity verification for case {reference} was completed. Next, ask "
+                                    "for the unfreeze on your case page below; risk officers then review it.",
         "unfreeze_approved.subject": "Your unfreeze request was approved ({reference})",
         "unfreeze_approved.body": "Risk officers approved the unfreeze of your account. It is lifted at the "
                                   "earliest allowed time, {when}, and withdrawals stay on hold for a cooling-off "
@@ -22,7 +24,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "unfreeze_rejected.body": "After review, your unfreeze request was declined and your account stays "
                                   "frozen. Follow case {reference} on its status page for the next steps.",
         "unfrozen.subject": "Your account has been unfrozen ({reference})",
-        "unfrozen.body": "Your account has been unfrozen. Withdrawals stay on hold for a cooling-off period.",
+        "unfrozen.body": "Your account has been unfrozen: you can sign in and trade again. Withdrawals stay on hold "
+                         "for a cooling-off period; your case page shows until when.",
         "code_reused.subject": "A verification code was used twice ({reference})",
         "code_reused.body": "Someone entered a one-time code for case {reference} that had already been used. If "
                             "that was not you, someone else may have seen your codes: freeze your account again "
@@ -30,6 +33,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "case_link.subject": "Your private link to case {reference}",
         "case_link.body": "Someone asked for the private link to case {reference}. It is below, and only ever "
                           "sent to the email address and phone registered at your exchange.",
+        "reopened.subject": "Your case was reopened ({reference})",
+        "reopened.body": "Our staff reopened case {reference}. Open the case page below to see its state and the "
+                         "next step; staff answer there within the case's time limit.",
         "case": "Case: {reference}",
         "follow": "Follow your case (keep this link to yourself): {link}",
         "anti_phishing": "Your anti-phishing code: {code}. Our genuine messages always show it.",
@@ -44,19 +50,21 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "received.subject": "我们已收到您的报告（{reference}）",
         "received.body": "我们已收到关于您账户的报告，并已受理工单 {reference}。",
         "frozen.subject": "您的账户已被冻结（{reference}）",
-        "frozen.body": "为保护您的资产，您的账户已被冻结。在工单审核完成前，登录和提现将保持禁用。",
+        "frozen.body": "为保护您的资产，您的账户已被冻结。在工单审核完成前，登录和提现将保持禁用。如需恢复账户，请打开下方的工单页面，证明账户归您所有并申请解冻。",
         "verification_passed.subject": "身份验证已完成（{reference}）",
-        "verification_passed.body": "工单 {reference} 的身份验证已完成。",
+        "verification_passed.body": "工单 {reference} 的身份验证已完成。下一步，请在下方的工单页面申请解冻，之后由风控人员审核。",
         "unfreeze_approved.subject": "您的解冻申请已获批准（{reference}）",
         "unfreeze_approved.body": "风控人员已批准解冻您的账户。账户将在允许的最早时间（{when}）解冻，之后提现仍会暂缓一段冷静期。",
         "unfreeze_rejected.subject": "您的解冻申请未获批准（{reference}）",
         "unfreeze_rejected.body": "经审核，您的解冻申请未获批准，账户仍保持冻结。请在工单 {reference} 的状态页面查看后续步骤。",
         "unfrozen.subject": "您的账户已解冻（{reference}）",
-        "unfrozen.body": "您的账户已解冻。提现仍会暂缓一段冷静期。",
+        "unfrozen.body": "您的账户已解冻：现在可以重新登录和交易。提现仍会暂缓一段冷静期，具体截止时间请查看工单页面。",
         "code_reused.subject": "验证码被重复使用（{reference}）",
         "code_reused.body": "有人在工单 {reference} 中输入了一个已经使用过的一次性验证码。如果不是您本人，您的验证码可能已被他人看到：请使用下方链接再次冻结账户。",
         "case_link.subject": "您的工单专属链接（{reference}）",
         "case_link.body": "有人申请了工单 {reference} 的专属链接。链接见下方，它只会发送到您在交易所登记的邮箱和手机。",
+        "reopened.subject": "您的工单已重新打开（{reference}）",
+        "reopened.body": "工作人员已重新打开工单 {reference}。请打开下方的工单页面查看当前状态和下一步；工作人员会在工单时限内在那里答复您。",
         "case": "工单编号：{reference}",
         "follow": "查看您的工单（请勿将此链接告诉他人）：{link}",
         "anti_phishing": "您的防钓鱼码：{code}。我们发送的真实消息都会显示此码。",
@@ -71,11 +79,11 @@ SMS_SUMMARY = {
            "verification_passed": "Identity verification completed.",
            "unfreeze_approved": "Unfreeze approved, from {when}.", "unfreeze_rejected": "Unfreeze declined.",
            "unfrozen": "Your account was unfrozen.", "code_reused": "A used code was entered again.",
-           "case_link": "Your case link."},
+           "case_link": "Your case link.", "reopened": "Your case was reopened."},
     "zh-CN": {"received": "已收到您的报告，", "frozen": "您的账户已冻结，", "verification_passed": "身份验证已完成，",
               "unfreeze_approved": "解冻申请已批准，{when}起生效，", "unfreeze_rejected": "解冻申请未获批准，",
               "unfrozen": "您的账户已解冻，", "code_reused": "有人重复输入了已使用的验证码，",
-              "case_link": "您的工单链接，"},
+              "case_link": "您的工单链接，", "reopened": "您的工单已重新打开，"},
 }
 RISK_QUEUE_TEXT = {
     "subject": "SLA breached: {reference} escalated to the risk queue",

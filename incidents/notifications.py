@@ -51,6 +51,7 @@ OWNER_NOTICES = {
     # ASVS 4.0.3 2.8.5: a one-time code used again while valid is logged and its holder told.
     "verification.code_reused": "code_reused",
     "incident.case_link_requested": "case_link",
+    "incident.reopened": "reopened",
     # The conversation: staff asked the owner something, and the reminders while the case waits.
     "message.staff_asked": "question",
     "incident.owner_reminded": "reminder",
@@ -201,13 +202,16 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
     rendered = render(notice=row.notice, language=resolve_language(facts.languages.get(incident.id, "en")),
                       reference=incident.reference, anti_phishing_code=snapshot.anti_phishing_code,
                       link=ports.link_for(row.repudiation_id), case_link=_case_link(row, incident, ports, now),
-                      when=_when(row.data.get("executes_at")))
+                      when=_when(row.data.get("executes_at"), not_before=row.created_at))
     return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
 
 
-def _when(iso: str | None) -> str:
-    """A time a message promises, as `2026-11-21 22:00 UTC`."""
+def _when(iso: str | None, *, not_before: datetime | None = None) -> str:
+    """A time a message promises, as `2026-11-21 22:00 UTC`; never earlier than the event that promised it (an
+    approval given after the earliest unfreeze time unfreezes now, not in the past)."""
     at = parse_time(iso) if iso else None
+    if at is not None and not_before is not None:
+        at = max(at, not_before)
     return at.strftime("%Y-%m-%d %H:%M UTC") if at else ""
 
 

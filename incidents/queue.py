@@ -31,8 +31,11 @@ class IncidentFilter:
     containment: str | None = None
     account_id: str | None = None
     queue: str | None = None
+    # Only cases still being worked (open, in progress, awaiting the owner): the console's default view.
+    active_only: bool = False
 
 
+ACTIVE_STATUSES = ("open", "in_progress", "awaiting_user")
 # `<microseconds since 1970>.<tie-breaker>`: every string of this form is a position in the list, so the
 # interface can say exactly which cursors it takes (16 digits of microseconds reach the year 2286).
 INCIDENT_CURSOR = r"^[0-9]{1,16}\.[0-9]{1,18}$"
@@ -91,6 +94,8 @@ def _filtered(query: Select, filters: IncidentFilter) -> Select:
         value = getattr(filters, name)
         if value is not None:
             query = query.where(getattr(Incident, name) == value)
+    if filters.active_only:
+        query = query.where(Incident.status.in_(ACTIVE_STATUSES))
     return query
 
 

@@ -26,6 +26,7 @@ from incidents.checklist import (
     ItemState,
     evaluate_all,
     missing,
+    require_evidence_note,
 )
 from incidents.containment import request_freeze
 from incidents.exchange.port import MAX_COOLDOWN_HOURS
@@ -165,6 +166,7 @@ def attest_checklist_item(session: Session, *, request_id: uuid.UUID, item: str,
         raise NotFound(f"no checklist item {item}")
     if item in SYSTEM_ONLY:
         raise Conflict(f"{item} is settled by the owner's verification (or an officer's manual review) only")
+    require_evidence_note(item, status, note)
     request = _lock_request(session, request_id)
     if request.status not in ("pending", "approved"):
         raise Conflict(f"the request is {request.status}", status_now=request.status)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import jsonify, url_for
+from flask import current_app, jsonify, url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.fields import ACCOUNT_ID, FullMatch
@@ -18,11 +18,13 @@ from app.api.schemas import (
 from app.auth import require_incident_access, require_staff
 from app.casefile import reporter_view, staff_view
 from app.containment import dispatch_after_commit
+from app.db import InvalidInput
 from app.extensions import get_session
 from incidents import audit
 from incidents.casework import change_status, freeze_manually
 from incidents.queue import INCIDENT_CURSOR, SORTS, IncidentFilter, list_incidents
 from incidents.queue import get_incident as load_incident
+from incidents.reopening import reopen_case
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Incidents")
@@ -58,6 +60,12 @@ class FreezeIn(Schema):
     """A freeze ordered by staff."""
 
     scope = fields.String(load_default="full", validate=validate.OneOf(("full", "withdrawals")))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ReopenIn(Schema):
+    """Staff reopen a closed case, saying why."""
+
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
@@ -99,8 +107,6 @@ def get_incident(incident_id: uuid.UUID):
     return staff_view(get_session(), incident)
 
 
-
-
 @blp.route("/incidents/<uuid:incident_id>/timeline", methods=["GET"])
 @blp.response(200, TimelineOut)
 def get_timeline(incident_id: uuid.UUID):
@@ -131,3 +137,20 @@ def post_freeze(data, incident_id: uuid.UUID):
                               actor=principal.actor)
     dispatch_after_commit(None, command)
     return command, 202, {"Location": url_for("incidents.get_incident", incident_id=incident_id)}
+
+
+@blp.route("/incidents/<uuid:incident_id>/reopen", methods=["POST"])
+@blp.arguments(ReopenIn())
+@blp.response(200, IncidentListItemOut)
+def post_reopen(data, incident_id: uuid.UUID):
+    """Reopen a closed case (→ in_progress, fresh SLA); an account never frozen is frozen again, once.
+    409 when the case is not closed (a second click) or a newer case of the account is open."""
+    principal = require_staff("agent", "risk_officer")
+    reason = data["reason"].strip()
+    if not reason:
+        raise InvalidInput("reason", "must not be blank")
+    result = reopen_case(get_session(), incident_id=incident_id, reason=reason, actor=principal.actor,
+                         sla_hours=current_app.config["SLA_HOURS"])
+    dispatch_after_commit(result.incident, result.freeze_command)
+    get_session().refresh(result.incident)  # the exchange's answer (a 404 closes the case again)
+    return result.incident

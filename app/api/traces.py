@@ -47,6 +47,12 @@ class FreezeLetterOut(Schema):
     text = fields.String()
 
 
+class FreezeLettersArgs(Schema):
+    """Which language's letters: English unless asked (the answer API.md's first clients read), or both."""
+
+    language = fields.String(load_default="en", validate=validate.OneOf(["en", "zh-CN", "all"]))
+
+
 class FreezeLettersOut(Schema):
     """The letters for a finished trace."""
 
@@ -126,11 +132,15 @@ def get_trace_graph(trace_id: uuid.UUID):
 
 
 @blp.route("/traces/<uuid:trace_id>/freeze-request", methods=["GET"])
+@blp.arguments(FreezeLettersArgs(), location="query")
 @blp.response(200, FreezeLettersOut)
-def get_freeze_request(trace_id: uuid.UUID):
-    """The letters asking each receiving exchange to freeze the funds, with the evidence."""
+def get_freeze_request(args, trace_id: uuid.UUID):
+    """The letters asking each receiving exchange to freeze the funds, with the evidence: one per exchange in
+    the language asked (English by default), or `language=all` for English then Chinese per exchange."""
     readable_trace(trace_id)
-    return {"items": chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)}
+    letters = chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)
+    wanted = args["language"]
+    return {"items": [letter for letter in letters if wanted == "all" or letter.language == wanted]}
 
 
 @blp.route("/traces/<uuid:trace_id>/issuer-freeze-request", methods=["GET"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from incidents.access import Principal
 from incidents.containment import latest_account_snapshot, pulled_withdrawals
 from incidents.models import Incident
 from incidents.queue import get_incident
+from incidents.reopening import ReopenedNote, last_reopening
 from incidents.suspicion import Clue, earliest_suspicious_activity
 from verification.models import OtpFactor, TotpThrottle, Verification
 
@@ -43,11 +44,22 @@ class OwnerCase:
     suspicion: Clue | None = None
     # When the account's authenticator takes codes again after too many wrong ones (None: it is not locked).
     totp_locked_until: datetime | None = None
+    # Staff reopened the case after it was closed (None: never, or it ended again since).
+    reopened: ReopenedNote | None = None
 
     @property
     def is_ended(self) -> bool:
         """Whether the case is over (resolved or closed): no clock runs any more."""
         return self.view["status"] in ("resolved", "closed")
+
+    @property
+    def withdrawals_held_until(self) -> datetime | None:
+        """When the exchange's hold on withdrawals after the unfreeze ends (None: no unfreeze, or no hold)."""
+        request = self.unfreeze_request
+        lifted = request is not None and (request.completed_at or request.executed_at)
+        if not lifted or not request.withdrawal_cooldown_hours:
+            return None
+        return lifted + timedelta(hours=request.withdrawal_cooldown_hours)
 
     @property
     def is_stuck(self) -> bool:
@@ -109,7 +121,8 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
                      suspicion=suspicion,
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
                                                              now=now) if proven else None,
-                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now))
+                     totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now),
+                     reopened=last_reopening(session, incident_id=incident_id) if incident.is_open else None)
 
 
 def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:

@@ -19,6 +19,7 @@ from app.web.threads import console_thread
 from app.web.console_auth import end_all_sessions, sign_in, staff_page
 from app.web.forms import CHAINS, read_code
 from app.web.messages import FormInput
+from app.web.refusals import refusal_text, sign_in_paused
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
@@ -62,8 +63,9 @@ def sign_in_submit():
     except DomainError as error:
         get_session().rollback()
         status = 429 if error.slug == "too-many-attempts" else 401
-        message = (_("Sign-in is paused after too many failed attempts. Try again later.")
-                   if status == 429 else _("The name, password or code is not correct."))
+        message = sign_in_paused(error) if status == 429 else _(
+            "The name, password or code is not correct. Each code works once: if you just used this one, wait "
+            "for the next code (they change every 30 seconds).")
         return render_template("console/sign_in.html", error=message, next=target, name=name, reason=None), status
     return redirect(target, 303)
 
@@ -81,14 +83,16 @@ def sign_out_submit():
 def queue(principal):
     """Open cases, soonest SLA first, with filters."""
     args = request.args
+    status = args.get("status", "active")  # cases still being worked unless staff ask for ended ones too
     filters = IncidentFilter(
-        status=args.get("status") if args.get("status") in INCIDENT_TRANSITIONS else None,
+        status=status if status in INCIDENT_TRANSITIONS else None, active_only=status == "active",
         containment=args.get("containment") if args.get("containment") in CONTAINMENT_TRANSITIONS else None,
         queue=args.get("queue") if args.get("queue") in QUEUES else None,
         account_id=(args.get("account_id") or "").strip()[:64] or None)
     sort = args.get("sort") if args.get("sort") in SORTS else "sla_due_at"
     page = list_incidents(get_session(), filters=filters, sort=sort, limit=50, cursor=args.get("cursor") or None)
     return render_template("console/queue.html", principal=principal, page=page, filters=filters, sort=sort,
+                           status_choice=status if filters.status or filters.active_only else "",
                            statuses=INCIDENT_TRANSITIONS, containments=CONTAINMENT_TRANSITIONS, queues=QUEUES)
 
 
@@ -116,7 +120,7 @@ def case_action(*roles: str):
                 message = view(principal, incident_id, **kwargs)
             except DomainError as error:
                 get_session().rollback()
-                flash(error.detail, "error")
+                flash(refusal_text(error), "error")
             else:
                 flash(message, "success")
             return redirect(url_for("console.incident", incident_id=incident_id), 303)
@@ -250,7 +254,7 @@ def trace_submit(principal):
     except DomainError as error:
         get_session().rollback()
         return render_template("console/trace_form.html", principal=principal, chains=CHAINS,
-                               error=error.detail, values=request.form), 422
+                               error=refusal_text(error), values=request.form), 422
     return redirect(url_for("console.trace", trace_id=trace.id), 303)
 
 
@@ -284,4 +288,4 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 # The trace pages register on this blueprint from a module of their own.
-from app.web import console_traces  # noqa: E402,F401
+from app.web import console_reopen, console_traces  # noqa: E402,F401

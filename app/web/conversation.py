@@ -16,6 +16,7 @@ from app.web import console as console_pages
 from app.web import owner as owner_pages
 from app.web.console_auth import STAFF_KEY, staff_page
 from app.web.messages import FormInput
+from app.web.refusals import refusal_text
 from app.web.owner_access import owner_principal
 from incidents.access import Principal
 from incidents.conversation import attachments as files
@@ -50,7 +51,7 @@ def explain_refusal(error: DomainError) -> str:
                  count=error.extra["max_per_incident"])
     if isinstance(error, FormInput):
         return error.detail
-    return _("This cannot be done right now (%(detail)s).", detail=error.detail)
+    return refusal_text(error)
 
 
 def _send(incident_id: uuid.UUID, principal: Principal, **staff_fields) -> None:

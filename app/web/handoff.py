@@ -13,6 +13,7 @@ from app.peers import callback_url, evidence_writer, peers, wake_dispatcher
 from app.web import console as console_pages
 from app.web.console import case_action
 from app.web.console_auth import staff_page
+from app.web.messages import FormInput
 from chain import service as chain_service
 from incidents.handoff import sending
 from incidents.handoff.bundle import LANGUAGES, write_bundle
@@ -54,7 +55,7 @@ def release_peer_hold(principal, incident_id: uuid.UUID) -> str:
     """Lift the hold a peer asked for; the reason is required and goes back to the peer."""
     reason = (request.form.get("reason") or "").strip()
     if not reason:
-        raise InvalidInput("reason", _("Give the reason for releasing the hold."))
+        raise FormInput(_("Give the reason for releasing the hold."))
     release_hold(get_session(), incident_id=incident_id, reason=reason[:2000], actor=principal.actor)
     wake_dispatcher()
     return _("The hold is released; the requesting exchange is told.")

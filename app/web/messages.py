@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.db import DomainError, utcnow
+from app.web.refusals import refusal_text
 from verification.errors import TotpKeptForPhoneHolder
 
 TOTP_STEP_SECONDS = 30
@@ -61,4 +62,4 @@ def explain(error: DomainError, *, factor: str | None = None, at: datetime | Non
         return _("The text message could not be sent. Try again in a minute.")
     if error.slug == "illegal-transition":
         return _("This step is no longer possible in the current state of your case.")
-    return _("This cannot be done right now (%(detail)s).", detail=error.detail)
+    return refusal_text(error)

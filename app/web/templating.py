@@ -11,13 +11,19 @@ from markupsafe import Markup
 
 from app.extensions import get_session
 from app.web import LOCALES, now, page_locale, words
+from incidents.exchange.wire import parse_time
 from incidents.models import Staff
 
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 
 
-def utc(value: datetime | None) -> str:
-    """A time as `2026-11-21 22:00 UTC`."""
+def utc(value: datetime | str | None) -> str:
+    """A time (or an ISO 8601 text of one, as the exchange's records keep it) as `2026-11-21 22:00 UTC`."""
+    if isinstance(value, str):
+        try:
+            value = parse_time(value)
+        except ValueError:
+            return value
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 

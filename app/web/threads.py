@@ -27,6 +27,21 @@ class Thread:
     templates: list[Any] = field(default_factory=list)
     draft: str = ""
 
+    @property
+    def asks_the_owner(self) -> bool:
+        """Whether staff's newest message in this thread asked the owner something not yet answered."""
+        for message in reversed(self.messages):
+            if message.author == "owner":
+                return False
+            if message.author == "staff" and message.visibility == "public":
+                return bool(message.awaiting_reply)
+        return False
+
+    @property
+    def answer_to(self) -> uuid.UUID | None:
+        """The thread (report) of the owner who wrote last: the console's reply goes there unless staff choose."""
+        return next((message.report_id for message in reversed(self.messages) if message.author == "owner"), None)
+
 
 def thread_for(incident_id: uuid.UUID, principal: Principal) -> Thread:
     """The caller's view of the conversation: a reporter's own thread, or every thread for staff."""

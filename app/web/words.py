@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from incidents.checklist import EVIDENCE_NOTE_REQUIRED
+
 # The owner's words for the ticket, from the exchange-support articles (DESIGN §1).
 TICKET_STATUS = {
     "open": _l("Accepted"),
@@ -106,6 +108,9 @@ CHECKLIST_ITEM = {
     "no_new_anomalies": _l("No new suspicious activity since the freeze"),
 }
 
+# Checklist items staff may tick by hand only with the evidence they checked (the exchange's events settle them).
+EVIDENCE_NOTE_ITEMS = EVIDENCE_NOTE_REQUIRED
+
 # What the owner does (or need not do) for each checklist item that is still open.
 CHECKLIST_OWNER_STEP = {
     "identity_verified": _l("Enter the two codes in step 1 above."),
@@ -194,6 +199,7 @@ EVENT_NAME = {
     "incident.account_described": _l("Account details read from the exchange"),
     "incident.withdrawals.pulled": _l("Withdrawals pulled from the exchange"),
     "incident.case_link_requested": _l("Case link sent again to the registered contacts"),
+    "incident.reopened": _l("Case reopened by staff"),
     "incident.status.in_progress": _l("Status: in progress"),
     "incident.status.awaiting_user": _l("Status: awaiting the owner"),
     "incident.status.resolved": _l("Status: resolved"), "incident.status.closed": _l("Status: closed"),
@@ -222,6 +228,20 @@ EVENT_NAME = {
     "unfreeze.rejected": _l("Unfreeze rejected"), "unfreeze.executing": _l("Unfreeze being carried out"),
     "unfreeze.completed": _l("Unfreeze carried out"), "unfreeze.failed": _l("Unfreeze failed"),
     "unfreeze.cancelled": _l("Unfreeze request cancelled"), "notice.repudiated": _l("\"This wasn't me\" link used"),
+    "message.owner_posted": _l("The owner wrote"), "message.staff_asked": _l("Staff asked the owner"),
+    "message.staff_replied": _l("Staff answered the owner"), "message.note_added": _l("Internal note added"),
+    "attachment.uploaded": _l("File attached"), "attachment.read": _l("File opened"),
+    "attachment.purged": _l("File deleted after the retention period"),
+    "evidence.bundle_written": _l("Evidence bundle downloaded"), "notification.failed": _l("A message could not be sent"),
+    "peer.hold.requested": _l("Another exchange asked to hold the account"),
+    "peer.hold.released": _l("Hold for another exchange released"),
+    **{f"peer.freeze_request.{status}": _l("Freeze request to or from another exchange: %(status)s", status=word)
+       for status, word in (("queued", _l("queued")), ("sent", _l("sent")), ("acknowledged", _l("acknowledged")),
+                            ("held", _l("held")), ("declined", _l("declined")), ("failed", _l("failed")),
+                            ("received", _l("received")), ("released", _l("released")))},
+    "staff.created": _l("Staff member created"), "staff.password_set": _l("Staff password set"),
+    "staff.sessions_ended": _l("Staff sessions ended"), "staff.sign_in_refused": _l("Staff sign-in refused"),
+    "staff.signed_in": _l("Staff member signed in"), "staff.totp_enrolled": _l("Staff authenticator enrolled"),
 }
 
 ACTOR = {

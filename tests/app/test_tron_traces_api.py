@@ -88,9 +88,17 @@ class TestWithATronApi:
             "then continue the trace there")
         binance = next(n for n in trace["graph"]["nodes"] if n["address"] == BINANCE)
         assert binance["taint"]["USDT"] == {"poison": "5000", "haircut": "5000", "fifo": "5000"}
-        letters = client.get(f"/api/v1/traces/{trace['id']}/freeze-request", headers=owner).get_json()["items"]
+        english = client.get(f"/api/v1/traces/{trace['id']}/freeze-request", headers=owner).get_json()["items"]
+        assert [(letter["exchange"], letter["language"]) for letter in english] == [("Binance", "en")]
+        chinese = client.get(f"/api/v1/traces/{trace['id']}/freeze-request?language=zh-CN",
+                             headers=owner).get_json()["items"]
+        assert [(letter["exchange"], letter["language"]) for letter in chinese] == [("Binance", "zh-CN")]
+        letters = client.get(f"/api/v1/traces/{trace['id']}/freeze-request?language=all",
+                             headers=owner).get_json()["items"]
         assert [(letter["exchange"], letter["language"]) for letter in letters] == [("Binance", "en"),
                                                                                     ("Binance", "zh-CN")]
+        refused = client.get(f"/api/v1/traces/{trace['id']}/freeze-request?language=fr", headers=owner)
+        assert refused.status_code == 422 and "language" in refused.get_data(as_text=True)
         assert theft.hashes["a->binance"] in letters[0]["text"] and "5000 USDT" in letters[0]["text"]
         assert "致：Binance 合规" in letters[1]["text"] and theft.hashes["a->binance"] in letters[1]["text"]
         assert "5000 USDT" in letters[1]["text"] and "路径" in letters[1]["text"]

@@ -119,9 +119,9 @@ def test_an_agent_pastes_a_withdrawal_hash_and_lands_on_its_trace(app, client, a
 
 @pytest.mark.parametrize(("fields", "told"), [
     ({"chain": "ethereum", "tx_hash": "0x1234", "depth": "3"}, "0x followed by 64 hex characters"),
-    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "deep"}, "must be an integer from 0 to"),
-    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "99"}, "must be an integer from 0 to"),
-    ({"chain": "dogecoin", "tx_hash": "ab" * 32, "depth": "3"}, "no explorer configured for chain dogecoin"),
+    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "deep"}, "must be a whole number from 0 to"),
+    ({"chain": "ethereum", "tx_hash": "0x" + "ab" * 32, "depth": "99"}, "must be a whole number from 0 to"),
+    ({"chain": "dogecoin", "tx_hash": "ab" * 32, "depth": "3"}, "Tracing on dogecoin is not set up"),
 ])
 def test_a_hash_the_tracer_cannot_take_is_told_on_the_form_and_nothing_is_queued(app, client, agent, clock, fields,
                                                                                  told):

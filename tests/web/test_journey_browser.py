@@ -19,7 +19,16 @@ from app.db import utcnow
 from tests.conftest import make_settings
 from tests.factories import last_sms_code
 from tests.web.conftest import Clock, make_staff, open_exchange_account, totp_now
-from tests.web.test_browser import DESKTOP, PHONE, LiveApp, chromium, shot, staff_sign_in, submit  # noqa: F401
+from tests.web.test_browser import (  # noqa: F401
+    DESKTOP,
+    PHONE,
+    LiveApp,
+    chromium,
+    shot,
+    staff_sign_in,
+    submit,
+    tick_all_items,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -132,9 +141,7 @@ def test_the_readme_walk_reaches_unfrozen_on_make_runs_settings(demo, chromium, 
     desk = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
     staff_sign_in(desk, demo, agent)
     submit(desk, "table.queue a")
-    while desk.locator(".staff-checklist form button.primary").count():
-        with desk.expect_navigation():
-            desk.locator(".staff-checklist form button.primary").first.click()
+    tick_all_items(desk)
     case_url = desk.url
     desk.context.close()
 

@@ -16,7 +16,7 @@ from incidents.exchange.models import BackofficeSecurityEvent
 from incidents.models import Incident
 from tests.factories import last_sms_code
 from tests.web.conftest import OWNER_TOTP_SECRET, make_staff, open_exchange_account, totp_now
-from tests.web.test_browser import DESKTOP, chromium, shot, staff_sign_in, submit  # noqa: F401
+from tests.web.test_browser import DESKTOP, chromium, shot, staff_sign_in, submit, tick_next_item  # noqa: F401
 from tests.web.test_journey_browser import catch_up, demo, owner_page, run_jobs, text  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,10 +24,10 @@ LANGUAGES = ("en", "zh-CN")
 SAID = {
     "en": {"sms_burned": "Start a new verification", "locked": "locked", "left": "left", "false_report":
            "false report", "sent": "registered at the exchange", "not_set_up": "not set up", "agent": "agent",
-           "cancelled": "stays frozen", "owner_trace": "following this transaction"},
+           "cancelled": "stays frozen", "owner_trace": "reviews this transaction with the exchange"},
     "zh-CN": {"sms_burned": "开始新的验证", "locked": "锁定", "left": "剩余", "false_report": "误报",
               "sent": "在交易所登记", "not_set_up": "未配置", "agent": "经办人", "cancelled": "保持冻结",
-              "owner_trace": "正在追踪这笔交易"},
+              "owner_trace": "与交易所一起核查这笔交易"},
 }
 
 
@@ -159,8 +159,7 @@ def test_an_officer_sees_before_ticking_that_it_makes_them_the_agent_and_closing
     page.goto(f"{demo.url}/console/incidents/{incident_id}")
     assert said["agent"] in text(page, "[data-testid=agent-warning]")  # told before the click
     assert page.locator("#decide-approve").count() == 1
-    with page.expect_navigation():
-        page.locator(".staff-checklist form button.primary").first.click()
+    tick_next_item(page)
     assert said["agent"] in text(page, "[data-testid=decision-standing]")
     assert page.locator("#decide-approve").count() == 0 and page.locator("#decide-reject").count() == 1
     assert said["not_set_up"] in text(page, "[data-testid=trace-error]")  # no explorer: not a failure

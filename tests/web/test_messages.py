@@ -48,7 +48,8 @@ REFUSALS = [
      "(at 03:01 UTC)."),
     (SmsDeliveryFailed("gateway said no"), "sms", "The text message could not be sent. Try again in a minute."),
     (IllegalTransition("passed already"), None, "This step is no longer possible in the current state of your case."),
-    (DomainError("the exchange is busy"), None, "This cannot be done right now (the exchange is busy)."),
+    (DomainError("the exchange is busy"), None,  # no rule knows it: told by its kind, never in the domain's English
+     "This step is not possible in the case's current state. Reload the page to see it."),
 ]
 
 
@@ -100,7 +101,12 @@ def _pairs(catalog) -> dict:
 
 # Every value of the case's enums a page shows, with the words table that names it.
 DOMAIN = Path(__file__).resolve().parents[2]
-EVENT = re.compile(r'"((?:incident|report|anomaly|exchange|verification|unfreeze|notice)\.[a-z_]+(?:\.[a-z_]+)*)"')
+EVENT = re.compile(r'"((?:incident|report|anomaly|exchange|verification|unfreeze|notice|message|attachment|evidence|'
+                   r'notification|peer|staff)\.[a-z_]+(?:\.[a-z_]+)*)"')
+
+
+# Quoted dotted names that are columns, not audit events.
+NOT_EVENTS = {"staff.id"}
 
 
 def _enum_words():
@@ -125,9 +131,12 @@ def _enum_words():
     yield from (("OUTCOME", value) for value in ("account_unknown", "false_report", "unfrozen"))
     for folder in ("incidents", "verification", "chain"):
         for path in sorted((DOMAIN / folder).rglob("*.py")):
-            yield from (("EVENT_NAME", action) for action in EVENT.findall(path.read_text()))
+            yield from (("EVENT_NAME", action) for action in EVENT.findall(path.read_text())
+                        if action not in NOT_EVENTS)
     yield from (("EVENT_NAME", f"incident.status.{to}") for to in INCIDENT_TRANSITIONS if to != "open")
     yield from (("EVENT_NAME", f"incident.containment.{to}") for to in CONTAINMENT_TRANSITIONS if to != "none")
+    from incidents.handoff.models import RECEIVED_STATUSES, SENT_STATUSES
+    yield from (("EVENT_NAME", f"peer.freeze_request.{status}") for status in (*SENT_STATUSES, *RECEIVED_STATUSES))
 
 
 def test_every_enum_value_and_event_name_a_page_prints_has_words_in_both_languages(app):

@@ -1,0 +1,122 @@
+"""Every refusal the domain can give a page is told from the catalogue, in the page's language: the rules of
+app/web/refusals.py cover each message the code can raise (found by reading the code), each rule speaks
+Chinese on a Chinese page, and the enum values inside a message are the page's words."""
+from __future__ import annotations
+
+import ast
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import pytest
+
+from app.db import Conflict, DomainError, InvalidInput
+from app.web.refusals import RULES, by_kind, matching_rule, refusal_text
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("incidents", "verification", "chain", "app")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Failures of an adapter (the exchange, explorers, mail, SMS, peers' signatures, idempotency keys) are not
+# refusals a person meets on a page: they are retried, shown as a trace's error, or are the API's own.
+ADAPTER_ERRORS = {"AccountNotFound", "BadSignature", "BlobStoreUnavailable", "DomainError", "ExchangeError",
+                  "ExchangeRejected", "ExchangeUnavailable", "ExplorerError", "ExplorerUnavailable", "FormInput",
+                  "IdempotencyMismatch", "InFlight", "MailDeliveryFailed", "PeerRefused", "SignInRefused",
+                  "SmsDeliveryFailed", "TamperedFile", "TransactionNotFound", "Unauthorized", "WebhookUnreachable"}
+# Code no page calls: the JSON API's own input checks, the command line, the peer-to-peer and back-office APIs.
+NOT_ON_PAGES = ("app/api/", "app/edge.py", "app/idempotency.py", "app/auth.py", "app/production.py",
+                "incidents/staff.py", "chain/label_import.py", "incidents/signatures.py", "incidents/handoff/httpsig.py",
+                "incidents/handoff/receiving.py", "incidents/exchange/")
+
+
+def _domain_error_classes() -> dict[str, type]:
+    for package in PACKAGES:
+        for info in pkgutil.walk_packages(importlib.import_module(package).__path__, package + "."):
+            importlib.import_module(info.name)
+    found, todo = {}, [DomainError]
+    while todo:
+        cls = todo.pop()
+        found[cls.__name__] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _text(node) -> str | None:
+    """A message as written, each {expression} of an f-string standing as a sample value."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(part.value if isinstance(part, ast.Constant) else "sample" for part in node.values)
+    return None
+
+
+def domain_messages() -> list[tuple[str, str]]:
+    """(where, detail) of every refusal the code builds with a written message, as its `detail` reads."""
+    classes = _domain_error_classes()
+    found = set()
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            where = path.relative_to(ROOT).as_posix()
+            if where.startswith(NOT_ON_PAGES):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                name = getattr(getattr(node, "func", None), "id", None)
+                if not isinstance(node, ast.Call) or name not in classes or name in ADAPTER_ERRORS:
+                    continue
+                args = [_text(arg) for arg in node.args]
+                if issubclass(classes[name], InvalidInput):
+                    field, message = (("file", args[1]) if name == "BadFile" else (args + [None, None])[:2])
+                    detail = f"{field}: {message}" if field and message else None
+                else:
+                    detail = args[0] if args else None
+                if detail:
+                    found.add((f"{where}:{node.lineno}", detail))
+    return sorted(found)
+
+
+MESSAGES = domain_messages()
+
+
+def test_the_code_was_read():
+    assert len(MESSAGES) > 80 and any("the checklist is not complete" == detail for _where, detail in MESSAGES)
+
+
+@pytest.mark.parametrize(("where", "detail"), MESSAGES, ids=[where for where, _detail in MESSAGES])
+def test_every_refusal_the_code_raises_has_a_rule(where, detail):
+    assert matching_rule(detail) is not None, f"{where}: add a rule for {detail!r} to app/web/refusals.py"
+
+
+def test_every_refusal_is_told_in_chinese_on_a_chinese_page(app):
+    untold = []
+    for where, detail in MESSAGES:
+        error = Conflict(detail, missing=["password_reset"])
+        with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+            chinese = refusal_text(error)
+        with app.test_request_context(headers={"Accept-Language": "en"}):
+            english = refusal_text(error)
+        if not CJK.search(chinese) or chinese == english or chinese == detail:
+            untold.append((where, chinese))
+    assert untold == []
+
+
+def test_the_enum_values_inside_a_refusal_are_the_pages_words(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        said = refusal_text(Conflict("the checklist is not complete", missing=["password_reset", "two_factor_rebound"]))
+        assert "password_reset" not in said and "重置" in said
+        said = refusal_text(Conflict("the account is already frozen"))
+        assert "frozen" not in said and "已冻结" in said
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        said = refusal_text(Conflict("the incident is awaiting_user; only a closed case can be reopened"))
+        assert "awaiting_user" not in said and "Awaiting the owner" in said
+
+
+def test_a_refusal_no_rule_knows_is_told_by_its_kind_never_in_the_domains_english(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        for error in (Conflict("something new went wrong"), InvalidInput("x", "is odd"), DomainError("new")):
+            said = refusal_text(error)
+            assert said == by_kind(error) and CJK.search(said) and "new" not in said
+
+
+def test_each_rule_is_a_whole_message_pattern():
+    assert all(re.compile(pattern).groups >= 0 for pattern, _render in RULES)
+    assert matching_rule("the incident is closed; and more") is None  # rules match whole messages only
