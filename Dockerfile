@@ -27,6 +27,8 @@ COPY app ./app
 COPY incidents ./incidents
 COPY verification ./verification
 COPY chain ./chain
+COPY kernel ./kernel
+COPY exchange_sim ./exchange_sim
 COPY migrations ./migrations
 COPY deploy ./deploy
 USER lockdesk

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from incidents.conversation.store import BlobStore, FileBlobStore
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
-from incidents.exchange.local import LocalExchange
+from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangePort
 from verification.sms import SmsGateway
 from verification.sms.log import LogSmsGateway
@@ -107,6 +107,6 @@ def build_blob_store(config: Mapping[str, Any], instance_path: str) -> BlobStore
 def init_app(app: Flask) -> None:
     """Build the adapters for this application and register them as ports."""
     runtime = app.extensions["lockdesk"]
-    runtime.ports["exchange"] = build_exchange(app.config, runtime.sessions)
-    runtime.ports["sms"] = build_sms_gateway(app.config)
-    runtime.ports["blob_store"] = build_blob_store(app.config, app.instance_path)
+    runtime.ports.exchange = build_exchange(app.config, runtime.sessions)
+    runtime.ports.sms = build_sms_gateway(app.config)
+    runtime.ports.blob_store = build_blob_store(app.config, app.instance_path)

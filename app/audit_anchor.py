@@ -64,6 +64,6 @@ def init_app(app: Flask) -> None:
     """Read SIGNING_KEY and give the worker its checkpoint job."""
     runtime = app.extensions["lockdesk"]
     key = SigningKey.from_setting(app.config["SIGNING_KEY"])
-    runtime.ports["signing_key"] = key
-    runtime.ports["audit_checkpointer"] = AuditCheckpointer(
+    runtime.ports.signing_key = key
+    runtime.ports.audit_checkpointer = AuditCheckpointer(
         runtime.sessions, key, every_seconds=float(app.config.get("AUDIT_CHECKPOINT_SECONDS", 300.0)))

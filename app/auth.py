@@ -6,7 +6,7 @@ import uuid
 
 from flask import g, request
 
-from app.db import DomainError, Forbidden, NotFound
+from kernel.errors import DomainError, Forbidden, NotFound
 from app.extensions import get_session
 from incidents.access import Principal, resolve_token
 

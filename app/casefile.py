@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.api.schemas import TraceOut, VerificationOut
+from app.extensions import runtime
 from chain import service as chain_service
 from incidents.access import Principal
 from incidents.containment import pulled_withdrawals
@@ -92,9 +93,8 @@ def reporter_view(session: Session, incident: Incident, principal: Principal) ->
 def _unfreeze_request(session: Session, incident: Incident, *, for_owner: bool = False) -> dict[str, Any] | None:
     """The incident's newest unfreeze request, its checklist re-judged for display (nothing stored)."""
     from app.api.unfreeze import OwnerUnfreezeRequestOut, UnfreezeRequestOut
-    from app.notify import review_policy
 
-    request = current_request(session, incident_id=incident.id, policy=review_policy(current_app.config))
+    request = current_request(session, incident_id=incident.id, policy=runtime().ports.review_policy)
     if request is None:
         return None
     return (OwnerUnfreezeRequestOut() if for_owner else UnfreezeRequestOut()).dump(request)

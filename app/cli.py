@@ -84,7 +84,7 @@ def audit_verify(checkpoint_file) -> None:
     exported = checkpoints.read_exported(checkpoint_file.read()) if checkpoint_file is not None else None
     with runtime().sessions() as session:
         audit.seal_all(session)
-        result = audit_anchor.verify(session, runtime().ports["signing_key"], exported=exported)
+        result = audit_anchor.verify(session, runtime().ports.signing_key, exported=exported)
     click.echo(json.dumps(result))
     if not result["valid"]:
         sys.exit(1)
@@ -109,7 +109,7 @@ def audit_checkpoint(export_file) -> None:
 def _checkpoint_or_refuse(session):
     """A checkpoint, or exit 1 when the chain since the last one does not link up."""
     try:
-        return audit_anchor.checkpoint_now(session, runtime().ports["signing_key"])
+        return audit_anchor.checkpoint_now(session, runtime().ports.signing_key)
     except checkpoints.ChainBroken as broken:
         click.echo(json.dumps({"checkpoint": None, "reason": str(broken)}))
         sys.exit(1)
@@ -149,12 +149,12 @@ def keys_rotate(batch_size: int) -> None:
 @click.option("--depth", default=3, show_default=True, type=click.IntRange(0, 5))
 def trace_command(chain_name: str, tx_hash: str, depth: int) -> None:
     """Trace a transaction now and print where the money went as a table."""
-    explorers = runtime().ports["explorers"]
+    explorers = runtime().ports.explorers
     with runtime().sessions() as session:
         queued = _or_exit(lambda: chain_service.request_trace(session, chain=chain_name, tx_hash=tx_hash,
                                                               depth=depth, requested_by="cli",
                                                               configured_chains=set(explorers)))
-        tracer = runtime().ports["tracer"]
+        tracer = runtime().ports.tracer
         trace = chain_service.run_trace(session, trace_id=queued.id, explorers=explorers,
                                         min_amount=tracer.min_amount, coins=tracer.coins)
     click.echo(render_trace_table(trace))

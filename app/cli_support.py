@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import click
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 T = TypeVar("T")
 

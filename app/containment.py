@@ -1,7 +1,6 @@
 """The freeze fast path after commit: dispatch at once, wait a bounded time, leave the rest to the worker."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g
@@ -10,9 +9,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import get_session, runtime
 from app.observability import REPORTS
 from incidents import repudiation
-from incidents.dispatch import Claim
 from incidents.intake import IntakeResult, ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident
+from incidents.outbox.calls import Claim
+from incidents.outbox.lease import Lease
 from incidents.repudiation import RepudiationResult
 
 
@@ -38,13 +38,13 @@ def file_repudiation(token: str, *, client_address: str | None) -> RepudiationRe
     return result
 
 
-def freeze_claimer() -> Callable[[ExchangeCommand], Claim] | None:
-    """What lets intake take its new freeze in its own transaction (None without a dispatcher, or when
-    FREEZE_WAIT_MS=0 leaves every freeze to the workers)."""
-    dispatcher = runtime().ports.get("dispatcher")
+def freeze_claimer() -> Lease | None:
+    """The lease under which intake writes its new freeze already claimed, in its own transaction (None without
+    a dispatcher, or when FREEZE_WAIT_MS=0 leaves every freeze to the workers)."""
+    dispatcher = runtime().ports.dispatcher
     if dispatcher is None or current_app.config["FREEZE_WAIT_MS"] <= 0:
         return None
-    return dispatcher.claim_new
+    return dispatcher.lease
 
 
 def _end_read_transaction() -> None:
@@ -66,7 +66,7 @@ def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | 
     claimed first. The caller has committed its writes; a read it made since is ended here, because an
     open transaction on SQLite keeps the write lock the claim and the outcome need while we wait.
     """
-    dispatcher = runtime().ports.get("dispatcher")
+    dispatcher = runtime().ports.dispatcher
     if command is None or dispatcher is None:
         return
     _end_read_transaction()

@@ -58,7 +58,7 @@ class ConversationJobs:
 
     def __init__(self, app: Flask, *, every_seconds: float = 60.0):
         runtime = app.extensions["lockdesk"]
-        self.sessions, self.store, self.config = runtime.sessions, runtime.ports["blob_store"], app.config
+        self.sessions, self.store, self.config = runtime.sessions, runtime.ports.blob_store, app.config
         self.every_seconds = every_seconds
         self._last = float("-inf")
 
@@ -95,7 +95,7 @@ class StoredFiles:
 
     def rotate(self, sessions, cipher: FieldCipher, *, batch_size: int) -> Progress:
         """Rewrite every file not yet under the newest key, in batches; the store of the running application."""
-        store = current_app.extensions["lockdesk"].ports["blob_store"]
+        store = current_app.extensions["lockdesk"].ports.blob_store
         with sessions() as session:
             counts = rotate_attachment_keys(session, store=store, cipher=cipher, batch=batch_size)
         return Progress(seen=counts.seen, rotated=counts.rotated, current=counts.current)
@@ -111,7 +111,7 @@ def rotate_keys_command() -> None:
     """Re-encrypt every stored file under the newest key (`keys rotate` does this along with the columns)."""
     runtime = current_app.extensions["lockdesk"]
     with runtime.sessions() as session:
-        counts = rotate_attachment_keys(session, store=runtime.ports["blob_store"])
+        counts = rotate_attachment_keys(session, store=runtime.ports.blob_store)
     click.echo(f"{counts.rotated} files re-encrypted under the newest key")
 
 
@@ -123,5 +123,5 @@ def purge_command() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the jobs and the command group."""
-    app.extensions["lockdesk"].ports["conversation_jobs"] = ConversationJobs(app)
+    app.extensions["lockdesk"].ports.conversation_jobs = ConversationJobs(app)
     app.cli.add_command(attachments_cli)

@@ -1,4 +1,4 @@
-"""The shared kernel every domain builds on: declarative Base, column types, engines, errors.
+"""The database kernel every domain builds on: declarative Base, column types, the field cipher, engines.
 
 This module imports nothing else of the project, so the domains (which know nothing
 of Flask) can import it, and Alembic sees one metadata for every table.
@@ -156,52 +156,6 @@ class Base(DeclarativeBase):
         list[Any]: JSONType,
         str: String(255),
     }
-
-
-class DomainError(Exception):
-    """A failure a caller can act on; the web layer maps it to a problem document."""
-
-    status: ClassVar[int] = 400
-    slug: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
-
-    def __init__(self, detail: str, **extra: Any):
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-
-
-class NotFound(DomainError):
-    """The thing asked for does not exist (or must not be shown to exist)."""
-
-    status, slug, title = 404, "not-found", "Not found"
-
-
-class Conflict(DomainError):
-    """The request clashes with the current state."""
-
-    status, slug, title = 409, "conflict", "Conflict"
-
-
-class Forbidden(DomainError):
-    """The caller is known but may not do this."""
-
-    status, slug, title = 403, "forbidden", "Forbidden"
-
-
-class InvalidInput(DomainError):
-    """Input the schema accepted but the domain refuses; names the field."""
-
-    status, slug, title = 422, "validation", "Validation failed"
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}", errors={field: [message]})
-
-
-class RateLimited(DomainError):
-    """Too many attempts; try again after `retry_after` seconds."""
-
-    status, slug, title = 429, "rate-limited", "Too many requests"
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:

@@ -13,8 +13,8 @@ from flask.cli import AppGroup
 from app.db import utcnow
 from app.extensions import runtime
 from incidents import staff
-from incidents.exchange.backoffice import NewAccount, NewWithdrawal, add_account, add_withdrawal
-from incidents.exchange.models import BackofficeAccount
+from exchange_sim.backoffice import NewAccount, NewWithdrawal, add_account, add_withdrawal
+from exchange_sim.models import BackofficeAccount
 
 demo_cli = AppGroup("demo", help="A demonstration data set.")
 

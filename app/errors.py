@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, json, request
 from werkzeug.exceptions import HTTPException
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 PROBLEM_TYPE = "application/problem+json"
 # Fields from these locations are named plainly ("limit", "contact.email"); headers keep their prefix.

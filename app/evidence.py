@@ -30,5 +30,5 @@ def render_case_pdf(case: CaseEvidence, language: str) -> bytes:
 
 def instance_signer() -> Signer:
     """This instance's Ed25519 key (SIGNING_KEY) and its key id, as the bundle's manifest names it."""
-    key = runtime().ports["signing_key"]
+    key = runtime().ports.signing_key
     return Signer(key_id=key.key_id, private_key=key.private)

@@ -11,12 +11,12 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.cli_support import or_exit as _or_exit
-from app.exchange_server import serve_exchange
+from exchange_sim.server import serve_exchange
 from app.extensions import runtime
 from app.jobs import run_worker
 from app.db import utcnow
-from incidents.exchange import backoffice
-from incidents.exchange.models import BackofficeAccount, BackofficeSecurityEvent
+from exchange_sim import backoffice
+from exchange_sim.models import BackofficeAccount, BackofficeSecurityEvent
 from incidents.exchange.wire import format_time, parse_time
 
 exchange_cli = AppGroup("exchange", help="The embedded exchange back office.")
@@ -124,7 +124,7 @@ def serve(host: str, port: int, threads: int) -> None:
 def worker(once: bool) -> None:
     """Run the outbox worker loop (exchange commands) until stopped."""
     if once:
-        click.echo(json.dumps({"dispatched": runtime().ports["dispatcher"].drain()}))
+        click.echo(json.dumps({"dispatched": runtime().ports.dispatcher.drain()}))
         return
     run_worker(current_app._get_current_object())
 

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.ports import Ports
 
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, strategy="moving-window")
 
@@ -19,7 +20,7 @@ class Runtime:
 
     engine: Engine
     sessions: sessionmaker[Session]
-    ports: dict[str, Any] = field(default_factory=dict)
+    ports: Ports = field(default_factory=Ports)
 
 
 def runtime() -> Runtime:

@@ -127,7 +127,7 @@ def _register_api(app: Flask) -> None:
     for module in (reports, anomalies, anomaly_batch, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
                    instance, evidence, peers):
         api.register_blueprint(module.blp)
-    openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.get("explorers", {})))
+    openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.explorers))
     app.register_blueprint(operations.blp)
     api_docs.init_app(app)
     if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only

@@ -12,10 +12,11 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, DomainError, FieldCipher, InvalidInput, utcnow
+from app.db import FieldCipher, utcnow
+from kernel.errors import Conflict, DomainError, InvalidInput
 from app.extensions import runtime
 from incidents.audit import canonical_json
-from incidents.models import IdempotencyRecord
+from app.idempotency_record import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
 RETENTION = timedelta(hours=24)

@@ -1,22 +1,16 @@
-"""Background work: the outbox dispatcher, the in-process worker thread, and the Celery app on Redis.
+"""Background work's glue: the in-process worker thread, `flask worker`, and the Celery app on Redis.
 
-The outbox row stays the source of truth everywhere: the thread, `flask worker` and Celery tasks all
-just claim due commands and run them, so any number of them on any number of hosts execute each
-command once (claims are leased and token-checked, the exchange deduplicates by command id).
+The Dispatcher itself is the outbox's (incidents.outbox.dispatcher); the thread, `flask worker` and
+Celery tasks all just ask it to claim due commands and run them.
 """
 from __future__ import annotations
 
 import logging
 import os
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime
 
 from celery import Celery
 from flask import Flask
@@ -26,17 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.adapters import setting
 from app.heap import freeze_startup_objects
 from app.observability import incident_context
-from incidents.dispatch import (
-    Claim,
-    DispatchPolicy,
-    Outcome,
-    claim_command,
-    claim_due,
-    claim_new,
-    execute,
-)
-from incidents.exchange.port import ExchangePort
-from incidents.models import ExchangeCommand
+from app.ports import Ports
+from incidents.outbox.dispatcher import Dispatcher
+from incidents.outbox.exchange import Outcome
+from incidents.outbox.lease import DispatchPolicy
 
 log = logging.getLogger("lockdesk.jobs")
 
@@ -47,106 +34,14 @@ REPORT_TO_FROZEN = Histogram("lockdesk_report_to_frozen_seconds", "Time from the
                                                                  30, 60, 300, 900, 3600))
 CELERY_TASK = "lockdesk.dispatch_due"
 # Ports holding a callable the worker runs once per tick (each returns how much work it did).
-PERIODIC_PORTS = ("audit_sealer", "audit_checkpointer", "review_jobs", "conversation_jobs", "peer_jobs", "tracer",
-                  "housekeeping")
 CELERY_PERIODIC_TASK = "lockdesk.run_periodic"
 
 
-def worker_name() -> str:
-    """A name for this worker in claims: host, process and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-class Dispatcher:
-    """Runs outbox commands for this process: the request fast path and the worker's batches."""
-
-    def __init__(self, sessions: sessionmaker[Session], exchange: ExchangePort, *, policy: DispatchPolicy,
-                 concurrency: int = 8, name: str | None = None):
-        self.sessions, self.exchange, self.policy = sessions, exchange, policy
-        self.name = name or worker_name()
-        self._urgent = ThreadPoolExecutor(max(concurrency, 2), thread_name_prefix="dispatch-now")
-        self._batch = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch")
-        self._wake_hooks: list[Callable[[], None]] = []
-
-    def on_wake(self, hook: Callable[[], None]) -> None:
-        """Call `hook` whenever due work may be waiting (a worker to wake, a Celery task to send)."""
-        self._wake_hooks.append(hook)
-
-    def wake(self) -> None:
-        """Tell the workers there may be due work now."""
-        for hook in self._wake_hooks:
-            try:
-                hook()
-            except Exception:  # a broker hiccup must not fail the request; the periodic sweep catches up
-                log.exception("waking the workers failed")
-
-    def in_background(self, call: Callable[[], object]) -> None:
-        """Run a short call off the caller's thread (sending a Celery task from a request)."""
-        self._urgent.submit(call)
-
-    def claim_new(self, command: ExchangeCommand) -> Claim:
-        """Take a command inside the transaction that creates it, for `run_claimed` after the commit."""
-        return claim_new(command, worker=self.name, policy=self.policy)
-
-    def dispatch_now(self, command_id: uuid.UUID, *, timeout: float) -> Outcome | None:
-        """Claim and run one command, waiting at most `timeout` s; None if it is still running or held elsewhere."""
-        with self.sessions() as session:
-            claim = claim_command(session, command_id=command_id, worker=self.name, policy=self.policy)
-        return self.run_claimed(claim, timeout=timeout)
-
-    def run_claimed(self, claim: Claim | None, *, timeout: float) -> Outcome | None:
-        """Run a command this dispatcher holds, waiting at most `timeout` s; None if it is still running."""
-        try:
-            if claim is None:
-                return None
-            future = self._urgent.submit(self._run, claim)
-            try:
-                return future.result(timeout=max(timeout, 0.0))
-            except FutureTimeout:
-                return None
-        finally:
-            self.wake()
-
-    def dispatch_due(self, *, limit: int | None = None, now: datetime | None = None) -> int:
-        """Claim one batch of due commands and run them concurrently; the number claimed."""
-        with self.sessions() as session:
-            claims = claim_due(session, worker=self.name, policy=self.policy, limit=limit, now=now)
-        for outcome in self._batch.map(self._run_safely, claims):
-            if outcome is None:
-                log.warning("a command's outcome was not recorded; its lease will expire and it will be retried")
-        return len(claims)
-
-    def drain(self, *, now: datetime | None = None, max_rounds: int = 1000) -> int:
-        """Run batches until nothing is due (tests, `flask worker --once`); the number run."""
-        total = 0
-        for _ in range(max_rounds):
-            claimed = self.dispatch_due(now=now)
-            total += claimed
-            if claimed == 0:
-                break
-        return total
-
-    def shutdown(self) -> None:
-        """Stop accepting work and wait for running calls."""
-        self._urgent.shutdown(wait=True)
-        self._batch.shutdown(wait=True)
-
-    def _run(self, claim) -> Outcome:
-        """Execute a claim and count it (its log lines name its incident)."""
-        with incident_context(claim.incident_id):
-            outcome = execute(self.sessions, self.exchange, claim, policy=self.policy)
-        COMMANDS.labels(outcome.action, outcome.outcome).inc()
-        if outcome.frozen_after_seconds is not None:
-            REPORT_TO_FROZEN.observe(outcome.frozen_after_seconds)
-        return outcome
-
-    def _run_safely(self, claim) -> Outcome | None:
-        """Execute a claim; a failure to record (database down) leaves it to the lease."""
-        try:
-            return self._run(claim)
-        except Exception:
-            log.exception("recording the outcome of command %s failed", claim.command_id)
-            return None
+def observe_outcome(outcome: Outcome) -> None:
+    """Count a recorded command, and the report-to-frozen latency of a confirmed freeze."""
+    COMMANDS.labels(outcome.action, outcome.outcome).inc()
+    if outcome.frozen_after_seconds is not None:
+        REPORT_TO_FROZEN.observe(outcome.frozen_after_seconds)
 
 
 class Worker:
@@ -212,24 +107,25 @@ def dispatch_policy(config) -> DispatchPolicy:
         lease_seconds=setting(config, "DISPATCH_LEASE_SECONDS", 60.0),
         backoff_base_seconds=setting(config, "DISPATCH_BACKOFF_BASE_SECONDS", 0.5),
         backoff_cap_seconds=setting(config, "DISPATCH_BACKOFF_CAP_SECONDS", 300.0),
-        batch_size=setting(config, "DISPATCH_BATCH_SIZE", 50))
+        batch_size=setting(config, "DISPATCH_BATCH_SIZE", 50),
+        freeze_batch_size=setting(config, "DISPATCH_FREEZE_BATCH_SIZE", 500))
 
 
 def build_worker(app: Flask) -> Worker:
     """A worker loop over this application's dispatcher."""
     ports = app.extensions["lockdesk"].ports
-    worker = Worker(ports["dispatcher"], poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
-    worker.periodic = [ports[name] for name in PERIODIC_PORTS if name in ports]
+    worker = Worker(ports.dispatcher, poll_seconds=setting(app.config, "WORKER_POLL_SECONDS", 0.5))
+    worker.periodic = ports.periodic_jobs()
     return worker
 
 
 def run_worker(app: Flask) -> None:
     """Run the worker loop in this thread until SIGTERM or SIGINT (`flask worker`)."""
-    background = app.extensions["lockdesk"].ports.pop("worker", None)
+    background = app.extensions["lockdesk"].ports.pop("worker")
     if background is not None:
         background.stop()  # this process is the worker now: one loop, in the foreground
     worker = build_worker(app)
-    app.extensions["lockdesk"].ports["worker"] = worker
+    app.extensions["lockdesk"].ports.worker = worker
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: worker.stop(timeout=0))
     freeze_startup_objects()
@@ -260,7 +156,7 @@ _celery_state: dict[str, Flask] = {}
 _celery_lock = threading.Lock()
 
 
-def _celery_ports() -> dict:
+def _celery_ports() -> Ports:
     """This Celery worker process's ports, over an application built once on first use."""
     with _celery_lock:
         if "app" not in _celery_state:
@@ -273,14 +169,14 @@ def _celery_ports() -> dict:
 
 def _celery_dispatcher() -> Dispatcher:
     """This Celery worker process's dispatcher."""
-    return _celery_ports()["dispatcher"]
+    return _celery_ports().dispatcher
 
 
 @celery_app.task(name=CELERY_PERIODIC_TASK, ignore_result=True)
 def run_periodic_task() -> int:
     """The periodic jobs (review, SLA, notifications, traces, housekeeping), run by beat on any worker."""
     ports = _celery_ports()
-    return sum(ports[name]() for name in PERIODIC_PORTS if name in ports)
+    return sum(job() for job in ports.periodic_jobs())
 
 
 @celery_app.task(name=CELERY_TASK, ignore_result=True)
@@ -305,14 +201,15 @@ def send_dispatch_task() -> None:
 def init_app(app: Flask) -> None:
     """Put the dispatcher in the ports; start the worker thread when enabled outside tests."""
     runtime = app.extensions["lockdesk"]
-    dispatcher = Dispatcher(runtime.sessions, runtime.ports["exchange"], policy=dispatch_policy(app.config),
-                            concurrency=setting(app.config, "WORKER_CONCURRENCY", 8))
-    runtime.ports["dispatcher"] = dispatcher
+    dispatcher = Dispatcher(runtime.sessions, runtime.ports.exchange, policy=dispatch_policy(app.config),
+                            concurrency=setting(app.config, "WORKER_CONCURRENCY", 8), observe=observe_outcome,
+                            context=incident_context)
+    runtime.ports.dispatcher = dispatcher
     if app.config.get("CELERY_BROKER_URL"):
         celery_app.conf.update(broker_url=app.config["CELERY_BROKER_URL"])
         dispatcher.on_wake(lambda: dispatcher.in_background(send_dispatch_task))
-    runtime.ports["housekeeping"] = Housekeeping(runtime.sessions)
-    runtime.ports["audit_sealer"] = AuditSealer(runtime.sessions)
+    runtime.ports.housekeeping = Housekeeping(runtime.sessions)
+    runtime.ports.audit_sealer = AuditSealer(runtime.sessions)
     if app.config.get("WORKER_ENABLED") and not app.config.get("TESTING"):
         # Started by the first request, so command-line runs (migrations, seeding) start no worker.
         app.before_request(lambda: start_worker_once(app))
@@ -324,11 +221,11 @@ _start_lock = threading.Lock()
 def start_worker_once(app: Flask) -> None:
     """Start this process's worker thread if it has none yet."""
     ports = app.extensions["lockdesk"].ports
-    if "worker" in ports:
+    if ports.worker is not None:
         return
     with _start_lock:
-        if "worker" not in ports:
-            ports["worker"] = build_worker(app).start()
+        if ports.worker is None:
+            ports.worker = build_worker(app).start()
 
 
 class AuditSealer:

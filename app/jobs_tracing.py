@@ -50,7 +50,7 @@ class TraceRunner:
 
 def wake_tracer() -> None:
     """Tell the worker a trace is waiting."""
-    dispatcher = runtime().ports.get("dispatcher")
+    dispatcher = runtime().ports.dispatcher
     if dispatcher is not None:
         dispatcher.wake()
 
@@ -59,7 +59,7 @@ def init_app(app: Flask) -> None:
     """Build the explorers from the settings and the runner the worker calls each tick."""
     state = app.extensions["lockdesk"]
     explorers = chain_service.build_explorers(app.config)
-    state.ports["explorers"] = explorers
-    state.ports["tracer"] = TraceRunner(state.sessions, explorers,
+    state.ports.explorers = explorers
+    state.ports.tracer = TraceRunner(state.sessions, explorers,
                                         min_amount=Decimal(str(app.config.get("TRACE_MIN_AMOUNT", "0"))),
                                         coins=stablecoins(app.config.get("STABLECOIN_CONTRACTS")))

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import Base, EncryptedText, FieldCipher
 
-MODEL_MODULES = ("incidents.models", "incidents.exchange.models", "verification.models", "chain.models")
+MODEL_MODULES = ("incidents.models", "incidents.exchange.models", "exchange_sim.models", "verification.models",
+                 "chain.models")
 ROTATED = "keys.rotated"
 
 

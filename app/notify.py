@@ -110,7 +110,7 @@ class ReviewJobs:
         self.sessions: sessionmaker[Session] = runtime.sessions
         self.ports = runtime.ports
         self.config = app.config
-        self.policy = review_policy(app.config)
+        self.policy = runtime.ports.review_policy
         self.subscribers = webhook_subscribers(app.config)
         self._last_sla_sweep: datetime | None = None
 
@@ -147,7 +147,7 @@ class ReviewJobs:
             queued = review.execute_due_unfreezes(session, policy=self.policy, now=self.clock())
         if queued:
             UNFREEZES_QUEUED.inc(len(queued))
-            dispatcher = self.ports.get("dispatcher")
+            dispatcher = self.ports.dispatcher
             if dispatcher is not None:
                 dispatcher.wake()
         return len(queued)
@@ -159,14 +159,14 @@ class ReviewJobs:
 
     def deliver_notifications(self) -> int:
         """Send due notifications."""
-        return notifications.deliver_notifications(self.sessions, ports=self.ports["notification_ports"],
+        return notifications.deliver_notifications(self.sessions, ports=self.ports.notification_ports,
                                                    clock=self.clock)
 
     def deliver_webhooks(self) -> int:
         """Post due webhooks (nothing to look for when no system subscribed)."""
         if not self.subscribers:
             return 0
-        return outbound.deliver_webhooks(self.sessions, transport=self.ports["webhook_transport"],
+        return outbound.deliver_webhooks(self.sessions, transport=self.ports.webhook_transport,
                                          secrets=self.subscribers, clock=self.clock)
 
 
@@ -188,14 +188,16 @@ def init_app(app: Flask) -> None:
     from app.web import repudiation as repudiation_page
 
     runtime = app.extensions["lockdesk"]
-    review_policy(app.config)  # a setting the review cannot honour stops the start, not a later unfreeze
+    # Built once; a setting the review cannot honour stops the start, not a later unfreeze.
+    runtime.ports.review_policy = review_policy(app.config)
     urls = webhook_urls(app.config)  # a subscriber without a secret stops the start
-    runtime.ports["notification_ports"] = notifications.Ports(
-        mailer=build_mailer(app.config), sms=runtime.ports["sms"], link_for=link_builder(app.config),
+    runtime.ports.notification_ports = notifications.Ports(
+        mailer=build_mailer(app.config), sms=runtime.ports.sms, link_for=link_builder(app.config),
         case_link_for=case_link_builder(app.config))
-    runtime.ports.setdefault("webhook_transport", outbound.HttpWebhookTransport())
+    if runtime.ports.webhook_transport is None:
+        runtime.ports.webhook_transport = outbound.HttpWebhookTransport()
     info = runtime.sessions.kw.get("info") or {}
     runtime.sessions.configure(info={**info, audit.ON_SEALED: [*info.get(audit.ON_SEALED, ()),
                                                                OutboxWriter(notice_policy(app.config), urls)]})
-    runtime.ports["review_jobs"] = ReviewJobs(app)
+    runtime.ports.review_jobs = ReviewJobs(app)
     app.register_blueprint(repudiation_page.bp)

@@ -22,7 +22,7 @@ CALLBACK_PATH = "/api/v1/peer/freeze-requests/{request_id}/status"
 
 def peers() -> dict[str, Peer]:
     """The configured peers (read at start)."""
-    return runtime().ports["peers"]
+    return runtime().ports.peers
 
 
 def callback_url() -> str:
@@ -34,14 +34,14 @@ def evidence_writer(actor: str) -> Callable[[uuid.UUID], str]:
     """Writes a case's bundle (English) in the caller's transaction and gives its SHA-256."""
     def write(incident_id: uuid.UUID) -> str:
         return write_bundle(get_session(), incident_id=incident_id, language="en", signer=instance_signer(),
-                            store=runtime().ports["blob_store"], render_pdf=render_case_pdf, actor=actor,
+                            store=runtime().ports.blob_store, render_pdf=render_case_pdf, actor=actor,
                             commit=False).sha256
     return write
 
 
 def wake_dispatcher() -> None:
     """Send queued freezes now rather than at the worker's next tick."""
-    dispatcher = runtime().ports.get("dispatcher")
+    dispatcher = runtime().ports.dispatcher
     if dispatcher is not None:
         dispatcher.wake()
 
@@ -52,7 +52,10 @@ class PeerJobs:
     def __init__(self, app: Flask):
         self.app = app
         self.sessions = app.extensions["lockdesk"].sessions
-        self.transport = app.extensions["lockdesk"].ports.setdefault("peer_transport", HttpWebhookTransport())
+        ports = app.extensions["lockdesk"].ports
+        if ports.peer_transport is None:
+            ports.peer_transport = HttpWebhookTransport()
+        self.transport = ports.peer_transport
 
     def clock(self) -> datetime:
         """The injectable clock (LOCKDESK_CLOCK), else the server's."""
@@ -74,5 +77,5 @@ class PeerJobs:
 def init_app(app: Flask) -> None:
     """Read PEER_EXCHANGES (a bad entry stops the start, naming it) and register the worker's job."""
     ports = app.extensions["lockdesk"].ports
-    ports["peers"] = load_peers(app.config.get("PEER_EXCHANGES"))
-    ports["peer_jobs"] = PeerJobs(app)
+    ports.peers = load_peers(app.config.get("PEER_EXCHANGES"))
+    ports.peer_jobs = PeerJobs(app)

@@ -187,7 +187,7 @@ class ExchangeBackoffice:
     def open_accounts(self, prefix: str, count: int) -> list[str]:
         """Bulk-create `count` accounts with one executemany, returning their ids."""
         from app.db import make_engine, utcnow
-        from incidents.exchange.models import BackofficeAccount
+        from exchange_sim.models import BackofficeAccount
 
         ids = [f"{prefix}{n:06d}" for n in range(count)]
         now = utcnow()

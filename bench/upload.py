@@ -55,7 +55,7 @@ def measure_once(kind: str) -> dict:
 
     from app import create_app
     from app.cli import upgrade_database
-    from incidents.exchange.backoffice import NewAccount, add_account
+    from exchange_sim.backoffice import NewAccount, add_account
 
     folder = Path(tempfile.mkdtemp(prefix="lockdesk-upload-bench-"))
     os.environ["LOCKDESK_INSTANCE_PATH"] = str(folder)

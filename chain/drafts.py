@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from chain.letters import freeze_request_letter
 from chain.letters_issuer import issuer_request_letter
 from chain.models import Trace

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from chain.addresses import AddressError, validate_address
 from chain.labels import read_label_file
 from chain.models import AddressLabel

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, InvalidInput, NotFound, is_postgresql, utcnow
+from app.db import is_postgresql, utcnow
+from kernel.errors import DomainError, InvalidInput, NotFound
 from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
 from chain.explorers.registry import build_explorers

@@ -4,7 +4,8 @@ if it had been sent alone, in the order sent, with set-based writes in one trans
 `ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
 window scores and open incidents are read with one query each, every decision is made in memory in the
 order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
-incidents, the events, the freeze commands (built by `containment._command`) and the audit events are each
+incidents, the events, the freeze commands (`outbox.commands`: `new_command`, `write_commands`) and the audit
+events are each
 written with one multi-row statement. Nothing is written unless the whole batch is.
 """
 from __future__ import annotations
@@ -19,10 +20,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from incidents import anomalies, audit, containment
 from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
 from incidents.intake import note_suspicion
+from incidents.outbox.commands import new_command, write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
 from incidents.states import opened_moved, transition
 from incidents.suspicion import clamp_claim
@@ -202,7 +205,7 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
             freeze = _queue_freeze(session, case, item.freeze_reason, now)
             freezes[item.row["event_id"]] = freeze
             commands.append(freeze)
-            commands.extend(containment._command(case.incident, action, {"reference": case.incident.reference}, now)
+            commands.extend(new_command(case.incident, action, {"reference": case.incident.reference}, now=now)
                             for action in containment.FOLLOW_UPS)
         row = item.row
         audit.record(session, actor="risk-engine", action="anomaly.received", subject_type="anomaly_event",
@@ -214,7 +217,7 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
             case.incident.risk_score = max(case.incident.risk_score, case.risk_score)
             note_suspicion(case.incident, case.first_suspicious_at)
     if commands:
-        containment._write(session, commands)
+        write_commands(session, commands)
     return freezes
 
 
@@ -227,8 +230,8 @@ def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime) -> 
     else:
         transition(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
                    reason=reason, now=now)
-    freeze = containment._command(incident, "freeze", {"scope": "full", "reason": reason,
-                                                       "reference": incident.reference}, now)
+    freeze = new_command(incident, "freeze", {"scope": "full", "reason": reason, "reference": incident.reference},
+                         now=now)
     audit.record(session, actor="risk-engine", action="exchange.command.queued", subject_type="exchange_command",
                  subject_id=freeze.id, incident_id=incident.id,
                  data={"action": "freeze", "scope": "full", "follow_ups": list(containment.FOLLOW_UPS)}, now=now)

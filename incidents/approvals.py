@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from app.db import Conflict, DomainError, Forbidden
+from kernel.errors import Conflict, DomainError, Forbidden
 
 DECIDING_ROLES = frozenset({"risk_officer"})  # API.md: risk officers decide; admins administer
 

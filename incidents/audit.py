@@ -30,7 +30,8 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from app.db import InvalidInput, is_postgresql, utcnow
+from app.db import is_postgresql, utcnow
+from kernel.errors import InvalidInput
 from incidents.models import AuditEvent
 
 GENESIS_HASH = "0" * 64

@@ -6,11 +6,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from incidents.containment import request_freeze
 from incidents.models import ExchangeCommand, Incident
 from incidents.queue import get_incident
-from incidents.review import cancel_open_requests
+from incidents.review_execution import cancel_open_requests
 from incidents.states import TERMINAL_STATUSES, transition
 
 

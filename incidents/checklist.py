@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 
 ITEMS = ("identity_verified", "password_reset", "sessions_revoked", "api_keys_revoked", "two_factor_rebound",
          "transactions_reviewed", "no_new_anomalies")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from chain import service as chain_service
 from incidents.checklist import RECOVERY_EVENT_TYPES, Facts
 from incidents.containment import latest_account_snapshot, pulled_withdrawals

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,12 +10,14 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from chain import service as chain_service
 from incidents import audit
 from incidents.access import issue_incident_token
 from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
-from incidents.dispatch import Claim
+from incidents.outbox.calls import Claim
+from incidents.outbox.lease import Lease
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
 from incidents.suspicion import clamp_claim
 
@@ -68,11 +69,11 @@ def sla_due(now: datetime, hours: int) -> datetime:
 
 
 def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24, now: datetime | None = None,
-                  claim_freeze: Callable[[ExchangeCommand], Claim] | None = None) -> IntakeResult:
+                  claim_freeze: Lease | None = None) -> IntakeResult:
     """Store the report with its incident, queue the freeze and the traces of its hashes; one commit.
 
-    `claim_freeze`, when given, takes the new freeze command for the caller in the same transaction
-    (the request's fast path), so dispatching it needs no transaction of its own.
+    `claim_freeze`, when given, is the lease under which the new freeze command is written already claimed
+    for the caller (the request's fast path), so dispatching it needs no transaction of its own.
     """
     now = now or utcnow()
     # The reporter's time is a claim: it may only move the suspicion earlier (issue 17 item 1).
@@ -86,15 +87,12 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     stored_id = _store_report(session, incident, report, now)
     note_suspicion(incident, suspicious_at)
     freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored_id}",
-                 "now": now}
-    claims: list[Claim] = []
-    if claim_freeze is not None:
-        freeze_as["before_write"] = lambda command: claims.append(claim_freeze(command))
+                 "now": now, "lease": claim_freeze}
     if attachment.attached:
         freeze = request_freeze(session, incident, **freeze_as)
     else:  # every report asks for the freeze, so a new incident is opened already freeze_pending
         freeze = freeze_opened(session, incident, **freeze_as)
-    claim = claims[0] if claims else None
+    claim = Claim.of(freeze) if claim_freeze is not None and freeze is not None else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
                                      incident_id=incident.id, requested_by=f"reporter:{stored_id}", now=now)

@@ -36,7 +36,7 @@ from incidents.notice_words import (  # noqa: F401 - the renderers are part of t
     render_owner_sms,
     render_risk_queue_email,
 )
-from incidents.outbound import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts
+from incidents.outbox.delivery import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts, skip_row
 from incidents.repudiation import issue_repudiation
 from verification.service import resolve_language
 from verification.sms import SmsDeliveryFailed, SmsGateway
@@ -196,7 +196,7 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
         return None
     to = snapshot.email if row.channel == "email" else snapshot.phone
     if not to:
-        row.status, row.claim_token, row.last_error = "skipped", None, f"no registered {row.channel}"
+        skip_row(row, reason=f"no registered {row.channel}")
         return None
     render = render_owner_email if row.channel == "email" else render_owner_sms
     rendered = render(notice=row.notice, language=resolve_language(facts.languages.get(incident.id, "en")),

@@ -1,115 +1,29 @@
-"""Outbound delivery: the leased outbox both notifications and webhooks use, and signed webhooks on state changes.
-
-Rows are claimed like exchange commands: a short transaction marks them in flight under a fresh
-token and lease (FOR UPDATE SKIP LOCKED on PostgreSQL), the network call runs with no transaction
-open, and the outcome is written only by the holder of the token. Failures retry with capped,
-jittered backoff until MAX_ATTEMPTS.
-"""
+"""Signed webhooks on state changes, delivered through the outbox (incidents.outbox.delivery)."""
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Protocol
 
 import requests
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import DomainError, utcnow
-from incidents.dispatch import DispatchPolicy, backoff_delay
+from app.db import utcnow
+from kernel.errors import DomainError
 from incidents.models import AuditEvent, Incident, OutboundWebhook
+from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 from incidents.signatures import signature_header
 
-DELIVERY_POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=5.0, backoff_cap_seconds=3600.0,
-                                 batch_size=20)
-MAX_ATTEMPTS = 12
 WEBHOOK_PREFIXES = ("incident.status.", "incident.containment.")
 WEBHOOK_ACTIONS = frozenset({"incident.opened", "incident.sla_breached", "unfreeze.requested", "unfreeze.approved",
                              "unfreeze.rejected", "unfreeze.executing", "unfreeze.completed", "unfreeze.failed",
                              "unfreeze.cancelled", "notice.repudiated"})
 # (connect, read) seconds: a slow subscriber must not hold the worker for long.
 WEBHOOK_TIMEOUT = (3.05, 10.0)
-
-
-# --- the leased outbox --------------------------------------------------------------------------------------
-
-
-def claim_due_rows(session: Session, model: type, *, now: datetime, limit: int) -> list[Any]:
-    """Lock and mark in flight up to `limit` due rows of an outbox table; the caller commits."""
-    due = or_(and_(model.status == "pending", model.next_attempt_at <= now),
-              and_(model.status == "in_flight", model.claimed_until < now))
-    query = (select(model).where(due).order_by(model.next_attempt_at).limit(limit)
-             .with_for_update(skip_locked=True))
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.status, row.attempts = "in_flight", row.attempts + 1
-        row.claim_token = uuid.uuid4().hex
-        row.claimed_until = now + timedelta(seconds=DELIVERY_POLICY.lease_seconds)
-    return rows
-
-
-def reclaim_rows(session: Session, model: type, claims: dict[uuid.UUID, str]) -> dict[uuid.UUID, Any]:
-    """The rows, locked in one statement, whose claims (id → token) this worker still holds."""
-    if not claims:
-        return {}
-    query = (select(model).where(model.id.in_(claims)).with_for_update()
-             .execution_options(populate_existing=True))
-    return {row.id: row for row in session.scalars(query)
-            if row.status == "in_flight" and row.claim_token == claims[row.id]}
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """How one send went: the error (None when delivered) and whether trying later may help."""
-
-    error: str | None = None
-    is_retryable: bool = False
-
-
-def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list[tuple[uuid.UUID, str, Attempt]],
-                    *, now: datetime, on_failed: Callable[[Session, Any], None] | None = None) -> None:
-    """Record a batch's outcomes (row id, claim token, attempt) in one transaction, where the claim still holds.
-
-    The batch is sent first and recorded after: a worker dying in between leaves its rows to the
-    lease, and they are sent again (at least once, never lost).
-    """
-    if not attempts:
-        return
-    with sessions() as session:
-        held = reclaim_rows(session, model, {row_id: token for row_id, token, _attempt in attempts})
-        for row_id, _token, attempt in attempts:
-            if row_id in held:
-                status = finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
-                if status == "failed" and on_failed is not None:
-                    on_failed(session, held[row_id])
-        session.commit()
-
-
-def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime,
-               rand: Callable[[], float] = random.random) -> str:
-    """Record a delivery attempt: done, pending again after a backoff, or failed for good; the new status."""
-    row.claim_token, row.claimed_until, row.last_error = None, None, error
-    if error is None:
-        row.status, row.delivered_at = "done", now
-    elif is_retryable and row.attempts < MAX_ATTEMPTS:
-        row.status = "pending"
-        row.next_attempt_at = now + timedelta(seconds=backoff_delay(row.attempts, policy=DELIVERY_POLICY, rand=rand))
-    else:
-        row.status = "failed"
-    return row.status
-
-
-def postpone_row(row: Any, *, reason: str, now: datetime, give_up_after: timedelta) -> None:
-    """Not deliverable yet (its facts are still coming): try again later, or fail once too old."""
-    if now - row.created_at > give_up_after:
-        finish_row(row, error=reason, is_retryable=False, now=now)
-        return
-    finish_row(row, error=reason, is_retryable=True, now=now)
-    row.attempts = max(row.attempts - 1, 0)
 
 
 # --- signed webhooks ------------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.containment import latest_account_snapshot, store_account_snapshot
 from incidents.exchange.port import ExchangeError, ExchangePort

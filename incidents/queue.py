@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import InvalidInput, NotFound
+from kernel.errors import InvalidInput, NotFound
 from incidents.models import Incident
 
 SORTS = ("sla_due_at", "-created_at")

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exc, select, update
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict
 from incidents import audit
 from incidents.containment import request_freeze
 from incidents.models import AuditEvent, ExchangeCommand, Incident

@@ -10,16 +10,16 @@ import base64
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError, NotFound
 from incidents import audit
-from incidents.dispatch import Claim
+from incidents.outbox.lease import Lease
 from incidents.intake import (
     IntakeResult,
     ReportInput,
@@ -27,8 +27,8 @@ from incidents.intake import (
     owner_language,
     submit_report,
 )
-from incidents.models import ExchangeCommand, Incident, Repudiation, UnfreezeRequest
-from incidents.review import cancel_open_requests
+from incidents.models import Incident, Repudiation, UnfreezeRequest
+from incidents.review_execution import cancel_open_requests
 
 PURPOSE = b"lockdesk-repudiation:"
 
@@ -105,7 +105,7 @@ class RepudiationResult:
 
 def repudiate(session: Session, *, token: str, key: str, client_address: str | None, sla_hours: int = 24,
               now: datetime | None = None,
-              claim_freeze: Callable[[ExchangeCommand], Claim] | None = None) -> RepudiationResult:
+              claim_freeze: Lease | None = None) -> RepudiationResult:
     """Use a link once: mark it used, cancel any open unfreeze, file a report that freezes again; one commit.
     `claim_freeze` is `submit_report`'s: the caller's fast path takes the new freeze in this transaction."""
     now = now or utcnow()

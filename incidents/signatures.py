@@ -5,7 +5,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 DEFAULT_TOLERANCE_SECONDS = 300
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.db import Conflict, DomainError, InvalidInput, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from incidents import audit
 from incidents.access import ROLES, STAFF_PREFIX, hash_token, new_token
 from incidents.models import Staff

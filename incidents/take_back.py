@@ -6,10 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.models import Incident
-from incidents.review import cancel_open_requests
+from incidents.review_execution import cancel_open_requests
 from incidents.states import transition
 
 FALSE_REPORT = "false_report"

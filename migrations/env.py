@@ -7,8 +7,9 @@ from alembic import context
 
 from app.db import Base, make_engine
 
-MODEL_MODULES = ("incidents.models", "incidents.checkpoints", "incidents.conversation.models",
-                 "incidents.exchange.models", "incidents.handoff.models", "verification.models", "chain.models")
+MODEL_MODULES = ("incidents.models", "app.idempotency_record", "incidents.checkpoints",
+                 "incidents.conversation.models", "incidents.exchange.models", "exchange_sim.models",
+                 "incidents.handoff.models", "verification.models", "chain.models")
 
 for module in MODEL_MODULES:
     try:

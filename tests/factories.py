@@ -53,7 +53,7 @@ def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 40
     from datetime import timedelta
 
     from app.db import utcnow
-    from incidents.exchange.backoffice import NewAccount, add_account
+    from exchange_sim.backoffice import NewAccount, add_account
 
     bound = utcnow() - timedelta(days=bound_days_ago)
     fields = {"account_id": account_id, "email": "owner@example.com", "phone": "+15550001",

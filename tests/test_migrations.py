@@ -10,8 +10,9 @@ from alembic.script import ScriptDirectory
 from app.cli import alembic_config
 from app.db import Base, make_engine
 
-MODEL_MODULES = ("incidents.models", "incidents.checkpoints", "incidents.conversation.models",
-                 "incidents.exchange.models", "incidents.handoff.models", "verification.models", "chain.models")
+MODEL_MODULES = ("incidents.models", "app.idempotency_record", "incidents.checkpoints",
+                 "incidents.conversation.models", "incidents.exchange.models", "exchange_sim.models",
+                 "incidents.handoff.models", "verification.models", "chain.models")
 # Written by the bench's floor endpoint through SQL of its own; no model maps it.
 UNMAPPED_TABLES = {"bench_floor"}
 

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import DomainError, InvalidInput, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError, InvalidInput, NotFound
 from verification.audit import AuditSink
 from verification.errors import (
     CodeAlreadyUsed,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from app.db import DomainError, Forbidden
+from kernel.errors import DomainError, Forbidden
 
 
 class WrongCode(DomainError):

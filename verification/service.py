@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, InvalidInput
+from kernel.errors import Conflict, InvalidInput
 from verification.audit import AuditSink
 from verification.authenticators import (
     StaffTotpEnrolment,

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, DomainError, RateLimited
+from kernel.errors import Conflict, DomainError, RateLimited
 from verification import codes
 from verification.audit import AuditSink
 from verification.authenticators import current_time

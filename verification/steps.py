@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound
+from kernel.errors import Conflict, NotFound
 from verification import states
 from verification.audit import AuditSink
 from verification.errors import CodeExpired, IllegalTransition

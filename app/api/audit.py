@@ -69,7 +69,7 @@ def list_audit(args):
 def verify_audit():
     """Recompute the whole chain, hold it against the stored checkpoints, name what does not hold."""
     require_staff("admin")
-    return audit_anchor.verify(get_session(), runtime().ports["signing_key"])
+    return audit_anchor.verify(get_session(), runtime().ports.signing_key)
 
 
 @blp.route("/audit/verify", methods=["POST"])
@@ -78,4 +78,4 @@ def verify_audit():
 def verify_audit_against(data):
     """As GET, and against an exported checkpoint kept off the database."""
     require_staff("admin")
-    return audit_anchor.verify(get_session(), runtime().ports["signing_key"], exported=data)
+    return audit_anchor.verify(get_session(), runtime().ports.signing_key, exported=data)

@@ -28,7 +28,7 @@ def get_evidence_bundle(args, incident_id: uuid.UUID):
     """The signed zip of the case's evidence; writing it is an audit event."""
     principal = require_staff("agent", "risk_officer", "admin")
     bundle = write_bundle(get_session(), incident_id=incident_id, language=args["language"],
-                          signer=instance_signer(), store=runtime().ports["blob_store"],
+                          signer=instance_signer(), store=runtime().ports.blob_store,
                           render_pdf=render_case_pdf, actor=principal.actor)
     return Response(bundle.data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{bundle.filename}"', "X-Content-SHA256": bundle.sha256,

@@ -17,7 +17,8 @@ import uuid
 import sqlalchemy as sa
 from flask import Blueprint, jsonify, request
 
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.extensions import get_session, runtime
 
 blp = Blueprint("bench_floor", __name__, url_prefix="/api/v1/_bench")
@@ -52,7 +53,7 @@ def post_bare_report():
     command_id = max(session.execute(_RECORD_TWO, {"report_at": now, "command_at": now}).scalars())
     session.commit()
     reference = uuid.uuid4().hex
-    change = runtime().ports["exchange"].freeze(account_id, scope="full", reason="bench ceiling",
+    change = runtime().ports.exchange.freeze(account_id, scope="full", reason="bench ceiling",
                                                 reference=reference, idempotency_key=f"bare-{reference}")
     session.execute(_RECORD_ANSWER, {"row_id": command_id, "at": change.changed_at})
     session.commit()

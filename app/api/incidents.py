@@ -18,7 +18,7 @@ from app.api.schemas import (
 from app.auth import require_incident_access, require_staff
 from app.casefile import reporter_view, staff_view
 from app.containment import dispatch_after_commit
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from app.extensions import get_session
 from incidents import audit
 from incidents.casework import change_status, freeze_manually

@@ -21,5 +21,5 @@ class PublicKeyOut(Schema):
 @blp.response(200, PublicKeyOut)
 def public_key():
     """The key that signs audit checkpoints and evidence (public)."""
-    key = runtime().ports["signing_key"]
+    key = runtime().ports.signing_key
     return {"key_id": key.key_id, "algorithm": "ed25519", "public_key": key.public_key_b64}

@@ -11,7 +11,7 @@ from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
 from app.conversation import accepts_upload, attachment_limits, upload_rate_limit
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from app.extensions import get_session, limiter, runtime
 from incidents.conversation import attachments as files
 from incidents.conversation.messages import MAX_BODY, list_messages, post_message
@@ -126,7 +126,7 @@ def post_attachment(incident_id: uuid.UUID):
     if upload is None:
         raise InvalidInput("file", "a multipart/form-data field named file is required")
     limits = attachment_limits(current_app.config)
-    return files.upload_attachment(get_session(), store=runtime().ports["blob_store"], incident_id=incident_id,
+    return files.upload_attachment(get_session(), store=runtime().ports.blob_store, incident_id=incident_id,
                                    principal=principal, filename=upload.filename,
                                    data=upload.stream.read(limits.max_bytes + 1), limits=limits)
 
@@ -136,7 +136,7 @@ def post_attachment(incident_id: uuid.UUID):
               content_type="application/octet-stream")
 def get_attachment(attachment_id: uuid.UUID):
     """The bytes of a file, to staff and to the reporter in whose thread it is; 404 to anyone else."""
-    found = files.open_attachment(get_session(), store=runtime().ports["blob_store"], attachment_id=attachment_id,
+    found = files.open_attachment(get_session(), store=runtime().ports.blob_store, attachment_id=attachment_id,
                                   principal=current_principal())
     return attachment_response(found)
 

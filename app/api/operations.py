@@ -41,5 +41,5 @@ def _database_ok() -> bool:
 
 def _worker_ok() -> bool:
     """The worker port says it is alive (no worker configured counts as ready: nothing to wait for)."""
-    worker = runtime().ports.get("worker")
+    worker = runtime().ports.worker
     return worker is None or worker.is_alive()

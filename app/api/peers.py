@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from app.api.parsing import Blueprint
 from app.auth import require_staff
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.extensions import get_session, runtime
 from app.peers import callback_url, evidence_writer, peers, wake_dispatcher
 from incidents.handoff import sending
@@ -157,7 +158,7 @@ def post_peer_freeze_request(data):
     """A peer asks us to hold deposits: a case and a withdrawal hold per account (a repeat: the first answer)."""
     config = current_app.config
     answer, repeated, commands = receive_peer_request(
-        get_session(), peer=g.peer, body=data, exchange=runtime().ports["exchange"],
+        get_session(), peer=g.peer, body=data, exchange=runtime().ports.exchange,
         served_chains=set(config["PEER_CHAINS"]), sla_hours=config["SLA_HOURS"])
     if commands:
         wake_dispatcher()

@@ -11,7 +11,7 @@ from app.api.parsing import Blueprint
 from app.api.schemas import TraceOut
 from app.auth import current_principal, require_incident_access
 from app.casefile import transactions_of
-from app.db import Forbidden
+from kernel.errors import Forbidden
 from app.extensions import get_session, runtime
 from app.jobs_tracing import wake_tracer
 from chain import service as chain_service
@@ -109,7 +109,7 @@ def post_trace(data):
     actor = authorize_trace_request(data)
     trace = chain_service.request_trace(get_session(), chain=data["chain"], tx_hash=data["tx_hash"],
                                         depth=data["depth"], incident_id=data["incident_id"], requested_by=actor,
-                                        configured_chains=set(runtime().ports.get("explorers", {})))
+                                        configured_chains=set(runtime().ports.explorers))
     wake_tracer()
     return trace, 202, {"Location": url_for("traces.get_trace", trace_id=trace.id)}
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, jsonify, url_for
+from flask import jsonify, url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.fields import FullMatch, Timestamp
 from app.api.parsing import Blueprint
 from app.api.schemas import PageArgs
 from app.auth import current_principal, require_incident_access, require_staff
-from app.db import Forbidden, NotFound
+from kernel.errors import Forbidden, NotFound
 from app.extensions import get_session, runtime
-from app.notify import review_policy
 from incidents import ownership, review
 from incidents.checklist import ITEMS
 from incidents.queue import REQUEST_CURSOR
@@ -120,7 +119,7 @@ class DecisionIn(Schema):
 
 def _policy() -> review.ReviewPolicy:
     """The review's numbers from the settings."""
-    return review_policy(current_app.config)
+    return runtime().ports.review_policy
 
 
 def _for_caller(request):
@@ -190,6 +189,6 @@ def post_decision(data, request_id: uuid.UUID):
     request = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
                                              decision=data["decision"], reason=data["reason"], totp=data["totp"],
                                              policy=_policy())
-    if request.status == "executing" and runtime().ports.get("dispatcher") is not None:
-        runtime().ports["dispatcher"].wake()
+    if request.status == "executing" and runtime().ports.dispatcher is not None:
+        runtime().ports.dispatcher.wake()
     return request

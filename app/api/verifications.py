@@ -10,7 +10,7 @@ from app.api.fields import FullMatch
 from app.api.parsing import Blueprint
 from app.api.schemas import VerificationOut
 from app.auth import current_principal, require_incident_access, require_staff
-from app.db import Forbidden, NotFound
+from kernel.errors import Forbidden, NotFound
 from app.extensions import get_session, runtime
 from incidents import ownership
 from incidents.access import Principal
@@ -65,7 +65,7 @@ def start_verification(incident_id: uuid.UUID):
     principal = require_incident_access(incident_id)
     found = ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
                                                trust_days=current_app.config["FACTOR_TRUST_DAYS"],
-                                               exchange=runtime().ports["exchange"])
+                                               exchange=runtime().ports.exchange)
     return found, 201, {"Location": url_for("verifications.get_verification", verification_id=found.id)}
 
 
@@ -86,7 +86,7 @@ def send_sms(verification_id: uuid.UUID):
     """Send a code to the account's registered phone (resend after 60 s, at most 5 an hour)."""
     principal = owner_of(verification_id)
     return ownership.send_owner_sms(get_session(), verification_id=verification_id,
-                                    gateway=runtime().ports["sms"], code_key=code_key(), actor=principal.actor)
+                                    gateway=runtime().ports.sms, code_key=code_key(), actor=principal.actor)
 
 
 @blp.route("/verifications/<uuid:verification_id>/sms/check", methods=["POST"])

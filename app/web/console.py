@@ -8,11 +8,10 @@ from flask_babel import gettext as _
 
 from app import audit_anchor
 from app.containment import dispatch_after_commit
-from app.db import DomainError, NotFound
+from kernel.errors import DomainError, NotFound
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
 from app.jobs_tracing import wake_tracer
-from app.notify import review_policy
 from app.web import now, protect_pages
 from app.web.casepage import staff_case
 from app.web.threads import console_thread
@@ -101,14 +100,14 @@ def queue(principal):
 def incident(principal, incident_id: uuid.UUID):
     """The whole case: state, reports, anomalies, verification, traces, unfreeze review, timeline."""
     session = get_session()
-    case = staff_case(session, incident_id=incident_id, policy=review_policy(current_app.config), now=now(),
+    case = staff_case(session, incident_id=incident_id, policy=runtime().ports.review_policy, now=now(),
                       trust_days=current_app.config["FACTOR_TRUST_DAYS"])
     allowed = sorted(INCIDENT_TRANSITIONS[case.incident.status])
     standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
                                          role=principal.role) if case.unfreeze_request is not None else None)
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
                            thread=console_thread(incident_id, principal), standing=standing,
-                           traceable=set(runtime().ports.get("explorers", {})))
+                           traceable=set(runtime().ports.explorers))
 
 
 def case_action(*roles: str):
@@ -190,7 +189,7 @@ def attest_item(principal, incident_id, request_id: uuid.UUID, item: str):
     status = "pending" if request.form.get("status") == "pending" else "done"
     review.attest_checklist_item(get_session(), request_id=request_id, item=item, status=status,
                                  note=(request.form.get("note") or "").strip() or None, actor=principal.actor,
-                                 policy=review_policy(current_app.config), now=now())
+                                 policy=runtime().ports.review_policy, now=now())
     return _("Checklist updated.")
 
 
@@ -206,9 +205,9 @@ def decide(principal, incident_id, request_id: uuid.UUID):
     decision = "reject" if request.form.get("decision") == "reject" else "approve"
     decided = review.decide_unfreeze_request(get_session(), request_id=request_id, officer_id=principal.id,
                                              decision=decision, reason=reason, totp=code,
-                                             policy=review_policy(current_app.config), now=now())
-    if decided.status == "executing" and runtime().ports.get("dispatcher") is not None:
-        runtime().ports["dispatcher"].wake()
+                                             policy=runtime().ports.review_policy, now=now())
+    if decided.status == "executing" and runtime().ports.dispatcher is not None:
+        runtime().ports.dispatcher.wake()
     return _("Decision recorded.")
 
 
@@ -232,7 +231,7 @@ def _request_trace(principal, *, incident_id: uuid.UUID | None):
     trace = chain_service.request_trace(
         get_session(), chain=request.form.get("chain") or "", tx_hash=request.form.get("tx_hash") or "",
         depth=depth, incident_id=incident_id, requested_by=principal.actor,
-        configured_chains=set(runtime().ports.get("explorers", {})))
+        configured_chains=set(runtime().ports.explorers))
     wake_tracer()
     return trace
 
@@ -274,7 +273,7 @@ def audit_view(principal):
 def audit_verify(principal):
     """Recompute the whole chain, hold it against the signed checkpoints, name what does not hold."""
     audit.seal_all(get_session())
-    check = audit_anchor.verify(get_session(), runtime().ports["signing_key"])
+    check = audit_anchor.verify(get_session(), runtime().ports.signing_key)
     page = audit.list_events(get_session(), limit=100)
     return render_template("console/audit.html", principal=principal, page=page, incident_id=None, check=check)
 

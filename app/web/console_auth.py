@@ -7,7 +7,7 @@ from functools import wraps
 
 from flask import redirect, request, session, url_for
 
-from app.db import Forbidden
+from kernel.errors import Forbidden
 from app.extensions import get_session
 from app.web import now
 from incidents.access import Principal

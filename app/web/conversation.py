@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from app.api.messages import attachment_response
 from app.conversation import accepts_upload, attachment_limits, upload_rate_limit
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.extensions import get_session, limiter, runtime
 from app.web import now
 from app.web import console as console_pages
@@ -63,7 +63,7 @@ def _send(incident_id: uuid.UUID, principal: Principal, **staff_fields) -> None:
     attachment_ids = []
     if upload is not None and upload.filename:
         limits = attachment_limits(current_app.config)
-        stored = files.upload_attachment(get_session(), store=runtime().ports["blob_store"], incident_id=incident_id,
+        stored = files.upload_attachment(get_session(), store=runtime().ports.blob_store, incident_id=incident_id,
                                          principal=principal, filename=upload.filename,
                                          data=upload.stream.read(limits.max_bytes + 1), limits=limits, now=now())
         attachment_ids.append(stored.id)
@@ -112,7 +112,7 @@ def owner_message(incident_id: uuid.UUID):
 @owner_pages.bp.get("/i/<uuid:incident_id>/attachments/<uuid:attachment_id>")
 def owner_attachment(incident_id: uuid.UUID, attachment_id: uuid.UUID):
     """A file of the owner's own thread."""
-    found = files.open_attachment(get_session(), store=runtime().ports["blob_store"], attachment_id=attachment_id,
+    found = files.open_attachment(get_session(), store=runtime().ports.blob_store, attachment_id=attachment_id,
                                   principal=owner_principal(incident_id))
     return attachment_response(found)
 
@@ -141,7 +141,7 @@ def console_message(principal, incident_id: uuid.UUID):
 @staff_page()
 def console_attachment(principal, attachment_id: uuid.UUID):
     """Any file of any case, for staff."""
-    found = files.open_attachment(get_session(), store=runtime().ports["blob_store"], attachment_id=attachment_id,
+    found = files.open_attachment(get_session(), store=runtime().ports.blob_store, attachment_id=attachment_id,
                                   principal=principal)
     return attachment_response(found)
 

@@ -6,7 +6,8 @@ import uuid
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from app.evidence import instance_signer, render_case_pdf
 from app.extensions import get_session, runtime
 from app.peers import callback_url, evidence_writer, peers, wake_dispatcher
@@ -26,7 +27,7 @@ def evidence_bundle(principal, incident_id: uuid.UUID):
     """Download the signed evidence bundle, case.pdf in the language chosen on the case page."""
     language = request.args.get("language") if request.args.get("language") in LANGUAGES else "en"
     bundle = write_bundle(get_session(), incident_id=incident_id, language=language, signer=instance_signer(),
-                          store=runtime().ports["blob_store"], render_pdf=render_case_pdf, actor=principal.actor)
+                          store=runtime().ports.blob_store, render_pdf=render_case_pdf, actor=principal.actor)
     return Response(bundle.data, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{bundle.filename}"', "Cache-Control": "no-store"})
 

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.db import DomainError, utcnow
+from app.db import utcnow
 from app.web.refusals import refusal_text
+from kernel.errors import DomainError
 from verification.errors import TotpKeptForPhoneHolder
 
 TOTP_STEP_SECONDS = 30

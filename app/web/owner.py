@@ -17,10 +17,9 @@ from flask import (
 from flask_babel import gettext as _
 
 from app.containment import file_report
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.edge import local_path
 from app.extensions import get_session, limiter, runtime
-from app.notify import review_policy
 from app.web import LANGUAGE_COOKIE, LOCALES, forms, now, page_locale, protect_pages
 from app.web.casepage import owner_case
 from app.web.threads import thread_for
@@ -118,7 +117,7 @@ def case_page(incident_id: uuid.UUID):
 def _case(incident_id: uuid.UUID, principal):
     """The owner's case as the page shows it."""
     return owner_case(get_session(), incident_id=incident_id, principal=principal,
-                      policy=review_policy(current_app.config), now=now(),
+                      policy=runtime().ports.review_policy, now=now(),
                       trust_days=current_app.config["FACTOR_TRUST_DAYS"],
                       unfreeze_url=url_for("owner.request_unfreeze", incident_id=incident_id))
 
@@ -162,7 +161,7 @@ def start_verification(incident_id, principal):
     """Start proving ownership with the authenticator app and a text message."""
     ownership.start_owner_verification(get_session(), incident_id=incident_id, actor=principal.actor,
                                        trust_days=current_app.config["FACTOR_TRUST_DAYS"],
-                                       exchange=runtime().ports["exchange"], now=now())
+                                       exchange=runtime().ports.exchange, now=now())
     return _("Verification started. Enter the codes below.")
 
 
@@ -171,7 +170,7 @@ def start_verification(incident_id, principal):
 def send_sms(incident_id, principal):
     """Send a code by text message to the phone registered at the exchange."""
     found = _latest(incident_id, principal)
-    ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports["sms"],
+    ownership.send_owner_sms(get_session(), verification_id=found.id, gateway=runtime().ports.sms,
                              code_key=_code_key(), actor=principal.actor, now=now())
     check = found.factor("sms")
     return _("We sent a code to %(phone)s. It is valid for 10 minutes.",
@@ -205,7 +204,7 @@ def check_totp(incident_id, principal):
 def request_unfreeze(incident_id, principal):
     """Ask for the unfreeze after a passed verification."""
     review.raise_unfreeze_request(get_session(), incident_id=incident_id, actor=principal.actor,
-                                  policy=review_policy(current_app.config), now=now())
+                                  policy=runtime().ports.review_policy, now=now())
     return _("Your unfreeze request was sent. Our team is working through the checklist.")
 
 

@@ -5,7 +5,7 @@ import uuid
 
 from flask import session
 
-from app.db import NotFound
+from kernel.errors import NotFound
 from app.extensions import get_session
 from incidents.access import Principal, resolve_token
 from incidents.models import AccessToken

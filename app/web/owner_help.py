@@ -65,6 +65,6 @@ def take_back_report(incident_id: uuid.UUID, principal):
 def recheck_account(incident_id: uuid.UUID, principal):
     """Ask the exchange again whether the password was reset and a new authenticator bound."""
     if not ownership.refresh_account_details(get_session(), incident_id=incident_id,
-                                             exchange=runtime().ports["exchange"], now=now()):
+                                             exchange=runtime().ports.exchange, now=now()):
         raise FormInput(_("The exchange cannot be reached right now. Try again in a minute."))
     return _("We checked your account with the exchange again. The checklist below shows what it reports.")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.web import now, words
 from app.web.words import word
 
@@ -52,6 +52,10 @@ RULES: list[tuple[str, Render]] = [
     (r"(?P<machine>\w+) cannot (?:go from|open as) (?P<current>\w+) (?:to|via \w+ →) (?P<to>\w+)",
      lambda g, e: _("This step is not possible now: the case is “%(current)s” and cannot become “%(to)s”.",
                     current=_machine_word(g["machine"], g["current"]), to=_machine_word(g["machine"], g["to"]))),
+    (r"an unfreeze request cannot go from (?P<current>\w+) to (?P<to>\w+)",
+     lambda g, e: _("This step is not possible now: the unfreeze request is “%(current)s” and cannot become "
+                    "“%(to)s”.", current=word(words.UNFREEZE_STATUS, g["current"]),
+                    to=word(words.UNFREEZE_STATUS, g["to"]))),
     (r"the incident is (?P<status>\w+); only a closed case can be reopened",
      lambda g, e: _("The case is “%(status)s”: only a closed case can be reopened.", status=_status(g["status"]))),
     (r"the incident is no longer closed; it was reopened already",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, render_template, request
 
 from app.containment import file_repudiation
-from app.db import DomainError
+from kernel.errors import DomainError
 from app.extensions import get_session
 from incidents import repudiation
 from incidents.notifications import resolve_language

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 TxStatus = Literal["pending", "confirmed", "failed"]
 

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, DomainError, FieldCipher, InvalidInput, NotFound, utcnow
+from app.db import FieldCipher, utcnow
+from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from incidents import audit
 from incidents.access import Principal
 from incidents.conversation.models import Attachment, Message

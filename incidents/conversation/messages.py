@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, InvalidInput
 from incidents import audit
 from incidents.access import Principal
 from incidents.conversation.attachments import claim_for_message

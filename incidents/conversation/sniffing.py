@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import filetype
 from PIL import Image, UnidentifiedImageError
 
-from app.db import DomainError, InvalidInput
+from kernel.errors import DomainError, InvalidInput
 
 IMAGE_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 ALLOWED_TYPES = (*IMAGE_FORMATS, "application/pdf", "text/plain")

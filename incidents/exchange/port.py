@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 # The longest withdrawal hold an unfreeze may ask for (the wire's `withdrawal_cooldown_hours`): 30 days.
 MAX_COOLDOWN_HOURS = 24 * 30

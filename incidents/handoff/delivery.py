@@ -18,7 +18,8 @@ from incidents import audit
 from incidents.handoff.archive import Signer
 from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
-from incidents.outbound import Attempt, WebhookUnreachable, claim_due_rows, record_attempts
+from incidents.outbound import WebhookUnreachable
+from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 

@@ -7,12 +7,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.handoff.models import PeerHold, ReceivedFreezeRequest
 from incidents.handoff.receiving import RECEIVER, queue_status
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import transition
+from incidents.outbox.commands import queue_command
 
 
 def report_holds(session: Session, *, now: datetime | None = None) -> int:
@@ -60,11 +62,9 @@ def release_hold(session: Session, *, incident_id: uuid.UUID, reason: str, actor
     if hold.status == "released" or incident.containment != "frozen":
         raise Conflict(f"the hold is {hold.status} and the account {incident.containment}",
                        containment=incident.containment)
-    command = ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
-                              action="unfreeze", status="pending", next_attempt_at=now, created_at=now,
-                              payload={"reason": f"peer hold released: {reason}", "reference": incident.reference,
-                                       "withdrawal_cooldown_hours": 0})
-    session.add(command)
+    command = queue_command(session, incident, "unfreeze", {
+        "reason": f"peer hold released: {reason}", "reference": incident.reference,
+        "withdrawal_cooldown_hours": 0}, now=now)
     transition(session, incident, machine="containment", to="unfreeze_pending", actor=actor,
                reason=f"peer hold released: {reason}", now=now)
     hold.status, hold.released_at, hold.released_by, hold.release_reason = "released", now, actor, reason

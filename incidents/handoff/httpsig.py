@@ -21,7 +21,7 @@ from http_message_signatures import (
 )
 from http_message_signatures.structures import CaseInsensitiveDict
 
-from app.db import DomainError
+from kernel.errors import DomainError
 from incidents.handoff.archive import Signer
 
 LABEL = "sig1"

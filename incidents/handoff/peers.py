@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from incidents.handoff.archive import load_public_key
 from incidents.handoff.httpsig import PeerKey
 

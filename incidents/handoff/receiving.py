@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import InvalidInput, utcnow
+from app.db import utcnow
+from kernel.errors import InvalidInput
 from incidents import audit
 from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
 from incidents.exchange.port import DepositAddress, ExchangePort

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, InvalidInput, NotFound, utcnow
+from app.db import utcnow
+from kernel.errors import Conflict, InvalidInput, NotFound
 from chain import service as chain_service
 from incidents import audit
 from incidents.handoff.models import PeerMessage, SentFreezeRequest

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.db import DomainError
+from kernel.errors import DomainError
 
 
 @dataclass(frozen=True)

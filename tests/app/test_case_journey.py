@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from chain.models import Trace
 from incidents.casework import change_status
-from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
+from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 from incidents.models import Incident, UnfreezeRequest
 from tests.factories import bearer, exchange_account, last_sms_code, report_body
 from tests.web.conftest import OWNER_TOTP_SECRET

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from app.idempotency import RETENTION, STALE_CLAIM, InFlight, claim
-from incidents.models import IdempotencyRecord
+from app.idempotency_record import IdempotencyRecord
 
 
 def record(session) -> IdempotencyRecord:

@@ -2,15 +2,9 @@
 import pytest
 from sqlalchemy import func, select, update
 
-from app.db import Conflict
-from incidents.models import (
-    AccessToken,
-    AuditEvent,
-    ExchangeCommand,
-    IdempotencyRecord,
-    Incident,
-    Report,
-)
+from kernel.errors import Conflict
+from incidents.models import AccessToken, AuditEvent, ExchangeCommand, Incident, Report
+from app.idempotency_record import IdempotencyRecord
 from tests.factories import bearer, report_body
 
 

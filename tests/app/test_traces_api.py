@@ -48,7 +48,7 @@ def test_reported_hashes_are_queued_for_tracing_automatically(client, agent):
 
 
 def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, client, agent):
-    from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
+    from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 
     stolen = "0x" + "5e" * 32
     with app.extensions["lockdesk"].sessions() as session:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from chain import service
 from chain.graph import render_svg
 from chain.labels import findings_for, read_label_file, shipped_index

@@ -4,7 +4,7 @@ from __future__ import annotations
 import base58
 import pytest
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from chain import service
 from chain.addresses import AddressError, tron_from_hex, tron_to_hex, validate_address
 from chain.labels import shipped_index

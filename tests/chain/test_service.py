@@ -9,7 +9,7 @@ import pytest
 from web3 import Web3
 
 from app import create_app
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from chain import service
 from chain.explorers.evm import EvmExplorer, NaiveEvmExplorer
 from chain.explorers.jsonrpc import http_web3

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import InvalidInput
+from kernel.errors import InvalidInput
 from incidents.conversation.sniffing import UnsupportedFileType, checked_filename, clean_upload, sniff
 from tests.conversation.conftest import png
 

@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 
 from app import create_app
 from app.db import make_engine, make_sessionmaker, utcnow
-from app.exchange_server import ExchangeServer
+from exchange_sim.server import ExchangeServer
 from incidents.audit import seal_all, verify_chain
-from incidents.dispatch import call_exchange, claim_due
-from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from incidents.outbox.calls import call_exchange
+from incidents.outbox.exchange import claim_due
+from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.models import OPEN_STATUSES, ExchangeCommand, Incident
 from tests.conftest import make_settings
 from tests.factories import bearer, report_body, signed_anomaly

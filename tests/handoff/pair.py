@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.db import make_engine, make_sessionmaker
-from app.exchange_server import ExchangeServer, KeepAliveHandler
+from exchange_sim.server import ExchangeServer, KeepAliveHandler
 from tests import services
 from tests.conftest import make_settings
 from tests.incidents.exchange_peer import API_KEY, API_SECRET, http_exchange_settings

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from incidents.exchange.deposits import add_deposit_address
+from exchange_sim.deposits import add_deposit_address
 from incidents.handoff.models import PeerMessage, ReceivedFreezeRequest, SentFreezeRequest
 from tests.factories import exchange_account, report_body, staff_token
 from tests.handoff.support import DEPOSIT, finished_trace

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import make_engine, make_sessionmaker
-from app.exchange_server import ExchangeServer
-from incidents.exchange import backoffice
-from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from exchange_sim.server import ExchangeServer
+from exchange_sim import backoffice
+from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import StateChange
 
 API_KEY = "test-exchange-key"

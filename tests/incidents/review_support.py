@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.notify import review_policy
 from incidents import ownership, review
-from incidents.exchange import backoffice
+from exchange_sim import backoffice
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident
 from incidents.staff import create_staff

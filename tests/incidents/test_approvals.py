@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.db import Conflict, Forbidden
+from kernel.errors import Conflict, Forbidden
 from incidents.approvals import (
     CaseRoles,
     RiskFacts,

@@ -9,8 +9,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from app.db import FieldCipher
-from incidents.exchange import backoffice
-from incidents.exchange.models import BackofficeRequest, BackofficeSecurityEvent
+from exchange_sim import backoffice
+from exchange_sim.models import BackofficeRequest, BackofficeSecurityEvent
 from incidents.exchange.port import AccountNotFound, ExchangeRejected
 from tests.incidents.exchange_peer import backoffice_account, keyed_writes, open_account
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import Conflict
-from incidents.exchange.deposits import add_deposit_address
-from incidents.exchange.local import LocalExchange
+from kernel.errors import Conflict
+from exchange_sim.deposits import add_deposit_address
+from exchange_sim.local import LocalExchange
 from incidents.exchange.port import AccountNotFound, DepositAddress
 from tests.incidents.exchange_peer import exchange_server, open_account
 from tests.incidents.test_exchange_http import client_for

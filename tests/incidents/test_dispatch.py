@@ -10,8 +10,10 @@ from sqlalchemy import event, func, select, text
 
 from app.jobs import Worker
 from incidents import containment
-from incidents.dispatch import CallResult, DispatchPolicy, claim_due, record_outcome
-from incidents.exchange import backoffice
+from incidents.outbox.calls import CallResult
+from incidents.outbox.exchange import claim_due, record_outcome
+from incidents.outbox.lease import DispatchPolicy, Lease
+from exchange_sim import backoffice
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from tests.factories import bearer, report_body, staff_token
 from tests.incidents.exchange_peer import (
@@ -183,14 +185,13 @@ def test_a_worker_that_lost_its_lease_cannot_record_and_the_next_one_finishes(ap
 def test_a_freeze_claimed_by_a_request_that_died_is_taken_over_after_its_lease(app, session):
     """The fast path claims the freeze in the intake transaction; if that process dies before calling the
     exchange, nobody else takes the command until the lease runs out, then a worker freezes it once."""
-    from incidents.dispatch import claim_new
     from incidents.intake import ReportInput, submit_report
 
     open_account(session)
     policy = DispatchPolicy(lease_seconds=30)
     start = datetime.now(UTC)
     result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"), now=start,
-                           claim_freeze=lambda command: claim_new(command, worker="dead", policy=policy, now=start))
+                           claim_freeze=Lease("dead", policy))
     died = result.freeze_claim
     command = freeze_command(session, result.incident.id)
     assert (command.status, command.claim_token, command.attempts) == ("in_flight", died.token, 1)
@@ -206,13 +207,12 @@ def test_a_reports_commands_are_written_claimed_with_a_null_result_and_held_by_t
     holds them as persistent rows, and `result` is SQL NULL, not JSON null, until an outcome sets it."""
     from sqlalchemy import inspect
 
-    from incidents.dispatch import claim_new
     from incidents.intake import ReportInput, submit_report
 
     open_account(session)
     policy = DispatchPolicy(lease_seconds=30)
     result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"),
-                           claim_freeze=lambda command: claim_new(command, worker="web", policy=policy))
+                           claim_freeze=Lease("web", policy))
     assert inspect(result.freeze_command).persistent
     rows = session.execute(text(
         "SELECT action, status, claim_token, attempts, result IS NULL AS no_result FROM exchange_commands "

@@ -5,8 +5,8 @@ import threading
 
 from sqlalchemy import func, select
 
-from app.jobs import Dispatcher
-from incidents.dispatch import DispatchPolicy
+from incidents.outbox.dispatcher import Dispatcher
+from incidents.outbox.lease import DispatchPolicy
 from incidents.models import ExchangeCommand
 from tests.incidents.exchange_peer import RecordingExchange
 

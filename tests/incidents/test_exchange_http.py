@@ -124,7 +124,7 @@ def test_the_breaker_stops_calls_to_a_failing_exchange(session, exchange_server)
 
 
 def test_withdrawals_since_a_time_come_back_through_a_signed_query(session, exchange_server):
-    from incidents.exchange import backoffice
+    from exchange_sim import backoffice
 
     open_account(session)
     backoffice.add_withdrawal(session, withdrawal=backoffice.NewWithdrawal(

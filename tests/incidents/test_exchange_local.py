@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from incidents.exchange import backoffice
-from incidents.exchange.local import LocalExchange
+from exchange_sim import backoffice
+from exchange_sim.local import LocalExchange
 from incidents.exchange.port import AccountNotFound
 from tests.incidents.exchange_peer import (
     TOTP_SECRET,

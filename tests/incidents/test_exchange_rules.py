@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from incidents.dispatch import DispatchPolicy, backoff_delay
+from incidents.outbox.lease import DispatchPolicy, backoff_delay
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.port import ExchangeUnavailable
 from incidents.exchange.signing import is_valid, sign

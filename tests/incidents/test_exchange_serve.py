@@ -165,7 +165,7 @@ def _times_out(url: str) -> bool:
 
 
 def test_the_call_log_keeps_only_the_newest_calls():
-    from app.exchange_server import CALL_LOG_LIMIT, Call, CallLog
+    from exchange_sim.server import CALL_LOG_LIMIT, Call, CallLog
 
     log = CallLog()
     for n in range(CALL_LOG_LIMIT + 5):

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from app.db import utcnow
 from incidents.anomalies import AnomalyInput, ScoringPolicy
 from incidents.anomaly_batch import ingest_batch
-from incidents.dispatch import Claim, DispatchPolicy, claim_due, record_outcome
+from incidents.outbox.calls import Claim
+from incidents.outbox.exchange import claim_due, record_outcome
+from incidents.outbox.lease import DispatchPolicy
 from incidents.exchange.port import (
     AccountNotFound,
     ExchangeRejected,
@@ -19,7 +21,7 @@ from incidents.exchange.port import (
     FreezeItemResult,
     StateChange,
 )
-from incidents.freeze_batch import freeze_claims, item_result
+from incidents.outbox.freeze_batch import freeze_claims, item_result
 from incidents.models import Incident
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
 from tests.incidents.test_freeze_batch_exchange import http_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from incidents.exchange.http import HttpExchange, HttpSettings
-from incidents.exchange.local import LocalExchange
+from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangeRejected, ExchangeUnavailable, FreezeItem
 from tests.incidents.exchange_peer import API_KEY, API_SECRET, backoffice_account, exchange_server, keyed_writes, \
     open_account

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from incidents import review
-from incidents.exchange.models import BackofficeAccount
+from exchange_sim.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident, Notification, Report, Repudiation
 from tests.factories import seal_audit_events
@@ -260,7 +260,7 @@ def test_a_batch_records_only_the_rows_whose_claim_it_still_holds(app):
     """Sent first, recorded after in one transaction: a row whose lease another worker took over meanwhile
     keeps that worker's claim, a retryable failure goes back to pending, a delivery is done."""
     from app.db import utcnow
-    from incidents.outbound import Attempt, claim_due_rows, record_attempts
+    from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 
     sessions = sessions_of(app)
     now = utcnow()

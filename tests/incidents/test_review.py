@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.db import Conflict, Forbidden
+from kernel.errors import Conflict, Forbidden
 from incidents import review
-from incidents.exchange.backoffice import count_requests
-from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from incidents.states import transition
+from exchange_sim.backoffice import count_requests
+from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import ExchangeRejected
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
 from tests.incidents.review_support import (
@@ -25,16 +26,6 @@ from tests.incidents.review_support import (
     raise_request,
     sessions_of,
 )
-
-
-@pytest.fixture
-def agent(app):
-    return new_staff(app, "agent")
-
-
-@pytest.fixture
-def officer(app):
-    return new_staff(app, "risk_officer")
 
 
 def verified_case(app, **options):
@@ -67,8 +58,8 @@ def test_unfreeze_is_refused_when_the_account_is_not_frozen(app):
     case = frozen_case(app, open_it=True)
     pass_verification(app, case)
     with sessions_of(app)() as session:
-        incident = review._lock_incident(session, case.incident_id)
-        review.transition(session, incident, machine="containment", to="freeze_pending", actor="test")
+        incident = review.lock_incident(session, case.incident_id)
+        transition(session, incident, machine="containment", to="freeze_pending", actor="test")
         session.commit()
     with pytest.raises(Conflict, match="not frozen"):
         raise_request(app, case)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.db import Conflict
+from kernel.errors import Conflict
 from incidents.models import ExchangeCommand, UnfreezeExecution
 from tests import services
 from tests.incidents.review_support import (

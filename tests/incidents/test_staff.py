@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from incidents.models import AuditEvent, Staff
 from incidents.staff import SignInRefused, create_staff, set_password, sign_in_staff
-from app.db import DomainError, utcnow
+from app.db import utcnow
+from kernel.errors import DomainError
 from verification.errors import TooManyAttempts, WrongCode
 
 
@@ -51,7 +52,7 @@ def test_a_wrong_code_is_refused_and_audited_without_the_code(session, officer):
 
 
 def test_short_passwords_are_refused(session, officer):
-    from app.db import InvalidInput
+    from kernel.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
         set_password(session, name="officer-x", password="short")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from app.db import utcnow
 from incidents import ownership
 from incidents.anomalies import AnomalyInput, ScoringPolicy, ingest_anomaly
-from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
+from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident
 from incidents.suspicion import earliest_suspicious_activity

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.jobs import CELERY_TASK, celery_app
 from incidents.audit import seal_all, verify_chain
-from incidents.exchange.models import BackofficeAccount, BackofficeRequest
+from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.intake import ReportInput, submit_report
 from incidents.models import AuditEvent, ExchangeCommand
 from tests import services

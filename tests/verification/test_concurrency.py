@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 
-from app.db import DomainError
+from kernel.errors import DomainError
 from verification import service
 from verification.errors import CodeAlreadyUsed
 

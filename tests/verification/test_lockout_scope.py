@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from app.db import Conflict
+from kernel.errors import Conflict
 from verification import service
 from verification.errors import TooManyAttempts, WrongCode
 from verification.lockout import UNPROVEN_CEILING

@@ -7,7 +7,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from app.db import Conflict, RateLimited
+from kernel.errors import Conflict, RateLimited
 from verification import service
 from verification.errors import CodeAlreadyUsed, CodeExpired, TooManyAttempts, WrongCode
 from verification.models import OtpFactor, SmsCode, TotpThrottle, Verification

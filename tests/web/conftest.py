@@ -10,7 +10,7 @@ import pyotp
 import pytest
 
 from app.db import utcnow
-from incidents.exchange.backoffice import NewAccount, add_account
+from exchange_sim.backoffice import NewAccount, add_account
 from incidents.staff import create_staff, set_password
 from verification.service import enrol_staff_totp
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from chain.models import Trace
-from incidents.exchange.models import BackofficeAccount
+from exchange_sim.models import BackofficeAccount
 from incidents.models import ExchangeCommand, Incident
 from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups
 from tests.web.test_console_pages import sign_in

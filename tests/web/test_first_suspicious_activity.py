@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 from app.db import utcnow
-from incidents.exchange.backoffice import NewWithdrawal, add_withdrawal
+from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 from tests.factories import last_sms_code
 from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups, totp_now
 from tests.web.test_console_pages import sign_in

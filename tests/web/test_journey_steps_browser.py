@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.db import utcnow
-from incidents.exchange.models import BackofficeSecurityEvent
+from exchange_sim.models import BackofficeSecurityEvent
 from incidents.models import Incident
 from tests.factories import last_sms_code
 from tests.web.conftest import OWNER_TOTP_SECRET, make_staff, open_exchange_account, totp_now

@@ -7,7 +7,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from app.db import DomainError, RateLimited
+from kernel.errors import DomainError, RateLimited
 from app.web.messages import FormInput, explain
 from incidents.ownership import AccountDetailsPending
 from verification.errors import (

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from incidents.exchange import backoffice
-from incidents.exchange.backoffice import ACCOUNTS, FREEZE_SCOPES, RECORD_EVENT, RECORD_REQUEST, REQUESTS
+from exchange_sim import backoffice
+from exchange_sim.backoffice import ACCOUNTS, FREEZE_SCOPES, RECORD_EVENT, RECORD_REQUEST, REQUESTS
 from incidents.exchange.port import AccountNotFound, ExchangeRejected
 from incidents.exchange.wire import format_time
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -19,11 +18,13 @@ from gunicorn.app.base import BaseApplication
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from app.db import Conflict, DomainError, make_engine, make_sessionmaker, utcnow
-from app.exchange_batch import add_freeze_batch
-from app.exchange_calls import add_call_counts
+from app.db import make_engine, make_sessionmaker, utcnow
+from kernel.errors import Conflict, DomainError
 from app.heap import freeze_startup_objects
-from incidents.exchange import backoffice, deposits
+from exchange_sim import backoffice, deposits
+from exchange_sim.batch_route import add_freeze_batch
+from exchange_sim.call_counts import add_call_counts
+from exchange_sim.faults import CALL_LOG_LIMIT, Call, CallLog, Faults  # noqa: F401 - the server's interface
 from incidents.exchange.port import AccountNotFound
 from incidents.exchange.signing import is_valid
 from incidents.exchange.wire import parse_time
@@ -31,69 +32,9 @@ from incidents.exchange.wire import parse_time
 WRITES = {"freeze": "freeze", "unfreeze": "unfreeze", "sessions/revoke": "revoke_sessions",
           "api-keys/revoke": "revoke_api_keys", "withdrawals/cancel-pending": "cancel_pending_withdrawals"}
 HOLD_LIMIT_SECONDS = 120
-CALL_LOG_LIMIT = 10_000
 # A request holds a connection only while it touches the database, never while an injected delay sleeps,
 # so a few connections serve many threads; PostgreSQL's default allows 100 for the whole bench.
 POOL_CONNECTIONS = 10
-
-
-@dataclass
-class Faults:
-    """Failures to inject; tests change them between calls (thread-safe)."""
-
-    fail_next: int = 0
-    fail_status: int = 503
-    retry_after: str | None = None
-    delay_seconds: float = 0.0
-    missing_accounts: bool = False
-    hold_writes: bool = False
-    write_applied: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event = field(default_factory=threading.Event)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def configure(self, **changes: Any) -> None:
-        """Change several faults at once."""
-        with self._lock:
-            for name, value in changes.items():
-                if name.startswith("_") or not hasattr(self, name):
-                    raise ValueError(f"no fault named {name}")
-                setattr(self, name, value)
-
-    def take_failure(self) -> int | None:
-        """The status to fail this call with, if a failure is still owed."""
-        with self._lock:
-            if self.fail_next <= 0:
-                return None
-            self.fail_next -= 1
-            return self.fail_status
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request the back office received."""
-
-    method: str
-    path: str
-    idempotency_key: str | None
-    client_port: int | None = None
-
-
-@dataclass
-class CallLog:
-    """The newest requests received, in order (thread-safe; bounded, so a long-running server does not grow)."""
-
-    calls: deque[Call] = field(default_factory=lambda: deque(maxlen=CALL_LOG_LIMIT))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, call: Call) -> None:
-        """Remember a request."""
-        with self._lock:
-            self.calls.append(call)
-
-    def keys_for(self, suffix: str) -> list[str | None]:
-        """The idempotency keys of the calls whose path ends with `suffix`."""
-        with self._lock:
-            return [call.idempotency_key for call in self.calls if call.path.split("?")[0].endswith(suffix)]
 
 
 def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret: str,

@@ -1,8 +1,9 @@
 """Many due freezes of one exchange in one `freeze-batch` call, each answered like the single freeze it replaces.
 
-The outbox claims the freeze commands first, as it does for one. `freeze_claims` sends them 500 a call
-and turns each item's answer into the `CallResult` the single call would have given, so every command's
-outcome is recorded by `dispatch.record_outcome` exactly as before. A batch the exchange did not answer
+The batch call of the freeze action (`calls.BATCH_CALLS["freeze"]`): the dispatcher claims due freezes first
+and hands them here together; `send_freezes` sends them 500 a call and turns each item's answer into the
+`CallResult` the single call would have given, so every command's outcome is recorded by
+`exchange.record_outcome` exactly as before (a 404 item fails its command alone, as a single 404 does). A batch the exchange did not answer
 (a timeout, a broken connection, 5xx after the adapter's retries) or refused as a whole is sent again
 item by item with the same idempotency keys: an item the lost batch had frozen answers as frozen, once.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from incidents.dispatch import CallResult, Claim, DispatchPolicy, call_exchange
 from incidents.exchange.port import (
     MAX_FREEZE_BATCH,
     AccountNotFound,
@@ -21,6 +21,8 @@ from incidents.exchange.port import (
     FreezeItem,
     FreezeItemResult,
 )
+from incidents.outbox.calls import CallResult, Claim, call_exchange
+from incidents.outbox.lease import DispatchPolicy
 
 log = logging.getLogger("lockdesk.dispatch")
 
@@ -39,7 +41,7 @@ def freeze_claims(exchange: ExchangePort, claims: Sequence[Claim], *, policy: Di
                   chunk_size: int = MAX_FREEZE_BATCH) -> list[tuple[Claim, CallResult]]:
     """Freeze the claimed commands with as few calls as possible; each claim with its result, in order.
 
-    Never raises. Claims that are not freezes are called one by one (`dispatch.call_exchange`).
+    Never raises. Claims that are not freezes are called one by one (`calls.call_exchange`).
     """
     chunk_size = max(1, min(chunk_size, MAX_FREEZE_BATCH))
     freezes = [claim for claim in claims if claim.action == "freeze"]
@@ -50,6 +52,11 @@ def freeze_claims(exchange: ExchangePort, claims: Sequence[Claim], *, policy: Di
         if claim.command_id not in results:
             results[claim.command_id] = call_exchange(exchange, claim, policy=policy)
     return [(claim, results[claim.command_id]) for claim in claims]
+
+
+def send_freezes(exchange: ExchangePort, claims: list[Claim], policy: DispatchPolicy) -> list[CallResult]:
+    """The batch call of the freeze action: a result per claim, in order (see `freeze_claims`)."""
+    return [result for _claim, result in freeze_claims(exchange, claims, policy=policy)]
 
 
 def _send_chunk(exchange: ExchangePort, chunk: list[Claim], policy: DispatchPolicy) -> dict[object, CallResult]:

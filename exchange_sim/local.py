@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidents.exchange import backoffice, backoffice_batch, deposits, wire
+from exchange_sim import backoffice, backoffice_batch, deposits
+from incidents.exchange import wire
 from incidents.exchange.batch_wire import freeze_items_to_json, freeze_results_from_json
 from incidents.exchange.port import (
     AccountNotFound,

@@ -1,7 +1,7 @@
-"""`POST /v1/accounts/freeze-batch` on the embedded exchange's HTTP back office (`app.exchange_server`).
+"""`POST /v1/accounts/freeze-batch` on the embedded exchange's HTTP back office (`exchange_sim.server`).
 
 The body is checked whole (422 naming the item and field); each valid item is then frozen once per its own
-idempotency key by `incidents.exchange.backoffice_batch`, its 404 or 409 answered in its own result.
+idempotency key by `exchange_sim.backoffice_batch`, its 404 or 409 answered in its own result.
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
-from incidents.exchange import backoffice_batch
+from exchange_sim import backoffice_batch
 from incidents.exchange.batch_wire import FREEZE_BATCH_PATH
 from incidents.exchange.port import MAX_FREEZE_BATCH
 
@@ -46,7 +46,7 @@ def body_fault(body: Any) -> str | None:
 
 def _post_freeze_batch():
     """Freeze each item's account once per key; one result per item, in order."""
-    from app.exchange_server import _error, _hold, _state  # the server registers this module: import late
+    from exchange_sim.server import _error, _hold, _state  # the server registers this module: import late
 
     body = request.get_json(silent=True)
     fault = body_fault(body)

@@ -16,13 +16,9 @@ from sqlalchemy import Column, Row, Select, Update, bindparam, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, is_postgresql, utcnow
-from incidents.exchange.models import (
-    BackofficeAccount,
-    BackofficeRequest,
-    BackofficeSecurityEvent,
-    BackofficeWithdrawal,
-)
+from app.db import is_postgresql, utcnow
+from kernel.errors import Conflict
+from exchange_sim.models import BackofficeAccount, BackofficeRequest, BackofficeSecurityEvent, BackofficeWithdrawal
 from incidents.exchange.port import MAX_COOLDOWN_HOURS, AccountNotFound, ExchangeRejected
 from incidents.exchange.wire import format_time
 

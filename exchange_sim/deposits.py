@@ -6,8 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.db import Conflict, utcnow
-from incidents.exchange.models import BackofficeAccount, BackofficeDepositAddress
+from app.db import utcnow
+from kernel.errors import Conflict
+from exchange_sim.models import BackofficeAccount, BackofficeDepositAddress
 from incidents.exchange.port import AccountNotFound
 
 

@@ -1,0 +1,89 @@
+"""The application's ports, typed: one field per outside system or job, each filled once while create_app runs.
+
+Product code reads them as attributes (`runtime().ports.dispatcher`). The mapping methods at the end let
+scripts and tests that name a port by string (`ports["dispatcher"]`) keep working; they accept only the
+fields below.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chain.explorers.port import Explorer
+    from incidents.conversation.store import BlobStore
+    from incidents.exchange.port import ExchangePort
+    from incidents.outbox.dispatcher import Dispatcher
+    from incidents.review_rules import ReviewPolicy
+    from verification.sms import SmsGateway
+
+Job = Callable[[], int]
+
+
+@dataclass
+class Ports:
+    """Adapters (chosen by app/adapters.py and the init steps), the dispatcher, the periodic jobs, the policies."""
+
+    exchange: ExchangePort | None = None
+    sms: SmsGateway | None = None
+    blob_store: BlobStore | None = None
+    explorers: dict[str, Explorer] = field(default_factory=dict)
+    signing_key: Any = None
+    notification_ports: Any = None
+    webhook_transport: Any = None
+    peer_transport: Any = None
+    peers: Any = None
+    dispatcher: Dispatcher | None = None
+    worker: Any = None
+    # The periodic jobs, run once per worker tick (each returns how much work it did).
+    audit_sealer: Job | None = None
+    audit_checkpointer: Job | None = None
+    review_jobs: Any = None
+    conversation_jobs: Any = None
+    peer_jobs: Job | None = None
+    tracer: Any = None
+    housekeeping: Job | None = None
+    # Policies built once from the settings.
+    review_policy: ReviewPolicy | None = None
+
+    PERIODIC = ("audit_sealer", "audit_checkpointer", "review_jobs", "conversation_jobs", "peer_jobs", "tracer",
+                "housekeeping")
+
+    def periodic_jobs(self) -> list[Job]:
+        """The periodic jobs this application has, in their order."""
+        return [job for name in self.PERIODIC if (job := getattr(self, name)) is not None]
+
+    # --- by name, for scripts and tests ------------------------------------------------------------------------
+
+    def _field(self, name: str) -> str:
+        """A port's name, checked against the fields."""
+        if name not in {item.name for item in fields(self)}:
+            raise KeyError(name)
+        return name
+
+    def __getitem__(self, name: str) -> Any:
+        """The port of this name; KeyError when it is unset."""
+        value = getattr(self, self._field(name))
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        """Replace a port (a test swapping an adapter)."""
+        setattr(self, self._field(name), value)
+
+    def __contains__(self, name: object) -> bool:
+        """Whether the port is set."""
+        return isinstance(name, str) and getattr(self, name, None) is not None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The port of this name, or `default` when it is unset."""
+        value = getattr(self, self._field(name))
+        return default if value is None else value
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        """Unset a port and return what it held."""
+        value = self.get(name, default)
+        setattr(self, self._field(name), None)
+        return value

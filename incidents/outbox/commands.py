@@ -1,0 +1,46 @@
+"""The one way to write an exchange command: built by `new_command`, written by `write_commands`."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from incidents.models import ExchangeCommand, Incident
+
+
+def new_command(incident: Incident, action: str, payload: dict[str, Any], *, now: datetime) -> ExchangeCommand:
+    """One pending outbox row for the incident's account, not yet written (a fast path may claim it first)."""
+    return ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
+                           action=action, payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                           created_at=now, claim_token=None, claimed_by=None, claimed_until=None,
+                           last_error=None, completed_at=None)
+
+
+# Every column but `result`, which a new command leaves NULL (given as None, JSON would store `null`).
+_WRITTEN = tuple(column.key for column in ExchangeCommand.__table__.columns if column.key != "result")
+_INSERT_COMMANDS = insert(ExchangeCommand.__table__)
+
+
+def write_commands(session: Session, commands: list[ExchangeCommand]) -> None:
+    """Insert the rows with one Core statement, then let the session hold them as persistent objects.
+
+    Cheaper than the unit of work's flush, which spent more CPU ordering and collecting two rows than
+    the database spent writing them; the objects are what `session.add` and a flush would have left.
+    """
+    session.execute(_INSERT_COMMANDS, [{key: getattr(command, key) for key in _WRITTEN} for command in commands])
+    for command in commands:
+        make_transient_to_detached(command)
+        session.add(command)
+        set_committed_value(command, "result", None)
+
+
+def queue_command(session: Session, incident: Incident, action: str, payload: dict[str, Any], *,
+                  now: datetime) -> ExchangeCommand:
+    """Write one pending command for the incident's account in the caller's transaction."""
+    command = new_command(incident, action, payload, now=now)
+    write_commands(session, [command])
+    return command

@@ -1,0 +1,137 @@
+"""The Dispatcher: runs exchange commands for one process, the request's fast path and the workers' batches.
+
+The outbox row stays the source of truth: the request thread, `flask worker` and Celery tasks all
+claim commands and run them, so any number of them on any number of hosts execute each command once
+(claims are leased and token-checked, the exchange deduplicates by command id).
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+from typing import ContextManager
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidents.exchange.port import ExchangePort
+from incidents.outbox.calls import Claim, batches
+from incidents.outbox.exchange import Outcome, claim_command, claim_due, execute
+from incidents.outbox.lease import DispatchPolicy, Lease
+
+log = logging.getLogger("lockdesk.jobs")
+
+
+def worker_name() -> str:
+    """A name for this worker in claims: host, process and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _no_context(_incident_id: uuid.UUID | None) -> ContextManager[None]:
+    """No logging context."""
+    return contextlib.nullcontext()
+
+
+class Dispatcher:
+    """Runs outbox commands for this process: the request fast path and the worker's batches.
+
+    `observe` hears of every recorded outcome (metrics); `context` wraps each run (log lines naming its
+    incident); both are given by the composition root.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], exchange: ExchangePort, *, policy: DispatchPolicy,
+                 concurrency: int = 8, name: str | None = None,
+                 observe: Callable[[Outcome], None] | None = None,
+                 context: Callable[[uuid.UUID | None], ContextManager[None]] = _no_context):
+        self.sessions, self.exchange, self.policy = sessions, exchange, policy
+        self.name = name or worker_name()
+        self._observe, self._context = observe, context
+        self._urgent = ThreadPoolExecutor(max(concurrency, 2), thread_name_prefix="dispatch-now")
+        self._batch = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch")
+        self._wake_hooks: list[Callable[[], None]] = []
+
+    @property
+    def lease(self) -> Lease:
+        """The lease this dispatcher claims under (intake writes its freeze already claimed with it)."""
+        return Lease(self.name, self.policy)
+
+    def on_wake(self, hook: Callable[[], None]) -> None:
+        """Call `hook` whenever due work may be waiting (a worker to wake, a Celery task to send)."""
+        self._wake_hooks.append(hook)
+
+    def wake(self) -> None:
+        """Tell the workers there may be due work now."""
+        for hook in self._wake_hooks:
+            try:
+                hook()
+            except Exception:  # a broker hiccup must not fail the request; the periodic sweep catches up
+                log.exception("waking the workers failed")
+
+    def in_background(self, call: Callable[[], object]) -> None:
+        """Run a short call off the caller's thread (sending a Celery task from a request)."""
+        self._urgent.submit(call)
+
+    def dispatch_now(self, command_id: uuid.UUID, *, timeout: float) -> Outcome | None:
+        """Claim and run one command, waiting at most `timeout` s; None if it is still running or held elsewhere."""
+        with self.sessions() as session:
+            claim = claim_command(session, command_id=command_id, worker=self.name, policy=self.policy)
+        return self.run_claimed(claim, timeout=timeout)
+
+    def run_claimed(self, claim: Claim | None, *, timeout: float) -> Outcome | None:
+        """Run a command this dispatcher holds, waiting at most `timeout` s; None if it is still running."""
+        try:
+            if claim is None:
+                return None
+            future = self._urgent.submit(self._run, [claim])
+            try:
+                return future.result(timeout=max(timeout, 0.0))[0]
+            except FutureTimeout:
+                return None
+        finally:
+            self.wake()
+
+    def dispatch_due(self, *, limit: int | None = None, now: datetime | None = None) -> int:
+        """Claim one batch of due commands and run its send batches concurrently; the number claimed."""
+        with self.sessions() as session:
+            claims = claim_due(session, worker=self.name, policy=self.policy, limit=limit, now=now)
+        for outcomes in self._batch.map(self._run_safely, batches(claims)):
+            if outcomes is None:
+                log.warning("a command's outcome was not recorded; its lease will expire and it will be retried")
+        return len(claims)
+
+    def drain(self, *, now: datetime | None = None, max_rounds: int = 1000) -> int:
+        """Run batches until nothing is due (tests, `flask worker --once`); the number run."""
+        total = 0
+        for _ in range(max_rounds):
+            claimed = self.dispatch_due(now=now)
+            total += claimed
+            if claimed == 0:
+                break
+        return total
+
+    def shutdown(self) -> None:
+        """Stop accepting work and wait for running calls."""
+        self._urgent.shutdown(wait=True)
+        self._batch.shutdown(wait=True)
+
+    def _run(self, claims: list[Claim]) -> list[Outcome]:
+        """Send a batch and record its outcomes (log lines name the first claim's incident)."""
+        with self._context(claims[0].incident_id if len(claims) == 1 else None):
+            outcomes = execute(self.sessions, self.exchange, claims, policy=self.policy)
+        for outcome in outcomes:
+            if self._observe is not None:
+                self._observe(outcome)
+        return outcomes
+
+    def _run_safely(self, claims: list[Claim]) -> list[Outcome] | None:
+        """Run a batch; a failure to record (database down) leaves it to the lease."""
+        try:
+            return self._run(claims)
+        except Exception:
+            log.exception("recording the outcome of commands %s failed", [claim.command_id for claim in claims])
+            return None

@@ -1,0 +1,232 @@
+"""Exchange commands through the outbox: claim due commands, send them, record each outcome.
+
+Claiming and recording use the shared lease engine; the exchange is called with no transaction
+open, and deduplicates by the command id, so a retried or re-claimed command never acts twice.
+The three steps are separate so a batch of claims can be sent as one call (see `calls.BATCH_CALLS`).
+"""
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, null, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import utcnow
+from incidents import audit
+from incidents.exchange.port import ExchangePort
+from incidents.models import ExchangeCommand, Incident
+from incidents.outbox import effects, lease
+from incidents.outbox.calls import CallResult, Claim, send
+from incidents.outbox.freeze_records import record_confirmed_freezes
+from incidents.outbox.lease import DispatchPolicy, Lease
+
+DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What was recorded for a command (`stale` when the claim had been lost meanwhile)."""
+
+    command_id: uuid.UUID
+    action: str
+    outcome: Literal["done", "retry", "failed", "stale"]
+    containment: str | None = None
+    next_attempt_at: datetime | None = None
+    frozen_after_seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def claim_due(session: Session, *, worker: str, policy: DispatchPolicy, limit: int | None = None,
+              now: datetime | None = None) -> list[Claim]:
+    """Claim due commands, freezes first; one commit.
+
+    Up to `policy.freeze_batch_size` due freezes (oldest due first) are taken before anything else; the
+    other commands (containment steps, pulls, unfreezes), up to `limit`, only when the freezes due fit in
+    this claim, so a wave's follow-ups never hold back its freezes."""
+    now, held = now or utcnow(), Lease(worker, policy)
+    freezes = lease.claim_due(session, ExchangeCommand, lease=held, now=now, limit=policy.freeze_batch_size,
+                              only=ExchangeCommand.action == "freeze")
+    others = [] if len(freezes) >= policy.freeze_batch_size else lease.claim_due(
+        session, ExchangeCommand, lease=held, now=now, limit=limit or policy.batch_size,
+        only=ExchangeCommand.action != "freeze")
+    claims = [Claim.of(row) for row in freezes + others]
+    session.commit()
+    return claims
+
+
+_RETURNED = (ExchangeCommand.action, ExchangeCommand.account_id, ExchangeCommand.incident_id,
+             ExchangeCommand.payload, ExchangeCommand.attempts, ExchangeCommand.created_at)
+
+
+def claim_command(session: Session, *, command_id: uuid.UUID, worker: str, policy: DispatchPolicy,
+                  now: datetime | None = None) -> Claim | None:
+    """Claim one pending command now, due or not (the request fast path); None if someone holds it."""
+    taken = lease.claim_pending(session, ExchangeCommand, command_id, lease=Lease(worker, policy),
+                                now=now or utcnow(), returning=_RETURNED)
+    session.commit()
+    if taken is None:
+        return None
+    token, until, row = taken
+    return Claim(command_id=command_id, token=token, action=row.action, account_id=row.account_id,
+                 incident_id=row.incident_id, payload=dict(row.payload), attempts=row.attempts,
+                 created_at=row.created_at, claimed_until=until)
+
+
+def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy: DispatchPolicy,
+                   now: datetime | None = None, rand: Callable[[], float] = random.random) -> Outcome:
+    """The record step: write the command's outcome, its effect on the case and its audit event, only while the
+    claim still holds; one commit."""
+    now = now or utcnow()
+    recorder = RECORDERS.get((claim.action, result.verdict)) or RECORDERS[("*", result.verdict)]
+    return recorder(session, claim, result, policy, now, rand)
+
+
+def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claims: list[Claim], *,
+            policy: DispatchPolicy, clock: Callable[[], datetime] = utcnow) -> list[Outcome]:
+    """Send a batch of claims (no transaction open), then record the outcomes: the freezes a batch confirmed
+    together in one transaction (`freeze_records`), every other outcome in a transaction of its own."""
+    pairs = list(zip(claims, send(exchange, claims, policy=policy), strict=True))
+    confirmed = [(claim, result) for claim, result in pairs
+                 if claim.action == "freeze" and result.verdict == "done" and claim.incident_id is not None]
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    if len(confirmed) > 1:
+        with sessions() as session:
+            recorded = record_confirmed_freezes(session, confirmed, now=clock(), actor=DISPATCHER)
+        outcomes = {command_id: Outcome(command_id=command_id, action="freeze", outcome=outcome,  # type: ignore[arg-type]
+                                        containment=containment, frozen_after_seconds=seconds)
+                    for command_id, (outcome, containment, seconds) in recorded.items()}
+    for claim, result in pairs:
+        if claim.command_id not in outcomes:
+            with sessions() as session:
+                outcomes[claim.command_id] = record_outcome(session, claim=claim, result=result, policy=policy,
+                                                            now=clock())
+    return [outcomes[claim.command_id] for claim in claims]
+
+
+def _stale(session: Session, claim: Claim) -> Outcome:
+    """The claim was lost meanwhile (a lease ran out and someone else took the command): nothing is written."""
+    session.rollback()
+    return Outcome(command_id=claim.command_id, action=claim.action, outcome="stale")
+
+
+def _lock_command_and_incident(session: Session, claim: Claim) -> tuple[ExchangeCommand | None, Incident | None]:
+    """The claimed command and its incident, both locked for the outcome's transaction, in one statement."""
+    if claim.incident_id is None:
+        return session.get(ExchangeCommand, claim.command_id, with_for_update=True), None
+    row = session.execute(_COMMAND_WITH_INCIDENT, {"command_id": claim.command_id}).first()
+    return (row.ExchangeCommand, row.Incident) if row is not None else (None, None)
+
+
+_COMMAND_WITH_INCIDENT = (select(ExchangeCommand, Incident).join(Incident, Incident.id == ExchangeCommand.incident_id)
+                          .where(ExchangeCommand.id == bindparam("command_id")).with_for_update())
+
+
+def _record_held(write: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """Lock the command and its incident, write the outcome if the claim still holds, commit."""
+    def record(session: Session, claim: Claim, result: CallResult, policy: DispatchPolicy, now: datetime,
+               rand: Callable[[], float]) -> Outcome:
+        command, incident = _lock_command_and_incident(session, claim)
+        if command is None or not lease.holds(command.status, command.claim_token, claim.token):
+            return _stale(session, claim)
+        outcome = write(session, claim, command, incident, result, policy, now, rand)
+        session.commit()
+        return outcome
+    record.__doc__ = write.__doc__
+    return record
+
+
+@_record_held
+def _record_done(session: Session, claim: Claim, command: ExchangeCommand, incident: Incident | None,
+                 result: CallResult, _policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
+    """Success: the command is done and its answer takes effect on the case."""
+    effect = effects.apply_exchange_answer(session, command, incident, result.answer, now=now)
+    lease.finish(command, "done", completed_at=now, last_error=None, result=effect.summary)
+    _audit(session, claim, "exchange.command.done", {"result": effect.summary}, now)
+    return Outcome(command_id=command.id, action=command.action, outcome="done", containment=effect.containment,
+                   frozen_after_seconds=effect.frozen_after_seconds)
+
+
+@_record_held
+def _record_retry(session: Session, claim: Claim, command: ExchangeCommand, _incident: Incident | None,
+                  result: CallResult, policy: DispatchPolicy, now: datetime, rand) -> Outcome:
+    """A passing failure: try again after a backoff, with the same idempotency key."""
+    delay = lease.backoff_delay(command.attempts, policy=policy, retry_after=result.retry_after, rand=rand)
+    lease.finish(command, "pending", last_error=result.error, next_attempt_at=now + timedelta(seconds=delay))
+    _audit(session, claim, "exchange.command.retry_scheduled",
+           {"error": result.error, "retry_in_seconds": round(delay, 3)}, now)
+    return Outcome(command_id=command.id, action=command.action, outcome="retry",
+                   next_attempt_at=command.next_attempt_at)
+
+
+@_record_held
+def _record_failed(session: Session, claim: Claim, command: ExchangeCommand, incident: Incident | None,
+                   result: CallResult, _policy: DispatchPolicy, now: datetime, _rand) -> Outcome:
+    """A refusal: the command failed for good and staff see it on the case."""
+    state = effects.apply_exchange_refusal(session, command, incident, result.error or "refused", now=now)
+    lease.finish(command, "failed", completed_at=now, last_error=result.error)
+    _audit(session, claim, "exchange.command.failed", {"error": result.error}, now)
+    return Outcome(command_id=command.id, action=command.action, outcome="failed", containment=state)
+
+
+def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult, _policy: DispatchPolicy,
+                             now: datetime, _rand) -> Outcome:
+    """The outcome of a confirmed freeze, which follows every report, in Core statements: one locking read of
+    the columns it needs, an UPDATE of the command and of its incident, one INSERT of both audit events.
+    Loading both entities and flushing them was about a quarter of the web worker's CPU per report."""
+    row = session.execute(_LOCK_FREEZE[claim.incident_id is not None], {"command_id": claim.command_id}).first()
+    if row is None or not lease.holds(row.status, row.claim_token, claim.token):
+        return _stale(session, claim)
+    summary = effects.state_summary(result.answer)
+    # Both UPDATEs before the first event is recorded: the events then go out as one INSERT at the commit.
+    session.execute(_FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": summary})
+    effect = effects.Effect(summary)
+    if claim.incident_id is not None:
+        effect = effects.confirm_freeze(session, incident_id=claim.incident_id, current=row.containment,
+                                        command_id=claim.command_id, requested_at=claim.created_at,
+                                        summary=summary, now=now)
+    _audit(session, claim, "exchange.command.done", {"result": summary}, now)
+    session.commit()
+    for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
+        held = session.identity_map.get(session.identity_key(entity, key)) if key is not None else None
+        if held is not None:  # a caller's session that holds either row reads the committed one next time
+            session.expire(held)
+    return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment,
+                   frozen_after_seconds=effect.frozen_after_seconds)
+
+
+_COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
+# The command and its incident, both locked (the incident's containment is read, then moved); a command with
+# no incident (none is written so today, the column allows it) locks only itself.
+_LOCK_FREEZE = {
+    True: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _INCIDENTS.c.containment)
+           .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
+           .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
+    False: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, null().label("containment"))
+            .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
+}
+# The same move as `lease.finish(command, "done", …)`, as one Core UPDATE.
+_FINISH_DONE = (update(_COMMANDS).where(_COMMANDS.c.id == bindparam("command_id"))
+                .values(lease.finished("done", completed_at=bindparam("done_at"), result=bindparam("answer"),
+                                       last_error=None)))
+
+
+def _audit(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime) -> None:
+    """One audit event per outcome of a claimed command (its attempt is the claim's: only a claim counts one)."""
+    audit.record(session, actor=DISPATCHER, action=action, subject_type="exchange_command",
+                 subject_id=claim.command_id, incident_id=claim.incident_id,
+                 data={"action": claim.action, "attempt": claim.attempts, **data}, now=now)
+
+
+# (action, verdict) → how the outcome is recorded; "*" for any action. A confirmed freeze, the outcome of every
+# report, is written with Core statements; every other outcome through the locked entities.
+RECORDERS: dict[tuple[str, str], Callable[..., Outcome]] = {
+    ("freeze", "done"): _record_freeze_confirmed,
+    ("*", "done"): _record_done,
+    ("*", "retry"): _record_retry,
+    ("*", "failed"): _record_failed,
+}
