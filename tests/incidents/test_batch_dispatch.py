@@ -84,3 +84,30 @@ def test_a_404_item_fails_its_command_alone_and_closes_its_case_as_account_unkno
                                                          ExchangeCommand.action == "freeze"))
     assert (ghost.status, ghost.attempts) == ("failed", 1) and ghost.last_error.startswith("AccountNotFound")
     assert statuses(session, "freeze") == {"done": 2, "failed": 1}
+
+
+def test_a_burst_of_single_reports_freezes_go_together_while_one_is_at_the_exchange(app, session, exchange_server):
+    accounts = ["B1", "B2", "B3", "B4"]
+    for account in accounts:
+        open_account(session, account)
+    session.commit()
+    flag(session, accounts)
+    session.commit()
+    freezes = list(session.scalars(select(ExchangeCommand.id).where(ExchangeCommand.action == "freeze")))
+    session.rollback()
+    sender = dispatcher(app, exchange_server)
+    exchange_server.faults.configure(hold_writes=True)  # the first freeze is held at the exchange
+    try:
+        assert sender.dispatch_now(freezes[0], timeout=0) is None  # at the exchange, its answer held
+        assert exchange_server.faults.write_applied.wait(30)
+        for command_id in freezes[1:]:  # the requests that came meanwhile: claimed, waiting for the sender
+            assert sender.dispatch_now(command_id, timeout=0) is None
+        exchange_server.faults.configure(hold_writes=False)
+        exchange_server.faults.release.set()
+        sender.shutdown()
+    finally:
+        exchange_server.faults.release.set()
+    assert len(exchange_server.calls.keys_for("/freeze")) == 1  # the lone first one: a single call
+    assert exchange_server.calls.keys_for("/freeze-batch") == [None]  # the three that waited: one batch
+    assert statuses(session, "freeze") == {"done": 4}
+    assert [backoffice_account(session, a).freezes for a in accounts] == [1, 1, 1, 1]
