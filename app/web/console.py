@@ -95,6 +95,11 @@ def queue(principal):
                            statuses=INCIDENT_TRANSITIONS, containments=CONTAINMENT_TRANSITIONS, queues=QUEUES)
 
 
+def owner_language(incident) -> str:
+    """The language the owner who wrote the case's first report used (canned replies in it come first)."""
+    return incident.reports[0].language if incident.reports else "en"
+
+
 @bp.get("/incidents/<uuid:incident_id>")
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
@@ -106,7 +111,8 @@ def incident(principal, incident_id: uuid.UUID):
     standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
                                          role=principal.role) if case.unfreeze_request is not None else None)
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
-                           thread=console_thread(incident_id, principal), standing=standing,
+                           thread=console_thread(incident_id, principal, owner_language(case.incident)),
+                           standing=standing,
                            traceable=set(runtime().ports.explorers))
 
 

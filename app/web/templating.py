@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from app.extensions import get_session
 from app.web import LOCALES, now, page_locale, words
+from app.web.chain_words import chain_name
 from incidents.exchange.wire import parse_time
 from incidents.models import Staff
 
@@ -101,11 +102,16 @@ def not_set_up(trace) -> bool:
     return bool(trace.error) and trace.error.startswith(NOT_SET_UP)
 
 
+# The setting that gives a chain its explorer (app/config.py); other EVM chains are named in EVM_RPC_URLS.
+EXPLORER_SETTING = {"ethereum": "ETH_RPC_URL", "bitcoin": "ESPLORA_URL", "tron": "TRON_API_URL"}
+
+
 def trace_error(trace) -> str:
     """A trace's error in the page's words where it is a known one; the explorer's own text otherwise."""
     if not_set_up(trace):
         return _("Tracing for %(chain)s is not set up: this instance has no explorer for that chain. An "
-                 "administrator sets ETH_RPC_URL or EVM_RPC_URLS (ESPLORA_URL for Bitcoin).", chain=trace.chain)
+                 "administrator sets %(setting)s.", chain=chain_name(trace.chain), setting=EXPLORER_SETTING.get(
+                     trace.chain, 'EVM_RPC_URLS ({"%s": "https://…"})' % trace.chain))
     return _("The explorer answered with an error: %(error)s", error=trace.error)
 
 

@@ -52,10 +52,11 @@ def thread_for(incident_id: uuid.UUID, principal: Principal) -> Thread:
     return Thread(messages=page.items, next_cursor=page.next_cursor, documents=documents)
 
 
-def console_thread(incident_id: uuid.UUID, principal: Principal) -> Thread:
-    """The console's view, with the canned replies and the one picked (works without JavaScript)."""
+def console_thread(incident_id: uuid.UUID, principal: Principal, owner_language: str = "en") -> Thread:
+    """The console's view, with the canned replies (the owner's language first) and the one picked (works
+    without JavaScript)."""
     thread = thread_for(incident_id, principal)
-    thread.templates = reply_templates()
+    thread.templates = sorted(reply_templates(), key=lambda template: template.language != owner_language)
     picked = request.args.get("reply_template", "")
     key, _sep, language = picked.partition(":")
     thread.draft = next((t.body for t in thread.templates if t.key == key and t.language == language), "")

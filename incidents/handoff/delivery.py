@@ -20,6 +20,7 @@ from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
 from incidents.outbound import WebhookUnreachable
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
+from kernel.errors import DomainError
 
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -34,23 +35,40 @@ class _Prepared:
     body: bytes
     kind: str
     sent_request_id: uuid.UUID | None
+    peer: str = ""
 
 
 def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer: Signer,
-                          clock: Callable[[], datetime] = utcnow, limit: int = 20) -> int:
-    """Claim due messages, post them signed (no transaction open), record each outcome; the number tried."""
+                          clock: Callable[[], datetime] = utcnow, limit: int = 20,
+                          callback_guard: Callable[[str, str], None] | None = None) -> int:
+    """Claim due messages, post them signed (no transaction open), record each outcome; the number tried.
+
+    `callback_guard(peer, url)` checks a status callback again just before it is sent (it raises for a URL that
+    now leads into a private network): the host a peer named was checked when its request came, but a name can
+    be made to resolve elsewhere later."""
     with sessions() as session:
         prepared = [_Prepared(row.id, row.claim_token, row.url,
                               json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode(), row.kind,
-                              row.sent_request_id)
+                              row.sent_request_id, row.peer)
                     for row in claim_due_rows(session, PeerMessage, now=clock(), limit=limit)]
         session.commit()
-    outcomes = [(item, *_post(transport, item, signer, clock())) for item in prepared]
+    outcomes = [(item, *_guarded_post(transport, item, signer, clock(), callback_guard)) for item in prepared]
     record_attempts(sessions, PeerMessage, [(item.id, item.token, attempt) for item, attempt, _ in outcomes],
                     now=clock())
     _settle_requests(sessions, [(item, answer) for item, _attempt, answer in outcomes if item.kind == "request"],
                      now=clock())
     return len(prepared)
+
+
+def _guarded_post(transport, item: _Prepared, signer: Signer, now: datetime,
+                  callback_guard: Callable[[str, str], None] | None) -> tuple[Attempt, dict | None]:
+    """Post one message, a status callback only once its URL has passed the guard again."""
+    if item.kind == "status" and callback_guard is not None:
+        try:
+            callback_guard(item.peer, item.url)
+        except DomainError as exc:
+            return Attempt(error=f"refused at sending: {exc.detail}", is_retryable=False), None
+    return _post(transport, item, signer, now)
 
 
 def _post(transport, item: _Prepared, signer: Signer, now: datetime) -> tuple[Attempt, dict | None]:

@@ -213,3 +213,15 @@ def test_the_openapi_document_describes_the_upload_as_multipart(client):
     document = client.get("/api/v1/openapi.json").json
     body = document["paths"]["/api/v1/incidents/{incident_id}/attachments"]["post"]["requestBody"]
     assert body["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+
+
+def test_a_case_pdf_written_earlier_does_not_make_a_truncated_image_whole(app, client, owner, instance):
+    from PIL import ImageFile
+
+    from app.evidence import _weasyprint
+
+    _weasyprint()  # what writing an evidence bundle loads: WeasyPrint sets Pillow's LOAD_TRUNCATED_IMAGES on import
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    answer = upload(client, owner, owner.headers, png()[:60], name="cut.png")
+    assert answer.status_code == 422 and answer.json["reason"] == "damaged"
+    assert stored_blobs(instance) == [] and attachment_rows(app) == 0

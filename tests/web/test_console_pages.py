@@ -172,3 +172,34 @@ def test_while_locked_the_sign_in_page_answers_alike_for_a_right_and_a_wrong_pas
 def _error_of(html: str) -> str:
     """The error the sign-in form shows."""
     return re.search(r'role="alert"[^>]*>(.*?)<', html, re.S).group(1).strip()
+
+
+def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_severity_came_from(app, client,
+                                                                                                 agent, clock):
+    from tests.web.conftest import open_exchange_account
+    from tests.web.test_owner_pages import report
+
+    open_exchange_account(app, "U3004")
+    report(app.test_client(), "U3004", language="zh-CN")
+    sign_in(client, agent, clock)
+    case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
+    page = client.get(case_url).text
+    options = re.findall(r'<option value="[a-z_]+:(en|zh-CN)"', page)
+    assert options and options[0] == "zh-CN" and "en" in options  # both offered, the owner's language first
+    assert "from the owner's report (no risk engine score)" in page
+    assert re.search(r"<td>—</td>", client.get("/console/").text)  # no score of 0 beside a critical case
+
+
+def test_a_chain_without_an_explorer_names_the_setting_that_gives_it_one(app, client, agent, clock):
+    from tests.web.conftest import open_exchange_account
+    from tests.web.test_owner_pages import report
+
+    open_exchange_account(app, "U3005")
+    report(app.test_client(), "U3005")  # an Ethereum hash, on an instance with no Ethereum explorer
+    app.extensions["lockdesk"].ports.tracer.run_due()
+    sign_in(client, agent, clock)
+    case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
+    page = client.get(case_url).text
+    assert 'data-testid="trace-error"' in page
+    error = re.search(r"data-testid=\"trace-error\">([^<]*)<", page).group(1)
+    assert "Tracing for Ethereum is not set up" in error and "ETH_RPC_URL" in error and "ESPLORA_URL" not in error

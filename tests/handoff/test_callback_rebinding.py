@@ -1,0 +1,74 @@
+"""A status callback is checked again when it is sent: a peer's host name that resolved to a public address
+when its request came, and resolves into this server's own network later (DNS rebinding), is not called."""
+from __future__ import annotations
+
+import socket
+import uuid
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from incidents.handoff import delivery, peers
+from incidents.handoff.archive import Signer
+from incidents.handoff.models import PeerMessage
+from incidents.handoff.peers import Peer, check_callback
+
+CALLBACK = "http://callbacks.alpha.example/api/v1/peer/freeze-requests/req-1/status"
+ALPHA = Peer(name="Alpha", url="https://api.alpha.example", keys={})
+
+
+class RecordingTransport:
+    """Records what would have been posted; answers 200."""
+
+    def __init__(self):
+        self.posted: list[str] = []
+
+    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        self.posted.append(url)
+        return 200, b"{}"
+
+
+def resolving_to(monkeypatch, address: str) -> None:
+    """Make every name resolve to one address, as a rebinding DNS server would."""
+    monkeypatch.setattr(peers.socket, "getaddrinfo",
+                        lambda host, port, *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "",
+                                                              (address, 0))])
+
+
+def queue_status(app) -> uuid.UUID:
+    """A status update for Alpha, queued as the receiving side queues it."""
+    with app.extensions["lockdesk"].sessions() as session:
+        row = PeerMessage(id=uuid.uuid4(), peer="Alpha", kind="status", url=CALLBACK, body={"status": "frozen"})
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def deliver(app, transport) -> None:
+    signer = Signer(key_id="k1", private_key=Ed25519PrivateKey.from_private_bytes(b"\x01" * 32))
+    delivery.deliver_peer_messages(app.extensions["lockdesk"].sessions, transport=transport, signer=signer,
+                                   callback_guard=lambda _peer, url: check_callback(url, ALPHA))
+
+
+def message(app, message_id) -> PeerMessage:
+    with app.extensions["lockdesk"].sessions() as session:
+        return session.get(PeerMessage, message_id)
+
+
+def test_a_callback_whose_name_now_resolves_inside_is_refused_at_sending_and_never_called(app, monkeypatch):
+    resolving_to(monkeypatch, "93.184.215.14")
+    check_callback(CALLBACK, ALPHA)  # what the receiving side checked when the request came: a public address
+    message_id = queue_status(app)
+    resolving_to(monkeypatch, "127.0.0.1")  # the name was rebound since
+    transport = RecordingTransport()
+    deliver(app, transport)
+    row = message(app, message_id)
+    assert transport.posted == []
+    assert row.status == "failed" and row.last_error.startswith("refused at sending") and "private" in row.last_error
+
+
+def test_a_callback_that_still_resolves_outside_is_sent(app, monkeypatch):
+    resolving_to(monkeypatch, "93.184.215.14")
+    message_id = queue_status(app)
+    transport = RecordingTransport()
+    deliver(app, transport)
+    assert transport.posted == [CALLBACK] and message(app, message_id).status == "done"
