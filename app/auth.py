@@ -11,7 +11,7 @@ from app.extensions import get_session
 from incidents.access import Principal, resolve_token
 
 # API routes callable without a token: the owner's report, signed webhooks, one-time links, the document.
-PUBLIC_API = re.compile(r"^/api/v1/(reports|anomalies|peer/freeze-requests(/[^/]+/status)?|repudiations(/.*)?|instance/public-key|openapi\.json|docs(/.*)?|_bench/.*)$")
+PUBLIC_API = re.compile(r"^/api/v1/(reports|anomalies(/batch)?|peer/freeze-requests(/[^/]+/status)?|repudiations(/.*)?|instance/public-key|openapi\.json|docs(/.*)?|_bench/.*)$")
 
 
 def is_public(path: str) -> bool:

@@ -76,6 +76,7 @@ def check_request() -> None:
     if request.routing_exception is not None:  # no such route or method: that answer (404, 405) comes first
         return
     if request.method in BODY_METHODS:
+        _widen_for_view()
         _check_body()
     faults = {_printable(key): [f"name {fault}"] for key in request.args
               if (fault := text_fault(key, one_line=True)) is not None}
@@ -107,6 +108,14 @@ def _check_body() -> None:
             raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
     if request.path.startswith("/api/") and not upload and (length or streamed) and not request.is_json:
         raise UnsupportedMediaType("the body must be application/json")
+
+
+def _widen_for_view() -> None:
+    """A view marked with `max_body_bytes` (the anomaly batch) takes a JSON body up to that size."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "max_body_bytes", None)
+    if limit:
+        request.max_content_length = limit
 
 
 def _is_upload() -> bool:

@@ -102,6 +102,7 @@ def _register_api(app: Flask) -> None:
     """The JSON API and the operations endpoints."""
     from app.api import (
         anomalies,
+        anomaly_batch,
         audit,
         evidence,
         incidents,
@@ -123,7 +124,7 @@ def _register_api(app: Flask) -> None:
     openapi_docs.install(api.spec)  # problem+json errors and bearer security in the document
     api.ma_plugin.converter.add_attribute_function(openapi_docs.text_rule)
     app.before_request(authenticate_api_request)  # a private route's token is checked before its body
-    for module in (reports, anomalies, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
+    for module in (reports, anomalies, anomaly_batch, incidents, messages, verifications, traces, audit, unfreeze, repudiations,
                    instance, evidence, peers):
         api.register_blueprint(module.blp)
     openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.explorers))

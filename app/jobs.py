@@ -107,7 +107,8 @@ def dispatch_policy(config) -> DispatchPolicy:
         lease_seconds=setting(config, "DISPATCH_LEASE_SECONDS", 60.0),
         backoff_base_seconds=setting(config, "DISPATCH_BACKOFF_BASE_SECONDS", 0.5),
         backoff_cap_seconds=setting(config, "DISPATCH_BACKOFF_CAP_SECONDS", 300.0),
-        batch_size=setting(config, "DISPATCH_BATCH_SIZE", 50))
+        batch_size=setting(config, "DISPATCH_BATCH_SIZE", 50),
+        freeze_batch_size=setting(config, "DISPATCH_FREEZE_BATCH_SIZE", 500))
 
 
 def build_worker(app: Flask) -> Worker:

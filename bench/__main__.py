@@ -29,10 +29,10 @@ from bench.stack import (
 
 RESULTS = REPO / "bench" / "results.json"
 FULL = {"runs": 3, "serial": 200, "concurrent": 200, "clients": 16, "burst": 10_000, "burst_clients": 64,
-        "burst_runs": 3, "trace_runs": 5, "scale_sizes": [1_000, 100_000, 1_000_000], "page_samples": 30}
+        "burst_runs": 3, "wave_accounts": 10_000, "wave_batch": 1_000, "wave_clients": 2, "trace_runs": 5, "scale_sizes": [1_000, 100_000, 1_000_000], "page_samples": 30}
 QUICK = {"runs": 1, "serial": 50, "concurrent": 200, "clients": 8, "burst": 500, "burst_clients": 32,
-         "burst_runs": 1, "trace_runs": 1, "scale_sizes": [1_000, 10_000], "page_samples": 10}
-SECTIONS = ("intake", "burst", "trace", "scale")
+         "burst_runs": 1, "wave_accounts": 2_000, "wave_batch": 1_000, "wave_clients": 2, "trace_runs": 1, "scale_sizes": [1_000, 10_000], "page_samples": 10}
+SECTIONS = ("intake", "wave", "burst", "trace", "scale")
 # The whole bench stays within 15 minutes on 2 cores: the burst, measured last, starts another run only while
 # this budget leaves room for one more (how long the slowest run took, its follow-ups settled first).
 BUDGET_SECONDS = 13.5 * 60
@@ -48,6 +48,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=16, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--exchange-delay-ms", type=float, default=0.0, help="exchange answer delay for intake")
     parser.add_argument("--burst-delay-ms", type=float, default=50.0)
+    parser.add_argument("--wave-delay-ms", type=float, default=50.0, help="exchange answer delay for the wave")
+    parser.add_argument("--wave-limit-seconds", type=float, default=120.0,
+                        help="how long the wave waits for its last freeze before reporting how many were frozen "
+                             "(and again for its follow-ups), so that make bench stays bounded")
     parser.add_argument("--budget-seconds", type=float, default=BUDGET_SECONDS,
                         help="the time after which no further burst run starts (the first always runs)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from bench.scale import measure_scale
     from bench.trace import measure_trace
     from bench.trace_tron import measure_tron_trace
+    from bench.wave import measure_wave
 
     chosen, wanted = sizes(args), set(args.sections.split(","))
     databases = [name for name in args.databases.split(",") if name]
@@ -127,6 +132,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 _say(f"scale on {kind}")
                 results.setdefault("scale", {})[kind] = measure_scale(
                     settings, exchange, kind, sizes=chosen["scale_sizes"], samples=chosen["page_samples"])
+        if "wave" in wanted:
+            _say(f"wave of {chosen['wave_accounts']} accounts in batches of {chosen['wave_batch']} on postgresql")
+            results["wave"] = {"postgresql": measure_wave(
+                settings, exchange, accounts=chosen["wave_accounts"], batch=chosen["wave_batch"],
+                clients=chosen["wave_clients"], delay_ms=args.wave_delay_ms, limit_seconds=args.wave_limit_seconds,
+                worker_class=args.worker_class, threads=args.threads)}
         if "burst" in wanted:  # last: it runs as many times as the bench's time budget leaves room for
             with ExitStack() as per_database:
                 server, database = _serve(settings, "postgresql", exchange, per_database, args)

@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench.wave import lockdesk_cpu, wave_cpu_within, wave_frozen_in_time, wave_rows
+
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -20,12 +22,22 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
         met[f"burst_{kind}_drained_le_60s"] = sent_all and burst["last_frozen_s"] is not None and burst[
             "last_frozen_s"] <= 60
         met[f"burst_{kind}_nothing_lost_nothing_twice"] = burst["lost"] == 0 and burst["frozen_twice"] == 0
+    for kind, wave in results.get("wave", {}).items():
+        met[f"wave_{kind}_frozen_le_10s"] = wave_frozen_in_time(wave)
+        met[f"wave_{kind}_nothing_lost_nothing_twice"] = wave["lost"] == 0 and wave["frozen_twice"] == 0
+        met[f"wave_{kind}_cpu_per_account_le_floor"] = wave_cpu_within(wave, floor_cpu(results))
     if "cold" in results.get("trace", {}):
         met["trace_cold_within_depth_plus_2"] = results["trace"]["cold_within_depth_plus_2"]
     for kind, scale in results.get("scale", {}).items():
         met[f"scale_{kind}_deep_page_ratio_le_2"] = scale["deep_page_ms_ratio_largest_over_smallest"] <= 2
         met[f"scale_{kind}_first_page_ratio_le_2"] = scale["first_page_ms_ratio_largest_over_smallest"] <= 2
     return met
+
+
+def floor_cpu(results: dict[str, Any]) -> float | None:
+    """Lockdesk's CPU per floor request on PostgreSQL in the same run (None when intake was not measured)."""
+    floor = results.get("intake", {}).get("postgresql", {}).get("cpu_ms_per_report", {}).get("floor")
+    return lockdesk_cpu(floor) if floor else None
 
 
 def _yes(value: bool) -> str:
@@ -82,6 +94,8 @@ def render(results: dict[str, Any]) -> str:
             lines.append(f"| burst {kind}: CPU ms per report until the last freeze | "
                          f"{', '.join(f'{part} {ms}' for part, ms in spent.items())}; "
                          f"total {round(sum(spent.values()), 1)} | | | — |")
+    for wave in results.get("wave", {}).values():
+        lines += wave_rows(wave, floor_cpu(results))
     trace = results.get("trace", {})
     if "cold" in trace:
         for name in ("cold", "warm"):

@@ -13,14 +13,17 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from exchange_sim import backoffice, backoffice_batch, deposits
 from incidents.exchange import wire
-from exchange_sim import backoffice, deposits
+from incidents.exchange.batch_wire import freeze_items_to_json, freeze_results_from_json
 from incidents.exchange.port import (
     AccountNotFound,
     AccountSnapshot,
     Cancellation,
     DepositAddress,
     ExchangeUnavailable,
+    FreezeItem,
+    FreezeItemResult,
     Revocation,
     StateChange,
     Withdrawal,
@@ -44,6 +47,14 @@ class LocalExchange:
         """Freeze the account once per key."""
         body = {"scope": scope, "reason": reason, "reference": reference}
         return wire.state_change_from_json(self._write("freeze", account_id, idempotency_key, body))
+
+    def freeze_batch(self, items: list[FreezeItem]) -> list[FreezeItemResult]:
+        """Freeze several accounts in one back-office transaction, each once per key."""
+        if not items:
+            return []
+        body = freeze_items_to_json(items)
+        return freeze_results_from_json({"results": self._read(
+            lambda s: backoffice_batch.freeze_batch(s, items=body["items"]))})
 
     def unfreeze(self, account_id: str, *, reason: str, reference: str, withdrawal_cooldown_hours: int,
                  idempotency_key: str) -> StateChange:

@@ -22,6 +22,8 @@ from app.db import make_engine, make_sessionmaker, utcnow
 from kernel.errors import Conflict, DomainError
 from app.heap import freeze_startup_objects
 from exchange_sim import backoffice, deposits
+from exchange_sim.batch_route import add_freeze_batch
+from exchange_sim.call_counts import add_call_counts
 from exchange_sim.faults import CALL_LOG_LIMIT, Call, CallLog, Faults  # noqa: F401 - the server's interface
 from incidents.exchange.port import AccountNotFound
 from incidents.exchange.signing import is_valid
@@ -47,6 +49,8 @@ def create_exchange_app(sessions: sessionmaker[Session], *, api_key: str, secret
     app.add_url_rule("/v1/accounts/<account_id>/<path:operation>", view_func=_post_write, methods=["POST"])
     app.add_url_rule("/v1/deposit-addresses/<address>", view_func=_get_deposit_address, methods=["GET"])
     app.add_url_rule("/_faults", view_func=_post_faults, methods=["POST"])
+    add_freeze_batch(app)
+    add_call_counts(app)
     return app
 
 

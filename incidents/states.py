@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -72,6 +72,20 @@ def transition_row(session: Session, *, incident_id: uuid.UUID, current: str, ma
     now = now or utcnow()
     session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(_changes(machine, current, to, now)))
     _audit_move(session, incident_id, machine, current, to, actor, reason, now)
+
+
+def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str,
+                    actor: str, now: datetime) -> None:
+    """`transition_row` for many locked incidents, each given as (id, current, reason): one UPDATE statement
+    per current state, sent as a batch, then every move's audit event (one INSERT at the commit)."""
+    by_current: dict[str, list[dict[str, Any]]] = {}
+    for incident_id, current, _reason in moves:
+        by_current.setdefault(current, []).append({"incident_id": incident_id})
+    for current, ids in by_current.items():
+        session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
+                        .values(_changes(machine, current, to, now)), ids)
+    for incident_id, current, reason in moves:
+        _audit_move(session, incident_id, machine, current, to, actor, reason, now)
 
 
 def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str, Any]:

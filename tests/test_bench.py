@@ -73,3 +73,30 @@ def test_the_table_says_when_the_burst_stopped_early_and_which_run_it_shows():
     text = rendered({**BURST, "last_frozen_s": 70.0, "sent": 10_000, "stopped_early": "time budget",
                      "runs": [burst_run(58.0), burst_run(70.0)]})
     assert "the slower of 2 runs (2 of 3: time budget): 58.0 s, 70.0 s" in text and "≤ 60 s: **missed**" in text
+
+
+def wave_result(last_frozen_s, lost=0, web_ms=0.5):
+    """One wave's measurements."""
+    return {"accounts": 10_000, "batch_events": 1_000, "webhooks": 10, "exchange_delay_ms": 50.0,
+            "last_frozen_s": last_frozen_s, "frozen_at_end": 10_000, "all_answered_s": 4.2, "lost": lost,
+            "frozen_twice": 0, "incidents": 10_000, "freeze_commands": 10_000,
+            "exchange_calls_until_frozen": {"POST /v1/accounts/freeze-batch": 20, "total": 20},
+            "cpu_ms_per_account_until_frozen": {"web": web_ms, "worker": 0.5, "postgresql": 1.0, "redis": 0.0,
+                                                "exchange peer": 9.0, "load generator": 0.0}}
+
+
+def test_the_wave_is_held_to_ten_seconds_nothing_lost_and_the_floors_cpu_without_the_exchanges_share():
+    floor_cpu = {"web": 2.0, "postgresql": 1.0, "redis": 0.1, "exchange peer": 0.0, "load generator": 0.4}
+    base = results(burst_run(50.0) | {"reports": 10_000, "exchange_delay_ms": 50.0, "incidents": 10_000,
+                                      "freeze_commands": 10_000})
+    base["intake"]["postgresql"]["cpu_ms_per_report"] = {"floor": floor_cpu, "during_load": floor_cpu,
+                                                         "with_follow_ups": floor_cpu}
+    met = table.targets({**base, "wave": {"postgresql": wave_result(8.5)}})
+    assert met["wave_postgresql_frozen_le_10s"] and met["wave_postgresql_nothing_lost_nothing_twice"]
+    assert met["wave_postgresql_cpu_per_account_le_floor"]  # 2.0 ≤ 3.1: the exchange peer is not Lockdesk
+    missed = table.targets({**base, "wave": {"postgresql": wave_result(None, lost=1, web_ms=5.0)}})
+    assert not any(missed[f"wave_postgresql_{name}"] for name in (
+        "frozen_le_10s", "nothing_lost_nothing_twice", "cpu_per_account_le_floor"))
+    rendered = table.render({**base, "wave": {"postgresql": wave_result(8.5)}, "targets": met})
+    assert "wave: 10,000 accounts in 10 batch webhooks of 1,000" in rendered
+    assert "POST /v1/accounts/freeze-batch 20" in rendered

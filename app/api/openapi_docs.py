@@ -35,6 +35,7 @@ BODY_METHODS = frozenset({"post", "put", "patch"})
 EXTRA: tuple[tuple[str, re.Pattern[str], tuple[int, ...]], ...] = (
     ("post", re.compile(r"^/api/v1/reports$"), (409, 429)),
     ("post", re.compile(r"^/api/v1/anomalies$"), (401,)),
+    ("post", re.compile(r"^/api/v1/anomalies/batch$"), (401, 409, 413)),
     ("post", re.compile(r"/transitions$"), (409,)),
     ("post", re.compile(r"/freeze$"), (409,)),
     ("post", re.compile(r"/verifications$"), (409,)),

@@ -20,14 +20,18 @@ import urllib3
 
 from app.db import utcnow
 from incidents.exchange import wire
+from incidents.exchange.batch_wire import FREEZE_BATCH_PATH, freeze_items_to_json, freeze_results_from_json
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.port import (
     AccountNotFound,
     AccountSnapshot,
+    MAX_FREEZE_BATCH,
     Cancellation,
     DepositAddress,
     ExchangeRejected,
     ExchangeUnavailable,
+    FreezeItem,
+    FreezeItemResult,
     Revocation,
     StateChange,
     Withdrawal,
@@ -80,6 +84,15 @@ class HttpExchange:
         body = {"scope": scope, "reason": reason, "reference": reference}
         answer = self._request("POST", _account_path(account_id, "/freeze"), body=body, key=idempotency_key)
         return wire.state_change_from_json(answer)
+
+    def freeze_batch(self, items: list[FreezeItem]) -> list[FreezeItemResult]:
+        """POST /v1/accounts/freeze-batch, 500 items a call at most; one result per item, in order."""
+        results: list[FreezeItemResult] = []
+        for start in range(0, len(items), MAX_FREEZE_BATCH):
+            chunk = items[start:start + MAX_FREEZE_BATCH]
+            answer = self._request("POST", FREEZE_BATCH_PATH, body=freeze_items_to_json(chunk))
+            results.extend(freeze_results_from_json(answer))
+        return results
 
     def unfreeze(self, account_id: str, *, reason: str, reference: str, withdrawal_cooldown_hours: int,
                  idempotency_key: str) -> StateChange:

@@ -9,6 +9,8 @@ from kernel.errors import DomainError
 
 # The longest withdrawal hold an unfreeze may ask for (the wire's `withdrawal_cooldown_hours`): 30 days.
 MAX_COOLDOWN_HOURS = 24 * 30
+# The most items one `POST /v1/accounts/freeze-batch` may carry.
+MAX_FREEZE_BATCH = 500
 
 
 class ExchangeError(DomainError):
@@ -95,6 +97,28 @@ class StateChange:
 
 
 @dataclass(frozen=True)
+class FreezeItem:
+    """One account of a freeze batch, keyed like a single freeze."""
+
+    account_id: str
+    scope: str
+    reason: str
+    reference: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class FreezeItemResult:
+    """The exchange's answer to one item of a freeze batch: 200 with the state change, or 404 / 409 with why."""
+
+    account_id: str
+    idempotency_key: str
+    status: int
+    change: StateChange | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Revocation:
     """How many sessions or API keys were revoked."""
 
@@ -141,6 +165,10 @@ class ExchangePort(Protocol):
     def freeze(self, account_id: str, *, scope: str, reason: str, reference: str,
                idempotency_key: str) -> StateChange:
         """Freeze the account (scope `full` or `withdrawals`)."""
+        ...
+
+    def freeze_batch(self, items: list[FreezeItem]) -> list[FreezeItemResult]:
+        """Freeze several accounts in one call; one result per item, in order, each item idempotent on its key."""
         ...
 
     def unfreeze(self, account_id: str, *, reason: str, reference: str, withdrawal_cooldown_hours: int,

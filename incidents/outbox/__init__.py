@@ -5,6 +5,7 @@
   webhooks, peer messages): claim due rows under a token and a lease, let only the token's holder record.
 - `commands`: the one way to write an exchange command.
 - `calls`: the exchange call table (action → port call), and the send step.
+- `freeze_batch`: the freeze's batch call (`POST /v1/accounts/freeze-batch`, 500 a call).
 - `effects`: what a confirmed or refused exchange answer does to the case.
 - `exchange`: claim, send and record exchange commands (the freeze's hot path included).
 - `delivery`: record the attempts of notifications, webhooks and peer messages.

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incidents.exchange.port import ExchangePort
 from incidents.outbox.calls import Claim, batches
+from incidents.outbox.coalesce import Coalescer
 from incidents.outbox.exchange import Outcome, claim_command, claim_due, execute
 from incidents.outbox.lease import DispatchPolicy, Lease
 
@@ -54,6 +55,7 @@ class Dispatcher:
         self._urgent = ThreadPoolExecutor(max(concurrency, 2), thread_name_prefix="dispatch-now")
         self._batch = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch")
         self._wake_hooks: list[Callable[[], None]] = []
+        self._freezes: Coalescer[Outcome] = Coalescer(self._run, self._urgent)
 
     @property
     def lease(self) -> Lease:
@@ -87,9 +89,12 @@ class Dispatcher:
         try:
             if claim is None:
                 return None
-            future = self._urgent.submit(self._run, [claim])
+            if claim.action == "freeze":  # the freezes of concurrent requests go out together (`coalesce`)
+                future = self._freezes.submit(claim)
+            else:
+                future = self._urgent.submit(lambda: self._run([claim])[0])
             try:
-                return future.result(timeout=max(timeout, 0.0))[0]
+                return future.result(timeout=max(timeout, 0.0))
             except FutureTimeout:
                 return None
         finally:

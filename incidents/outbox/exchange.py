@@ -22,6 +22,7 @@ from incidents.exchange.port import ExchangePort
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim, send
+from incidents.outbox.freeze_records import record_confirmed_freezes
 from incidents.outbox.lease import DispatchPolicy, Lease
 
 DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
@@ -42,10 +43,18 @@ class Outcome:
 
 def claim_due(session: Session, *, worker: str, policy: DispatchPolicy, limit: int | None = None,
               now: datetime | None = None) -> list[Claim]:
-    """Claim up to `limit` due commands, oldest due first; one commit."""
-    rows = lease.claim_due(session, ExchangeCommand, lease=Lease(worker, policy), now=now or utcnow(),
-                           limit=limit or policy.batch_size)
-    claims = [Claim.of(row) for row in rows]
+    """Claim due commands, freezes first; one commit.
+
+    Up to `policy.freeze_batch_size` due freezes (oldest due first) are taken before anything else; the
+    other commands (containment steps, pulls, unfreezes), up to `limit`, only when the freezes due fit in
+    this claim, so a wave's follow-ups never hold back its freezes."""
+    now, held = now or utcnow(), Lease(worker, policy)
+    freezes = lease.claim_due(session, ExchangeCommand, lease=held, now=now, limit=policy.freeze_batch_size,
+                              only=ExchangeCommand.action == "freeze")
+    others = [] if len(freezes) >= policy.freeze_batch_size else lease.claim_due(
+        session, ExchangeCommand, lease=held, now=now, limit=limit or policy.batch_size,
+        only=ExchangeCommand.action != "freeze")
+    claims = [Claim.of(row) for row in freezes + others]
     session.commit()
     return claims
 
@@ -79,12 +88,24 @@ def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy
 
 def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claims: list[Claim], *,
             policy: DispatchPolicy, clock: Callable[[], datetime] = utcnow) -> list[Outcome]:
-    """Send a batch of claims (no transaction open), then record each outcome in a transaction of its own."""
-    outcomes = []
-    for claim, result in zip(claims, send(exchange, claims, policy=policy), strict=True):
+    """Send a batch of claims (no transaction open), then record the outcomes: the freezes a batch confirmed
+    together in one transaction (`freeze_records`), every other outcome in a transaction of its own."""
+    pairs = list(zip(claims, send(exchange, claims, policy=policy), strict=True))
+    confirmed = [(claim, result) for claim, result in pairs
+                 if claim.action == "freeze" and result.verdict == "done" and claim.incident_id is not None]
+    outcomes: dict[uuid.UUID, Outcome] = {}
+    if len(confirmed) > 1:
         with sessions() as session:
-            outcomes.append(record_outcome(session, claim=claim, result=result, policy=policy, now=clock()))
-    return outcomes
+            recorded = record_confirmed_freezes(session, confirmed, now=clock(), actor=DISPATCHER)
+        outcomes = {command_id: Outcome(command_id=command_id, action="freeze", outcome=outcome,  # type: ignore[arg-type]
+                                        containment=containment, frozen_after_seconds=seconds)
+                    for command_id, (outcome, containment, seconds) in recorded.items()}
+    for claim, result in pairs:
+        if claim.command_id not in outcomes:
+            with sessions() as session:
+                outcomes[claim.command_id] = record_outcome(session, claim=claim, result=result, policy=policy,
+                                                            now=clock())
+    return [outcomes[claim.command_id] for claim in claims]
 
 
 def _stale(session: Session, claim: Claim) -> Outcome:

@@ -30,6 +30,7 @@ class DispatchPolicy:
     backoff_cap_seconds: float = 300.0
     batch_size: int = 50
     withdrawal_lookback_days: int = 30
+    freeze_batch_size: int = 500
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,15 @@ def due(model: type, now: datetime):
                and_(model.status == "in_flight", model.claimed_until < now))
 
 
-def claim_due(session: Session, model: type, *, lease: Lease, now: datetime, limit: int) -> list[Any]:
-    """Lock and take up to `limit` due rows of an outbox table, oldest due first; the caller commits."""
-    query = (select(model).where(due(model, now)).order_by(model.next_attempt_at, model.created_at)
-             .limit(limit).with_for_update(skip_locked=True))
+def claim_due(session: Session, model: type, *, lease: Lease, now: datetime, limit: int,
+              only: Any = None) -> list[Any]:
+    """Lock and take up to `limit` due rows of an outbox table (those matching `only`, if given), oldest due
+    first; the caller commits."""
+    query = select(model).where(due(model, now))
+    if only is not None:
+        query = query.where(only)
+    query = (query.order_by(model.next_attempt_at, model.created_at).limit(limit)
+             .with_for_update(skip_locked=True))
     rows = list(session.scalars(query))
     for row in rows:
         take(row, lease=lease, now=now)

@@ -33,7 +33,7 @@ def anomaly_body(**overrides) -> dict:
 def send_json(client, method: str, path: str, body: dict, headers: dict | None = None):
     """Send a body exactly as given (json.dumps escapes a lone surrogate as \\udcff, as a hostile client would)."""
     raw = json.dumps(body).encode()
-    if path == "/api/v1/anomalies":
+    if path in ("/api/v1/anomalies", "/api/v1/anomalies/batch"):
         raw, signed = signed_anomaly(body)
         headers = {**(headers or {}), **signed}
     return client.open(path, method=method, data=raw, headers={"Content-Type": "application/json", **(headers or {})})
@@ -77,6 +77,7 @@ STAFF_BODIES = {
 PUBLIC_BODIES = {
     ("POST", "/api/v1/reports"): report_body(loss_usd="10"),
     ("POST", "/api/v1/anomalies"): anomaly_body(),
+    ("POST", "/api/v1/anomalies/batch"): {"events": [anomaly_body(), anomaly_body()]},
     ("POST", "/api/v1/repudiations"): {"token": "0" * 32 + "." + "A" * 43},
     ("POST", "/api/v1/repudiations/inspect"): {"token": "0" * 32 + "." + "A" * 43},
 }
@@ -86,6 +87,7 @@ TEXT_FIELDS = [
     ("POST", "/api/v1/reports", "loss_usd"), ("POST", "/api/v1/reports", "kind"),
     ("POST", "/api/v1/anomalies", "event_id"), ("POST", "/api/v1/anomalies", "details.ip"),
     ("POST", "/api/v1/anomalies", "details.nested.0"), ("POST", "/api/v1/anomalies", "type"),
+    ("POST", "/api/v1/anomalies/batch", "events.1.event_id"), ("POST", "/api/v1/anomalies/batch", "events.0.details.ip"),
     ("POST", "/api/v1/repudiations", "token"), ("POST", "/api/v1/repudiations/inspect", "token"),
     ("POST", f"/api/v1/incidents/{SOME_ID}/transitions", "reason"),
     ("POST", f"/api/v1/incidents/{SOME_ID}/freeze", "reason"),

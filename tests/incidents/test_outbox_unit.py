@@ -56,7 +56,7 @@ def test_the_contain_command_carries_out_every_step_under_keys_derived_from_its_
                     f"{taken.command_id}:withdrawals"]
 
 
-def test_claims_of_an_action_with_a_batch_call_go_out_as_one_call(monkeypatch):
+def test_claims_of_an_action_with_a_batch_call_go_out_as_one_call_freezes_first(monkeypatch):
     sent = []
 
     def freeze_batch(exchange, claims, policy):
@@ -66,7 +66,7 @@ def test_claims_of_an_action_with_a_batch_call_go_out_as_one_call(monkeypatch):
     monkeypatch.setitem(calls.BATCH_CALLS, "freeze", freeze_batch)
     freezes, contain = [claim("freeze", "A"), claim("freeze", "B")], claim("contain")
     grouped = batches([freezes[0], contain, freezes[1]])
-    assert grouped == [[contain], freezes]
+    assert grouped == [freezes, [contain]]
     assert [r.answer for r in send(FakeExchange(), freezes, policy=POLICY)] == ["A", "B"]
     assert sent == [["A", "B"]]
 

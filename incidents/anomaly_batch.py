@@ -1,0 +1,266 @@
+"""Risk-engine events in batches (a wave of compromised accounts): each event scored and acted on exactly as
+if it had been sent alone, in the order sent, with set-based writes in one transaction.
+
+`ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
+window scores and open incidents are read with one query each, every decision is made in memory in the
+order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
+incidents, the events, the freeze commands (`outbox.commands`: `new_command`, `write_commands`) and the audit
+events are each
+written with one multi-row statement. Nothing is written unless the whole batch is.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from kernel.errors import Conflict
+from incidents import anomalies, audit, containment
+from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
+from incidents.intake import note_suspicion
+from incidents.outbox.commands import new_command, write_commands
+from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
+from incidents.states import opened_moved, transition
+from incidents.suspicion import clamp_claim
+
+MAX_BATCH_EVENTS = 1000
+# A concurrent sender took one of the batch's event ids or opened an incident for one of its accounts
+# between our reads and our writes: the batch is rolled back and read again, this many times at most.
+BATCH_TRIES = 3
+# How far in the future an event may lie and still count (as `anomalies._window_score`).
+FUTURE_SLACK = timedelta(minutes=5)
+_INSERT_EVENTS = insert(AnomalyEvent.__table__)
+
+
+class _Raced(Exception):
+    """Someone else wrote what the batch was about to write: read again."""
+
+
+@dataclass
+class _Case:
+    """An account's open incident as the batch sees it while deciding (an existing one, or one it opens)."""
+
+    id: uuid.UUID
+    containment: str
+    risk_score: int
+    first_suspicious_at: datetime | None
+    incident: Incident | None = None  # loaded (existing) or inserted (new)
+    opening: dict[str, Any] | None = None  # the fields of a new incident
+
+
+@dataclass
+class _Event:
+    """A fresh event of the batch: its row to insert and what acting on it did."""
+
+    row: dict[str, Any]
+    case: _Case | None = None
+    opened: bool = False
+    freeze_reason: str | None = None
+
+
+def ingest_batch(session: Session, *, events: list[AnomalyInput], policy: ScoringPolicy, sla_hours: int = 24,
+                 now: datetime | None = None) -> list[AnomalyOutcome]:
+    """Record each event once, score and act on it as if sent alone, in order; one commit for the batch.
+
+    An event id seen before, earlier in the batch included, answers with the first answer (duplicate).
+    The outcomes carry the freeze commands queued (for the dispatcher to be woken).
+    """
+    now = now or utcnow()
+    for _ in range(BATCH_TRIES):
+        try:
+            outcomes = _ingest(session, events, policy, sla_hours, now)
+            session.commit()
+            return outcomes
+        except (_Raced, IntegrityError):
+            session.rollback()
+    raise Conflict("the batch's events or accounts kept changing under concurrent senders; send the batch again")
+
+
+def _ingest(session: Session, events: list[AnomalyInput], policy: ScoringPolicy, sla_hours: int,
+            now: datetime) -> list[AnomalyOutcome]:
+    """Decide every event in memory, then write the batch (the caller commits)."""
+    seen = _seen(session, [event.event_id for event in events])
+    fresh_events = _unique_fresh(events, seen)
+    running = _window_scores(session, {event.account_id for event in fresh_events}, policy, now)
+    cases = _open_cases(session, {event.account_id for event in fresh_events
+                                  if policy.weights.get(event.type, 0) > 0})
+    decided: dict[str, _Event] = {}
+    for event in fresh_events:
+        decided[event.event_id] = _decide(event, running, cases, policy, sla_hours, now)
+    _insert_incidents(session, [case for case in cases.values() if case.opening is not None])
+    if decided:
+        session.execute(_INSERT_EVENTS, [item.row for item in decided.values()])
+    freezes = _record(session, list(decided.values()), policy, now)
+    return _answers(events, seen, decided, freezes)
+
+
+def _seen(session: Session, event_ids: list[str]) -> dict[str, tuple[str, Any]]:
+    """Event ids stored before: their first action and incident."""
+    query = (select(AnomalyEvent.event_id, AnomalyEvent.action, AnomalyEvent.incident_id)
+             .where(AnomalyEvent.event_id.in_(set(event_ids))))
+    return {row.event_id: (row.action, row.incident_id) for row in session.execute(query)}
+
+
+def _unique_fresh(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]]) -> list[AnomalyInput]:
+    """The events to act on: ids not seen before, each id's first occurrence in the batch."""
+    fresh: dict[str, AnomalyInput] = {}
+    for event in events:
+        if event.event_id not in seen:
+            fresh.setdefault(event.event_id, event)
+    return list(fresh.values())
+
+
+def _window_scores(session: Session, accounts: set[str], policy: ScoringPolicy, now: datetime) -> dict[str, int]:
+    """Each account's sum of stored weights inside the window ending now (`anomalies._window_score`)."""
+    if not accounts:
+        return {}
+    query = (select(AnomalyEvent.account_id, func.coalesce(func.sum(AnomalyEvent.weight), 0))
+             .where(AnomalyEvent.account_id.in_(accounts), AnomalyEvent.occurred_at >= now - policy.window,
+                    AnomalyEvent.occurred_at <= now + FUTURE_SLACK)
+             .group_by(AnomalyEvent.account_id))
+    return {account: int(total) for account, total in session.execute(query)}
+
+
+def _open_cases(session: Session, accounts: set[str]) -> dict[str, _Case]:
+    """The open incidents of these accounts (at most one each)."""
+    if not accounts:
+        return {}
+    query = select(Incident).where(Incident.account_id.in_(accounts), Incident.status.in_(OPEN_STATUSES))
+    return {incident.account_id: _Case(id=incident.id, containment=incident.containment,
+                                       risk_score=incident.risk_score,
+                                       first_suspicious_at=incident.first_suspicious_at, incident=incident)
+            for incident in session.scalars(query)}
+
+
+def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case], policy: ScoringPolicy,
+            sla_hours: int, now: datetime) -> _Event:
+    """Score the event over the window and act on it: the decisions of `anomalies._act`, made in memory."""
+    weight = policy.weights.get(event.type, 0)
+    if now - policy.window <= event.occurred_at <= now + FUTURE_SLACK:
+        running[event.account_id] = running.get(event.account_id, 0) + weight
+    score = running.get(event.account_id, 0)
+    row = {"id": uuid.uuid4(), "event_id": event.event_id, "account_id": event.account_id, "type": event.type,
+           "occurred_at": event.occurred_at, "details": event.details, "weight": weight, "score": score,
+           "action": "ignored", "incident_id": None, "received_at": now}
+    decided = _Event(row)
+    case = cases.get(event.account_id)
+    if weight == 0 or (case is None and score < policy.watch_threshold):
+        return decided
+    if case is None:
+        opening = anomalies._watch_incident(AnomalyEvent(score=score, occurred_at=event.occurred_at), sla_hours, now)
+        case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment="none", risk_score=score,
+                                               first_suspicious_at=opening["first_suspicious_at"],
+                                               opening={**opening, "account_id": event.account_id})
+        decided.opened, row["action"] = True, "watch"
+    else:
+        row["action"] = "attached"
+    decided.case, row["incident_id"] = case, case.id
+    case.risk_score = max(case.risk_score, score)
+    suspicious_at = clamp_claim(event.occurred_at, received_at=now)
+    if case.first_suspicious_at is None or suspicious_at < case.first_suspicious_at:
+        case.first_suspicious_at = suspicious_at
+    if score >= policy.freeze_threshold and case.containment in containment.FREEZABLE:
+        case.containment = "freeze_pending"
+        decided.freeze_reason = f"risk score {score} crossed {policy.freeze_threshold}"
+        row["action"] = "frozen"
+    return decided
+
+
+def _insert_incidents(session: Session, opening: list[_Case]) -> None:
+    """Insert the new incidents in their final state with one statement; someone else having opened one for
+    the same account meanwhile (the unique index of open incidents) makes the batch read again."""
+    if not opening:
+        return
+    rows = [{**case.opening, "id": case.id, "status": "open", "containment": case.containment,
+             "risk_score": case.risk_score, "first_suspicious_at": case.first_suspicious_at} for case in opening]
+    inserted = {incident.id: incident for incident in session.scalars(
+        _INSERT_UNLESS_OPEN[session.get_bind().dialect.name], rows)}
+    if len(inserted) != len(opening):
+        raise _Raced
+    for case in opening:
+        case.incident = inserted[case.id]
+
+
+def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now: datetime) -> dict[str, ExchangeCommand]:
+    """In the order sent: each event's audit trail and freeze commands, as `ingest_anomaly` writes them; the
+    existing incidents' new scores. The freeze commands by event id."""
+    freezes: dict[str, ExchangeCommand] = {}
+    commands: list[ExchangeCommand] = []
+    for item in decided:
+        case = item.case
+        if item.opened:
+            incident = case.incident
+            audit.record(session, actor="system", action="incident.opened", subject_type="incident",
+                         subject_id=incident.id, incident_id=incident.id,
+                         data={"reference": incident.reference, "account_id": incident.account_id,
+                               "kind": incident.kind, "source": incident.source}, now=now)
+        if item.freeze_reason is not None:
+            freeze = _queue_freeze(session, case, item.freeze_reason, now)
+            freezes[item.row["event_id"]] = freeze
+            commands.append(freeze)
+            commands.extend(new_command(case.incident, action, {"reference": case.incident.reference}, now=now)
+                            for action in containment.FOLLOW_UPS)
+        row = item.row
+        audit.record(session, actor="risk-engine", action="anomaly.received", subject_type="anomaly_event",
+                     subject_id=row["id"], incident_id=row["incident_id"],
+                     data={"event_id": row["event_id"], "type": row["type"], "weight": row["weight"],
+                           "score": row["score"], "action": row["action"]}, now=now)
+    for case in {item.case.id: item.case for item in decided if item.case is not None}.values():
+        if case.opening is None:  # an existing incident: its score and suspicion, flushed with the commit
+            case.incident.risk_score = max(case.incident.risk_score, case.risk_score)
+            note_suspicion(case.incident, case.first_suspicious_at)
+    if commands:
+        write_commands(session, commands)
+    return freezes
+
+
+def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime) -> ExchangeCommand:
+    """Move the case to freeze_pending (audited as `request_freeze` does) and build its freeze command."""
+    incident = case.incident
+    if case.opening is not None:  # inserted already freeze_pending: the move is audited, not written
+        opened_moved(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
+                     reason=reason, now=now)
+    else:
+        transition(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
+                   reason=reason, now=now)
+    freeze = new_command(incident, "freeze", {"scope": "full", "reason": reason, "reference": incident.reference},
+                         now=now)
+    audit.record(session, actor="risk-engine", action="exchange.command.queued", subject_type="exchange_command",
+                 subject_id=freeze.id, incident_id=incident.id,
+                 data={"action": "freeze", "scope": "full", "follow_ups": list(containment.FOLLOW_UPS)}, now=now)
+    return freeze
+
+
+def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decided: dict[str, _Event],
+             freezes: dict[str, ExchangeCommand]) -> list[AnomalyOutcome]:
+    """What the sender is told about each event, in the order sent; an id repeated in the batch gets the
+    first occurrence's answer, as a duplicate."""
+    answers: list[AnomalyOutcome] = []
+    answered: set[str] = set()
+    for event in events:
+        if event.event_id in seen:
+            action, incident_id = seen[event.event_id]
+            answers.append(AnomalyOutcome(event_id=event.event_id, action=action, incident_id=incident_id,
+                                          duplicate=True))
+            continue
+        row = decided[event.event_id].row
+        first = event.event_id not in answered
+        answered.add(event.event_id)
+        answers.append(AnomalyOutcome(event_id=event.event_id, action=row["action"], incident_id=row["incident_id"],
+                                      duplicate=not first,
+                                      freeze_command=freezes.get(event.event_id) if first else None))
+    return answers
+
+
+_INSERT_UNLESS_OPEN = {
+    name: dialect.insert(Incident).on_conflict_do_nothing(index_elements=["account_id"],
+                                                          index_where=text(OPEN_INCIDENT_SQL)).returning(Incident)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}

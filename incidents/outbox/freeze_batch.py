@@ -1,0 +1,107 @@
+"""Many due freezes of one exchange in one `freeze-batch` call, each answered like the single freeze it replaces.
+
+The batch call of the freeze action (`calls.BATCH_CALLS["freeze"]`): the dispatcher claims due freezes first
+and hands them here together; `send_freezes` sends them 500 a call and turns each item's answer into the
+`CallResult` the single call would have given, so every command's outcome is recorded by
+`exchange.record_outcome` exactly as before (a 404 item fails its command alone, as a single 404 does). A batch the exchange did not answer
+(a timeout, a broken connection, 5xx after the adapter's retries) or refused as a whole is sent again
+item by item with the same idempotency keys: an item the lost batch had frozen answers as frozen, once.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from incidents.exchange.port import (
+    MAX_FREEZE_BATCH,
+    AccountNotFound,
+    ExchangeError,
+    ExchangePort,
+    ExchangeRejected,
+    FreezeItem,
+    FreezeItemResult,
+)
+from incidents.outbox.calls import CallResult, Claim, call_exchange
+from incidents.outbox.lease import DispatchPolicy
+
+log = logging.getLogger("lockdesk.dispatch")
+
+# How an item's refusal reads in the command's last_error, like a single call's ("<error class>: <detail>").
+_REFUSALS = {404: AccountNotFound.__name__, 409: ExchangeRejected.__name__}
+
+
+def freeze_item(claim: Claim) -> FreezeItem:
+    """The batch item of a claimed freeze: the payload and key the single freeze call would send."""
+    return FreezeItem(account_id=claim.account_id, scope=claim.payload.get("scope", "full"),
+                      reason=claim.payload.get("reason", ""), reference=claim.payload.get("reference", ""),
+                      idempotency_key=claim.idempotency_key)
+
+
+def freeze_claims(exchange: ExchangePort, claims: Sequence[Claim], *, policy: DispatchPolicy,
+                  chunk_size: int = MAX_FREEZE_BATCH) -> list[tuple[Claim, CallResult]]:
+    """Freeze the claimed commands with as few calls as possible; each claim with its result, in order.
+
+    Never raises. Claims that are not freezes are called one by one (`calls.call_exchange`).
+    """
+    chunk_size = max(1, min(chunk_size, MAX_FREEZE_BATCH))
+    freezes = [claim for claim in claims if claim.action == "freeze"]
+    results: dict[object, CallResult] = {}
+    for start in range(0, len(freezes), chunk_size):
+        results.update(_send_chunk(exchange, freezes[start:start + chunk_size], policy))
+    for claim in claims:
+        if claim.command_id not in results:
+            results[claim.command_id] = call_exchange(exchange, claim, policy=policy)
+    return [(claim, results[claim.command_id]) for claim in claims]
+
+
+def send_freezes(exchange: ExchangePort, claims: list[Claim], policy: DispatchPolicy) -> list[CallResult]:
+    """The batch call of the freeze action: a result per claim, in order (see `freeze_claims`)."""
+    return [result for _claim, result in freeze_claims(exchange, claims, policy=policy)]
+
+
+def _send_chunk(exchange: ExchangePort, chunk: list[Claim], policy: DispatchPolicy) -> dict[object, CallResult]:
+    """One call for the chunk (a lone claim goes as a single freeze); item by item if the batch failed."""
+    if len(chunk) == 1:
+        return {chunk[0].command_id: call_exchange(exchange, chunk[0], policy=policy)}
+    try:
+        answers = exchange.freeze_batch([freeze_item(claim) for claim in chunk])
+    except ExchangeError as error:
+        log.warning("freeze batch of %d failed (%s: %s); sending it item by item with the same keys",
+                    len(chunk), type(error).__name__, error.detail)
+        return one_by_one(exchange, chunk, policy)
+    except Exception:  # an unforeseen answer must not lose the commands: the single calls settle them
+        log.exception("freeze batch of %d failed unexpectedly; sending it item by item", len(chunk))
+        return one_by_one(exchange, chunk, policy)
+    by_key = {answer.idempotency_key: answer for answer in answers}
+    answered = {claim.command_id: item_result(by_key[claim.idempotency_key]) for claim in chunk
+                if claim.idempotency_key in by_key and by_key[claim.idempotency_key].account_id == claim.account_id}
+    left_out = [claim for claim in chunk if claim.command_id not in answered]  # not answered: ask for each alone
+    return {**answered, **one_by_one(exchange, left_out, policy)}
+
+
+def one_by_one(exchange: ExchangePort, claims: list[Claim], policy: DispatchPolicy) -> dict[object, CallResult]:
+    """The single freeze call for each claim, with its key, until one finds the exchange unavailable: the rest
+    are then not sent and are retried later like it (a down exchange would otherwise cost every item its
+    own timeouts, long past the claims' leases)."""
+    done: dict[object, CallResult] = {}
+    unavailable: CallResult | None = None
+    for claim in claims:
+        if unavailable is not None:
+            done[claim.command_id] = CallResult("retry", error=f"not sent: {unavailable.error}",
+                                                retry_after=unavailable.retry_after)
+            continue
+        done[claim.command_id] = result = call_exchange(exchange, claim, policy=policy)
+        if result.verdict == "retry":
+            unavailable = result
+    return done
+
+
+def item_result(answer: FreezeItemResult) -> CallResult:
+    """One item's answer as the single freeze's CallResult: done with the state change, or failed for good
+    (404: the account is unknown; 409: refused), or retried later for anything else."""
+    if answer.status == 200 and answer.change is not None:
+        return CallResult("done", answer=answer.change)
+    refusal = _REFUSALS.get(answer.status)
+    if refusal is not None:
+        return CallResult("failed", error=f"{refusal}: {answer.error}")
+    return CallResult("retry", error=f"freeze-batch item answered {answer.status}: {answer.error}")
