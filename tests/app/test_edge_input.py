@@ -60,6 +60,7 @@ def with_value(body: dict, dotted: str, value) -> dict:
 STAFF_BODIES = {
     ("POST", f"/api/v1/incidents/{SOME_ID}/transitions"): {"to": "in_progress", "reason": "ok"},
     ("POST", f"/api/v1/incidents/{SOME_ID}/freeze"): {"scope": "full", "reason": "ok"},
+    ("POST", f"/api/v1/incidents/{SOME_ID}/reopen"): {"reason": "ok"},
     ("POST", f"/api/v1/verifications/{SOME_ID}/manual-review"): {"decision": "approve", "evidence": "ok"},
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/checklist/password_reset"): {"status": "done", "note": "ok"},
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/decisions"): {"decision": "approve", "reason": "ok",
@@ -91,6 +92,7 @@ TEXT_FIELDS = [
     ("POST", "/api/v1/repudiations", "token"), ("POST", "/api/v1/repudiations/inspect", "token"),
     ("POST", f"/api/v1/incidents/{SOME_ID}/transitions", "reason"),
     ("POST", f"/api/v1/incidents/{SOME_ID}/freeze", "reason"),
+    ("POST", f"/api/v1/incidents/{SOME_ID}/reopen", "reason"),
     ("POST", f"/api/v1/verifications/{SOME_ID}/manual-review", "evidence"),
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/checklist/password_reset", "note"),
     ("POST", f"/api/v1/unfreeze-requests/{SOME_ID}/decisions", "reason"),

@@ -13,7 +13,7 @@ import yaml
 from deploy.run import PARTS, command
 
 REPO = Path(__file__).resolve().parents[2]
-PRODUCT = ("app", "incidents", "verification", "chain")
+PRODUCT = ("app", "incidents", "verification", "chain", "kernel", "exchange_sim")
 
 
 def test_the_image_runs_the_parts_make_stack_runs():

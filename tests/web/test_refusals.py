@@ -26,7 +26,7 @@ ADAPTER_ERRORS = {"AccountNotFound", "BadSignature", "BlobStoreUnavailable", "Do
 # Code no page calls: the JSON API's own input checks, the command line, the peer-to-peer and back-office APIs.
 NOT_ON_PAGES = ("app/api/", "app/edge.py", "app/idempotency.py", "app/auth.py", "app/production.py",
                 "incidents/staff.py", "chain/label_import.py", "incidents/signatures.py", "incidents/handoff/httpsig.py",
-                "incidents/handoff/receiving.py", "incidents/exchange/",
+                "incidents/handoff/receiving.py", "incidents/exchange/", "incidents/anomaly_batch.py",
                 # the outbox's rows move in the workers only; a refused move there is a fault, never a page's
                 "incidents/outbox/")
 
