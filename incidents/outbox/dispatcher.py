@@ -85,17 +85,24 @@ class Dispatcher:
         return self.run_claimed(claim, timeout=timeout)
 
     def run_claimed(self, claim: Claim | None, *, timeout: float) -> Outcome | None:
-        """Run a command this dispatcher holds, waiting at most `timeout` s; None if it is still running."""
+        """Run a command this dispatcher holds, waiting at most `timeout` s; None if it is still running or failed.
+
+        Never raises: the caller's transaction has committed, so a failure to send or record (database down,
+        executor shutting down) is logged and answered as pending; the claim's lease hands it to a worker.
+        """
         try:
             if claim is None:
                 return None
-            if claim.action == "freeze":  # the freezes of concurrent requests go out together (`coalesce`)
-                future = self._freezes.submit(claim)
-            else:
-                future = self._urgent.submit(lambda: self._run([claim])[0])
             try:
+                if claim.action == "freeze":  # the freezes of concurrent requests go out together (`coalesce`)
+                    future = self._freezes.submit(claim)
+                else:
+                    future = self._urgent.submit(lambda: self._run([claim])[0])
                 return future.result(timeout=max(timeout, 0.0))
             except FutureTimeout:
+                return None
+            except Exception:
+                log.exception("running command %s failed; its lease will hand it to a worker", claim.command_id)
                 return None
         finally:
             self.wake()
