@@ -37,25 +37,40 @@ class Coalescer(Generic[T]):
             self._sending = True
         try:
             self._executor.submit(self._send_waiting)
-        except RuntimeError as error:  # shutting down: nothing will send it; its lease hands it to a worker
-            with self._lock:
-                self._sending = False
-            future.set_exception(error)
+        except Exception as error:  # shutting down: nothing will send them; their leases hand them to a worker
+            self._fail_waiting(error)
         return future
 
     def _send_waiting(self) -> None:
-        """Send what is waiting, batch after batch, until nothing is."""
-        while True:
-            with self._lock:
-                batch, self._waiting = self._waiting[:self._limit], self._waiting[self._limit:]
-                if not batch:
-                    self._sending = False
-                    return
-            try:
-                results = self._run([claim for claim, _future in batch])
-            except Exception as error:  # the outcomes were not recorded: the claims' leases hand them on
-                for _claim, future in batch:
-                    future.set_exception(error)
-                continue
-            for (_claim, future), result in zip(batch, results, strict=True):
-                future.set_result(result)
+        """Send what is waiting, batch after batch, until nothing is; on any exit nothing is left sending."""
+        batch: list[tuple[Claim, Future[T]]] = []
+        try:
+            while True:
+                with self._lock:
+                    batch, self._waiting = self._waiting[:self._limit], self._waiting[self._limit:]
+                    if not batch:
+                        self._sending = False
+                        return
+                try:
+                    results = self._run([claim for claim, _future in batch])
+                    for (_claim, future), result in zip(batch, results, strict=True):
+                        future.set_result(result)
+                except Exception as error:  # the outcomes were not recorded: the claims' leases hand them on
+                    _fail([future for _claim, future in batch if not future.done()], error)
+        except BaseException as error:
+            _fail([future for _claim, future in batch], error)
+            self._fail_waiting(error)
+            raise
+
+    def _fail_waiting(self, error: BaseException) -> None:
+        """Nothing is sending any more: fail every waiting claim with `error` and let the next submit send."""
+        with self._lock:
+            waiting, self._waiting, self._sending = self._waiting, [], False
+        _fail([future for _claim, future in waiting], error)
+
+
+def _fail(futures: list[Future], error: BaseException) -> None:
+    """Fail the futures not yet resolved."""
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)

@@ -54,3 +54,49 @@ def test_a_batch_that_failed_to_record_fails_each_of_its_waiters():
         future = Coalescer(sender, executor).submit(claim("A"))
         with pytest.raises(RuntimeError, match="database down"):
             future.result(30)
+
+
+class Halt(BaseException):
+    """An exit the sender's own error handling does not catch."""
+
+
+class SwitchExecutor(ThreadPoolExecutor):
+    """Refuses work while `refuse` is set, as an executor shutting down does."""
+
+    refuse = False
+
+    def submit(self, fn, /, *args, **kwargs):
+        if self.refuse:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_an_exit_the_batch_handling_does_not_catch_fails_every_waiter_and_leaves_nothing_sending():
+    calls: list[list[str]] = []
+
+    def sender(claims: list[Claim]) -> list[str]:
+        calls.append([c.account_id for c in claims])
+        if len(calls) == 1:
+            raise Halt()
+        return [f"sent {c.account_id}" for c in claims]
+
+    with ThreadPoolExecutor(1) as executor:
+        coalescer = Coalescer(sender, executor)
+        with pytest.raises(Halt):
+            coalescer.submit(claim("A")).result(30)
+        assert coalescer.submit(claim("B")).result(30) == "sent B"  # not stuck "sending"
+    assert calls == [["A"], ["B"]]
+
+
+def test_a_refused_submit_fails_every_waiting_claim_and_the_next_submit_sends_again():
+    sender = Sender()
+    sender.release.set()
+    with SwitchExecutor(1) as executor:
+        coalescer = Coalescer(sender, executor)
+        executor.refuse = True
+        refused = coalescer.submit(claim("A"))
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            refused.result(30)
+        executor.refuse = False
+        assert coalescer.submit(claim("B")).result(30) == "sent B"
+    assert sender.batches == [["B"]]
