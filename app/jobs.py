@@ -44,6 +44,22 @@ def observe_outcome(outcome: Outcome) -> None:
         REPORT_TO_FROZEN.observe(outcome.frozen_after_seconds)
 
 
+def run_jobs(jobs: list[Callable[[], int]]) -> int:
+    """Run each periodic job in turn; one that fails is logged by name and the others still run. The work done."""
+    total = 0
+    for job in jobs:
+        try:
+            total += job()
+        except Exception:
+            log.exception("periodic job %s failed", job_name(job))
+    return total
+
+
+def job_name(job: Callable[[], int]) -> str:
+    """A periodic job's name for the log: its function's or its class's."""
+    return getattr(job, "__qualname__", None) or type(job).__qualname__
+
+
 class Worker:
     """The polling loop: run due commands every `poll_seconds`, or at once when woken."""
 
@@ -89,12 +105,13 @@ class Worker:
                 self._wakeup.clear()
 
     def _tick(self) -> int:
-        """One batch; errors are logged and the loop goes on."""
+        """One batch, then each periodic job; errors are logged and the loop goes on."""
         try:
-            return self.dispatcher.dispatch_due() + sum(job() for job in self.periodic)
+            done = self.dispatcher.dispatch_due()
         except Exception:
             log.exception("worker batch failed")
-            return 0
+            done = 0
+        return done + run_jobs(self.periodic)
 
     def _stale_after(self) -> float:
         """How long without a beat means the loop is stuck: past a lease, with room."""
@@ -121,7 +138,8 @@ def build_worker(app: Flask) -> Worker:
 
 def run_worker(app: Flask) -> None:
     """Run the worker loop in this thread until SIGTERM or SIGINT (`flask worker`)."""
-    background = app.extensions["lockdesk"].ports.pop("worker")
+    ports = app.extensions["lockdesk"].ports
+    background, ports.worker = ports.worker, None
     if background is not None:
         background.stop()  # this process is the worker now: one loop, in the foreground
     worker = build_worker(app)
@@ -176,7 +194,7 @@ def _celery_dispatcher() -> Dispatcher:
 def run_periodic_task() -> int:
     """The periodic jobs (review, SLA, notifications, traces, housekeeping), run by beat on any worker."""
     ports = _celery_ports()
-    return sum(job() for job in ports.periodic_jobs())
+    return run_jobs(ports.periodic_jobs())
 
 
 @celery_app.task(name=CELERY_TASK, ignore_result=True)
