@@ -75,7 +75,12 @@ class Ports:
 
     def __contains__(self, name: object) -> bool:
         """Whether the port is set."""
-        return isinstance(name, str) and getattr(self, name, None) is not None
+        if not isinstance(name, str):
+            return False
+        try:
+            return getattr(self, self._field(name)) is not None
+        except KeyError:
+            return False
 
     def get(self, name: str, default: Any = None) -> Any:
         """The port of this name, or `default` when it is unset."""
