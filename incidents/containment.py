@@ -11,15 +11,16 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from incidents import audit
 from incidents.exchange.models import AccountSnapshotRecord, IncidentWithdrawal
-from incidents.exchange.port import AccountSnapshot
+from incidents.exchange.port import AccountNotFound, AccountSnapshot
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.commands import new_command, write_commands
 from incidents.outbox.lease import Lease, take
 from incidents.states import opened_moved, transition
 
-# How the outbox records an AccountNotFound refusal (dispatch.call_exchange: "<error class>: <detail>").
-ACCOUNT_UNKNOWN_ERROR = "AccountNotFound"
+# How the outbox records an AccountNotFound refusal (outbox/calls.call_exchange and the freeze batch's item
+# refusals: "<error class>: <detail>").
+ACCOUNT_UNKNOWN_ERROR = AccountNotFound.__name__
 FREEZABLE = frozenset({"none", "freeze_failed", "unfrozen"})
 # Asked for together with every freeze, so the thief loses every way back in (DESIGN §2 flow 3): one
 # `contain` command revokes sessions and API keys, cancels pending withdrawals, pulls the account's

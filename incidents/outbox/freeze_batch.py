@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from incidents.containment import ACCOUNT_UNKNOWN_ERROR
 from incidents.exchange.port import (
     MAX_FREEZE_BATCH,
-    AccountNotFound,
     ExchangeError,
     ExchangePort,
     ExchangeRejected,
@@ -27,7 +27,7 @@ from incidents.outbox.lease import DispatchPolicy
 log = logging.getLogger("lockdesk.dispatch")
 
 # How an item's refusal reads in the command's last_error, like a single call's ("<error class>: <detail>").
-_REFUSALS = {404: AccountNotFound.__name__, 409: ExchangeRejected.__name__}
+_REFUSALS = {404: ACCOUNT_UNKNOWN_ERROR, 409: ExchangeRejected.__name__}
 
 
 def freeze_item(claim: Claim) -> FreezeItem:
