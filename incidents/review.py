@@ -19,20 +19,11 @@ from incidents import audit
 from incidents.checklist import ITEMS, SYSTEM_ONLY, missing, require_evidence_note
 from incidents.models import Incident, Staff, UnfreezeChecklistItem, UnfreezeRequest
 from incidents.queue import Page, encode_cursor
-from incidents.review_execution import (  # noqa: F401 - part of the review's interface
-    cancel_open_requests,
-    execute_due_unfreezes,
-    execute_if_due,
-    settle_unfreezes,
-)
-from incidents.review_rules import (  # noqa: F401 - part of the review's interface
+from incidents.review_execution import execute_if_due
+from incidents.review_rules import (
     DECISIONS,
-    RECHECK_INCOMPLETE,
-    REQUEST_STATUSES,
-    REVIEWER,
     ReviewPolicy,
     check_may_decide,
-    decision_standing,
     earliest_execution,
     flush_or_conflict,
     get_request,
@@ -44,6 +35,10 @@ from incidents.review_rules import (  # noqa: F401 - part of the review's interf
     record_decision,
     refresh,
 )
+
+# Re-exported: callers (the API, the console, the periodic jobs, tests) import these through incidents.review.
+from incidents.review_execution import execute_due_unfreezes, settle_unfreezes  # noqa: F401
+from incidents.review_rules import RECHECK_INCOMPLETE, REQUEST_STATUSES, decision_standing  # noqa: F401
 from incidents.states import mark_in_progress
 from kernel.errors import Conflict, InvalidInput, NotFound
 from verification import service as verification_service
