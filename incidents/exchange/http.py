@@ -86,13 +86,11 @@ class HttpExchange:
         return wire.state_change_from_json(answer)
 
     def freeze_batch(self, items: list[FreezeItem]) -> list[FreezeItemResult]:
-        """POST /v1/accounts/freeze-batch, 500 items a call at most; one result per item, in order."""
-        results: list[FreezeItemResult] = []
-        for start in range(0, len(items), MAX_FREEZE_BATCH):
-            chunk = items[start:start + MAX_FREEZE_BATCH]
-            answer = self._request("POST", FREEZE_BATCH_PATH, body=freeze_items_to_json(chunk))
-            results.extend(freeze_results_from_json(answer))
-        return results
+        """POST /v1/accounts/freeze-batch in one request; one result per item, in order. The port takes at most
+        MAX_FREEZE_BATCH items (the dispatcher chunks): more is a ValueError, before anything is sent."""
+        if len(items) > MAX_FREEZE_BATCH:
+            raise ValueError(f"a freeze batch takes at most {MAX_FREEZE_BATCH} items, not {len(items)}")
+        return freeze_results_from_json(self._request("POST", FREEZE_BATCH_PATH, body=freeze_items_to_json(items)))
 
     def unfreeze(self, account_id: str, *, reason: str, reference: str, withdrawal_cooldown_hours: int,
                  idempotency_key: str) -> StateChange:

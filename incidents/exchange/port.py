@@ -168,7 +168,8 @@ class ExchangePort(Protocol):
         ...
 
     def freeze_batch(self, items: list[FreezeItem]) -> list[FreezeItemResult]:
-        """Freeze several accounts in one call; one result per item, in order, each item idempotent on its key."""
+        """Freeze several accounts in one call; one result per item, in order, each item idempotent on its key.
+        At most MAX_FREEZE_BATCH items (the dispatcher chunks larger waves)."""
         ...
 
     def unfreeze(self, account_id: str, *, reason: str, reference: str, withdrawal_cooldown_hours: int,

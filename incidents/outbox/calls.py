@@ -150,5 +150,5 @@ CALLS: dict[str, Callable[[ExchangePort, Claim, DispatchPolicy], Any]] = {
 from incidents.outbox import freeze_batch  # noqa: E402 - it builds on the call table above
 
 BATCH_CALLS: dict[str, Callable[[ExchangePort, list[Claim], DispatchPolicy], list[CallResult]]] = {
-    "freeze": lambda exchange, claims, policy: freeze_batch.send_freezes(exchange, claims, policy),
+    "freeze": lambda exchange, claims, policy: freeze_batch.freeze_claims(exchange, claims, policy=policy),
 }

@@ -23,6 +23,7 @@ from incidents.exchange.port import ExchangePort
 from incidents.outbox.calls import Claim, batches
 from incidents.outbox.coalesce import Coalescer
 from incidents.outbox.exchange import Outcome, claim_command, claim_due, execute
+from incidents.outbox.freeze_batch import chunk_size
 from incidents.outbox.lease import DispatchPolicy, Lease
 
 log = logging.getLogger("lockdesk.jobs")
@@ -55,7 +56,7 @@ class Dispatcher:
         self._urgent = ThreadPoolExecutor(max(concurrency, 2), thread_name_prefix="dispatch-now")
         self._batch = ThreadPoolExecutor(concurrency, thread_name_prefix="dispatch")
         self._wake_hooks: list[Callable[[], None]] = []
-        self._freezes: Coalescer[Outcome] = Coalescer(self._run, self._urgent)
+        self._freezes: Coalescer[Outcome] = Coalescer(self._run, self._urgent, limit=chunk_size(policy))
 
     @property
     def lease(self) -> Lease:

@@ -1,9 +1,10 @@
 """Many due freezes of one exchange in one `freeze-batch` call, each answered like the single freeze it replaces.
 
 The batch call of the freeze action (`calls.BATCH_CALLS["freeze"]`): the dispatcher claims due freezes first
-and hands them here together; `send_freezes` sends them 500 a call and turns each item's answer into the
-`CallResult` the single call would have given, so every command's outcome is recorded by
-`exchange.record_outcome` exactly as before (a 404 item fails its command alone, as a single 404 does). A batch the exchange did not answer
+and hands them here together; `freeze_claims` sends them in chunks of the policy's freeze batch size (500 at
+most) and turns each item's answer into the `CallResult` the single call would have given, so every command's
+outcome is recorded by `exchange.record_outcome` exactly as before (a 404 item fails its command alone, as a
+single 404 does). A batch the exchange did not answer
 (a timeout, a broken connection, 5xx after the adapter's retries) or refused as a whole is sent again
 item by item with the same idempotency keys: an item the lost batch had frozen answers as frozen, once.
 """
@@ -37,26 +38,19 @@ def freeze_item(claim: Claim) -> FreezeItem:
                       idempotency_key=claim.idempotency_key)
 
 
-def freeze_claims(exchange: ExchangePort, claims: Sequence[Claim], *, policy: DispatchPolicy,
-                  chunk_size: int = MAX_FREEZE_BATCH) -> list[tuple[Claim, CallResult]]:
-    """Freeze the claimed commands with as few calls as possible; each claim with its result, in order.
+def chunk_size(policy: DispatchPolicy) -> int:
+    """How many freezes go in one batch call: the policy's freeze batch size, at most what the port takes."""
+    return max(1, min(policy.freeze_batch_size, MAX_FREEZE_BATCH))
 
-    Never raises. Claims that are not freezes are called one by one (`calls.call_exchange`).
-    """
-    chunk_size = max(1, min(chunk_size, MAX_FREEZE_BATCH))
-    freezes = [claim for claim in claims if claim.action == "freeze"]
+
+def freeze_claims(exchange: ExchangePort, claims: Sequence[Claim], *, policy: DispatchPolicy) -> list[CallResult]:
+    """The batch call of the freeze action: freeze the claimed freezes with as few calls as possible, in chunks
+    of `chunk_size(policy)`; a result per claim, in order. Never raises."""
+    size = chunk_size(policy)
     results: dict[object, CallResult] = {}
-    for start in range(0, len(freezes), chunk_size):
-        results.update(_send_chunk(exchange, freezes[start:start + chunk_size], policy))
-    for claim in claims:
-        if claim.command_id not in results:
-            results[claim.command_id] = call_exchange(exchange, claim, policy=policy)
-    return [(claim, results[claim.command_id]) for claim in claims]
-
-
-def send_freezes(exchange: ExchangePort, claims: list[Claim], policy: DispatchPolicy) -> list[CallResult]:
-    """The batch call of the freeze action: a result per claim, in order (see `freeze_claims`)."""
-    return [result for _claim, result in freeze_claims(exchange, claims, policy=policy)]
+    for start in range(0, len(claims), size):
+        results.update(_send_chunk(exchange, list(claims[start:start + size]), policy))
+    return [results[claim.command_id] for claim in claims]
 
 
 def _send_chunk(exchange: ExchangePort, chunk: list[Claim], policy: DispatchPolicy) -> dict[object, CallResult]:
@@ -65,12 +59,10 @@ def _send_chunk(exchange: ExchangePort, chunk: list[Claim], policy: DispatchPoli
         return {chunk[0].command_id: call_exchange(exchange, chunk[0], policy=policy)}
     try:
         answers = exchange.freeze_batch([freeze_item(claim) for claim in chunk])
-    except ExchangeError as error:
+    except Exception as error:  # unanswered, refused whole or an answer we do not know: the single calls settle it
+        detail = error.detail if isinstance(error, ExchangeError) else str(error)
         log.warning("freeze batch of %d failed (%s: %s); sending it item by item with the same keys",
-                    len(chunk), type(error).__name__, error.detail)
-        return one_by_one(exchange, chunk, policy)
-    except Exception:  # an unforeseen answer must not lose the commands: the single calls settle them
-        log.exception("freeze batch of %d failed unexpectedly; sending it item by item", len(chunk))
+                    len(chunk), type(error).__name__, detail, exc_info=not isinstance(error, ExchangeError))
         return one_by_one(exchange, chunk, policy)
     by_key = {answer.idempotency_key: answer for answer in answers}
     answered = {claim.command_id: item_result(by_key[claim.idempotency_key]) for claim in chunk

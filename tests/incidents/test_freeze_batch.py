@@ -21,7 +21,8 @@ from incidents.exchange.port import (
     FreezeItemResult,
     StateChange,
 )
-from incidents.outbox.freeze_batch import freeze_claims, item_result
+from incidents.outbox.freeze_batch import freeze_claims as send_freeze_claims
+from incidents.outbox.freeze_batch import item_result
 from incidents.models import Incident
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
 from tests.incidents.test_freeze_batch_exchange import http_client
@@ -29,6 +30,11 @@ from tests.incidents.test_freeze_batch_exchange import http_client
 __all__ = ["exchange_server"]
 POLICY = DispatchPolicy(batch_size=2000)
 CHANGED_AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def freeze_claims(exchange, claims, *, policy: DispatchPolicy) -> list[tuple[Claim, object]]:
+    """The batch call's results, each with its claim."""
+    return list(zip(claims, send_freeze_claims(exchange, claims, policy=policy), strict=True))
 
 
 def claim(account_id: str, action: str = "freeze", **payload) -> Claim:
@@ -72,9 +78,9 @@ def test_claims_go_in_one_call_per_500_and_come_back_in_order_as_done():
     assert exchange.batches[0][0] == str(claims[0].command_id)  # the single freeze's key: the command id
 
 
-def test_smaller_chunks_may_be_asked_for():
+def test_the_policy_s_freeze_batch_size_sets_the_chunks():
     exchange = FakeExchange()
-    freeze_claims(exchange, [claim(f"A{n}") for n in range(5)], policy=POLICY, chunk_size=2)
+    freeze_claims(exchange, [claim(f"A{n}") for n in range(5)], policy=DispatchPolicy(freeze_batch_size=2))
     assert [len(batch) for batch in exchange.batches] == [2, 2] and len(exchange.singles) == 1
 
 
@@ -105,12 +111,17 @@ def test_an_item_the_answer_left_out_is_asked_for_alone():
     assert [r.verdict for _, r in results] == ["done", "done"]
 
 
-def test_a_lone_freeze_and_other_actions_go_as_single_calls():
+def test_a_lone_freeze_goes_as_a_single_call():
     exchange = FakeExchange()
-    contain = claim("A", action="unknown_action")
-    results = freeze_claims(exchange, [claim("A"), contain], policy=POLICY)
+    results = freeze_claims(exchange, [claim("A")], policy=POLICY)
     assert exchange.batches == [] and len(exchange.singles) == 1
-    assert results[1][0] is contain and results[1][1].verdict == "failed"
+    assert results[0][1].verdict == "done"
+
+
+def test_the_chunks_are_never_larger_than_the_port_takes():
+    exchange = FakeExchange()
+    freeze_claims(exchange, [claim(f"A{n}") for n in range(501)], policy=DispatchPolicy(freeze_batch_size=5000))
+    assert [len(batch) for batch in exchange.batches] == [500] and len(exchange.singles) == 1
 
 
 def test_an_item_result_without_its_state_change_is_retried():

@@ -2,9 +2,16 @@
 `local` adapter; each item frozen once per its own key, each refusal that item's alone."""
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
 
+from app.db import utcnow
 from incidents.exchange.http import HttpExchange, HttpSettings
+from incidents.outbox.calls import Claim
+from incidents.outbox.freeze_batch import freeze_claims
+from incidents.outbox.lease import DispatchPolicy
 from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangeRejected, ExchangeUnavailable, FreezeItem
 from tests.incidents.exchange_peer import API_KEY, API_SECRET, backoffice_account, exchange_server, keyed_writes, \
@@ -104,12 +111,19 @@ def test_an_already_frozen_account_answers_frozen_without_a_second_freeze(sessio
     assert backoffice_account(session, "W1").freezes == 1
 
 
-def test_the_http_adapter_sends_more_than_500_items_in_calls_of_500(session, exchange_server):
-    results = http_client(exchange_server).freeze_batch([item(f"N{n}", f"k{n}") for n in range(501)])
-    assert len(results) == 501 and {r.status for r in results} == {404}
-    assert exchange_server.calls.keys_for("/freeze-batch") == [None, None]
-
-
+def test_the_http_adapter_refuses_more_than_500_items_before_any_call_and_the_dispatcher_chunks(session,
+                                                                                               exchange_server):
+    client = http_client(exchange_server)
+    with pytest.raises(ValueError, match="at most 500"):
+        client.freeze_batch([item(f"N{n}", f"k{n}") for n in range(501)])
+    assert exchange_server.calls.keys_for("/freeze-batch") == []
+    claims = [Claim(command_id=uuid.uuid4(), token="t", action="freeze", account_id=f"N{n}", incident_id=None,
+                    payload={}, attempts=1, created_at=utcnow(), claimed_until=utcnow() + timedelta(minutes=1))
+              for n in range(501)]
+    results = freeze_claims(client, claims, policy=DispatchPolicy())
+    assert len(results) == 501 and {r.verdict for r in results} == {"failed"}  # unknown accounts: 404 each
+    assert exchange_server.calls.keys_for("/freeze-batch") == [None]  # 500 in one call
+    assert exchange_server.calls.keys_for("/freeze") == [claims[-1].idempotency_key]  # the lone one left
 def test_the_server_refuses_a_malformed_batch_whole(session, exchange_server):
     client = http_client(exchange_server)
     for body in ({"items": []}, {"items": [{"account_id": "W1"}]}, {"items": [{"idempotency_key": "k"}] * 501},
