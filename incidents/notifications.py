@@ -141,7 +141,13 @@ def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, cloc
         now = clock()
         rows = claim_due_rows(session, Notification, now=now, limit=limit)
         facts = CaseFacts.load(session, {row.incident_id for row in rows if row.incident_id is not None})
-        prepared = [message for row in rows if (message := _prepare(row, facts, ports, now)) is not None]
+        prepared = []
+        for row in rows:
+            message = _prepare(row, facts, ports, now)
+            if message is not None:
+                prepared.append(message)
+            elif row.status == "failed" and row.incident_id in facts.incidents:  # given up before any send
+                tell_staff_of_failure(session, row)
         session.commit()
     attempts = [(message.id, message.token, _send(ports, message)) for message in prepared]
     record_attempts(sessions, Notification, attempts, now=clock(), on_failed=tell_staff_of_failure)

@@ -69,13 +69,14 @@ def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime
     return row.status
 
 
-def postpone_row(row: Any, *, reason: str, now: datetime, give_up_after: timedelta) -> None:
-    """Not deliverable yet (its facts are still coming): try again later, or fail once too old."""
+def postpone_row(row: Any, *, reason: str, now: datetime, give_up_after: timedelta) -> str:
+    """Not deliverable yet (its facts are still coming): try again later, or fail once too old; the new status
+    (a caller tells staff of a failed row as `record_attempts`' on_failed does)."""
     if now - row.created_at > give_up_after:
-        finish_row(row, error=reason, is_retryable=False, now=now)
-        return
+        return finish_row(row, error=reason, is_retryable=False, now=now)
     finish_row(row, error=reason, is_retryable=True, now=now)
     row.attempts = max(row.attempts - 1, 0)
+    return row.status
 
 
 def skip_row(row: Any, *, reason: str) -> None:

@@ -15,7 +15,8 @@ from app.db import utcnow
 from incidents import review
 from exchange_sim.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
-from incidents.models import ExchangeCommand, Incident, Notification, Report, Repudiation
+from incidents.models import AuditEvent, ExchangeCommand, Incident, Notification, Report, Repudiation
+from incidents.notifications import NOTIFICATION_FAILED
 from tests.factories import seal_audit_events
 from tests.incidents.review_support import (
     ANTI_PHISHING,
@@ -164,6 +165,22 @@ def test_a_message_whose_account_details_never_come_fails_after_a_day_instead_of
         given_up = list(session.scalars(select(Notification)))
     assert given_up and all(row.status == "failed" and "account details" in row.last_error for row in given_up)
     assert handler.messages == []
+
+
+def test_a_message_given_up_for_want_of_account_details_is_told_to_staff_on_the_timeline(app, inbox):
+    open_account(app, "R3005")
+    with sessions_of(app)() as session:
+        filed = submit_report(session, report=ReportInput(account_id="R3005", kind="stolen_account", language="en"))
+    assert deliver(app) == 0
+    app.config["LOCKDESK_CLOCK"] = lambda: utcnow() + timedelta(hours=25)
+    assert deliver(app) == 0
+    with sessions_of(app)() as session:
+        failed = list(session.scalars(select(Notification).where(Notification.status == "failed",
+                                                                 Notification.audience == "owner")))
+        told = list(session.scalars(select(AuditEvent).where(AuditEvent.action == NOTIFICATION_FAILED,
+                                                             AuditEvent.incident_id == filed.incident.id)))
+    assert failed and sorted(event.subject_id for event in told) == sorted(str(row.id) for row in failed)
+    assert all("account details" in event.data["reason"] for event in told)
 
 
 def unfrozen_case(app, tmp_path):
