@@ -59,22 +59,19 @@ def claim_due(session: Session, *, worker: str, policy: DispatchPolicy, limit: i
     return claims
 
 
-_RETURNED = (ExchangeCommand.action, ExchangeCommand.account_id, ExchangeCommand.incident_id,
-             ExchangeCommand.payload, ExchangeCommand.attempts, ExchangeCommand.created_at)
+# The columns `Claim.of` reads, returned by the claiming UPDATE.
+_RETURNED = (ExchangeCommand.id, ExchangeCommand.claim_token, ExchangeCommand.action, ExchangeCommand.account_id,
+             ExchangeCommand.incident_id, ExchangeCommand.payload, ExchangeCommand.attempts,
+             ExchangeCommand.created_at, ExchangeCommand.claimed_until)
 
 
 def claim_command(session: Session, *, command_id: uuid.UUID, worker: str, policy: DispatchPolicy,
                   now: datetime | None = None) -> Claim | None:
     """Claim one pending command now, due or not (the request fast path); None if someone holds it."""
-    taken = lease.claim_pending(session, ExchangeCommand, command_id, lease=Lease(worker, policy),
-                                now=now or utcnow(), returning=_RETURNED)
+    row = lease.claim_pending(session, ExchangeCommand, command_id, lease=Lease(worker, policy),
+                              now=now or utcnow(), returning=_RETURNED)
     session.commit()
-    if taken is None:
-        return None
-    token, until, row = taken
-    return Claim(command_id=command_id, token=token, action=row.action, account_id=row.account_id,
-                 incident_id=row.incident_id, payload=dict(row.payload), attempts=row.attempts,
-                 created_at=row.created_at, claimed_until=until)
+    return None if row is None else Claim.of(row)
 
 
 def record_outcome(session: Session, *, claim: Claim, result: CallResult, policy: DispatchPolicy,

@@ -74,27 +74,29 @@ def claim_due(session: Session, model: type, *, lease: Lease, now: datetime, lim
     return rows
 
 
+def taken_columns(table: Any, *, lease: Lease, now: datetime, attempts: Any) -> dict[str, Any]:
+    """The columns a claim sets on a row of `table` (a model or a row): its attempt, a fresh token, the lease's
+    end and, where the table keeps it, the worker. `take` and `claim_pending` both claim with these."""
+    values = {"attempts": attempts, "claim_token": uuid.uuid4().hex, "claimed_until": lease.until(now)}
+    if hasattr(table, "claimed_by"):
+        values["claimed_by"] = lease.worker[:100]
+    return values
+
+
 def take(row: Any, *, lease: Lease, now: datetime) -> Any:
     """Mark a row the caller locked (or is writing) in flight under a fresh token and lease."""
-    transition(row, "in_flight", attempts=(row.attempts or 0) + 1, claim_token=uuid.uuid4().hex,
-               claimed_until=lease.until(now))
-    if hasattr(row, "claimed_by"):
-        row.claimed_by = lease.worker[:100]
+    transition(row, "in_flight", **taken_columns(row, lease=lease, now=now, attempts=(row.attempts or 0) + 1))
     return row
 
 
 def claim_pending(session: Session, model: type, row_id: uuid.UUID, *, lease: Lease, now: datetime,
-                  returning: Sequence[Any]) -> tuple[str, datetime, Any] | None:
+                  returning: Sequence[Any]) -> Any | None:
     """Take one pending row now, due or not, with one conditional UPDATE … RETURNING (its row lock settles a
-    race with a worker, and saves a separate read); (token, lease end, the returned columns), or None if
-    someone holds it. The caller commits."""
-    token, until = uuid.uuid4().hex, lease.until(now)
-    values = moved("pending", "in_flight", attempts=model.attempts + 1, claim_token=token, claimed_until=until)
-    if hasattr(model, "claimed_by"):
-        values["claimed_by"] = lease.worker[:100]
-    row = session.execute(update(model).where(model.id == row_id, model.status == "pending").values(values)
-                          .returning(*returning).execution_options(synchronize_session=False)).first()
-    return None if row is None else (token, until, row)
+    race with a worker, and saves a separate read); the returned columns, or None if someone holds it. The
+    caller commits."""
+    values = moved("pending", "in_flight", **taken_columns(model, lease=lease, now=now, attempts=model.attempts + 1))
+    return session.execute(update(model).where(model.id == row_id, model.status == "pending").values(values)
+                           .returning(*returning).execution_options(synchronize_session=False)).first()
 
 
 def holds(status: str | None, claim_token: str | None, token: str) -> bool:
