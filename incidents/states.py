@@ -65,19 +65,12 @@ def transition(session: Session, incident: Incident, *, machine: Machine, to: st
     _audit_move(session, incident.id, machine, current, to, actor, reason, now)
 
 
-def transition_row(session: Session, *, incident_id: uuid.UUID, current: str, machine: Machine, to: str, actor: str,
-                   reason: str | None = None, now: datetime | None = None) -> None:
-    """The same move for an incident row the caller locked and read `current` from, with one Core UPDATE
-    instead of loading and flushing the entity (the exchange outcome on the report's hot path)."""
-    now = now or utcnow()
-    session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(_changes(machine, current, to, now)))
-    _audit_move(session, incident_id, machine, current, to, actor, reason, now)
-
-
 def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str,
                     actor: str, now: datetime) -> None:
-    """`transition_row` for many locked incidents, each given as (id, current, reason): one UPDATE statement
-    per current state, sent as a batch, then every move's audit event (one INSERT at the commit)."""
+    """The move of `transition` for many incidents the caller locked and read, each given as (id, current,
+    reason), in Core statements instead of loading and flushing the entities (the hot path of confirmed
+    freezes): one UPDATE statement per current state, sent as a batch, then every move's audit event (one
+    INSERT at the commit)."""
     by_current: dict[str, list[dict[str, Any]]] = {}
     for incident_id, current, _reason in moves:
         by_current.setdefault(current, []).append({"incident_id": incident_id})

@@ -1,7 +1,6 @@
 """What an exchange answer does to the case: a confirmed command takes effect, a refusal shows on the case."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ from incidents.exchange.models import IncidentWithdrawal
 from incidents.exchange.port import AccountSnapshot, Cancellation, Revocation, StateChange, Withdrawal
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
-from incidents.states import can_transition, transition, transition_row
+from incidents.states import can_transition, transition
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,8 @@ class Effect:
 def apply_exchange_answer(session: Session, command: ExchangeCommand, incident: Incident | None, answer: Any, *,
                           now: datetime) -> Effect:
     """Let a confirmed command take effect on its incident (locked by the caller), in the caller's transaction.
-    A confirmed freeze is not among them: `confirm_freeze` records it with Core statements."""
+    A confirmed freeze is not among them: `freeze_records.record_confirmed_freezes` records it with Core
+    statements."""
     return ANSWER_EFFECTS[command.action](session, incident, command, answer, now)
 
 
@@ -57,18 +57,6 @@ def apply_exchange_refusal(session: Session, command: ExchangeCommand, incident:
 def state_summary(answer: StateChange) -> dict[str, Any]:
     """What a freeze's or unfreeze's command keeps of the exchange's answer."""
     return {"state": answer.state, "changed_at": format_time(answer.changed_at)}
-
-
-def confirm_freeze(session: Session, *, incident_id: uuid.UUID, current: str, command_id: uuid.UUID,
-                   requested_at: datetime, summary: dict[str, Any], now: datetime) -> Effect:
-    """The exchange froze the account of an incident the caller locked (its containment read as `current`):
-    containment → frozen (once), with the latency from the request. Core statements: this is the outcome
-    of every report's freeze."""
-    if not can_transition("containment", current, "frozen"):
-        return Effect(summary, current)
-    transition_row(session, incident_id=incident_id, current=current, machine="containment", to="frozen",
-                   actor="exchange", reason=f"exchange confirmed command {command_id}", now=now)
-    return Effect(summary, "frozen", (now - requested_at).total_seconds())
 
 
 def _confirm_unfreeze(session: Session, incident: Incident | None, command: ExchangeCommand,

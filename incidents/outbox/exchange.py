@@ -13,20 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, null, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
-from incidents import audit
 from incidents.exchange.port import ExchangePort
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim, send
-from incidents.outbox.freeze_records import record_confirmed_freezes
+from incidents.outbox.freeze_records import DISPATCHER, audit_outcome, record_confirmed_freezes
 from incidents.outbox.lease import DispatchPolicy, Lease
-
-DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -89,7 +85,7 @@ def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claims: lis
     together in one transaction (`freeze_records`), every other outcome in a transaction of its own."""
     pairs = list(zip(claims, send(exchange, claims, policy=policy), strict=True))
     confirmed = [(claim, result) for claim, result in pairs
-                 if claim.action == "freeze" and result.verdict == "done" and claim.incident_id is not None]
+                 if claim.action == "freeze" and result.verdict == "done"]
     outcomes: dict[uuid.UUID, Outcome] = {}
     if len(confirmed) > 1:
         with sessions() as session:
@@ -143,7 +139,7 @@ def _record_done(session: Session, claim: Claim, command: ExchangeCommand, incid
     """Success: the command is done and its answer takes effect on the case."""
     effect = effects.apply_exchange_answer(session, command, incident, result.answer, now=now)
     lease.finish(command, "done", completed_at=now, last_error=None, result=effect.summary)
-    _audit(session, claim, "exchange.command.done", {"result": effect.summary}, now)
+    audit_outcome(session, claim, "exchange.command.done", {"result": effect.summary}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="done", containment=effect.containment,
                    frozen_after_seconds=effect.frozen_after_seconds)
 
@@ -154,7 +150,7 @@ def _record_retry(session: Session, claim: Claim, command: ExchangeCommand, _inc
     """A passing failure: try again after a backoff, with the same idempotency key."""
     delay = lease.backoff_delay(command.attempts, policy=policy, retry_after=result.retry_after, rand=rand)
     lease.finish(command, "pending", last_error=result.error, next_attempt_at=now + timedelta(seconds=delay))
-    _audit(session, claim, "exchange.command.retry_scheduled",
+    audit_outcome(session, claim, "exchange.command.retry_scheduled",
            {"error": result.error, "retry_in_seconds": round(delay, 3)}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="retry",
                    next_attempt_at=command.next_attempt_at)
@@ -166,61 +162,21 @@ def _record_failed(session: Session, claim: Claim, command: ExchangeCommand, inc
     """A refusal: the command failed for good and staff see it on the case."""
     state = effects.apply_exchange_refusal(session, command, incident, result.error or "refused", now=now)
     lease.finish(command, "failed", completed_at=now, last_error=result.error)
-    _audit(session, claim, "exchange.command.failed", {"error": result.error}, now)
+    audit_outcome(session, claim, "exchange.command.failed", {"error": result.error}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="failed", containment=state)
 
 
 def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult, _policy: DispatchPolicy,
                              now: datetime, _rand) -> Outcome:
-    """The outcome of a confirmed freeze, which follows every report, in Core statements: one locking read of
-    the columns it needs, an UPDATE of the command and of its incident, one INSERT of both audit events.
-    Loading both entities and flushing them was about a quarter of the web worker's CPU per report."""
-    row = session.execute(_LOCK_FREEZE[claim.incident_id is not None], {"command_id": claim.command_id}).first()
-    if row is None or not lease.holds(row.status, row.claim_token, claim.token):
-        return _stale(session, claim)
-    summary = effects.state_summary(result.answer)
-    # Both UPDATEs before the first event is recorded: the events then go out as one INSERT at the commit.
-    session.execute(_FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": summary})
-    effect = effects.Effect(summary)
-    if claim.incident_id is not None:
-        effect = effects.confirm_freeze(session, incident_id=claim.incident_id, current=row.containment,
-                                        command_id=claim.command_id, requested_at=claim.created_at,
-                                        summary=summary, now=now)
-    _audit(session, claim, "exchange.command.done", {"result": summary}, now)
-    session.commit()
-    for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
-        held = session.identity_map.get(session.identity_key(entity, key)) if key is not None else None
-        if held is not None:  # a caller's session that holds either row reads the committed one next time
-            session.expire(held)
-    return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment,
-                   frozen_after_seconds=effect.frozen_after_seconds)
-
-
-_COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
-# The command and its incident, both locked (the incident's containment is read, then moved); a command with
-# no incident (none is written so today, the column allows it) locks only itself.
-_LOCK_FREEZE = {
-    True: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _INCIDENTS.c.containment)
-           .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
-           .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
-    False: (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, null().label("containment"))
-            .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update()),
-}
-# The same move as `lease.finish(command, "done", …)`, as one Core UPDATE.
-_FINISH_DONE = (update(_COMMANDS).where(_COMMANDS.c.id == bindparam("command_id"))
-                .values(lease.finished("done", completed_at=bindparam("done_at"), result=bindparam("answer"),
-                                       last_error=None)))
-
-
-def _audit(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime) -> None:
-    """One audit event per outcome of a claimed command (its attempt is the claim's: only a claim counts one)."""
-    audit.record(session, actor=DISPATCHER, action=action, subject_type="exchange_command",
-                 subject_id=claim.command_id, incident_id=claim.incident_id,
-                 data={"action": claim.action, "attempt": claim.attempts, **data}, now=now)
+    """A confirmed freeze, the outcome of every report: `record_confirmed_freezes` for this one claim."""
+    outcome, containment, seconds = record_confirmed_freezes(session, [(claim, result)], now=now)[claim.command_id]
+    return Outcome(command_id=claim.command_id, action=claim.action, outcome=outcome,  # type: ignore[arg-type]
+                   containment=containment, frozen_after_seconds=seconds)
 
 
 # (action, verdict) → how the outcome is recorded; "*" for any action. A confirmed freeze, the outcome of every
-# report, is written with Core statements; every other outcome through the locked entities.
+# report, is written by the one recorder of confirmed freezes (Core statements); every other outcome through
+# the locked entities.
 RECORDERS: dict[tuple[str, str], Callable[..., Outcome]] = {
     ("freeze", "done"): _record_freeze_confirmed,
     ("*", "done"): _record_done,

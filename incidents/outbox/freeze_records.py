@@ -1,17 +1,18 @@
-"""The confirmed freezes of one batch (commands of incidents) recorded in one transaction, with the same rows and events as one by one.
+"""The one recorder of confirmed freezes: a batch's (or a single report's) in one transaction, in Core statements.
 
-`exchange._record_freeze_confirmed` writes one freeze's outcome in its own transaction: a locking read, an
-UPDATE of the command and of its incident, the events, a commit. For a freeze batch of up to 500 that was
-most of the worker's time; here the same writes go as one locking read of every command with its incident,
-one batched UPDATE of the commands, one of the incidents, one INSERT of the events and one commit. A claim
-lost meanwhile (its lease ran out and another worker took the command) is left alone, as one by one.
+Every confirmed freeze, the outcome of every report, is written here: one locking read of every command with
+its incident (if it has one), one batched UPDATE of the commands, one of the incidents, one INSERT of the
+events and one commit; loading the entities and flushing them was most of a worker's time. A claim lost
+meanwhile (its lease ran out and another worker took the command) is left alone. The audit event of a
+command's outcome (`audit_outcome`) and the Core "done" move of a command (`FINISH_DONE`) live here too.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import Session
 
 from incidents import audit
@@ -20,21 +21,37 @@ from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim
 from incidents.states import can_transition, transition_rows
 
+DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
 _COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
 # Every command of the batch and its incident, locked in one order (the commands' ids) so two recorders
-# never wait on each other crosswise.
-_LOCK_FREEZES = (select(_COMMANDS.c.id, _COMMANDS.c.status, _COMMANDS.c.claim_token, _INCIDENTS.c.containment)
+# never wait on each other crosswise. A command with no incident (none is written so today, the column allows
+# it) is locked alone by a second statement: PostgreSQL locks no row of an outer join's nullable side.
+_LOCK_FREEZES = (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _COMMANDS.c.id, _INCIDENTS.c.containment)
                  .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
                  .where(_COMMANDS.c.id.in_(bindparam("ids", expanding=True)))
                  .order_by(_COMMANDS.c.id).with_for_update())
+_LOCK_WITHOUT_INCIDENT = (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _COMMANDS.c.id,
+                                 null().label("containment"))
+                          .where(_COMMANDS.c.id.in_(bindparam("ids", expanding=True)))
+                          .order_by(_COMMANDS.c.id).with_for_update())
+
+
+def _lock(session: Session, pairs: list[tuple[Claim, CallResult]]) -> dict[uuid.UUID, Any]:
+    """The claimed commands (with their incidents' containment), locked; a statement only for the kinds present."""
+    rows: dict[uuid.UUID, Any] = {}
+    for statement, with_incident in ((_LOCK_FREEZES, True), (_LOCK_WITHOUT_INCIDENT, False)):
+        ids = [claim.command_id for claim, _ in pairs if (claim.incident_id is not None) == with_incident]
+        if ids:
+            rows.update((row.id, row) for row in session.execute(statement, {"ids": ids}))
+    return rows
 
 
 def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResult]], *, now: datetime,
-                             actor: str) -> dict[uuid.UUID, tuple[str, str | None, float | None]]:
+                             actor: str = DISPATCHER) -> dict[uuid.UUID, tuple[str, str | None, float | None]]:
     """Write the confirmed freezes still held: command done, containment frozen (once), the audit events; one
     commit. Each command id → (outcome, containment, seconds from the request to the freeze); "stale" for a
     claim lost meanwhile."""
-    rows = {row.id: row for row in session.execute(_LOCK_FREEZES, {"ids": [c.command_id for c, _ in pairs]})}
+    rows = _lock(session, pairs)
     recorded: dict[uuid.UUID, tuple[str, str | None, float | None]] = {}
     finished, moves = [], []
     for claim, result in pairs:
@@ -44,26 +61,42 @@ def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResu
             continue
         summary = effects.state_summary(result.answer)
         finished.append({"command_id": claim.command_id, "done_at": now, "answer": summary})
-        if can_transition("containment", row.containment, "frozen"):
+        if row.containment is not None and can_transition("containment", row.containment, "frozen"):
             moves.append((claim.incident_id, row.containment, f"exchange confirmed command {claim.command_id}"))
             recorded[claim.command_id] = ("done", "frozen", (now - claim.created_at).total_seconds())
         else:
             recorded[claim.command_id] = ("done", row.containment, None)
     if finished:
-        session.execute(_FINISH_DONE, finished)
+        session.execute(FINISH_DONE, finished)
     if moves:  # the moves' events first, then the commands', as each single outcome records them
         transition_rows(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
     for claim, result in pairs:
         if recorded[claim.command_id][0] == "done":
-            audit.record(session, actor=actor, action="exchange.command.done", subject_type="exchange_command",
-                         subject_id=claim.command_id, incident_id=claim.incident_id,
-                         data={"action": claim.action, "attempt": claim.attempts,
-                               "result": effects.state_summary(result.answer)}, now=now)
+            audit_outcome(session, claim, "exchange.command.done", {"result": effects.state_summary(result.answer)},
+                          now, actor=actor)
     session.commit()
+    _expire_held(session, pairs)
     return recorded
 
 
+def audit_outcome(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime, *,
+                  actor: str = DISPATCHER) -> None:
+    """One audit event per outcome of a claimed command (its attempt is the claim's: only a claim counts one)."""
+    audit.record(session, actor=actor, action=action, subject_type="exchange_command", subject_id=claim.command_id,
+                 incident_id=claim.incident_id, data={"action": claim.action, "attempt": claim.attempts, **data},
+                 now=now)
+
+
+def _expire_held(session: Session, pairs: list[tuple[Claim, CallResult]]) -> None:
+    """A caller's session that holds a command or incident written here reads the committed row next time."""
+    for claim, _result in pairs:
+        for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
+            held = session.identity_map.get(session.identity_key(entity, key)) if key is not None else None
+            if held is not None:
+                session.expire(held)
+
+
 # The same move as `lease.finish(command, "done", …)`, as one Core UPDATE (sent once per command, batched).
-_FINISH_DONE = (_COMMANDS.update().where(_COMMANDS.c.id == bindparam("command_id"))
-                .values(lease.finished("done", completed_at=bindparam("done_at"), result=bindparam("answer"),
-                                       last_error=None)))
+FINISH_DONE = (_COMMANDS.update().where(_COMMANDS.c.id == bindparam("command_id"))
+               .values(lease.finished("done", completed_at=bindparam("done_at"), result=bindparam("answer"),
+                                      last_error=None)))
