@@ -4,8 +4,8 @@ if it had been sent alone, in the order sent, with set-based writes in one trans
 `ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
 window scores and open incidents are read with one query each, every decision is made in memory in the
 order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
-incidents, the events, the freeze commands (`outbox.commands`: `new_command`, `write_commands`) and the audit
-events are each
+incidents, the events, the freeze commands (built by `containment.request_freeze` / `freeze_opened` into one
+list, written by `outbox.commands.write_commands`) and the audit events are each
 written with one multi-row statement. Nothing is written unless the whole batch is.
 """
 from __future__ import annotations
@@ -25,9 +25,8 @@ from kernel.errors import Conflict
 from incidents import anomalies, audit, containment
 from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
 from incidents.intake import note_suspicion
-from incidents.outbox.commands import new_command, write_commands
+from incidents.outbox.commands import write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
-from incidents.states import opened_moved, transition
 from incidents.suspicion import clamp_claim
 
 MAX_BATCH_EVENTS = 1000
@@ -202,11 +201,7 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
                          data={"reference": incident.reference, "account_id": incident.account_id,
                                "kind": incident.kind, "source": incident.source}, now=now)
         if item.freeze_reason is not None:
-            freeze = _queue_freeze(session, case, item.freeze_reason, now)
-            freezes[item.row["event_id"]] = freeze
-            commands.append(freeze)
-            commands.extend(new_command(case.incident, action, {"reference": case.incident.reference}, now=now)
-                            for action in containment.FOLLOW_UPS)
+            freezes[item.row["event_id"]] = _queue_freeze(session, case, item.freeze_reason, now, commands)
         row = item.row
         audit.record(session, actor="risk-engine", action="anomaly.received", subject_type="anomaly_event",
                      subject_id=row["id"], incident_id=row["incident_id"],
@@ -221,20 +216,16 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
     return freezes
 
 
-def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime) -> ExchangeCommand:
-    """Move the case to freeze_pending (audited as `request_freeze` does) and build its freeze command."""
-    incident = case.incident
-    if case.opening is not None:  # inserted already freeze_pending: the move is audited, not written
-        opened_moved(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
-                     reason=reason, now=now)
-    else:
-        transition(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
-                   reason=reason, now=now)
-    freeze = new_command(incident, "freeze", {"scope": "full", "reason": reason, "reference": incident.reference},
-                         now=now)
-    audit.record(session, actor="risk-engine", action="exchange.command.queued", subject_type="exchange_command",
-                 subject_id=freeze.id, incident_id=incident.id,
-                 data={"action": "freeze", "scope": "full", "follow_ups": list(containment.FOLLOW_UPS)}, now=now)
+def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime,
+                  pending: list[ExchangeCommand]) -> ExchangeCommand:
+    """Move the case to freeze_pending and build its freeze and follow-ups into `pending`, as `ingest_anomaly`
+    does through `containment.request_freeze` (a new incident was inserted already freeze_pending)."""
+    freeze_as = {"scope": "full", "reason": reason, "actor": "risk-engine", "now": now, "pending": pending}
+    if case.opening is not None:
+        return containment.freeze_opened(session, case.incident, **freeze_as)
+    freeze = containment.request_freeze(session, case.incident, **freeze_as)
+    if freeze is None:  # `_decide` froze only a case in FREEZABLE, which the incident still is
+        raise AssertionError(f"incident {case.id} was not freezable")
     return freeze
 
 
