@@ -24,7 +24,7 @@ from app.db import utcnow
 from kernel.errors import Conflict
 from incidents import anomalies, audit, containment
 from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
-from incidents.intake import note_suspicion
+from incidents.intake import note_suspicion, record_opened
 from incidents.outbox.commands import write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
 from incidents.suspicion import clamp_claim
@@ -195,11 +195,7 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
     for item in decided:
         case = item.case
         if item.opened:
-            incident = case.incident
-            audit.record(session, actor="system", action="incident.opened", subject_type="incident",
-                         subject_id=incident.id, incident_id=incident.id,
-                         data={"reference": incident.reference, "account_id": incident.account_id,
-                               "kind": incident.kind, "source": incident.source}, now=now)
+            record_opened(session, case.incident, now)
         if item.freeze_reason is not None:
             freezes[item.row["event_id"]] = _queue_freeze(session, case, item.freeze_reason, now, commands)
         row = item.row
