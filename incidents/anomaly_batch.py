@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from kernel.errors import Conflict
-from incidents import anomalies, audit, containment
-from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
+from incidents import audit, containment
+from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, ScoringPolicy, watch_incident
 from incidents.intake import note_suspicion, record_opened
 from incidents.outbox.commands import write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
@@ -33,8 +33,6 @@ MAX_BATCH_EVENTS = 1000
 # A concurrent sender took one of the batch's event ids or opened an incident for one of its accounts
 # between our reads and our writes: the batch is rolled back and read again, this many times at most.
 BATCH_TRIES = 3
-# How far in the future an event may lie and still count (as `anomalies._window_score`).
-FUTURE_SLACK = timedelta(minutes=5)
 _INSERT_EVENTS = insert(AnomalyEvent.__table__)
 
 
@@ -153,7 +151,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
     if weight == 0 or (case is None and score < policy.watch_threshold):
         return decided
     if case is None:
-        opening = anomalies._watch_incident(AnomalyEvent(score=score, occurred_at=event.occurred_at), sla_hours, now)
+        opening = watch_incident(score, event.occurred_at, sla_hours, now)
         case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment="none", risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
