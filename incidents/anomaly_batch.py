@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -33,7 +32,6 @@ MAX_BATCH_EVENTS = 1000
 # A concurrent sender took one of the batch's event ids or opened an incident for one of its accounts
 # between our reads and our writes: the batch is rolled back and read again, this many times at most.
 BATCH_TRIES = 3
-_INSERT_EVENTS = insert(AnomalyEvent.__table__)
 
 
 class _Raced(Exception):
@@ -75,7 +73,7 @@ def ingest_batch(session: Session, *, events: list[AnomalyInput], policy: Scorin
             outcomes = _ingest(session, events, policy, sla_hours, now)
             session.commit()
             return outcomes
-        except (_Raced, IntegrityError):
+        except _Raced:  # only the two races above; any other failure is a fault, not a race, and is raised
             session.rollback()
     raise Conflict("the batch's events or accounts kept changing under concurrent senders; send the batch again")
 
@@ -92,8 +90,7 @@ def _ingest(session: Session, events: list[AnomalyInput], policy: ScoringPolicy,
     for event in fresh_events:
         decided[event.event_id] = _decide(event, running, cases, policy, sla_hours, now)
     _insert_incidents(session, [case for case in cases.values() if case.opening is not None])
-    if decided:
-        session.execute(_INSERT_EVENTS, [item.row for item in decided.values()])
+    _insert_events(session, [item.row for item in decided.values()])
     freezes = _record(session, list(decided.values()), policy, now)
     return _answers(events, seen, decided, freezes)
 
@@ -185,6 +182,16 @@ def _insert_incidents(session: Session, opening: list[_Case]) -> None:
         case.incident = inserted[case.id]
 
 
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the events with one statement; an event id stored by someone else meanwhile (its unique
+    index: the row is skipped, not an error) makes the batch read again."""
+    if not rows:
+        return
+    inserted = session.execute(_INSERT_UNLESS_SEEN[session.get_bind().dialect.name], rows).all()
+    if len(inserted) != len(rows):
+        raise _Raced
+
+
 def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now: datetime) -> dict[str, ExchangeCommand]:
     """In the order sent: each event's audit trail and freeze commands, as `ingest_anomaly` writes them; the
     existing incidents' new scores. The freeze commands by event id."""
@@ -247,5 +254,10 @@ def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decid
 _INSERT_UNLESS_OPEN = {
     name: dialect.insert(Incident).on_conflict_do_nothing(index_elements=["account_id"],
                                                           index_where=text(OPEN_INCIDENT_SQL)).returning(Incident)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_INSERT_UNLESS_SEEN = {
+    name: dialect.insert(AnomalyEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(AnomalyEvent.__table__.c.event_id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }

@@ -179,3 +179,43 @@ def test_a_body_signed_for_the_single_route_is_refused_if_changed_in_transit(cli
     tampered = json.dumps({"events": [event("s1", "U2002", "sim_swap")] * 2}).encode()
     assert client.post("/api/v1/anomalies/batch", data=tampered, headers=headers).status_code == 401
     assert client.post("/api/v1/anomalies/batch", data=raw, headers=headers).status_code == 202
+
+
+def test_a_batch_that_races_every_try_is_a_409_problem_and_stores_nothing(client, session, monkeypatch):
+    from incidents import anomaly_batch
+
+    tries = []
+    real_ingest = anomaly_batch._ingest
+
+    def always_raced(*args):
+        real_ingest(*args)  # everything written, then someone is found to have come between: rolled back
+        tries.append(True)
+        raise anomaly_batch._Raced
+
+    monkeypatch.setattr(anomaly_batch, "_ingest", always_raced)
+    response = post_batch(client, [event("r1", "U2002", "sim_swap"), event("r2", "U2002", "two_factor_changed")])
+    assert response.status_code == 409 and response.content_type == "application/problem+json"
+    assert "concurrent senders" in response.get_json()["detail"]
+    assert len(tries) == anomaly_batch.BATCH_TRIES
+    for model in (AnomalyEvent, Incident, ExchangeCommand, AuditEvent):
+        assert stored(session, model) == 0
+
+
+def test_a_constraint_fault_that_is_no_race_is_not_retried_nor_reported_as_a_conflict(session, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from incidents import anomaly_batch
+    from incidents.anomalies import AnomalyInput, ScoringPolicy
+    from app.db import utcnow
+
+    tries = []
+
+    def faulty(*args):
+        tries.append(True)
+        raise IntegrityError("INSERT", {}, Exception("CHECK constraint failed"))
+
+    monkeypatch.setattr(anomaly_batch, "_ingest", faulty)
+    with pytest.raises(IntegrityError):
+        anomaly_batch.ingest_batch(session, events=[AnomalyInput(event_id="f1", account_id="U2002", type="sim_swap",
+                                                                 occurred_at=utcnow())], policy=ScoringPolicy())
+    assert len(tries) == 1
