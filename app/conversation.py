@@ -18,7 +18,7 @@ from incidents.conversation.attachments import (
     purge_expired_attachments,
     rotate_attachment_keys,
 )
-from incidents.conversation.orphans import sweep_orphan_blobs
+from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
 from incidents.conversation.store import BlobStoreUnavailable
 from incidents.waiting import sweep_waiting
 
@@ -58,13 +58,15 @@ def widen_body_limit() -> None:
 
 
 class ConversationJobs:
-    """The waiting clock (reminders, closing silent cases) and the files' retention, every few minutes."""
+    """The waiting clock (reminders, closing silent cases) and the files' retention, every few minutes; the
+    stray files, whose sweep lists the whole folder or bucket, only once per grace."""
 
-    def __init__(self, app: Flask, *, every_seconds: float = 60.0):
+    def __init__(self, app: Flask, *, every_seconds: float = 60.0,
+                 strays_every_seconds: float = GRACE.total_seconds()):
         runtime = app.extensions["lockdesk"]
         self.sessions, self.store, self.config = runtime.sessions, runtime.ports.blob_store, app.config
-        self.every_seconds = every_seconds
-        self._last = float("-inf")
+        self.every_seconds, self.strays_every_seconds = every_seconds, strays_every_seconds
+        self._last = self._last_strays = float("-inf")
 
     def clock(self) -> datetime:
         """The injectable clock (LOCKDESK_CLOCK), else the server's."""
@@ -72,11 +74,15 @@ class ConversationJobs:
         return clock() if clock else utcnow()
 
     def __call__(self, *, force: bool = False) -> int:
-        """Run both jobs when due; the amount of work done."""
+        """Run the jobs that are due; the amount of work done."""
         if not force and time.monotonic() - self._last < self.every_seconds:
             return 0
         self._last = time.monotonic()
-        return self.sweep_waiting() + self.purge_attachments() + self.sweep_strays()
+        done = self.sweep_waiting() + self.purge_attachments()
+        if force or time.monotonic() - self._last_strays >= self.strays_every_seconds:
+            self._last_strays = time.monotonic()
+            done += self.sweep_strays()
+        return done
 
     def sweep_waiting(self) -> int:
         """Remind owners and close silent, unfrozen cases."""
@@ -90,7 +96,6 @@ class ConversationJobs:
         days = setting(self.config, "ATTACHMENT_RETENTION_DAYS", 180)
         with self.sessions() as session:
             return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
-
 
     def sweep_strays(self) -> int:
         """Delete blobs no attachment names (left by a process killed between storing a file and its row)."""
