@@ -1,4 +1,4 @@
-"""Wiring of the case conversation: its settings, the upload routes' body limit, the waiting and retention jobs."""
+"""Wiring of the case conversation: its settings, the upload routes' marker, the waiting and retention jobs."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import click
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.adapters import setting
@@ -39,22 +39,16 @@ def upload_rate_limit() -> str:
     return setting(current_app.config, "ATTACHMENT_RATE_LIMIT", UPLOAD_RATE_LIMIT)
 
 
+def upload_body_bytes(config) -> int:
+    """How large an upload route's body may be: a whole file (its own limit is checked later) and its form."""
+    return attachment_limits(config).max_bytes + FORM_OVERHEAD_BYTES
+
+
 def accepts_upload(view: Callable) -> Callable:
-    """Mark a view that takes a file: its body may be as large as a file and its form."""
+    """Mark a view that takes a file (multipart, not JSON): the edge lets its body be as large as a file and its form."""
     view.accepts_upload = True
+    view.max_body_bytes = upload_body_bytes
     return view
-
-
-def is_upload_request() -> bool:
-    """Whether the current request goes to a view that takes a file."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "accepts_upload", False))
-
-
-def widen_body_limit() -> None:
-    """Before any parsing: an upload route's body may hold a whole file (the file's own limit is checked later)."""
-    if request.method == "POST" and is_upload_request():
-        request.max_content_length = attachment_limits(current_app.config).max_bytes + FORM_OVERHEAD_BYTES
 
 
 class ConversationJobs:
