@@ -14,9 +14,7 @@ from app.cli_support import or_exit as _or_exit
 from exchange_sim.server import serve_exchange
 from app.extensions import runtime
 from app.jobs import run_worker
-from app.db import utcnow
 from exchange_sim import backoffice
-from exchange_sim.models import BackofficeAccount, BackofficeSecurityEvent
 from incidents.exchange.wire import format_time, parse_time
 
 exchange_cli = AppGroup("exchange", help="The embedded exchange back office.")
@@ -93,12 +91,7 @@ def add_security_event(account_id: str, kind: str, at: datetime | None) -> None:
     """Record a change the owner made at the embedded exchange (demo: the new password and authenticator the
     unfreeze checklist asks for; the case page's "I have done it" button reads them)."""
     with runtime().sessions() as session:
-        if session.get(BackofficeAccount, account_id) is None:
-            click.echo(f"error: no account {account_id} at the exchange", err=True)
-            sys.exit(2)
-        event = BackofficeSecurityEvent(account_id=account_id, kind=kind, at=at or utcnow())
-        session.add(event)
-        session.commit()
+        event = _or_exit(lambda: backoffice.add_security_event(session, account_id=account_id, kind=kind, at=at))
         click.echo(json.dumps({"account_id": account_id, "kind": kind, "at": format_time(event.at)}))
 
 

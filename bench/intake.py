@@ -266,7 +266,7 @@ def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database
                          "deadline_s": BURST_DEADLINE_SECONDS})
     load["locks"] = sampler.summary()
     answered_s = time.monotonic() - started
-    frozen_s = _wait_all_frozen(database_url, prefix, load["answered"], started_at, limit=120)
+    frozen_s = wait_all_frozen(database_url, prefix, load["answered"], started_at, limit=120)
     cpu_until_frozen = cpu.per_report(before, cpu.reading(roots), load["answered"])
     exchange.set_delay(0)
     checks = burst_checks(database_url, exchange, load.pop("incidents"), prefix)
@@ -276,17 +276,21 @@ def measure_burst(server: LockdeskServer, exchange: ExchangeBackoffice, database
             "cpu_ms_per_report_until_frozen": cpu_until_frozen, "load": load, **checks}
 
 
-def _wait_all_frozen(database_url: str, prefix: str, expected: int, started_at: datetime,
-                     limit: float = 600) -> float | None:
+def frozen_incidents(connection, prefix: str) -> tuple[int, Any]:
+    """How many incidents of the accounts named `prefix…` are frozen by now, and the last one's freeze time."""
+    return tuple(connection.execute(text("SELECT count(*), max(frozen_at) FROM incidents WHERE account_id LIKE :p "
+                                         "AND containment = 'frozen'"), {"p": f"{prefix}%"}).one())
+
+
+def wait_all_frozen(database_url: str, prefix: str, expected: int, started_at: datetime,
+                    limit: float = 600) -> float | None:
     """Poll the database until every burst incident is frozen; seconds from the first report to the last freeze."""
     engine = make_engine(database_url)
     deadline = time.monotonic() + limit
     try:
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                count, last = connection.execute(text(
-                    "SELECT count(*), max(frozen_at) FROM incidents WHERE account_id LIKE :p "
-                    "AND containment = 'frozen'"), {"p": f"{prefix}%"}).one()
+                count, last = frozen_incidents(connection, prefix)
             if count >= expected:
                 last = last if isinstance(last, datetime) else datetime.fromisoformat(str(last))
                 last = last if last.tzinfo else last.replace(tzinfo=timezone.utc)

@@ -20,10 +20,11 @@ from pathlib import Path
 import requests
 from cryptography.fernet import Fernet
 
+from bench.signing import EXCHANGE_KEY, EXCHANGE_SECRET, signed_headers
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, os.environ.get("BENCH_PGUSER", "postgres")
-EXCHANGE_KEY, EXCHANGE_SECRET = "bench-exchange-key", "bench-exchange-secret"
 STARTUP_SECONDS = 60
 # The background worker shares the two cores with the web workers here, as it would not in production
 # (Celery hosts of its own): it runs at a lower CPU priority, so follow-ups, sealing and messages yield
@@ -174,15 +175,15 @@ class ExchangeBackoffice:
 
     def set_delay(self, milliseconds: float) -> None:
         """Make every answer wait this long (the exchange's own latency)."""
-        from app.db import utcnow
-        from incidents.exchange.signing import sign
-        from incidents.exchange.wire import format_time
-
         body = b'{"delay_seconds": %f}' % (milliseconds / 1000)
-        stamp = format_time(utcnow())
-        headers = {"X-Api-Key": EXCHANGE_KEY, "X-Timestamp": stamp, "Content-Type": "application/json",
-                   "X-Signature": sign(EXCHANGE_SECRET, timestamp=stamp, method="POST", path="/_faults", body=body)}
+        headers = {**signed_headers("POST", "/_faults", body), "Content-Type": "application/json"}
         requests.post(f"{self.url}/_faults", data=body, headers=headers, timeout=5).raise_for_status()
+
+    def calls_by_kind(self) -> dict[str, int]:
+        """The exchange's call counters (`GET /_calls`), by kind."""
+        answer = requests.get(f"{self.url}/_calls", headers=signed_headers("GET", "/_calls"), timeout=10)
+        answer.raise_for_status()
+        return answer.json()["by_kind"]
 
     def open_accounts(self, prefix: str, count: int) -> list[str]:
         """Bulk-create `count` accounts with one executemany, returning their ids."""

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench.wave import lockdesk_cpu, wave_cpu_within, wave_frozen_in_time, wave_rows
+from bench.wave import lockdesk_cpu, verdict, wave_cpu_within, wave_frozen_in_time, wave_rows
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
@@ -40,11 +40,6 @@ def floor_cpu(results: dict[str, Any]) -> float | None:
     return lockdesk_cpu(floor) if floor else None
 
 
-def _yes(value: bool) -> str:
-    """A target's verdict."""
-    return "met" if value else "**missed**"
-
-
 def render(results: dict[str, Any]) -> str:
     """A Markdown table of everything measured."""
     env = results["environment"]
@@ -63,11 +58,11 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"| intake {kind}: reports/s ({intake['clients']} clients) | {intake_load['per_second']} "
             f"| floor {floor_load['per_second']} req/s | {ratios['throughput_intake_over_floor']} "
-            f"| ≥ 0.5: {_yes(ratios['throughput_intake_over_floor'] >= 0.5)} |",
+            f"| ≥ 0.5: {verdict(ratios['throughput_intake_over_floor'] >= 0.5)} |",
             f"| intake {kind}: report→frozen p50 / p99, one client | {intake_serial['p50_ms']} / "
             f"{intake_serial['p99_ms']} ms | floor {floor_serial['p50_ms']} / {floor_serial['p99_ms']} ms "
             f"| p99 × {ratios['p99_intake_over_floor_serial']} | ≤ 3: "
-            f"{_yes(ratios['p99_intake_over_floor_serial'] <= 3)} |",
+            f"{verdict(ratios['p99_intake_over_floor_serial'] <= 3)} |",
             f"| intake {kind}: p50 / p99 under load | {intake_load['p50_ms']} / {intake_load['p99_ms']} ms "
             f"| floor {floor_load['p50_ms']} / {floor_load['p99_ms']} ms | p99 × "
             f"{ratios['p99_intake_over_floor_load']} | — |",
@@ -84,10 +79,10 @@ def render(results: dict[str, Any]) -> str:
             f"exchange answering in {burst['exchange_delay_ms']:.0f} ms "
             f"| last account frozen after {burst['last_frozen_s']} s{_burst_runs(burst)} "
             f"(all answered after {burst['all_answered_s']} s) "
-            f"| | | all sent, ≤ 60 s: {_yes(results['targets'][f'burst_{kind}_drained_le_60s'])} |",
+            f"| | | all sent, ≤ 60 s: {verdict(results['targets'][f'burst_{kind}_drained_le_60s'])} |",
             f"| burst {kind}: lost / frozen twice | {burst['lost']} / {burst['frozen_twice']} "
             f"({burst['incidents']} incidents, {burst['freeze_commands']} freeze commands) | | | 0 / 0: "
-            f"{_yes(burst['lost'] == 0 and burst['frozen_twice'] == 0)} |",
+            f"{verdict(burst['lost'] == 0 and burst['frozen_twice'] == 0)} |",
         ]
         if "cpu_ms_per_report_until_frozen" in burst:
             spent = burst["cpu_ms_per_report_until_frozen"]
@@ -103,7 +98,7 @@ def render(results: dict[str, Any]) -> str:
             lines.append(f"| trace depth {trace['depth']} {name}: round trips, time | {trace[name]['round_trips']}, "
                          f"{trace[name]['ms']} ms | naive {naive['round_trips']}, {naive['ms']} ms "
                          f"| × {round(naive['ms'] / trace[name]['ms'], 1)} faster | "
-                         + (f"≤ {trace['depth'] + 2}: {_yes(trace['cold_within_depth_plus_2'])} |"
+                         + (f"≤ {trace['depth'] + 2}: {verdict(trace['cold_within_depth_plus_2'])} |"
                             if name == "cold" else "≤ 1 |"))
     tron = results.get("trace_tron", {})
     if "cold" in tron:
@@ -116,7 +111,7 @@ def render(results: dict[str, Any]) -> str:
         ratio = scale["deep_page_ms_ratio_largest_over_smallest"]
         lines.append(f"| queue page {kind} (first / 90 % deep) | {cells} | | "
                      f"{scale['first_page_ms_ratio_largest_over_smallest']} / {ratio} "
-                     f"| ≤ 2: {_yes(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
+                     f"| ≤ 2: {verdict(ratio <= 2 and scale['first_page_ms_ratio_largest_over_smallest'] <= 2)} |")
     return "\n".join(lines)
 
 

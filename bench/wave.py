@@ -19,8 +19,8 @@ from typing import Any
 import requests
 
 from bench import cpu
-from bench.intake import _wait_all_frozen, outbox_backlog, wait_drained
-from bench.stack import EXCHANGE_KEY, EXCHANGE_SECRET, Database, ExchangeBackoffice, LockdeskServer, Settings
+from bench.intake import frozen_incidents, outbox_backlog, wait_all_frozen, wait_drained
+from bench.stack import Database, ExchangeBackoffice, LockdeskServer, Settings
 
 BATCH_PATH = "/api/v1/anomalies/batch"
 WEBHOOK_SECRET = "bench-webhook-secret"  # bench.stack.Settings gives every Lockdesk process this secret
@@ -40,16 +40,16 @@ def measure_wave(settings: Settings, exchange: ExchangeBackoffice, *, accounts: 
         prefix = "V"
         ids = exchange.open_accounts(prefix, accounts)
         exchange.set_delay(delay_ms)
-        calls_before = exchange_calls(exchange)
+        calls_before = exchange.calls_by_kind()
         roots = server.process_roots(exchange)
         before = cpu.reading(roots)
         started_at, started = datetime.now(timezone.utc), time.monotonic()
         sent = send_batches(server.url + BATCH_PATH, ids, batch=batch, clients=clients)
         answered_s = round(time.monotonic() - started, 2)
-        frozen_s = _wait_all_frozen(database.url, prefix, accounts, started_at, limit=limit_seconds)
+        frozen_s = wait_all_frozen(database.url, prefix, accounts, started_at, limit=limit_seconds)
         until_frozen = cpu.reading(roots)
         frozen_by_limit = _frozen_count(database.url, prefix)
-        calls_frozen = exchange_calls(exchange)
+        calls_frozen = exchange.calls_by_kind()
         drained_s = wait_drained(database.url, limit=limit_seconds)
         settled = cpu.reading(roots)
         exchange.set_delay(0)
@@ -61,7 +61,7 @@ def measure_wave(settings: Settings, exchange: ExchangeBackoffice, *, accounts: 
             "frozen_by_limit": frozen_by_limit, "frozen_at_end": frozen_now, "follow_ups_drained_after_s": drained_s,
             "follow_ups_left": backlog,
             "exchange_calls_until_frozen": _difference(calls_before, calls_frozen),
-            "exchange_calls_with_follow_ups": _difference(calls_before, exchange_calls(exchange)),
+            "exchange_calls_with_follow_ups": _difference(calls_before, exchange.calls_by_kind()),
             "cpu_ms_per_account_until_frozen": cpu.per_report(before, until_frozen, accounts),
             "cpu_ms_per_account_with_follow_ups": cpu.per_report(before, settled, accounts), **checks}
 
@@ -104,20 +104,6 @@ def send_batches(url: str, accounts: list[str], *, batch: int, clients: int) -> 
     return out
 
 
-def exchange_calls(exchange: ExchangeBackoffice) -> dict[str, int]:
-    """The exchange's call counters (`GET /_calls`), by kind."""
-    from app.db import utcnow
-    from incidents.exchange.signing import sign
-    from incidents.exchange.wire import format_time
-
-    stamp = format_time(utcnow())
-    headers = {"X-Api-Key": EXCHANGE_KEY, "X-Timestamp": stamp,
-               "X-Signature": sign(EXCHANGE_SECRET, timestamp=stamp, method="GET", path="/_calls", body=b"")}
-    answer = requests.get(f"{exchange.url}/_calls", headers=headers, timeout=10)
-    answer.raise_for_status()
-    return answer.json()["by_kind"]
-
-
 def _difference(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """Calls made between two readings, by kind, with their total."""
     made = {kind: count - before.get(kind, 0) for kind, count in sorted(after.items())
@@ -154,14 +140,11 @@ def wave_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[
 
 def _frozen_count(database_url: str, prefix: str) -> int:
     """The wave's incidents frozen by now."""
-    from sqlalchemy import text
-
     from app.db import make_engine
 
     engine = make_engine(database_url)
     with engine.connect() as connection:
-        count = connection.execute(text("SELECT count(*) FROM incidents WHERE account_id LIKE :p "
-                                        "AND containment = 'frozen'"), {"p": f"{prefix}%"}).scalar_one()
+        count = frozen_incidents(connection, prefix)[0]
     engine.dispose()
     return count
 
@@ -179,14 +162,14 @@ def wave_rows(wave: dict[str, Any], floor_cpu_ms: float | None) -> list[str]:
     return [
         f"| wave: {wave['accounts']:,} accounts in {wave['webhooks']} batch webhooks of {wave['batch_events']:,}, "
         f"exchange answering in {wave['exchange_delay_ms']:.0f} ms | {frozen} (all answered after "
-        f"{wave['all_answered_s']} s) | | | ≤ 10 s: {_yes(wave_frozen_in_time(wave))} |",
+        f"{wave['all_answered_s']} s) | | | ≤ 10 s: {verdict(wave_frozen_in_time(wave))} |",
         f"| wave: exchange calls until the last freeze | {calls['total']:,} "
         f"({', '.join(f'{kind} {n:,}' for kind, n in calls.items() if kind != 'total')}) | | | — |",
         f"| wave: lost / frozen twice | {wave['lost']} / {wave['frozen_twice']} ({wave['incidents']} incidents, "
         f"{wave['freeze_commands']} freeze commands{_pending(wave)}) | | | 0 / 0: "
-        f"{_yes(wave['lost'] == 0 and wave['frozen_twice'] == 0)} |",
+        f"{verdict(wave['lost'] == 0 and wave['frozen_twice'] == 0)} |",
         f"| wave: CPU ms per account until the last freeze | {', '.join(f'{p} {ms}' for p, ms in spent.items())}; "
-        f"Lockdesk's own {total} | {against} | {ratio} | ≤ floor: {_yes(wave_cpu_within(wave, floor_cpu_ms))} |",
+        f"Lockdesk's own {total} | {against} | {ratio} | ≤ floor: {verdict(wave_cpu_within(wave, floor_cpu_ms))} |",
     ]
 
 
@@ -216,6 +199,6 @@ def wave_frozen_in_time(wave: dict[str, Any]) -> bool:
     return wave["last_frozen_s"] is not None and wave["last_frozen_s"] <= 10
 
 
-def _yes(value: bool) -> str:
-    """A target's verdict."""
+def verdict(value: bool) -> str:
+    """A target's verdict in the README's tables."""
     return "met" if value else "**missed**"

@@ -6,8 +6,7 @@ changes nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +15,9 @@ from sqlalchemy import Column, Row, Select, Update, bindparam, func, insert, sel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import is_postgresql, utcnow
+from app.db import utcnow
 from kernel.errors import Conflict
+from exchange_sim.reads import without_transaction
 from exchange_sim.models import BackofficeAccount, BackofficeRequest, BackofficeSecurityEvent, BackofficeWithdrawal
 from incidents.exchange.port import MAX_COOLDOWN_HOURS, AccountNotFound, ExchangeRejected
 from incidents.exchange.wire import format_time
@@ -137,9 +137,19 @@ def add_withdrawal(session: Session, *, withdrawal: NewWithdrawal,
     return row
 
 
+def add_security_event(session: Session, *, account_id: str, kind: str,
+                       at: datetime | None = None) -> BackofficeSecurityEvent:
+    """Record a change the owner made at the exchange (a new password, authenticator or phone; now unless told)."""
+    _account_row(session, ACCOUNT_LOCKED, account_id)
+    event = BackofficeSecurityEvent(account_id=account_id, kind=kind, at=at or utcnow())
+    session.add(event)
+    session.commit()
+    return event
+
+
 def describe_account(session: Session, *, account_id: str) -> dict[str, Any]:
     """GET /v1/accounts/{id}: the account with its factors and security events."""
-    with _without_transaction(session):
+    with without_transaction(session):
         account = _account_row(session, ACCOUNT, account_id)
         events = session.execute(EVENTS_OF_ACCOUNT, {"account": account_id}).all()
     return {
@@ -153,7 +163,7 @@ def describe_account(session: Session, *, account_id: str) -> dict[str, Any]:
 
 def list_withdrawals(session: Session, *, account_id: str, since: datetime | None) -> dict[str, Any]:
     """GET /v1/accounts/{id}/withdrawals?since=: oldest first, in one query."""
-    with _without_transaction(session):
+    with without_transaction(session):
         rows = session.execute(WITHDRAWALS_OF_ACCOUNT[since is not None],
                                {"account": account_id, "since": since}).all()
     if not rows:
@@ -188,23 +198,6 @@ def count_requests(session: Session, *, account_id: str, operation: str) -> int:
     """How many distinct keyed writes of this kind the account received."""
     return session.scalar(select(func.count()).select_from(BackofficeRequest).where(
         BackofficeRequest.account_id == account_id, BackofficeRequest.operation == operation))
-
-
-@contextmanager
-def _without_transaction(session: Session) -> Iterator[None]:
-    """On PostgreSQL, read in autocommit mode when the session has no transaction yet, then end it.
-
-    PostgreSQL (read committed) reads each statement from a snapshot of its own either way; without a
-    transaction no BEGIN and no ROLLBACK go to the server. SQLite reads as before, in its own transaction.
-    """
-    if session.in_transaction() or not is_postgresql(session):
-        yield
-        return
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    try:
-        yield
-    finally:
-        session.rollback()
 
 
 def _replay(session: Session, operation: str, account_id: str, key: str) -> dict[str, Any] | None:

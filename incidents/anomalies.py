@@ -21,6 +21,8 @@ DEFAULT_WEIGHTS: dict[str, int] = {
     "two_factor_changed": 45, "password_reset": 25, "api_key_created": 25,
     "withdrawal_address_added": 30, "phone_changed": 40, "sim_swap": 60,
 }
+# How far in the future an event may lie and still count in the window (a sender's clock running ahead).
+FUTURE_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def _window_score(session: Session, *, account_id: str, policy: ScoringPolicy, n
     query = select(func.coalesce(func.sum(AnomalyEvent.weight), 0)).where(
         AnomalyEvent.account_id == account_id,
         AnomalyEvent.occurred_at >= now - policy.window,
-        AnomalyEvent.occurred_at <= now + timedelta(minutes=5),
+        AnomalyEvent.occurred_at <= now + FUTURE_SLACK,
     )
     return int(session.scalar(query))
 
@@ -115,7 +117,7 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
         return None
     if incident is None:
         attachment = open_or_attach(session, account_id=row.account_id, now=now,
-                                    new_incident=_watch_incident(row, sla_hours, now))
+                                    new_incident=watch_incident(row.score, row.occurred_at, sla_hours, now))
         incident, row.action = attachment.incident, "attached" if attachment.attached else "watch"
     else:
         row.action = "attached"
@@ -131,8 +133,8 @@ def _act(session: Session, row: AnomalyEvent, policy: ScoringPolicy, sla_hours: 
     return freeze
 
 
-def _watch_incident(row: AnomalyEvent, sla_hours: int, now: datetime) -> dict:
-    """The fields of a new incident opened by the risk engine."""
-    return {"kind": "anomaly", "source": "anomaly", "severity": "high", "risk_score": row.score,
+def watch_incident(score: int, occurred_at: datetime, sla_hours: int, now: datetime) -> dict:
+    """The fields of a new incident opened by the risk engine for an event with this score and time."""
+    return {"kind": "anomaly", "source": "anomaly", "severity": "high", "risk_score": score,
             "sla_due_at": sla_due(now, sla_hours), "queue": "risk",
-            "first_suspicious_at": clamp_claim(row.occurred_at, received_at=now), "created_at": now, "updated_at": now}
+            "first_suspicious_at": clamp_claim(occurred_at, received_at=now), "created_at": now, "updated_at": now}

@@ -4,39 +4,34 @@ if it had been sent alone, in the order sent, with set-based writes in one trans
 `ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
 window scores and open incidents are read with one query each, every decision is made in memory in the
 order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
-incidents, the events, the freeze commands (`outbox.commands`: `new_command`, `write_commands`) and the audit
-events are each
+incidents, the events, the freeze commands (built by `containment.request_freeze` / `freeze_opened` into one
+list, written by `outbox.commands.write_commands`) and the audit events are each
 written with one multi-row statement. Nothing is written unless the whole batch is.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from kernel.errors import Conflict
-from incidents import anomalies, audit, containment
-from incidents.anomalies import AnomalyInput, AnomalyOutcome, ScoringPolicy
-from incidents.intake import note_suspicion
-from incidents.outbox.commands import new_command, write_commands
+from incidents import audit, containment
+from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, ScoringPolicy, watch_incident
+from incidents.intake import note_suspicion, record_opened
+from incidents.outbox.commands import write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
-from incidents.states import opened_moved, transition
 from incidents.suspicion import clamp_claim
 
 MAX_BATCH_EVENTS = 1000
 # A concurrent sender took one of the batch's event ids or opened an incident for one of its accounts
 # between our reads and our writes: the batch is rolled back and read again, this many times at most.
 BATCH_TRIES = 3
-# How far in the future an event may lie and still count (as `anomalies._window_score`).
-FUTURE_SLACK = timedelta(minutes=5)
-_INSERT_EVENTS = insert(AnomalyEvent.__table__)
 
 
 class _Raced(Exception):
@@ -78,7 +73,7 @@ def ingest_batch(session: Session, *, events: list[AnomalyInput], policy: Scorin
             outcomes = _ingest(session, events, policy, sla_hours, now)
             session.commit()
             return outcomes
-        except (_Raced, IntegrityError):
+        except _Raced:  # only the two races above; any other failure is a fault, not a race, and is raised
             session.rollback()
     raise Conflict("the batch's events or accounts kept changing under concurrent senders; send the batch again")
 
@@ -95,8 +90,7 @@ def _ingest(session: Session, events: list[AnomalyInput], policy: ScoringPolicy,
     for event in fresh_events:
         decided[event.event_id] = _decide(event, running, cases, policy, sla_hours, now)
     _insert_incidents(session, [case for case in cases.values() if case.opening is not None])
-    if decided:
-        session.execute(_INSERT_EVENTS, [item.row for item in decided.values()])
+    _insert_events(session, [item.row for item in decided.values()])
     freezes = _record(session, list(decided.values()), policy, now)
     return _answers(events, seen, decided, freezes)
 
@@ -154,7 +148,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
     if weight == 0 or (case is None and score < policy.watch_threshold):
         return decided
     if case is None:
-        opening = anomalies._watch_incident(AnomalyEvent(score=score, occurred_at=event.occurred_at), sla_hours, now)
+        opening = watch_incident(score, event.occurred_at, sla_hours, now)
         case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment="none", risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
@@ -188,6 +182,16 @@ def _insert_incidents(session: Session, opening: list[_Case]) -> None:
         case.incident = inserted[case.id]
 
 
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the events with one statement; an event id stored by someone else meanwhile (its unique
+    index: the row is skipped, not an error) makes the batch read again."""
+    if not rows:
+        return
+    inserted = session.execute(_INSERT_UNLESS_SEEN[session.get_bind().dialect.name], rows).all()
+    if len(inserted) != len(rows):
+        raise _Raced
+
+
 def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now: datetime) -> dict[str, ExchangeCommand]:
     """In the order sent: each event's audit trail and freeze commands, as `ingest_anomaly` writes them; the
     existing incidents' new scores. The freeze commands by event id."""
@@ -196,17 +200,9 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
     for item in decided:
         case = item.case
         if item.opened:
-            incident = case.incident
-            audit.record(session, actor="system", action="incident.opened", subject_type="incident",
-                         subject_id=incident.id, incident_id=incident.id,
-                         data={"reference": incident.reference, "account_id": incident.account_id,
-                               "kind": incident.kind, "source": incident.source}, now=now)
+            record_opened(session, case.incident, now)
         if item.freeze_reason is not None:
-            freeze = _queue_freeze(session, case, item.freeze_reason, now)
-            freezes[item.row["event_id"]] = freeze
-            commands.append(freeze)
-            commands.extend(new_command(case.incident, action, {"reference": case.incident.reference}, now=now)
-                            for action in containment.FOLLOW_UPS)
+            freezes[item.row["event_id"]] = _queue_freeze(session, case, item.freeze_reason, now, commands)
         row = item.row
         audit.record(session, actor="risk-engine", action="anomaly.received", subject_type="anomaly_event",
                      subject_id=row["id"], incident_id=row["incident_id"],
@@ -221,20 +217,16 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
     return freezes
 
 
-def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime) -> ExchangeCommand:
-    """Move the case to freeze_pending (audited as `request_freeze` does) and build its freeze command."""
-    incident = case.incident
-    if case.opening is not None:  # inserted already freeze_pending: the move is audited, not written
-        opened_moved(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
-                     reason=reason, now=now)
-    else:
-        transition(session, incident, machine="containment", to="freeze_pending", actor="risk-engine",
-                   reason=reason, now=now)
-    freeze = new_command(incident, "freeze", {"scope": "full", "reason": reason, "reference": incident.reference},
-                         now=now)
-    audit.record(session, actor="risk-engine", action="exchange.command.queued", subject_type="exchange_command",
-                 subject_id=freeze.id, incident_id=incident.id,
-                 data={"action": "freeze", "scope": "full", "follow_ups": list(containment.FOLLOW_UPS)}, now=now)
+def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime,
+                  pending: list[ExchangeCommand]) -> ExchangeCommand:
+    """Move the case to freeze_pending and build its freeze and follow-ups into `pending`, as `ingest_anomaly`
+    does through `containment.request_freeze` (a new incident was inserted already freeze_pending)."""
+    freeze_as = {"scope": "full", "reason": reason, "actor": "risk-engine", "now": now, "pending": pending}
+    if case.opening is not None:
+        return containment.freeze_opened(session, case.incident, **freeze_as)
+    freeze = containment.request_freeze(session, case.incident, **freeze_as)
+    if freeze is None:  # `_decide` froze only a case in FREEZABLE, which the incident still is
+        raise AssertionError(f"incident {case.id} was not freezable")
     return freeze
 
 
@@ -262,5 +254,10 @@ def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decid
 _INSERT_UNLESS_OPEN = {
     name: dialect.insert(Incident).on_conflict_do_nothing(index_elements=["account_id"],
                                                           index_where=text(OPEN_INCIDENT_SQL)).returning(Incident)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_INSERT_UNLESS_SEEN = {
+    name: dialect.insert(AnomalyEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(AnomalyEvent.__table__.c.event_id)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
 }

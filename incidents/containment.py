@@ -30,18 +30,20 @@ CONTAINMENT_STEPS = ("revoke_sessions", "revoke_api_keys", "cancel_pending_withd
 
 
 def request_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                   now: datetime | None = None, lease: Lease | None = None) -> ExchangeCommand | None:
+                   now: datetime | None = None, lease: Lease | None = None,
+                   pending: list[ExchangeCommand] | None = None) -> ExchangeCommand | None:
     """Queue a freeze and its follow-ups in the caller's transaction; None if already contained.
 
     With `lease`, the freeze is written already claimed under it (the request's fast path runs it after the
-    commit; should that process die first, the lease runs out and a worker takes it over)."""
+    commit; should that process die first, the lease runs out and a worker takes it over). With `pending`,
+    the commands are appended to it instead of written: the caller writes many at once (`write_commands`)."""
     if incident.containment not in FREEZABLE:
         return None
     now = now or utcnow()
     transition(session, incident, machine="containment", to="freeze_pending", actor=actor,
                reason=reason, now=now)
     return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
-                         lease=lease)
+                         lease=lease, pending=pending)
 
 
 # The fields of an incident opened with its freeze already asked for (see `freeze_opened`).
@@ -49,23 +51,29 @@ OPENED_FREEZING = {"containment": "freeze_pending"}
 
 
 def freeze_opened(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime, lease: Lease | None = None) -> ExchangeCommand:
+                  now: datetime, lease: Lease | None = None,
+                  pending: list[ExchangeCommand] | None = None) -> ExchangeCommand:
     """Queue the freeze of an incident inserted with OPENED_FREEZING; the same rows and events as
-    `request_freeze` on a new incident, without the UPDATE that moving it would cost."""
+    `request_freeze` on a new incident, without the UPDATE that moving it would cost (`pending` as there)."""
     opened_moved(session, incident, machine="containment", to="freeze_pending", actor=actor, reason=reason, now=now)
     return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
-                         lease=lease)
+                         lease=lease, pending=pending)
 
 
 def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime, lease: Lease | None) -> ExchangeCommand:
-    """The freeze command, its follow-ups and the event saying they were queued."""
+                  now: datetime, lease: Lease | None, pending: list[ExchangeCommand] | None) -> ExchangeCommand:
+    """The freeze command, its follow-ups and the event saying they were queued; the commands are written,
+    or appended to `pending` for the caller to write."""
     freeze = new_command(incident, "freeze", {"scope": scope, "reason": reason, "reference": incident.reference},
                          now=now)
     if lease is not None:
         take(freeze, lease=lease, now=now)
-    write_commands(session, [freeze] + [new_command(incident, action, {"reference": incident.reference}, now=now)
-                                        for action in FOLLOW_UPS])
+    commands = [freeze] + [new_command(incident, action, {"reference": incident.reference}, now=now)
+                           for action in FOLLOW_UPS]
+    if pending is None:
+        write_commands(session, commands)
+    else:
+        pending.extend(commands)
     audit.record(session, actor=actor, action="exchange.command.queued", subject_type="exchange_command",
                  subject_id=freeze.id, incident_id=incident.id,
                  data={"action": "freeze", "scope": scope, "follow_ups": list(FOLLOW_UPS)}, now=now)

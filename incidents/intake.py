@@ -169,11 +169,16 @@ def open_or_attach(session: Session, *, account_id: str, new_incident: dict[str,
     else:
         raise Conflict(f"the open incident of account {account_id} kept changing under concurrent reports; "
                        "send the report again")
+    record_opened(session, incident, now)
+    return Attachment(incident=incident, attached=False)
+
+
+def record_opened(session: Session, incident: Incident, now: datetime) -> None:
+    """The audit event of a newly opened incident."""
     audit.record(session, actor="system", action="incident.opened", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id,
-                 data={"reference": incident.reference, "account_id": account_id,
+                 data={"reference": incident.reference, "account_id": incident.account_id,
                        "kind": incident.kind, "source": incident.source}, now=now)
-    return Attachment(incident=incident, attached=False)
 
 
 def _insert_unless_open(session: Session, fields: dict[str, Any]):

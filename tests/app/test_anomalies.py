@@ -89,20 +89,6 @@ class TestConfiguredWeights:
         assert post(client, event(type_="new_device_login")).get_json()["action"] == "frozen"
 
 
-@pytest.mark.parametrize("tamper", ["no header", "wrong secret", "stale", "future", "changed body"])
-def test_bad_signatures_are_401_problems_and_store_nothing(client, session, tamper):
-    body = event()
-    raw, headers = signed_anomaly(body, secret="wrong" if tamper == "wrong secret" else "whsec-test-secret",
-                                  timestamp=int(time.time()) + {"stale": -301, "future": 301}.get(tamper, 0))
-    if tamper == "no header":
-        headers.pop("X-Lockdesk-Signature")
-    if tamper == "changed body":
-        raw = raw.replace(b"U2002", b"U9999")
-    response = client.post("/api/v1/anomalies", data=raw, headers=headers)
-    assert response.status_code == 401 and response.content_type == "application/problem+json"
-    assert stored(session, AnomalyEvent) == 0
-
-
 def test_a_signed_but_invalid_event_is_a_422_naming_the_field(client, session):
     response = post(client, {"event_id": "x", "account_id": "U1", "type": "sim_swap", "occurred_at": "yesterday"})
     assert response.status_code == 422 and "occurred_at" in response.get_json()["errors"]

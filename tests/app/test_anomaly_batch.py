@@ -1,5 +1,4 @@
 """POST /api/v1/anomalies/batch: each event acted on as if sent alone, in order, all or nothing."""
-import json
 import time
 
 import pytest
@@ -160,22 +159,66 @@ def test_the_single_route_keeps_its_64_kib_limit(client):
     assert client.post("/api/v1/anomalies", data=raw, headers=headers).status_code == 413
 
 
+# Both routes check the signature the same way: a single event's body, and a batch of one.
+SIGNED_ROUTES = {"/api/v1/anomalies": lambda: event("s1", "U2002", "sim_swap"),
+                 "/api/v1/anomalies/batch": lambda: {"events": [event("s1", "U2002", "sim_swap")]}}
+
+
+@pytest.mark.parametrize("route", list(SIGNED_ROUTES))
 @pytest.mark.parametrize("tamper", ["no header", "wrong secret", "stale", "future", "changed body"])
-def test_bad_signatures_are_401_problems_and_store_nothing(client, session, tamper):
-    raw, headers = signed_anomaly({"events": [event("s1", "U2002", "sim_swap")]},
+def test_bad_signatures_are_401_problems_and_store_nothing(client, session, route, tamper):
+    raw, headers = signed_anomaly(SIGNED_ROUTES[route](),
                                   secret="wrong" if tamper == "wrong secret" else "whsec-test-secret",
                                   timestamp=int(time.time()) + {"stale": -301, "future": 301}.get(tamper, 0))
+    sent = raw
     if tamper == "no header":
         headers.pop("X-Lockdesk-Signature")
     if tamper == "changed body":
-        raw = raw.replace(b"U2002", b"U9999")
-    response = client.post("/api/v1/anomalies/batch", data=raw, headers=headers)
+        sent = raw.replace(b"U2002", b"U9999")
+    response = client.post(route, data=sent, headers=headers)
     assert response.status_code == 401 and response.content_type == "application/problem+json"
     assert stored(session, AnomalyEvent) == 0
+    session.rollback()  # SQLite: end the read's transaction before the next request writes
+    if tamper == "changed body":  # the same headers with the body as signed: accepted
+        assert client.post(route, data=raw, headers=headers).status_code == 202
 
 
-def test_a_body_signed_for_the_single_route_is_refused_if_changed_in_transit(client):
-    raw, headers = signed_anomaly({"events": [event("s1", "U2002", "sim_swap")]})
-    tampered = json.dumps({"events": [event("s1", "U2002", "sim_swap")] * 2}).encode()
-    assert client.post("/api/v1/anomalies/batch", data=tampered, headers=headers).status_code == 401
-    assert client.post("/api/v1/anomalies/batch", data=raw, headers=headers).status_code == 202
+
+def test_a_batch_that_races_every_try_is_a_409_problem_and_stores_nothing(client, session, monkeypatch):
+    from incidents import anomaly_batch
+
+    tries = []
+    real_ingest = anomaly_batch._ingest
+
+    def always_raced(*args):
+        real_ingest(*args)  # everything written, then someone is found to have come between: rolled back
+        tries.append(True)
+        raise anomaly_batch._Raced
+
+    monkeypatch.setattr(anomaly_batch, "_ingest", always_raced)
+    response = post_batch(client, [event("r1", "U2002", "sim_swap"), event("r2", "U2002", "two_factor_changed")])
+    assert response.status_code == 409 and response.content_type == "application/problem+json"
+    assert "concurrent senders" in response.get_json()["detail"]
+    assert len(tries) == anomaly_batch.BATCH_TRIES
+    for model in (AnomalyEvent, Incident, ExchangeCommand, AuditEvent):
+        assert stored(session, model) == 0
+
+
+def test_a_constraint_fault_that_is_no_race_is_not_retried_nor_reported_as_a_conflict(session, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from incidents import anomaly_batch
+    from incidents.anomalies import AnomalyInput, ScoringPolicy
+    from app.db import utcnow
+
+    tries = []
+
+    def faulty(*args):
+        tries.append(True)
+        raise IntegrityError("INSERT", {}, Exception("CHECK constraint failed"))
+
+    monkeypatch.setattr(anomaly_batch, "_ingest", faulty)
+    with pytest.raises(IntegrityError):
+        anomaly_batch.ingest_batch(session, events=[AnomalyInput(event_id="f1", account_id="U2002", type="sim_swap",
+                                                                 occurred_at=utcnow())], policy=ScoringPolicy())
+    assert len(tries) == 1

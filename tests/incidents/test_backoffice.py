@@ -165,3 +165,26 @@ def test_writes_never_decrypt_the_totp_secret(session, sessions, monkeypatch):
         perform(sessions, operation, f"key-{operation}")
     with pytest.raises(ValueError, match="could not be decrypted"):
         backoffice.describe_account(session, account_id="U1001")  # the one call that needs the secret
+
+
+def test_a_security_event_is_recorded_for_a_known_account_and_refused_for_an_unknown_one(session):
+    open_account(session)
+    at = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+    backoffice.add_security_event(session, account_id="U1001", kind="password_reset", at=at)
+    assert security_events(session)[-1] == "password_reset"
+    described = backoffice.describe_account(session, account_id="U1001")["security_events"]
+    assert {"kind": "password_reset", "at": "2026-11-21T09:30:00.000Z"} in described
+    with pytest.raises(AccountNotFound):
+        backoffice.add_security_event(session, account_id="NOPE", kind="password_reset")
+    assert security_events(session, "NOPE") == []
+
+
+def test_the_cli_records_a_security_event_through_the_back_office_and_exits_2_on_an_unknown_account(app, session):
+    open_account(session)
+    runner = app.test_cli_runner()
+    played = runner.invoke(args=["exchange", "add-security-event", "--account", "U1001", "--kind", "totp_changed"])
+    assert played.exit_code == 0 and '"kind": "totp_changed"' in played.output
+    assert security_events(session)[-1] == "totp_changed"
+    refused = runner.invoke(args=["exchange", "add-security-event", "--account", "NOPE", "--kind", "totp_changed"])
+    assert refused.exit_code == 2 and "no account NOPE at the exchange" in refused.output
+    assert security_events(session, "NOPE") == []
