@@ -1,4 +1,4 @@
-"""Wiring of the case conversation: its settings, the upload routes' body limit, the waiting and retention jobs."""
+"""Wiring of the case conversation: its settings, the upload routes' marker, the waiting and retention jobs."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import click
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.adapters import setting
@@ -18,7 +18,7 @@ from incidents.conversation.attachments import (
     purge_expired_attachments,
     rotate_attachment_keys,
 )
-from incidents.conversation.orphans import sweep_orphan_blobs
+from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
 from incidents.conversation.store import BlobStoreUnavailable
 from incidents.waiting import sweep_waiting
 
@@ -39,32 +39,28 @@ def upload_rate_limit() -> str:
     return setting(current_app.config, "ATTACHMENT_RATE_LIMIT", UPLOAD_RATE_LIMIT)
 
 
+def upload_body_bytes(config) -> int:
+    """How large an upload route's body may be: a whole file (its own limit is checked later) and its form."""
+    return attachment_limits(config).max_bytes + FORM_OVERHEAD_BYTES
+
+
 def accepts_upload(view: Callable) -> Callable:
-    """Mark a view that takes a file: its body may be as large as a file and its form."""
+    """Mark a view that takes a file (multipart, not JSON): the edge lets its body be as large as a file and its form."""
     view.accepts_upload = True
+    view.max_body_bytes = upload_body_bytes
     return view
 
 
-def is_upload_request() -> bool:
-    """Whether the current request goes to a view that takes a file."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "accepts_upload", False))
-
-
-def widen_body_limit() -> None:
-    """Before any parsing: an upload route's body may hold a whole file (the file's own limit is checked later)."""
-    if request.method == "POST" and is_upload_request():
-        request.max_content_length = attachment_limits(current_app.config).max_bytes + FORM_OVERHEAD_BYTES
-
-
 class ConversationJobs:
-    """The waiting clock (reminders, closing silent cases) and the files' retention, every few minutes."""
+    """The waiting clock (reminders, closing silent cases) and the files' retention, every few minutes; the
+    stray files, whose sweep lists the whole folder or bucket, only once per grace."""
 
-    def __init__(self, app: Flask, *, every_seconds: float = 60.0):
+    def __init__(self, app: Flask, *, every_seconds: float = 60.0,
+                 strays_every_seconds: float = GRACE.total_seconds()):
         runtime = app.extensions["lockdesk"]
         self.sessions, self.store, self.config = runtime.sessions, runtime.ports.blob_store, app.config
-        self.every_seconds = every_seconds
-        self._last = float("-inf")
+        self.every_seconds, self.strays_every_seconds = every_seconds, strays_every_seconds
+        self._last = self._last_strays = float("-inf")
 
     def clock(self) -> datetime:
         """The injectable clock (LOCKDESK_CLOCK), else the server's."""
@@ -72,11 +68,15 @@ class ConversationJobs:
         return clock() if clock else utcnow()
 
     def __call__(self, *, force: bool = False) -> int:
-        """Run both jobs when due; the amount of work done."""
+        """Run the jobs that are due; the amount of work done."""
         if not force and time.monotonic() - self._last < self.every_seconds:
             return 0
         self._last = time.monotonic()
-        return self.sweep_waiting() + self.purge_attachments() + self.sweep_strays()
+        done = self.sweep_waiting() + self.purge_attachments()
+        if force or time.monotonic() - self._last_strays >= self.strays_every_seconds:
+            self._last_strays = time.monotonic()
+            done += self.sweep_strays()
+        return done
 
     def sweep_waiting(self) -> int:
         """Remind owners and close silent, unfrozen cases."""
@@ -90,7 +90,6 @@ class ConversationJobs:
         days = setting(self.config, "ATTACHMENT_RETENTION_DAYS", 180)
         with self.sessions() as session:
             return purge_expired_attachments(session, store=self.store, retention_days=days, now=self.clock())
-
 
     def sweep_strays(self) -> int:
         """Delete blobs no attachment names (left by a process killed between storing a file and its row)."""

@@ -93,9 +93,9 @@ def check_request() -> None:
 
 def _check_body() -> None:
     """413 over the limit whatever the transfer encoding; 415 for an API body that is not JSON."""
-    # An upload route widened the limit for its file (app.conversation); every other body has 64 KiB.
+    # A view marked with `max_body_bytes` widened the limit (an upload, the anomaly batch); any other has 64 KiB.
     limit = request.max_content_length or MAX_BODY_BYTES
-    upload = limit > MAX_BODY_BYTES and _is_upload()
+    upload = _takes_file()
     length = request.content_length
     if (length or 0) > limit:
         raise RequestEntityTooLarge(f"the body is larger than {limit} bytes")
@@ -111,15 +111,18 @@ def _check_body() -> None:
 
 
 def _widen_for_view() -> None:
-    """A view marked with `max_body_bytes` (the anomaly batch) takes a JSON body up to that size."""
+    """The one way a view widens the body limit: `max_body_bytes`, a number (the anomaly batch) or a callable
+    given the application's config (an upload, whose limit follows ATTACHMENT_MAX_BYTES)."""
     view = current_app.view_functions.get(request.endpoint or "")
     limit = getattr(view, "max_body_bytes", None)
+    if callable(limit):
+        limit = limit(current_app.config)
     if limit:
         request.max_content_length = limit
 
 
-def _is_upload() -> bool:
-    """Whether the route takes a file (multipart) rather than JSON."""
+def _takes_file() -> bool:
+    """Whether the route takes a file (multipart, marked by app.conversation.accepts_upload) rather than JSON."""
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, "accepts_upload", False))
 

@@ -60,7 +60,6 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit_anchor.init_app(app)
     observability.init_app(app)
     errors.init_app(app)
-    app.before_request(conversation.widen_body_limit)  # before the edge reads an upload's form
     edge.init_app(app)
     app.teardown_appcontext(close_session)
     limiter.init_app(app)

@@ -13,8 +13,7 @@ from app.evidence import instance_signer, render_case_pdf
 from app.extensions import get_session, runtime
 from incidents.handoff import delivery, holds
 from incidents.handoff.bundle import write_bundle
-from incidents.handoff.peers import Peer, check_callback, load_peers
-from kernel.errors import InvalidInput
+from incidents.handoff.peers import Peer, load_peers
 from incidents.outbound import HttpWebhookTransport
 
 log = logging.getLogger("lockdesk.peers")
@@ -63,13 +62,6 @@ class PeerJobs:
         clock = self.app.config.get("LOCKDESK_CLOCK")
         return clock() if clock else utcnow()
 
-    def check_callback(self, peer_name: str, url: str) -> None:
-        """A status callback's URL, checked again at sending against the peer's configured host."""
-        peer = self.app.extensions["lockdesk"].ports.peers.get(peer_name)
-        if peer is None:
-            raise InvalidInput("callback_url", f"belongs to {peer_name}, which is no longer a configured peer")
-        check_callback(url, peer)
-
     def __call__(self) -> int:
         """Run both jobs; the amount of work done."""
         done = 0
@@ -78,7 +70,7 @@ class PeerJobs:
         with self.sessions() as session:
             done += holds.report_holds(session, now=self.clock())
         done += delivery.deliver_peer_messages(self.sessions, transport=self.transport, signer=signer,
-                                               clock=self.clock, callback_guard=self.check_callback)
+                                               peers=self.app.extensions["lockdesk"].ports.peers, clock=self.clock)
         return done
 
 

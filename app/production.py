@@ -26,7 +26,7 @@ class ProductionRefused(RuntimeError):
 
 def environment(config: Mapping[str, Any]) -> str:
     """`development` or `production` (the default); anything else is a mistake worth stopping for."""
-    value = str(config.get("LOCKDESK_ENV") or os.environ.get("LOCKDESK_ENV") or PRODUCTION).strip().lower()
+    value = str(config.get("LOCKDESK_ENV") or PRODUCTION).strip().lower()
     if value not in ENVIRONMENTS:
         raise ValueError(f"LOCKDESK_ENV must be development or production, not {value!r}")
     return value
@@ -39,7 +39,7 @@ def is_production(config: Mapping[str, Any]) -> bool:
 
 def web_processes(config: Mapping[str, Any]) -> int:
     """How many processes serve requests: gunicorn's worker count (set by its hook) or WEB_CONCURRENCY."""
-    raw = config.get("WEB_PROCESSES") or os.environ.get("LOCKDESK_WEB_PROCESSES") or os.environ.get("WEB_CONCURRENCY")
+    raw = os.environ.get("LOCKDESK_WEB_PROCESSES") or os.environ.get("WEB_CONCURRENCY")
     return int(raw) if raw else 1
 
 
@@ -68,7 +68,7 @@ def problems(config: Mapping[str, Any], *, generated: Iterable[str]) -> list[str
     if storage.startswith("memory://") and web_processes(config) > 1:
         found.append(f"RATELIMIT_STORAGE_URI={storage} with {web_processes(config)} processes: each process would "
                      "count on its own (set RATELIMIT_STORAGE_URI=redis://…)")
-    if str(config.get("BENCH_FLOOR") or os.environ.get("BENCH_FLOOR") or "").lower() in TRUE:
+    if str(config.get("BENCH_FLOOR") or "").lower() in TRUE:
         found.append("BENCH_FLOOR is set: the bench's measuring endpoints must not be served")
     return found
 

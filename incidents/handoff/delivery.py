@@ -18,6 +18,7 @@ from incidents import audit
 from incidents.handoff.archive import Signer
 from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
+from incidents.handoff.peers import Peer, check_callback
 from incidents.outbound import WebhookUnreachable
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 from kernel.errors import DomainError
@@ -35,24 +36,23 @@ class _Prepared:
     body: bytes
     kind: str
     sent_request_id: uuid.UUID | None
-    peer: str = ""
+    peer: str
 
 
-def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer: Signer,
-                          clock: Callable[[], datetime] = utcnow, limit: int = 20,
-                          callback_guard: Callable[[str, str], None] | None = None) -> int:
+def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer: Signer, peers: dict[str, Peer],
+                          clock: Callable[[], datetime] = utcnow, limit: int = 20) -> int:
     """Claim due messages, post them signed (no transaction open), record each outcome; the number tried.
 
-    `callback_guard(peer, url)` checks a status callback again just before it is sent (it raises for a URL that
-    now leads into a private network): the host a peer named was checked when its request came, but a name can
-    be made to resolve elsewhere later."""
+    A status callback's URL is checked again against its peer (`peers`, the configured ones) just before it is
+    sent: the host a peer named was checked when its request came, but a name can be made to resolve elsewhere
+    later. A callback refused then, or whose peer is no longer configured, fails for good."""
     with sessions() as session:
         prepared = [_Prepared(row.id, row.claim_token, row.url,
                               json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode(), row.kind,
                               row.sent_request_id, row.peer)
                     for row in claim_due_rows(session, PeerMessage, now=clock(), limit=limit)]
         session.commit()
-    outcomes = [(item, *_guarded_post(transport, item, signer, clock(), callback_guard)) for item in prepared]
+    outcomes = [(item, *_guarded_post(transport, item, signer, clock(), peers)) for item in prepared]
     record_attempts(sessions, PeerMessage, [(item.id, item.token, attempt) for item, attempt, _ in outcomes],
                     now=clock())
     _settle_requests(sessions, [(item, answer) for item, _attempt, answer in outcomes if item.kind == "request"],
@@ -61,11 +61,14 @@ def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer:
 
 
 def _guarded_post(transport, item: _Prepared, signer: Signer, now: datetime,
-                  callback_guard: Callable[[str, str], None] | None) -> tuple[Attempt, dict | None]:
-    """Post one message, a status callback only once its URL has passed the guard again."""
-    if item.kind == "status" and callback_guard is not None:
+                  peers: dict[str, Peer]) -> tuple[Attempt, dict | None]:
+    """Post one message, a status callback only once its URL has passed its peer's check again."""
+    if item.kind == "status":
+        if item.peer not in peers:
+            return Attempt(error=f"refused at sending: {item.peer} is no longer a configured peer",
+                           is_retryable=False), None
         try:
-            callback_guard(item.peer, item.url)
+            check_callback(item.url, peers[item.peer])
         except DomainError as exc:
             return Attempt(error=f"refused at sending: {exc.detail}", is_retryable=False), None
     return _post(transport, item, signer, now)

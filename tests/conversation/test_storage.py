@@ -248,3 +248,65 @@ def test_the_worker_sweeps_stray_files_with_the_conversations_jobs(app, client, 
     jobs.clock = lambda: files.utcnow() + timedelta(hours=2)
     assert jobs.sweep_strays() == 1
     assert not store.exists(stray) and store.exists(kept)
+
+
+class ListedInOrder(FileBlobStore):
+    """The folder adapter, its old keys listed in name order (so that kept files come before the strays)."""
+
+    def keys_older_than(self, prefix, moment):
+        """The folder's keys, sorted."""
+        return iter(sorted(super().keys_older_than(prefix, moment)))
+
+
+def kept_rows(app, incident_id: str, store, count: int, *, purged: int = 0) -> list[str]:
+    """`count` attachment rows and their blobs, keys sorting before any stray; the last `purged` purged."""
+    keys = [f"attachments/{incident_id}/a-{index:04d}" for index in range(count)]
+    with app.extensions["lockdesk"].sessions() as session:
+        for index, key in enumerate(keys):
+            session.add(Attachment(incident_id=uuid.UUID(incident_id), author="reporter", actor="owner",
+                                   filename="shot.png", content_type="image/png", size=1, sha256="0" * 64,
+                                   storage_key=key, purged_at=files.utcnow() if index >= count - purged else None))
+            store.put(key, b"bytes")
+        session.commit()
+    return keys
+
+
+def test_kept_files_beyond_the_limit_never_hide_the_strays(app, owner, instance):
+    from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
+
+    store = ListedInOrder(instance)
+    kept = kept_rows(app, owner.incident_id, store, 12)
+    strays = [f"attachments/{owner.incident_id}/z-{index}" for index in range(3)]
+    for key in strays:
+        store.put(key, b"bytes")
+    later = files.utcnow() + GRACE + timedelta(minutes=1)
+    with app.extensions["lockdesk"].sessions() as session:
+        assert sweep_orphan_blobs(session, store=store, now=later, limit=2, page=5) == 2  # the limit holds
+        assert sweep_orphan_blobs(session, store=store, now=later, limit=2, page=5) == 1
+        assert sweep_orphan_blobs(session, store=store, now=later, limit=2, page=5) == 0
+    assert all(store.exists(key) for key in kept) and not any(store.exists(key) for key in strays)
+
+
+def test_a_blob_under_a_purged_files_key_is_a_stray(app, owner, instance):
+    from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
+
+    store = ListedInOrder(instance)
+    kept = kept_rows(app, owner.incident_id, store, 3, purged=1)
+    later = files.utcnow() + GRACE + timedelta(minutes=1)
+    with app.extensions["lockdesk"].sessions() as session:
+        assert sweep_orphan_blobs(session, store=store, now=later) == 1
+    assert [store.exists(key) for key in kept] == [True, True, False]
+
+
+def test_the_workers_tick_sweeps_stray_files_once_per_grace(app, client, owner):
+    kept, stray = stray_and_kept(app, client, owner)
+    store = app.extensions["lockdesk"].ports["blob_store"]
+    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    jobs.clock, jobs.every_seconds = (lambda: files.utcnow() + timedelta(hours=2)), 0
+    jobs()
+    assert not store.exists(stray) and store.exists(kept)
+    _, second = stray_and_kept(app, client, owner)
+    jobs()  # the next tick: the waiting clock and the retention run, the folder is not listed again
+    assert store.exists(second)
+    jobs(force=True)
+    assert not store.exists(second)

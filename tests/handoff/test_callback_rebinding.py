@@ -43,10 +43,11 @@ def queue_status(app) -> uuid.UUID:
         return row.id
 
 
-def deliver(app, transport) -> None:
+def deliver(app, transport, configured: dict[str, Peer] | None = None) -> None:
+    """One delivery tick, Alpha configured unless told otherwise."""
     signer = Signer(key_id="k1", private_key=Ed25519PrivateKey.from_private_bytes(b"\x01" * 32))
     delivery.deliver_peer_messages(app.extensions["lockdesk"].sessions, transport=transport, signer=signer,
-                                   callback_guard=lambda _peer, url: check_callback(url, ALPHA))
+                                   peers={"Alpha": ALPHA} if configured is None else configured)
 
 
 def message(app, message_id) -> PeerMessage:
@@ -72,3 +73,14 @@ def test_a_callback_that_still_resolves_outside_is_sent(app, monkeypatch):
     transport = RecordingTransport()
     deliver(app, transport)
     assert transport.posted == [CALLBACK] and message(app, message_id).status == "done"
+
+
+def test_a_callback_of_a_peer_no_longer_configured_is_refused_for_good_and_never_called(app, monkeypatch):
+    resolving_to(monkeypatch, "93.184.215.14")
+    message_id = queue_status(app)
+    transport = RecordingTransport()
+    deliver(app, transport, configured={})  # Alpha was taken out of PEER_EXCHANGES since its request came
+    row = message(app, message_id)
+    assert transport.posted == []
+    assert row.status == "failed" and row.attempts == 1
+    assert row.last_error == "refused at sending: Alpha is no longer a configured peer"
