@@ -14,6 +14,8 @@ from tests.web.test_browser import DESKTOP, chromium, staff_sign_in, submit, tic
 from tests.web.test_journey_browser import demo, make_run_setting, owner_page, run_jobs, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 LANGUAGES = ["en", "zh-CN"]
 SAID = {
     "en": {"reporter_2": "reporter 2", "waiting": "waiting for your reply", "next_code": "new code in about",
