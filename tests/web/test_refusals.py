@@ -19,7 +19,7 @@ PACKAGES = ("incidents", "verification", "chain", "app")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Failures of an adapter (the exchange, explorers, mail, SMS, peers' signatures, idempotency keys) are not
 # refusals a person meets on a page: they are retried, shown as a trace's error, or are the API's own.
-ADAPTER_ERRORS = {"AccountNotFound", "BadSignature", "BlobStoreUnavailable", "DomainError", "ExchangeError",
+ADAPTER_ERRORS = {"AccountNotFound", "BadSignature", "BlobStoreUnavailable", "DeliveryFailed", "DomainError", "ExchangeError",
                   "ExchangeRejected", "ExchangeUnavailable", "ExplorerError", "ExplorerUnavailable", "FormInput",
                   "IdempotencyMismatch", "InFlight", "MailDeliveryFailed", "PeerRefused", "SignInRefused",
                   "SmsDeliveryFailed", "TamperedFile", "TransactionNotFound", "Unauthorized", "WebhookUnreachable"}
