@@ -17,12 +17,12 @@ from app.db import utcnow
 from kernel.errors import Conflict
 from incidents import audit
 from incidents.containment import request_freeze
+from incidents.conversation.messages import other_open_case
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from incidents.queue import get_incident
 
 REOPENED = "incident.reopened"
 REOPENED_STATUS = "in_progress"
-OPEN_STATUSES = ("open", "in_progress", "awaiting_user")
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,7 @@ def reopen_case(session: Session, *, incident_id: uuid.UUID, reason: str, actor:
     if incident.status != "closed":
         raise Conflict(f"the incident is {incident.status}; only a closed case can be reopened",
                        status_now=incident.status)
-    newer = session.scalar(select(Incident.id).where(Incident.account_id == incident.account_id,
-                                                     Incident.id != incident.id, Incident.status.in_(OPEN_STATUSES)))
+    newer = other_open_case(session, account_id=incident.account_id, excluding=incident.id)
     if newer is not None:
         raise Conflict("a newer case is open for this account; work there", incident_id=str(newer))
     outcome_before = incident.outcome
