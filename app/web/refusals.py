@@ -16,6 +16,7 @@ from flask_babel import ngettext
 from kernel.errors import DomainError
 from app.web import now, words
 from app.web.words import word
+from incidents.reopening import MAX_REASON
 
 TOTP_STEP_SECONDS = 30
 Groups = dict[str, str]
@@ -58,6 +59,9 @@ RULES: list[tuple[str, Render]] = [
                     to=word(words.UNFREEZE_STATUS, g["to"]))),
     (r"the incident is (?P<status>\w+); only a closed case can be reopened",
      lambda g, e: _("The case is “%(status)s”: only a closed case can be reopened.", status=_status(g["status"]))),
+    (r"reason: must not be blank", lambda g, e: _("Say why the case is reopened.")),
+    (r"reason: is longer than \S+ characters",
+     lambda g, e: _("Write the reason in at most %(count)d characters.", count=MAX_REASON)),
     (r"the incident is no longer closed; it was reopened already",
      lambda g, e: _("The case was reopened already (perhaps by a second click); nothing more was done.")),
     (r"the incident is (?P<status>\w+)",
