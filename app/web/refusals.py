@@ -17,9 +17,11 @@ from flask_babel import ngettext
 from kernel.errors import DomainError
 from app.web import now, words
 from app.web.words import word
+from incidents.conversation.messages import MAX_BODY
 from incidents.reopening import MAX_REASON
 
 TOTP_STEP_SECONDS = 30
+MIB = 1024 * 1024
 Groups = dict[str, str]
 Render = Callable[[Groups, DomainError], str]
 
@@ -64,6 +66,12 @@ def told_by_slug(error: DomainError, *, factor: str | None, at: datetime) -> str
 
 # Kinds `told_by_slug` always tells, whatever their message: the rules need not know their messages.
 ALWAYS_TOLD_BY_SLUG = frozenset({"wrong-code", "code-already-used"})
+
+
+def _number(error: DomainError, key: str, written: str) -> int:
+    """A limit the refusal carries (its extra, else the number in its message)."""
+    value = (error.extra or {}).get(key, written)
+    return int(value) if str(value).isdigit() else 0
 
 
 def _checklist_missing(error: DomainError) -> str:
@@ -180,19 +188,21 @@ RULES: list[tuple[str, Render]] = [
     (r"the case was resolved more than 7 days ago; file a new report",
      lambda g, e: _("This case was resolved more than 7 days ago. File a new report if you need help.")),
     (r"body: must not be empty|body: is longer than \S+ characters",
-     lambda g, e: _("Write a message of 1 to 4000 characters.")),
+     lambda g, e: _("Write a message of 1 to %(count)d characters.", count=MAX_BODY)),
     (r"(?P<field>\w+): is for staff only", lambda g, e: _("Only staff may set this.")),
     (r"to: is not a report of this case|to: name the report whose thread you answer .*",
      lambda g, e: _("Choose whose thread you answer.")),
     (r"attachment_ids: .*", lambda g, e: _("That file cannot be attached to this message.")),
     (r"the case already holds (?P<count>\S+) files",
-     lambda g, e: _("This case already holds the most files it can take (%(count)s).", count=g["count"])),
+     lambda g, e: _("This case already holds the most files it can take (%(count)d).",
+                    count=_number(e, "max_per_incident", g["count"]))),
     (r"file: (?:has no file name|file name .*)",
      lambda g, e: _("Rename the file: its name is too long or contains a path or control characters.")),
     (r"file: is empty", lambda g, e: _("The file is empty.")),
     (r"file: (?:is a damaged or truncated (?:image|PDF)|the image has more than \S+ pixels)",
      lambda g, e: _("The file is damaged or cut off. Send it again.")),
-    (r"the file is larger than (?P<size>\S+) bytes", lambda g, e: _("The file is too large.")),
+    (r"the file is larger than (?P<size>\S+) bytes",
+     lambda g, e: _("The file is larger than %(size)d MiB.", size=_number(e, "max_bytes", g["size"]) // MIB)),
     (r"the file is .+; accepted are .+",
      lambda g, e: _("This type of file is not accepted. Send a PNG, JPEG or WebP picture, a PDF or a plain-text "
                     "file.")),

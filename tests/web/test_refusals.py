@@ -185,3 +185,20 @@ def test_each_rule_is_a_whole_message_pattern():
     assert [pattern for pattern, _render in RULES if pattern.startswith("^") or pattern.endswith("$")] == []
     assert [pattern for pattern, _render in RULES if re.compile(pattern).fullmatch("")] == []
     assert matching_rule("the incident is closed; and more") is None  # rules match whole messages only
+
+
+def test_a_message_or_file_refusal_is_told_once_from_the_catalogue_with_its_limits(app):
+    from incidents.conversation.messages import MAX_BODY
+    from incidents.conversation.sniffing import FileTooLarge
+    from verification.errors import IllegalTransition
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        too_large = FileTooLarge("the file is larger than 10485760 bytes", max_bytes=10 * 1024 * 1024)
+        assert refusal_text(too_large) == "The file is larger than 10 MiB."
+        assert refusal_text(Conflict("the case already holds 20 files", max_per_incident=20)) == \
+            "This case already holds the most files it can take (20)."
+        assert refusal_text(InvalidInput("body", "must not be empty")) == \
+            f"Write a message of 1 to {MAX_BODY} characters."
+        # A case resolved long ago has its own words (no longer shadowed by "closed to new messages").
+        assert refusal_text(IllegalTransition("the case was resolved more than 7 days ago; file a new report")) == \
+            "This case was resolved more than 7 days ago. File a new report if you need help."
