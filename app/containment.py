@@ -1,6 +1,7 @@
 """The freeze fast path after commit: dispatch at once, wait a bounded time, leave the rest to the worker."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import current_app, g
@@ -13,6 +14,7 @@ from incidents.intake import IntakeResult, ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.calls import Claim
 from incidents.outbox.lease import Lease
+from incidents.reopening import Reopening, reopen_case
 from incidents.repudiation import RepudiationResult
 
 
@@ -25,6 +27,17 @@ def file_report(data: dict[str, Any], *, client_address: str | None) -> IntakeRe
                            claim_freeze=freeze_claimer())
     dispatch_after_commit(result.incident, result.freeze_command, result.freeze_claim)
     REPORTS.labels("attached" if result.attached else "opened").inc()
+    return result
+
+
+def reopen(incident_id: uuid.UUID, *, reason: str, actor: str) -> Reopening:
+    """Reopen a closed case (the API's route and the console's button alike): reopened and committed, a freeze it
+    asked for sent right after the commit, and the case read again for the exchange's answer (a 404 closes it
+    again). A blank or over-long reason is refused (InvalidInput on `reason`)."""
+    result = reopen_case(get_session(), incident_id=incident_id, reason=reason, actor=actor,
+                         sla_hours=current_app.config["SLA_HOURS"])
+    dispatch_after_commit(result.incident, result.freeze_command)
+    get_session().refresh(result.incident)  # the exchange's answer, written in the dispatcher's own transaction
     return result
 
 

@@ -45,16 +45,17 @@ def _finished(session: Session, trace_id: uuid.UUID) -> Trace:
     return trace
 
 
-def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID,
-                          now: datetime | None = None) -> list[FreezeRequest]:
-    """Per exchange the traced funds reached: the freeze-request letter in English and Chinese."""
+def draft_freeze_requests(session: Session, *, trace_id: uuid.UUID, now: datetime | None = None,
+                          languages: tuple[str, ...] = LETTER_LANGUAGES) -> list[FreezeRequest]:
+    """Per exchange the traced funds reached: the freeze-request letter in each of `languages` (by default
+    English and Chinese), in that order; only the languages asked are drafted."""
     trace = _finished(session, trace_id)
     exchanges = sorted({f["entity"] or f["label"] for f in trace.findings or []
                         if f["category"] == "exchange"})
     return [FreezeRequest(name, freeze_request_letter(
         exchange=name, chain=trace.chain, transaction=trace.transaction or {},
         graph=trace.graph or {}, findings=trace.findings or [], now=now or utcnow(), language=language),
-        language) for name in exchanges for language in LETTER_LANGUAGES]
+        language) for name in exchanges for language in languages]
 
 
 def draft_issuer_requests(session: Session, *, trace_id: uuid.UUID,

@@ -19,7 +19,7 @@ from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
 from chain.explorers.registry import build_explorers
 from chain.drafts import FreezeRequest, IssuerRequest, draft_freeze_requests, draft_issuer_requests
-from chain.graph import GraphWords, render_svg
+from chain.graph import render_svg
 from chain.issuers import holdings_to_check, issuer_findings, read_balances
 from chain.label_import import LabelImport, import_labels
 from chain.labels import Label, LabelIndex, findings_for, shipped_labels
@@ -201,11 +201,11 @@ def _write_cache(session: Session, chain: str, writes: dict[str, dict[str, Any]]
             session.add(ChainCache(chain=chain, key=key, value=value))
 
 
-def get_trace_svg(session: Session, *, trace_id: uuid.UUID, words: GraphWords | None = None) -> str:
-    """The fund-flow picture of a finished trace as an SVG document (in English unless `words` are given)."""
+def get_trace_svg(session: Session, *, trace_id: uuid.UUID) -> str:
+    """The fund-flow picture of a finished trace as an SVG document, in English (the API's own language)."""
     trace = get_trace(session, trace_id=trace_id)
     return render_svg(trace.graph or {"nodes": [], "edges": []}, title=f"{trace.chain} "
-                      f"{trace.tx_hash}", words=words)
+                      f"{trace.tx_hash}")
 
 
 __all__ = ["FreezeRequest", "IssuerRequest", "LabelImport", "build_explorers",

@@ -26,7 +26,8 @@ from incidents.conversation.notices import add_conversation_texts, render_owner_
 from incidents.exchange.wire import parse_time
 from incidents.exchange.models import AccountSnapshotRecord
 from incidents.intake import owner_languages
-from incidents.mail import EmailMessage, MailDeliveryFailed, Mailer
+from kernel.errors import DeliveryFailed
+from incidents.mail import EmailMessage, Mailer
 from incidents.models import AuditEvent, Incident, Notification
 from incidents.notice_words import (  # noqa: F401 - the renderers are part of this module's interface
     CATALOGUE,
@@ -39,7 +40,7 @@ from incidents.notice_words import (  # noqa: F401 - the renderers are part of t
 from incidents.outbox.delivery import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts, skip_row
 from incidents.repudiation import issue_repudiation
 from verification.service import resolve_language
-from verification.sms import SmsDeliveryFailed, SmsGateway
+from verification.sms import SmsGateway
 
 OWNER_NOTICES = {
     "report.received": "received",
@@ -239,8 +240,6 @@ def _send(ports: Ports, message: PreparedMessage) -> Attempt:
                                            text=message.rendered.text, language=message.rendered.language))
         else:
             ports.sms.send(to=message.to, body=message.rendered.text)
-    except MailDeliveryFailed as exc:
-        return Attempt(error=exc.detail, is_retryable=exc.is_retryable)
-    except SmsDeliveryFailed as exc:
+    except DeliveryFailed as exc:  # the mailer's and the SMS gateway's alike
         return Attempt(error=exc.detail, is_retryable=exc.is_retryable)
     return Attempt()

@@ -14,15 +14,16 @@ from sqlalchemy import exc, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from kernel.errors import Conflict
+from kernel.errors import Conflict, InvalidInput
 from incidents import audit
 from incidents.containment import request_freeze
+from incidents.conversation.messages import other_open_case
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from incidents.queue import get_incident
 
 REOPENED = "incident.reopened"
 REOPENED_STATUS = "in_progress"
-OPEN_STATUSES = ("open", "in_progress", "awaiting_user")
+MAX_REASON = 2000  # characters: the audit event keeps the reason whole
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,20 @@ def reopen_case(session: Session, *, incident_id: uuid.UUID, reason: str, actor:
     """Closed → in_progress with a fresh SLA, the outcome cleared, audited; one commit.
 
     The move is one conditional UPDATE (`WHERE status = 'closed'`), so of two clicks only one reopens; the
-    other is told the case is no longer closed (409). A newer open case of the same account wins (409).
+    other is told the case is no longer closed (409). A newer open case of the same account wins (409). A blank
+    reason, or one longer than `MAX_REASON`, is refused (422) before anything is read.
     """
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason", "must not be blank")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput("reason", f"is longer than {MAX_REASON} characters")
     now = now or utcnow()
     incident = get_incident(session, incident_id=incident_id)
     if incident.status != "closed":
         raise Conflict(f"the incident is {incident.status}; only a closed case can be reopened",
                        status_now=incident.status)
-    newer = session.scalar(select(Incident.id).where(Incident.account_id == incident.account_id,
-                                                     Incident.id != incident.id, Incident.status.in_(OPEN_STATUSES)))
+    newer = other_open_case(session, account_id=incident.account_id, excluding=incident.id)
     if newer is not None:
         raise Conflict("a newer case is open for this account; work there", incident_id=str(newer))
     outcome_before = incident.outcome

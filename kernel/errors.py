@@ -48,6 +48,18 @@ class InvalidInput(DomainError):
         super().__init__(f"{field}: {message}", errors={field: [message]})
 
 
+class DeliveryFailed(DomainError):
+    """A transport (mail, SMS) did not take a message; `is_retryable` tells whether trying later may help."""
+
+    status, slug, title = 502, "delivery-failed", "The message could not be sent"
+
+    def __init__(self, detail: str, *, is_retryable: bool = True):
+        super().__init__(detail)
+        # False when the transport refused the message itself (a bad address or number): sending it again
+        # cannot help.
+        self.is_retryable = is_retryable
+
+
 class RateLimited(DomainError):
     """Too many attempts; try again after `retry_after` seconds."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import current_app, jsonify, url_for
+from flask import jsonify, url_for
 from marshmallow import Schema, fields, validate
 
 from app.api.fields import ACCOUNT_ID, FullMatch
@@ -17,14 +17,12 @@ from app.api.schemas import (
 )
 from app.auth import require_incident_access, require_staff
 from app.casefile import reporter_view, staff_view
-from app.containment import dispatch_after_commit
-from kernel.errors import InvalidInput
+from app.containment import dispatch_after_commit, reopen
 from app.extensions import get_session
 from incidents import audit
 from incidents.casework import change_status, freeze_manually
 from incidents.queue import INCIDENT_CURSOR, SORTS, IncidentFilter, list_incidents
 from incidents.queue import get_incident as load_incident
-from incidents.reopening import reopen_case
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
 
 blp = Blueprint("incidents", __name__, url_prefix="/api/v1", description="Incidents")
@@ -146,11 +144,4 @@ def post_reopen(data, incident_id: uuid.UUID):
     """Reopen a closed case (→ in_progress, fresh SLA); an account never frozen is frozen again, once.
     409 when the case is not closed (a second click) or a newer case of the account is open."""
     principal = require_staff("agent", "risk_officer")
-    reason = data["reason"].strip()
-    if not reason:
-        raise InvalidInput("reason", "must not be blank")
-    result = reopen_case(get_session(), incident_id=incident_id, reason=reason, actor=principal.actor,
-                         sla_hours=current_app.config["SLA_HOURS"])
-    dispatch_after_commit(result.incident, result.freeze_command)
-    get_session().refresh(result.incident)  # the exchange's answer (a 404 closes the case again)
-    return result.incident
+    return reopen(incident_id, reason=data["reason"], actor=principal.actor).incident

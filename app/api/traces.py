@@ -15,6 +15,7 @@ from kernel.errors import Forbidden
 from app.extensions import get_session, runtime
 from app.jobs_tracing import wake_tracer
 from chain import service as chain_service
+from chain.drafts import LETTER_LANGUAGES
 from incidents.queue import get_incident
 
 blp = Blueprint("traces", __name__, url_prefix="/api/v1", description="Fund-flow traces")
@@ -138,9 +139,9 @@ def get_freeze_request(args, trace_id: uuid.UUID):
     """The letters asking each receiving exchange to freeze the funds, with the evidence: one per exchange in
     the language asked (English by default), or `language=all` for English then Chinese per exchange."""
     readable_trace(trace_id)
-    letters = chain_service.draft_freeze_requests(get_session(), trace_id=trace_id)
     wanted = args["language"]
-    return {"items": [letter for letter in letters if wanted == "all" or letter.language == wanted]}
+    languages = LETTER_LANGUAGES if wanted == "all" else (wanted,)
+    return {"items": chain_service.draft_freeze_requests(get_session(), trace_id=trace_id, languages=languages)}
 
 
 @blp.route("/traces/<uuid:trace_id>/issuer-freeze-request", methods=["GET"])

@@ -22,6 +22,7 @@ from app.web.refusals import refusal_text, sign_in_paused
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
+from incidents.intake import owner_language
 from incidents.queue import SORTS, IncidentFilter, list_incidents
 from incidents.staff import SignInRefused
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
@@ -95,11 +96,6 @@ def queue(principal):
                            statuses=INCIDENT_TRANSITIONS, containments=CONTAINMENT_TRANSITIONS, queues=QUEUES)
 
 
-def owner_language(incident) -> str:
-    """The language the owner who wrote the case's first report used (canned replies in it come first)."""
-    return incident.reports[0].language if incident.reports else "en"
-
-
 @bp.get("/incidents/<uuid:incident_id>")
 @staff_page()
 def incident(principal, incident_id: uuid.UUID):
@@ -111,7 +107,7 @@ def incident(principal, incident_id: uuid.UUID):
     standing = (review.decision_standing(session, request=case.unfreeze_request, staff_id=principal.id,
                                          role=principal.role) if case.unfreeze_request is not None else None)
     return render_template("console/incident.html", principal=principal, case=case, allowed=allowed, chains=CHAINS,
-                           thread=console_thread(incident_id, principal, owner_language(case.incident)),
+                           thread=console_thread(incident_id, principal, owner_language(session, incident_id=incident_id)),
                            standing=standing,
                            traceable=set(runtime().ports.explorers))
 

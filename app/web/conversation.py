@@ -23,37 +23,6 @@ from incidents.conversation import attachments as files
 from incidents.conversation.messages import MAX_BODY, post_message
 
 
-def explain_refusal(error: DomainError) -> str:
-    """A refusal of a message or a file in the page's language."""
-    reason = (error.extra or {}).get("reason")
-    field_errors = (error.extra or {}).get("errors") or {}
-    if error.status == 413:
-        return _("The file is larger than %(size)d MiB.", size=attachment_limits(current_app.config).max_bytes
-                 // (1024 * 1024))
-    if error.status == 415:
-        return _("This type of file is not accepted. Send a PNG, JPEG or WebP picture, a PDF or a plain-text file.")
-    if reason == "empty":
-        return _("The file is empty.")
-    if reason == "name":
-        return _("Rename the file: its name is too long or contains a path or control characters.")
-    if reason == "damaged":
-        return _("The file is damaged or cut off. Send it again.")
-    if "body" in field_errors:
-        return _("Write a message of 1 to %(count)d characters.", count=MAX_BODY)
-    if "to" in field_errors:
-        return _("Choose whose thread you answer.")
-    if "attachment_ids" in field_errors:
-        return _("That file cannot be attached to this message.")
-    if error.slug == "illegal-transition":
-        return _("This case is closed to new messages. File a new report if you need help.")
-    if error.slug == "conflict" and "max_per_incident" in (error.extra or {}):
-        return _("This case already holds the most files it can take (%(count)d).",
-                 count=error.extra["max_per_incident"])
-    if isinstance(error, FormInput):
-        return error.detail
-    return refusal_text(error)
-
-
 def _send(incident_id: uuid.UUID, principal: Principal, **staff_fields) -> None:
     """Store the posted file, if any, then the message with it."""
     body = request.form.get("body") or ""
@@ -103,7 +72,7 @@ def owner_message(incident_id: uuid.UUID):
         _send(incident_id, principal)
     except DomainError as error:
         get_session().rollback()
-        flash(explain_refusal(error), "error")
+        flash(refusal_text(error), "error")  # a message's or a file's refusal, from the one catalogue
     else:
         flash(_("Your message was sent."), "success")
     return _back("owner.case_page", incident_id=incident_id)
@@ -131,7 +100,7 @@ def console_message(principal, incident_id: uuid.UUID):
               to=_uuid(to))
     except DomainError as error:
         get_session().rollback()
-        flash(explain_refusal(error), "error")
+        flash(refusal_text(error), "error")  # a message's or a file's refusal, from the one catalogue
     else:
         flash(_("Internal note added.") if internal else _("Reply sent."), "success")
     return _back("console.incident", incident_id=incident_id)

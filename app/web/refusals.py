@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -16,8 +17,11 @@ from flask_babel import ngettext
 from kernel.errors import DomainError
 from app.web import now, words
 from app.web.words import word
+from incidents.conversation.messages import MAX_BODY
+from incidents.reopening import MAX_REASON
 
 TOTP_STEP_SECONDS = 30
+MIB = 1024 * 1024
 Groups = dict[str, str]
 Render = Callable[[Groups, DomainError], str]
 
@@ -30,12 +34,44 @@ def _machine_word(machine: str, value: str) -> str:
     return word(words.CONTAINMENT if machine == "containment" else words.STAFF_STATUS, value)
 
 
-def _next_code_said() -> str:
-    """A code of this 30 s step was used already: when the authenticator shows the next one."""
-    return ngettext("That code has already been used. Your authenticator app shows a new code in about %(num)d "
-                    "second: enter that one.",
-                    "That code has already been used. Your authenticator app shows a new code in about %(num)d "
-                    "seconds: enter that one.", TOTP_STEP_SECONDS - int(now().timestamp()) % TOTP_STEP_SECONDS)
+def seconds_to_next_step(at: datetime) -> int:
+    """Seconds until an authenticator app shows its next code (codes change every 30 s, on the clock)."""
+    return TOTP_STEP_SECONDS - int(at.timestamp()) % TOTP_STEP_SECONDS
+
+
+def told_by_slug(error: DomainError, *, factor: str | None, at: datetime) -> str | None:
+    """A refusal whose meaning is its kind and numbers (attempts left, how long to wait), whatever its text says;
+    None when its kind alone does not tell it (the rules then read its message)."""
+    extra = error.extra or {}
+    retry = extra.get("retry_after")
+    if error.slug == "wrong-code":
+        return _("That code is not correct. Attempts left: %(count)d.", count=extra.get("remaining_attempts", 0))
+    if error.slug == "code-already-used" and factor == "sms":
+        return _("That code has already been used. Ask for a new code by text message.")
+    if error.slug == "code-already-used":  # an authenticator's code (the console's step-up, the owner's TOTP)
+        return ngettext("That code has already been used. Your authenticator app shows a new code in about "
+                        "%(num)d second: enter that one.",
+                        "That code has already been used. Your authenticator app shows a new code in about "
+                        "%(num)d seconds: enter that one.", seconds_to_next_step(at))
+    if error.slug == "too-many-attempts" and retry:
+        minutes = max(1, -(-int(retry) // 60))
+        return ngettext("Too many wrong codes. You can enter a new code in %(num)d minute (at %(time)s).",
+                        "Too many wrong codes. You can enter a new code in %(num)d minutes (at %(time)s).",
+                        minutes, time=(at + timedelta(seconds=int(retry))).strftime("%H:%M UTC"))
+    if error.slug == "rate-limited" and retry:
+        return ngettext("A new code cannot be sent yet. Try again in %(num)d second.",
+                        "A new code cannot be sent yet. Try again in %(num)d seconds.", int(retry))
+    return None
+
+
+# Kinds `told_by_slug` always tells, whatever their message: the rules need not know their messages.
+ALWAYS_TOLD_BY_SLUG = frozenset({"wrong-code", "code-already-used"})
+
+
+def _number(error: DomainError, key: str, written: str) -> int:
+    """A limit the refusal carries (its extra, else the number in its message)."""
+    value = (error.extra or {}).get(key, written)
+    return int(value) if str(value).isdigit() else 0
 
 
 def _checklist_missing(error: DomainError) -> str:
@@ -58,6 +94,9 @@ RULES: list[tuple[str, Render]] = [
                     to=word(words.UNFREEZE_STATUS, g["to"]))),
     (r"the incident is (?P<status>\w+); only a closed case can be reopened",
      lambda g, e: _("The case is “%(status)s”: only a closed case can be reopened.", status=_status(g["status"]))),
+    (r"reason: must not be blank", lambda g, e: _("Say why the case is reopened.")),
+    (r"reason: is longer than \S+ characters",
+     lambda g, e: _("Write the reason in at most %(count)d characters.", count=MAX_REASON)),
     (r"the incident is no longer closed; it was reopened already",
      lambda g, e: _("The case was reopened already (perhaps by a second click); nothing more was done.")),
     (r"the incident is (?P<status>\w+)",
@@ -125,12 +164,17 @@ RULES: list[tuple[str, Render]] = [
      lambda g, e: _("You have no authenticator enrolled: ask an administrator to enrol one.")),
     (r"no authenticator state for this owner", lambda g, e: _("No authenticator is on record for this owner.")),
     (r"owner_kind: .*", lambda g, e: _("This authenticator belongs to neither an account nor a staff member.")),
-    (r"This code has already been used\.", lambda g, e: _next_code_said()),
+    # A wrong or used code, and a lock or wait that says how long, are told by `told_by_slug`; these are the locks
+    # and waits that do not say how long.
     (r"This code has expired; ask for a new one\.", lambda g, e: _("That code has expired: ask for a new one.")),
     (r"Too many attempts; the authenticator is locked\.|Too many failed sign-ins; try again later\.",
      lambda g, e: _("Too many wrong codes: the authenticator is locked for a while. Try again later.")),
-    (r"Too many wrong codes(?:; no new code can be sent)?\.",
-     lambda g, e: _("Too many wrong codes: this code is blocked. Start a new verification to get a new code.")),
+    (r"Too many wrong codes(?:; no new code can be sent)?\.|Too many attempts\.",  # an SMS code, on the owner's page
+     lambda g, e: _("Too many wrong codes: this code is blocked. Start a new verification below to get a new "
+                    "code.")),
+    (r"Too many wrong authenticator codes were entered for this account\. .*",
+     lambda g, e: _("Too many wrong authenticator codes were entered for this account. Enter the text message code "
+                    "first, then the authenticator code.")),
     (r"A new code cannot be sent yet\.", lambda g, e: _("A new code cannot be sent yet. Try again in a minute.")),
     # Lists and things that are not there.
     (r"cursor: is not a cursor this list gave out",
@@ -144,19 +188,21 @@ RULES: list[tuple[str, Render]] = [
     (r"the case was resolved more than 7 days ago; file a new report",
      lambda g, e: _("This case was resolved more than 7 days ago. File a new report if you need help.")),
     (r"body: must not be empty|body: is longer than \S+ characters",
-     lambda g, e: _("Write a message of 1 to 4000 characters.")),
+     lambda g, e: _("Write a message of 1 to %(count)d characters.", count=MAX_BODY)),
     (r"(?P<field>\w+): is for staff only", lambda g, e: _("Only staff may set this.")),
     (r"to: is not a report of this case|to: name the report whose thread you answer .*",
      lambda g, e: _("Choose whose thread you answer.")),
     (r"attachment_ids: .*", lambda g, e: _("That file cannot be attached to this message.")),
     (r"the case already holds (?P<count>\S+) files",
-     lambda g, e: _("This case already holds the most files it can take (%(count)s).", count=g["count"])),
+     lambda g, e: _("This case already holds the most files it can take (%(count)d).",
+                    count=_number(e, "max_per_incident", g["count"]))),
     (r"file: (?:has no file name|file name .*)",
      lambda g, e: _("Rename the file: its name is too long or contains a path or control characters.")),
     (r"file: is empty", lambda g, e: _("The file is empty.")),
     (r"file: (?:is a damaged or truncated (?:image|PDF)|the image has more than \S+ pixels)",
      lambda g, e: _("The file is damaged or cut off. Send it again.")),
-    (r"the file is larger than (?P<size>\S+) bytes", lambda g, e: _("The file is too large.")),
+    (r"the file is larger than (?P<size>\S+) bytes",
+     lambda g, e: _("The file is larger than %(size)d MiB.", size=_number(e, "max_bytes", g["size"]) // MIB)),
     (r"the file is .+; accepted are .+",
      lambda g, e: _("This type of file is not accepted. Send a PNG, JPEG or WebP picture, a PDF or a plain-text "
                     "file.")),
@@ -206,11 +252,16 @@ def matching_rule(detail: str) -> Render | None:
     return None
 
 
-def refusal_text(error: DomainError) -> str:
-    """The refusal in the page's language: its own rule, or what its kind of refusal means."""
+def refusal_text(error: DomainError, *, factor: str | None = None, at: datetime | None = None) -> str:
+    """The refusal in the page's language: told by its kind and numbers where those say it all, else by the rule
+    for its message, else by what its kind of refusal means. `factor` ("sms" or "totp", where the page knows it)
+    picks what a used code's next step is; `at` is now unless given."""
     detail = error.detail or ""
     if error.slug == "form-input":  # a page's own refusal, already in the page's language
         return detail
+    said = told_by_slug(error, factor=factor, at=at or now())
+    if said is not None:
+        return said
     for pattern, render in _COMPILED:
         found = pattern.fullmatch(detail)
         if found:

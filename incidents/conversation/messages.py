@@ -109,10 +109,18 @@ def _move_status(session: Session, incident: Incident, message: Message, now: da
                    reason="the owner replied", now=now)
 
 
+def other_open_case(session: Session, *, account_id: str, excluding: uuid.UUID | None = None) -> uuid.UUID | None:
+    """The id of the account's open case other than `excluding`, if there is one (an account has one open case,
+    so a closed or resolved case must not become open beside it)."""
+    query = select(Incident.id).where(Incident.account_id == account_id, Incident.status.in_(OPEN_STATUSES))
+    if excluding is not None:
+        query = query.where(Incident.id != excluding)
+    return session.scalar(query.limit(1))
+
+
 def _refuse_a_second_open_case(session: Session, incident: Incident) -> None:
     """An account has one open case: a newer one takes the reply instead of this one reopening."""
-    newer = session.scalar(select(Incident.id).where(Incident.account_id == incident.account_id,
-                                                     Incident.status.in_(OPEN_STATUSES)).limit(1))
+    newer = other_open_case(session, account_id=incident.account_id, excluding=incident.id)
     if newer is not None:
         raise Conflict("a newer case is open for this account; write there", incident_id=str(newer))
 

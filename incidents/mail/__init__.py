@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from kernel.errors import DomainError
+from kernel.errors import DeliveryFailed
 
 
 @dataclass(frozen=True)
@@ -25,14 +25,10 @@ class MailReceipt:
     message_id: str | None = None
 
 
-class MailDeliveryFailed(DomainError):
+class MailDeliveryFailed(DeliveryFailed):
     """The transport did not take the message; `is_retryable` tells whether trying later may help."""
 
     status, slug, title = 502, "mail-delivery-failed", "The email could not be sent"
-
-    def __init__(self, detail: str, *, is_retryable: bool = True):
-        super().__init__(detail)
-        self.is_retryable = is_retryable
 
 
 class Mailer(Protocol):

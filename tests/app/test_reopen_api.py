@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from incidents.models import AuditEvent, ExchangeCommand, Incident
@@ -99,3 +100,30 @@ def test_reopening_an_account_the_exchange_still_does_not_know_closes_it_again_a
     incident = _read(app, select(Incident).where(Incident.id == uuid.UUID(incident_id)))
     assert incident.outcome == "account_unknown"
 
+
+
+def test_a_risk_officer_reopens_and_the_reason_is_at_most_2000_characters(client, app):
+    incident_id, _owner = _closed_as_unknown(client, "U7307")
+    exchange_account(app, "U7307")
+    officer = bearer(staff_token(app, "risk_officer"))
+    too_long = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "x" * 2001}, headers=officer)
+    assert too_long.status_code == 422 and "reason" in too_long.get_json()["errors"]
+    assert _read(app, select(Incident.status).where(Incident.id == uuid.UUID(incident_id))) == "closed"
+    reopened = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "the owner called"},
+                           headers=officer)
+    assert reopened.status_code == 200 and reopened.get_json()["status"] == "in_progress"
+    event = _read(app, select(AuditEvent).where(AuditEvent.incident_id == uuid.UUID(incident_id),
+                                                AuditEvent.action == "incident.reopened"))
+    assert event.data["reason"] == "the owner called"
+
+
+def test_reopen_case_itself_refuses_a_blank_reason_before_reading_anything(app):
+    from incidents.reopening import reopen_case
+    from kernel.errors import InvalidInput
+
+    with app.extensions["lockdesk"].sessions() as session:
+        for reason, said in (("  \n ", "reason: must not be blank"),
+                             ("x" * 2001, "reason: is longer than 2000 characters")):
+            with pytest.raises(InvalidInput) as refused:
+                reopen_case(session, incident_id=uuid.uuid4(), reason=reason, actor="staff:x", sla_hours=24)
+            assert refused.value.detail == said

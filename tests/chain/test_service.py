@@ -134,6 +134,8 @@ def test_freeze_letters_go_to_each_exchange_reached_with_the_evidence(chain_sess
     assert "5.9 ETH" in chinese and "To:" not in chinese and "Deposits at" not in chinese
     assert theft.root in letters["OKX"] and theft.hashes["a->okx"] in letters["OKX"]
     assert "5.9 ETH" in letters["OKX"]
+    only_chinese = service.draft_freeze_requests(chain_session, trace_id=trace.id, now=NOW, languages=("zh-CN",))
+    assert [(letter.exchange, letter.language, letter.text) for letter in only_chinese] == [("OKX", "zh-CN", chinese)]
     svg = service.get_trace_svg(chain_session, trace_id=trace.id)
     assert svg.startswith("<svg") and "OKX" in svg
 

@@ -190,6 +190,21 @@ def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_s
     assert re.search(r"<td>—</td>", client.get("/console/").text)  # no score of 0 beside a critical case
 
 
+def test_canned_replies_follow_the_language_of_the_owners_latest_report_as_notifications_do(app, client, agent,
+                                                                                             clock):
+    from tests.web.conftest import open_exchange_account
+    from tests.web.test_owner_pages import report
+
+    open_exchange_account(app, "U3014")
+    report(app.test_client(), "U3014")
+    clock.advance(minutes=1)
+    report(app.test_client(), "U3014", language="zh-CN")  # joins the open case
+    sign_in(client, agent, clock)
+    case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
+    options = re.findall(r'<option value="[a-z_]+:(en|zh-CN)"', client.get(case_url).text)
+    assert options and options[0] == "zh-CN" and "en" in options
+
+
 def test_a_chain_without_an_explorer_names_the_setting_that_gives_it_one(app, client, agent, clock):
     from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report

@@ -142,6 +142,16 @@ def test_the_checklist_says_what_to_do_and_ticks_itself_from_the_exchanges_secur
     assert "done" in page.locator("[data-testid=owner-item-password_reset]").get_attribute("class")
     assert "todo" in page.locator("[data-testid=owner-item-two_factor_rebound]").get_attribute("class")
     shot(page, f"journey-{language.lower()}-07-checklist")
+    runner = demo.app.test_cli_runner()  # the demo plays the owner's new password and authenticator at the exchange
+    for kind in ("password_reset", "totp_changed"):
+        played = runner.invoke(args=["exchange", "add-security-event", "--account", "U1001", "--kind", kind])
+        assert played.exit_code == 0, played.output
+    refused = runner.invoke(args=["exchange", "add-security-event", "--account", "NOPE", "--kind", "password_reset"])
+    assert refused.exit_code == 2 and "no account NOPE" in refused.output
+    run_jobs(demo)  # the clock passes the events' time
+    submit(page, "form[action$='/account/recheck'] button")
+    for item in ("password_reset", "two_factor_rebound"):
+        assert "done" in page.locator(f"[data-testid=owner-item-{item}]").get_attribute("class")
     page.context.close()
 
 

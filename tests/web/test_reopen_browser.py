@@ -14,6 +14,8 @@ from tests.web.test_browser import DESKTOP, EVIDENCE_NOTE, chromium, shot, staff
 from tests.web.test_journey_browser import demo, owner_page, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 LANGUAGES = ["en", "zh-CN"]
 SAID = {
     "en": {"in_progress": "In progress", "frozen": "Frozen", "reopened": "reopened this case",

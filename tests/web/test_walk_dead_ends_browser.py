@@ -1,8 +1,8 @@
 """Dead ends met walking the demo as a newcomer, each proven gone in the browser: the console answers the thread
 of the owner who wrote last (and only an asked owner reads "waiting for your reply"), the timeline has words for
 every event, the queue opens on the cases still being worked, a used step-up code says when the next one comes,
-the owner learns when the withdrawal hold ends, and the demo can play the owner's new password and
-authenticator at the exchange."""
+and the owner learns when the withdrawal hold ends. (The demo playing the owner's new password and
+authenticator at the exchange is proven with the checklist's own test, in test_journey_steps_browser.py.)"""
 from __future__ import annotations
 
 import re
@@ -13,6 +13,8 @@ from tests.web.conftest import make_staff, open_exchange_account
 from tests.web.test_browser import DESKTOP, chromium, staff_sign_in, submit, tick_all_items  # noqa: F401
 from tests.web.test_journey_browser import demo, make_run_setting, owner_page, run_jobs, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LANGUAGES = ["en", "zh-CN"]
 SAID = {
@@ -92,25 +94,3 @@ def test_a_used_step_up_code_says_when_the_next_comes_and_the_owner_learns_when_
     held = text(view, "[data-testid=outcome]")
     assert said["hold"] in held and "UTC" in held  # until when, not "for a while"
     view.context.close()
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_the_demo_plays_the_owners_new_password_and_authenticator_and_the_checklist_ticks_itself(
-        demo, chromium, language):
-    open_exchange_account(demo.app, "U1001")
-    incident_id, owner = api_report(demo)
-    api_verified_and_asked(demo, incident_id, owner)
-    page = owner_page(chromium, language)
-    page.goto(owner["link"])
-    assert "todo" in page.locator("[data-testid=owner-item-password_reset]").get_attribute("class")
-    runner = demo.app.test_cli_runner()
-    for kind in ("password_reset", "totp_changed"):  # what the owner does at the exchange
-        played = runner.invoke(args=["exchange", "add-security-event", "--account", "U1001", "--kind", kind])
-        assert played.exit_code == 0, played.output
-    refused = runner.invoke(args=["exchange", "add-security-event", "--account", "NOPE", "--kind", "password_reset"])
-    assert refused.exit_code == 2 and "no account NOPE" in refused.output
-    run_jobs(demo)  # the clock passes the events' time
-    submit(page, "form[action$='/account/recheck'] button")  # "I have done it: check with the exchange again"
-    for item in ("password_reset", "two_factor_rebound"):
-        assert "done" in page.locator(f"[data-testid=owner-item-{item}]").get_attribute("class")
-    page.context.close()

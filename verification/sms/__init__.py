@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from kernel.errors import DomainError
+from kernel.errors import DeliveryFailed
 
 
 @dataclass(frozen=True)
@@ -15,15 +15,11 @@ class SmsReceipt:
     message_id: str | None = None
 
 
-class SmsDeliveryFailed(DomainError):
-    """The gateway did not accept the message; the code was not delivered."""
+class SmsDeliveryFailed(DeliveryFailed):
+    """The gateway did not accept the message; the code was not delivered (`is_retryable` is False for a bad
+    number)."""
 
     status, slug, title = 502, "sms-delivery-failed", "The text message could not be sent"
-
-    def __init__(self, detail: str, *, is_retryable: bool = True):
-        super().__init__(detail)
-        # False when the gateway refused the message itself (a bad number): sending it again cannot help.
-        self.is_retryable = is_retryable
 
 
 class SmsGateway(Protocol):
