@@ -52,7 +52,8 @@ def execute_due_unfreezes(session: Session, *, policy: ReviewPolicy, now: dateti
 
 
 def settle_unfreezes(session: Session, *, now: datetime | None = None, limit: int = 50) -> int:
-    """The worker's sweep: requests whose unfreeze command finished become completed (incident resolved) or failed."""
+    """The worker's sweep: requests whose unfreeze command finished become completed (incident resolved) or
+    failed. The recorder settles each as its outcome is written (`settle_command`); the sweep is the backstop."""
     now = now or utcnow()
     query = (select(UnfreezeRequest).join(UnfreezeExecution, UnfreezeExecution.request_id == UnfreezeRequest.id)
              .join(ExchangeCommand, ExchangeCommand.id == UnfreezeExecution.command_id)
@@ -115,6 +116,16 @@ def _cooldown_hours(session: Session, request: UnfreezeRequest, incident: Incide
     """The exchange's withdrawal hold after the unfreeze: doubled when 2FA was bound anew."""
     rebound = evidence.two_factor_rebound(session, incident, trust_days=policy.trust_days)
     return policy.rebound_cooldown_hours if rebound else policy.cooldown_hours
+
+
+def settle_command(session: Session, command: ExchangeCommand, incident: Incident | None, now: datetime) -> int:
+    """Settle the request of an unfreeze command as its outcome is recorded, in the recorder's transaction, so
+    no one reads a resolved case beside a request still `executing`; 1 when something changed."""
+    execution = session.scalars(select(UnfreezeExecution).where(UnfreezeExecution.command_id == command.id)).first()
+    if execution is None or incident is None:
+        return 0
+    request = session.get(UnfreezeRequest, execution.request_id, with_for_update=True)
+    return settle(session, request, incident, now)
 
 
 def settle(session: Session, request: UnfreezeRequest, incident: Incident, now: datetime) -> int:

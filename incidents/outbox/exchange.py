@@ -140,6 +140,7 @@ def _record_done(session: Session, claim: Claim, command: ExchangeCommand, incid
     effect = effects.apply_exchange_answer(session, command, incident, result.answer, now=now)
     lease.finish(command, "done", completed_at=now, last_error=None, result=effect.summary)
     audit_outcome(session, claim, "exchange.command.done", {"result": effect.summary}, now)
+    _settle_unfreeze(session, command, incident, now)
     return Outcome(command_id=command.id, action=command.action, outcome="done", containment=effect.containment,
                    frozen_after_seconds=effect.frozen_after_seconds)
 
@@ -163,7 +164,16 @@ def _record_failed(session: Session, claim: Claim, command: ExchangeCommand, inc
     state = effects.apply_exchange_refusal(session, command, incident, result.error or "refused", now=now)
     lease.finish(command, "failed", completed_at=now, last_error=result.error)
     audit_outcome(session, claim, "exchange.command.failed", {"error": result.error}, now)
+    _settle_unfreeze(session, command, incident, now)
     return Outcome(command_id=command.id, action=command.action, outcome="failed", containment=state)
+
+
+def _settle_unfreeze(session: Session, command: ExchangeCommand, incident: Incident | None, now: datetime) -> None:
+    """An unfreeze's request is settled with its command's outcome, in the same transaction."""
+    if command.action == "unfreeze":
+        from incidents.review_execution import settle_command  # the review builds on the outbox, not back
+
+        settle_command(session, command, incident, now)
 
 
 def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult, _policy: DispatchPolicy,

@@ -121,10 +121,10 @@ def test_an_approval_inside_the_waiting_period_executes_only_when_it_ends(app, a
         queued = review.execute_due_unfreezes(session, policy=policy(app), now=frozen_at + timedelta(minutes=121))
     assert len(queued) == 1 and incident_of(app, case).containment == "unfreeze_pending"
     drain(app, now=frozen_at + timedelta(minutes=121))
-    with sessions_of(app)() as session:
-        assert review.settle_unfreezes(session) == 1
+    with sessions_of(app)() as session:  # settled as the exchange's answer was recorded: no sweep needed
         stored = session.get(UnfreezeRequest, request.id)
         assert stored.status == "completed"
+        assert review.settle_unfreezes(session) == 0
     incident = incident_of(app, case)
     assert (incident.containment, incident.status) == ("unfrozen", "resolved")
 
@@ -163,8 +163,8 @@ def test_an_unfreeze_the_exchange_refuses_fails_the_request_and_keeps_the_accoun
     due = frozen_at + timedelta(minutes=121)
     decide(app, request.id, officer, now=due)
     drain(app, now=due)
-    with sessions_of(app)() as session:
-        assert review.settle_unfreezes(session, now=due) == 1
+    with sessions_of(app)() as session:  # settled as the refusal was recorded: no sweep needed
+        assert review.settle_unfreezes(session, now=due) == 0
         failed = session.get(UnfreezeRequest, request.id)
         assert failed.status == "failed" and "legal hold" in failed.reason
         events = session.scalars(select(AuditEvent.action).where(AuditEvent.subject_id == str(request.id))).all()
