@@ -18,25 +18,14 @@ CATALOGUES = {"en": "en", "zh-CN": "zh_CN"}
 
 def render_case_pdf(case: CaseEvidence, language: str) -> bytes:
     """case.pdf in the chosen language: WeasyPrint lays out the page with the system's CJK fonts."""
-    CSS, HTML = _weasyprint()
+    from weasyprint import CSS, HTML  # imported on use: loading Pango costs the other routes nothing
+
     with force_locale(CATALOGUES[language]):
         html = render_template("evidence/case.html", case=case, language=language,
                                written_at=utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                                exchange_name=current_app.config.get("EXCHANGE_NAME") or "Lockdesk",
                                key_id=instance_signer().key_id)
     return HTML(string=html).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])
-
-
-def _weasyprint():
-    """WeasyPrint's CSS and HTML, imported on use (loading Pango costs the other routes nothing).
-
-    Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would let the evidence files'
-    sniffing take a truncated image as whole; the case PDF embeds no uploaded image, so the flag is put back."""
-    from PIL import ImageFile
-    from weasyprint import CSS, HTML
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    return CSS, HTML
 
 
 def instance_signer() -> Signer:

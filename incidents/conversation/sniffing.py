@@ -7,7 +7,7 @@ import warnings
 from dataclasses import dataclass
 
 import filetype
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from kernel.errors import DomainError, InvalidInput
 
@@ -110,6 +110,9 @@ def reencode_image(data: bytes, image_format: str) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow's LOAD_TRUNCATED_IMAGES is process-wide and libraries set it (WeasyPrint does on import):
+            # a cut-off upload must fail to decode here whatever another part of the process asked for.
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise BadFile("damaged", f"the image has more than {MAX_PIXELS} pixels")
