@@ -75,16 +75,14 @@ def is_page_request() -> bool:
                                              accept.quality("application/problem+json"))
 
 
-def protect_pages(blueprint, *, deny_framing: bool) -> None:
-    """CSRF on every form of the blueprint; its pages hold personal or case data: never cached or referred."""
+def protect_pages(blueprint) -> None:
+    """CSRF on every form of the blueprint; its pages hold personal or case data: never cached. (Framing,
+    referrers and sniffing are refused for every answer by app/security_headers.py.)"""
     blueprint.before_request(csrf.protect)
 
     @blueprint.after_request
     def _no_store(response):
         response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if deny_framing:
-            response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
 

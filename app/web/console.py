@@ -33,7 +33,7 @@ QUEUES = ("support", "risk")
 WORKING_ROLES = ("agent", "risk_officer")
 
 
-protect_pages(bp, deny_framing=True)
+protect_pages(bp)
 
 
 def _safe_next(target: str | None) -> str:

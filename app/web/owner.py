@@ -35,7 +35,7 @@ ANSWER_KEY = "report_answer"
 ONE_YEAR = 365 * 24 * 3600
 
 
-protect_pages(bp, deny_framing=False)
+protect_pages(bp)
 
 
 def page_language() -> str:
