@@ -11,8 +11,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.adapters import setting
-from app.db import FieldCipher, utcnow
-from app.key_rotation import Progress, register
+from app.db import FieldCipher, Progress, utcnow
+from app.key_rotation import register
 from incidents.conversation.attachments import (
     AttachmentLimits,
     purge_expired_attachments,
@@ -110,8 +110,7 @@ class StoredFiles:
         """Rewrite every file not yet under the newest key, in batches; the store of the running application."""
         store = current_app.extensions["lockdesk"].ports.blob_store
         with sessions() as session:
-            counts = rotate_attachment_keys(session, store=store, cipher=cipher, batch=batch_size)
-        return Progress(seen=counts.seen, rotated=counts.rotated, current=counts.current)
+            return rotate_attachment_keys(session, store=store, cipher=cipher, batch=batch_size)
 
 
 register(lambda: [StoredFiles()])

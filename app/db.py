@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -61,6 +62,16 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+@dataclass
+class Progress:
+    """What a key rotation did to one kind of encrypted data: values looked at, re-encrypted, already under the
+    newest key (`keys rotate` adds these up over every kind)."""
+
+    seen: int = 0
+    rotated: int = 0
+    current: int = 0
 
 
 class FieldCipher:

@@ -16,20 +16,11 @@ from typing import Protocol
 from sqlalchemy import Table, Text, literal, select, type_coerce, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import Base, EncryptedText, FieldCipher
+from app.db import Base, EncryptedText, FieldCipher, Progress
 
 MODEL_MODULES = ("incidents.models", "incidents.exchange.models", "exchange_sim.models", "verification.models",
                  "chain.models")
 ROTATED = "keys.rotated"
-
-
-@dataclass
-class Progress:
-    """What one kind of encrypted data held: values looked at, re-encrypted, already under the newest key."""
-
-    seen: int = 0
-    rotated: int = 0
-    current: int = 0
 
 
 class Rotator(Protocol):

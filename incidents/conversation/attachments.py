@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import FieldCipher, utcnow
+from app.db import FieldCipher, Progress, utcnow
 from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from incidents import audit
 from incidents.access import Principal
@@ -170,22 +170,13 @@ def claim_for_message(session: Session, *, incident_id: uuid.UUID, ids: list[uui
     return [rows[attachment_id] for attachment_id in wanted]
 
 
-@dataclass
-class FileRotation:
-    """What a rotation of the stored files did: files looked at, re-encrypted, already under the newest key."""
-
-    seen: int = 0
-    rotated: int = 0
-    current: int = 0
-
-
 def rotate_attachment_keys(session: Session, *, store: BlobStore, cipher: FieldCipher | None = None,
-                           batch: int = 100) -> FileRotation:
+                           batch: int = 100) -> Progress:
     """Re-encrypt every stored file under the cipher's newest key, skipping those already under it.
 
     Each file is rewritten whole (a put replaces the object), so a run stopped half-way is run again.
     """
-    cipher, counts, after = cipher or FieldCipher.active(), FileRotation(), None
+    cipher, counts, after = cipher or FieldCipher.active(), Progress(), None
     while True:
         query = select(Attachment.id, Attachment.storage_key).where(Attachment.purged_at.is_(None))
         if after is not None:
