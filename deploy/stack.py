@@ -13,7 +13,6 @@ every variable the processes get is written to <folder>/stack.env (`set -a; . <f
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import secrets
 import signal
@@ -25,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from cryptography.fernet import Fernet
+
+from app.secrets import GENERATORS
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -61,10 +61,9 @@ def stored_secrets(folder: Path) -> dict[str, str]:
     """The stack's secrets, generated on the first start and kept in <folder>/secrets.env (0600)."""
     path = folder / "secrets.env"
     if not path.exists():
-        values = {"SECRET_KEY": secrets.token_urlsafe(48), "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-                  "ANOMALY_WEBHOOK_SECRET": secrets.token_urlsafe(32), "EXCHANGE_API_SECRET": secrets.token_urlsafe(32),
-                  "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24),
-                  "SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+        # Lockdesk's own secrets made as the application would make them, and the two of the stack's vendors.
+        values = {**{name: make() for name, make in GENERATORS.items()},
+                  "EXCHANGE_API_SECRET": secrets.token_urlsafe(32), "TWILIO_AUTH_TOKEN": secrets.token_urlsafe(24)}
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.writelines(f"{name}={value}\n" for name, value in values.items())
@@ -133,8 +132,7 @@ class Stack:
         stack = {
             "LOCKDESK_ENV": "production", "DATABASE_URL": ensure_database(self.database, host="127.0.0.1",
                                                                             user="postgres"),
-            "SECRET_KEY": keys["SECRET_KEY"], "FIELD_ENCRYPTION_KEY": keys["FIELD_ENCRYPTION_KEY"],
-            "ANOMALY_WEBHOOK_SECRET": keys["ANOMALY_WEBHOOK_SECRET"], "SIGNING_KEY": keys["SIGNING_KEY"],
+            **{name: keys[name] for name in GENERATORS},
             "EXCHANGE_ADAPTER": "http", "EXCHANGE_API_BASE": exchange_url, "EXCHANGE_API_KEY": EXCHANGE_KEY,
             "EXCHANGE_API_SECRET": keys["EXCHANGE_API_SECRET"],
             "SMS_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": keys["TWILIO_AUTH_TOKEN"],
