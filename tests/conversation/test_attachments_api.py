@@ -129,8 +129,10 @@ def test_a_case_takes_at_most_the_configured_number_of_files(app, client, owner,
 
 def test_a_flood_of_uploads_is_rate_limited_per_token(app, client, owner, agent_headers):
     app.config["ATTACHMENT_RATE_LIMIT"] = "3 per minute"
-    statuses = [upload(client, owner, owner.headers, png()).status_code for _ in range(4)]
-    assert statuses == [201, 201, 201, 429]
+    answers = [upload(client, owner, owner.headers, png()) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [201, 201, 201, 429]
+    refused = answers[-1]  # API.md: a 429 says when to come back
+    assert refused.headers["Content-Type"] == "application/problem+json" and int(refused.headers["Retry-After"]) > 0
     assert upload(client, owner, agent_headers, png()).status_code == 201  # another token, its own count
 
 
