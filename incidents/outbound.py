@@ -17,6 +17,7 @@ from kernel.errors import DomainError
 from incidents.models import AuditEvent, Incident, OutboundWebhook
 from incidents.pinned_http import post_pinned
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
+from incidents.outbox.states import INITIAL
 from incidents.signatures import signature_header
 
 WEBHOOK_PREFIXES = ("incident.status.", "incident.containment.")
@@ -92,7 +93,7 @@ def enqueue_webhooks(session: Session, event: AuditEvent, *, urls: list[str]) ->
                "incident_id": str(event.incident_id) if event.incident_id else None,
                "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}
     rows = [OutboundWebhook(id=uuid.uuid4(), url=url, event_type=event.action, incident_id=event.incident_id,
-                            payload=payload, status="pending", attempts=0, next_attempt_at=event.occurred_at,
+                            payload=payload, status=INITIAL, attempts=0, next_attempt_at=event.occurred_at,
                             created_at=event.occurred_at) for url in urls]
     session.add_all(rows)
     return rows

@@ -19,6 +19,7 @@ from incidents.handoff.archive import Signer
 from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
 from incidents.handoff.peers import Peer, callback_address
+from incidents.handoff.states import transition_sent
 from incidents.outbound import WebhookUnreachable
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 from kernel.errors import DomainError
@@ -107,11 +108,11 @@ def _settle_requests(sessions: sessionmaker[Session], answered: list[tuple[_Prep
             if sent is None or message is None:
                 continue
             if message.status == "done" and sent.status == "queued":
-                sent.status, sent.updated_at = "sent", now
+                transition_sent(sent, "sent", updated_at=now)
                 sent.reference = (answer or {}).get("reference") or sent.reference
                 _audit(session, sent, "sent", {"reference": sent.reference}, now)
             elif message.status == "failed" and sent.status == "queued":
-                sent.status, sent.resolution, sent.updated_at = "failed", message.last_error, now
+                transition_sent(sent, "failed", resolution=message.last_error, updated_at=now)
                 _audit(session, sent, "failed", {"error": message.last_error}, now)
         session.commit()
 
