@@ -1,7 +1,7 @@
 """Staff routes of API.md "Incidents": queue, detail, timeline, transitions, manual freeze, roles."""
 import pytest
 
-from tests.factories import bearer, report_body, make_staff
+from tests.factories import bearer, report_body
 
 
 def open_incident(client, account="U1001", **overrides) -> dict:
@@ -111,10 +111,8 @@ def test_a_freeze_needs_a_reason_and_a_known_scope(client, agent):
     assert response.status_code == 422 and {"scope", "reason"} <= set(response.get_json()["errors"])
 
 
-def test_the_audit_list_is_for_officers_and_admins(client, app):
+def test_the_audit_list_is_for_officers_and_admins(client, agent, officer):
     incident = open_incident(client)
-    agent = make_staff(app, "agent").headers
-    officer = make_staff(app, "risk_officer").headers
     assert client.get("/api/v1/audit", headers=agent.headers).status_code == 403
-    events = client.get(f"/api/v1/audit?incident_id={incident['id']}", headers=officer).get_json()["items"]
+    events = client.get(f"/api/v1/audit?incident_id={incident['id']}", headers=officer.headers).get_json()["items"]
     assert events and all(e["incident_id"] == incident["id"] for e in events)
