@@ -1,23 +1,37 @@
-"""The one place that picks the outside-system adapters from the settings and puts them in the ports."""
+"""The one place that reads the settings, picks the outside-system adapters and puts them in the ports.
+
+Exchange (EXCHANGE_ADAPTER), SMS gateway (SMS_GATEWAY), mailer (SMTP_URL), chain explorers (ETH_RPC_URL,
+EVM_RPC_URLS, ESPLORA_URL, ETHERSCAN_API_URL/KEY, TRON_API_URL/KEY) and attachment store (ATTACHMENT_STORE).
+No other module builds one of them from the settings; the rest of the application takes them from the ports.
+"""
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.config import setting
+from chain.explorers.esplora import EsploraExplorer
+from chain.explorers.etherscan import EtherscanClient
+from chain.explorers.evm import EvmExplorer, native_asset
+from chain.explorers.http import HttpClient
+from chain.explorers.port import Explorer
+from chain.explorers.tron import TronExplorer
+from exchange_sim.local import LocalExchange
 from incidents.conversation.store import BlobStore, FileBlobStore
 from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
-from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangePort
+from incidents.mail import Mailer
+from incidents.mail.log import LogMailer
+from incidents.mail.smtp import SmtpMailer
 from verification.sms import SmsGateway
 from verification.sms.log import LogSmsGateway
 from verification.sms.twilio import TwilioSmsGateway
-
-T = TypeVar("T")
 
 EXCHANGE_DEFAULTS: dict[str, Any] = {
     "EXCHANGE_CONNECT_TIMEOUT": 2.0,
@@ -27,17 +41,10 @@ EXCHANGE_DEFAULTS: dict[str, Any] = {
     "EXCHANGE_BREAKER_FAILURES": 5,
     "EXCHANGE_BREAKER_RESET_SECONDS": 30.0,
 }
+DEFAULT_SENDER = "Lockdesk <security@lockdesk.invalid>"
 
 
-def setting(config: Mapping[str, Any], name: str, default: T, cast: Callable[[Any], T] | None = None) -> T:
-    """A setting from the app config, else the environment, else the default."""
-    value = config.get(name)
-    if value is None:
-        value = os.environ.get(name)
-    if value is None:
-        return default
-    return (cast or type(default))(value)
-
+# --- the exchange ---------------------------------------------------------------------------------------------
 
 def build_exchange(config: Mapping[str, Any], sessions: sessionmaker[Session]) -> ExchangePort:
     """The exchange adapter named by EXCHANGE_ADAPTER (`local` or `http`)."""
@@ -71,6 +78,8 @@ def _exchange_setting(config: Mapping[str, Any], name: str) -> Any:
     return setting(config, name, EXCHANGE_DEFAULTS[name])
 
 
+# --- text messages and mail -----------------------------------------------------------------------------------
+
 def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
     """The SMS gateway named by SMS_GATEWAY (`log` or `twilio`)."""
     kind = config.get("SMS_GATEWAY") or "log"
@@ -84,6 +93,57 @@ def build_sms_gateway(config: Mapping[str, Any]) -> SmsGateway:
                                 from_number=config["TWILIO_FROM"], api_base=config["TWILIO_API_BASE"])
     raise ValueError(f"SMS_GATEWAY must be log or twilio, not {kind!r}")
 
+
+def build_mailer(config: Mapping[str, Any]) -> Mailer:
+    """SMTP when SMTP_URL is set, else the log transport (MAIL_LOG_PATH or stderr)."""
+    url = config.get("SMTP_URL")
+    sender = config.get("MAIL_FROM") or DEFAULT_SENDER
+    if url:
+        return SmtpMailer(url, sender=sender, timeout=setting(config, "SMTP_TIMEOUT_SECONDS", 10.0))
+    return LogMailer(path=setting(config, "MAIL_LOG_PATH", "") or None)
+
+
+# --- chain explorers ------------------------------------------------------------------------------------------
+
+def build_explorers(config: Mapping[str, Any]) -> dict[str, Explorer]:
+    """Explorers for every chain the settings configure, by chain name (none configured: an empty dict).
+
+    ETH_RPC_URL and EVM_RPC_URLS (EVM JSON-RPC), ESPLORA_URL (bitcoin), ETHERSCAN_API_URL/KEY (history
+    for ethereum), TRON_API_URL/TRON_API_KEY (a TronGrid-compatible API).
+    """
+    etherscan = None
+    if config.get("ETHERSCAN_API_URL"):
+        etherscan = EtherscanClient.for_url(config["ETHERSCAN_API_URL"], config.get("ETHERSCAN_API_KEY"))
+    finality = int(config.get("EVM_FINALITY_DEPTH", 12))
+    explorers: dict[str, Explorer] = {
+        name: EvmExplorer.over_http(url, chain=name, native_asset=native_asset(name), finality_depth=finality,
+                                    etherscan=etherscan if name == "ethereum" else None)
+        for name, url in evm_urls(config).items()}
+    if config.get("ESPLORA_URL"):
+        explorers["bitcoin"] = EsploraExplorer(HttpClient(config["ESPLORA_URL"]))
+    if config.get("TRON_API_URL"):
+        explorers["tron"] = TronExplorer.over_http(config["TRON_API_URL"], config.get("TRON_API_KEY"))
+    return explorers
+
+
+def evm_urls(config: Mapping[str, Any]) -> dict[str, str]:
+    """ETH_RPC_URL for ethereum plus EVM_RPC_URLS (a JSON object name -> URL, or a dict)."""
+    urls: dict[str, str] = {}
+    extra = config.get("EVM_RPC_URLS") or {}
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError as exc:
+            raise ValueError("EVM_RPC_URLS must be a JSON object of chain name to URL") from exc
+    if not isinstance(extra, dict):
+        raise ValueError("EVM_RPC_URLS must be a JSON object of chain name to URL")
+    urls.update({str(name).lower(): str(url) for name, url in extra.items() if url})
+    if config.get("ETH_RPC_URL"):
+        urls["ethereum"] = config["ETH_RPC_URL"]
+    return urls
+
+
+# --- attachments ----------------------------------------------------------------------------------------------
 
 def build_blob_store(config: Mapping[str, Any], instance_path: str) -> BlobStore:
     """The attachment store named by ATTACHMENT_STORE (`file` under the instance folder, or `s3`)."""
@@ -105,8 +165,11 @@ def build_blob_store(config: Mapping[str, Any], instance_path: str) -> BlobStore
 
 
 def init_app(app: Flask) -> None:
-    """Build the adapters for this application and register them as ports."""
+    """Build every adapter of this application once and put each in its port."""
     runtime = app.extensions["lockdesk"]
-    runtime.ports.exchange = build_exchange(app.config, runtime.sessions)
-    runtime.ports.sms = build_sms_gateway(app.config)
-    runtime.ports.blob_store = build_blob_store(app.config, app.instance_path)
+    ports = runtime.ports
+    ports.exchange = build_exchange(app.config, runtime.sessions)
+    ports.sms = build_sms_gateway(app.config)
+    ports.mailer = build_mailer(app.config)
+    ports.explorers = build_explorers(app.config)
+    ports.blob_store = build_blob_store(app.config, app.instance_path)

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 DEFAULT_WEBHOOK_SECRET = "lockdesk-demo-webhook-secret"
+
+T = TypeVar("T")
 
 
 def _int(name: str, default: int) -> int:
@@ -103,3 +106,13 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
         "BENCH_FLOOR": env("BENCH_FLOOR"),
     }
+
+
+def setting(config: Mapping[str, Any], name: str, default: T, cast: Callable[[Any], T] | None = None) -> T:
+    """A setting from the app config, else the environment, else the default."""
+    value = config.get(name)
+    if value is None:
+        value = os.environ.get(name)
+    if value is None:
+        return default
+    return (cast or type(default))(value)

@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app.adapters import setting
+from app.config import setting
 from app.db import FieldCipher, Progress, utcnow
 from app.key_rotation import register
 from incidents.conversation.attachments import (

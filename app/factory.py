@@ -129,7 +129,7 @@ def _register_api(app: Flask) -> None:
     openapi_docs.finish(api.spec, traced_chains=frozenset(app.extensions["lockdesk"].ports.explorers))
     app.register_blueprint(operations.blp)
     api_docs.init_app(app)
-    if str(adapters.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
+    if str(settings.setting(app.config, "BENCH_FLOOR", "")).lower() in ("1", "true", "yes"):  # the bench only
         from app.api.floor import blp as floor_blp
         app.register_blueprint(floor_blp)
     app.extensions["lockdesk_api"] = api

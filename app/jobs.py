@@ -17,7 +17,7 @@ from flask import Flask
 from prometheus_client import Counter, Histogram
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters import setting
+from app.config import setting
 from app.heap import freeze_startup_objects
 from app.observability import incident_context
 from app.ports import Ports

@@ -56,10 +56,8 @@ def wake_tracer() -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Build the explorers from the settings and the runner the worker calls each tick."""
+    """The runner the worker calls each tick, over the explorers app/adapters.py put in the ports."""
     state = app.extensions["lockdesk"]
-    explorers = chain_service.build_explorers(app.config)
-    state.ports.explorers = explorers
-    state.ports.tracer = TraceRunner(state.sessions, explorers,
-                                        min_amount=Decimal(str(app.config.get("TRACE_MIN_AMOUNT", "0"))),
-                                        coins=stablecoins(app.config.get("STABLECOIN_CONTRACTS")))
+    state.ports.tracer = TraceRunner(state.sessions, state.ports.explorers,
+                                     min_amount=Decimal(str(app.config.get("TRACE_MIN_AMOUNT", "0"))),
+                                     coins=stablecoins(app.config.get("STABLECOIN_CONTRACTS")))

@@ -1,9 +1,9 @@
-"""Wiring of the review's outside world: mail and SMS ports, webhook subscribers, the outbox writer, periodic jobs.
+"""Wiring of the review's outside world: notification ports, webhook subscribers, the outbox writer, periodic jobs.
 
-`init_app` puts the Mailer, the webhook transport and the review's periodic jobs in
-`runtime().ports`, hooks the outbox writer to the sealing of the audit chain (every audit event gets
-its notifications and webhooks once, in the transaction that seals it) and registers the repudiation
-page.
+`init_app` puts the notification ports (over the mailer and the SMS gateway app/adapters.py chose), the
+webhook transport and the review's periodic jobs in `runtime().ports`, hooks the outbox writer to the
+sealing of the audit chain (every audit event gets its notifications and webhooks once, in the transaction
+that seals it) and registers the repudiation page.
 """
 from __future__ import annotations
 
@@ -17,13 +17,10 @@ from flask import Flask
 from prometheus_client import Counter
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.adapters import setting
+from app.config import setting
 from app.db import utcnow
 from incidents import audit, notifications, outbound, review, sla
 from incidents.approvals import Thresholds
-from incidents.mail import Mailer
-from incidents.mail.log import LogMailer
-from incidents.mail.smtp import SmtpMailer
 from incidents.models import AuditEvent
 from incidents.repudiation import link_token
 
@@ -78,15 +75,6 @@ def webhook_subscribers(config) -> dict[str, str]:
 def webhook_urls(config) -> list[str]:
     """The subscribers' URLs."""
     return list(webhook_subscribers(config))
-
-
-def build_mailer(config) -> Mailer:
-    """SMTP when SMTP_URL is set, else the log transport (MAIL_LOG_PATH or stderr)."""
-    url = config.get("SMTP_URL")
-    sender = config.get("MAIL_FROM") or "Lockdesk <security@lockdesk.invalid>"
-    if url:
-        return SmtpMailer(url, sender=sender, timeout=setting(config, "SMTP_TIMEOUT_SECONDS", 10.0))
-    return LogMailer(path=setting(config, "MAIL_LOG_PATH", "") or None)
 
 
 class OutboxWriter:
@@ -192,7 +180,7 @@ def init_app(app: Flask) -> None:
     runtime.ports.review_policy = review_policy(app.config)
     urls = webhook_urls(app.config)  # a subscriber without a secret stops the start
     runtime.ports.notification_ports = notifications.Ports(
-        mailer=build_mailer(app.config), sms=runtime.ports.sms, link_for=link_builder(app.config),
+        mailer=runtime.ports.mailer, sms=runtime.ports.sms, link_for=link_builder(app.config),
         case_link_for=case_link_builder(app.config))
     if runtime.ports.webhook_transport is None:
         runtime.ports.webhook_transport = outbound.HttpWebhookTransport()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from chain.explorers.port import Explorer
     from incidents.conversation.store import BlobStore
     from incidents.exchange.port import ExchangePort
+    from incidents.mail import Mailer
     from incidents.outbox.dispatcher import Dispatcher
     from incidents.review_rules import ReviewPolicy
     from verification.sms import SmsGateway
@@ -23,10 +24,11 @@ Job = Callable[[], int]
 
 @dataclass
 class Ports:
-    """Adapters (chosen by app/adapters.py and the init steps), the dispatcher, the periodic jobs, the policies."""
+    """Adapters (all chosen by app/adapters.py), the other init steps' transports, the dispatcher, the periodic jobs, the policies."""
 
     exchange: ExchangePort | None = None
     sms: SmsGateway | None = None
+    mailer: Mailer | None = None
     blob_store: BlobStore | None = None
     explorers: dict[str, Explorer] = field(default_factory=dict)
     signing_key: Any = None

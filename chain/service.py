@@ -18,7 +18,6 @@ from kernel.errors import DomainError, InvalidInput, NotFound
 from chain import states
 from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
-from chain.explorers.registry import build_explorers
 from chain.drafts import FreezeRequest, IssuerRequest, draft_freeze_requests, draft_issuer_requests
 from chain.graph import render_svg
 from chain.issuers import holdings_to_check, issuer_findings, read_balances
@@ -209,7 +208,7 @@ def get_trace_svg(session: Session, *, trace_id: uuid.UUID) -> str:
                       f"{trace.tx_hash}")
 
 
-__all__ = ["FreezeRequest", "IssuerRequest", "LabelImport", "build_explorers",
+__all__ = ["FreezeRequest", "IssuerRequest", "LabelImport",
            "draft_freeze_requests", "draft_issuer_requests", "get_trace", "get_trace_svg",
            "import_labels", "list_traces", "normalize_hash", "request_trace", "run_trace"]
 

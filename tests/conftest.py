@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: an application over SQLite and over PostgreSQL, built by the migrations."""
+"""Fixtures shared by every test: an application over SQLite and over PostgreSQL, built by the migrations, and
+its staff (one fixture per role, made by tests/factories.py)."""
 from __future__ import annotations
 
 import os
@@ -12,13 +13,13 @@ from cryptography.fernet import Fernet
 from app import create_app
 from app.cli import upgrade_database
 from tests import services
+from tests.factories import WEBHOOK_SECRET, StaffMember, make_staff
 
 # The tests run the demo adapters (the embedded exchange, the SMS and mail logs, SQLite), which production
 # mode refuses; the tests of production mode set it themselves. Subprocesses the tests start inherit it.
 os.environ["LOCKDESK_ENV"] = "development"
 
 TEST_FIELD_KEY = Fernet.generate_key().decode()
-WEBHOOK_SECRET = "whsec-test-secret"
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
 
@@ -116,3 +117,15 @@ def session(app):
 def is_postgresql(database_url) -> bool:
     """Whether this test runs on PostgreSQL."""
     return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def agent(app) -> StaffMember:
+    """A support agent (named agent-1) with a bearer token, a console password and an authenticator."""
+    return make_staff(app, "agent", "agent-1")
+
+
+@pytest.fixture
+def officer(app) -> StaffMember:
+    """A risk officer (named officer-1) with a bearer token, a console password and an authenticator."""
+    return make_staff(app, "risk_officer", "officer-1")

@@ -3,11 +3,20 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import pyotp
+
+from app.db import utcnow
 from incidents.signatures import signature_header
-from incidents.staff import create_staff
-from tests.conftest import WEBHOOK_SECRET
+from incidents.staff import create_staff, set_password
+
+WEBHOOK_SECRET = "whsec-test-secret"
+OWNER_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as authenticator apps enrol
+STAFF_PASSWORD = "correct horse battery staple"
 
 
 def report_body(account_id: str = "U1001", **overrides: Any) -> dict[str, Any]:
@@ -25,11 +34,36 @@ def report_body(account_id: str = "U1001", **overrides: Any) -> dict[str, Any]:
     return body
 
 
-def staff_token(app, role: str = "agent", name: str | None = None) -> str:
-    """Create a staff member and return the bearer token."""
+@dataclass(frozen=True)
+class StaffMember:
+    """A staff member as the staff service made them: a bearer token, a console password, their own authenticator."""
+
+    id: uuid.UUID
+    name: str
+    role: str
+    token: str
+    totp_secret: str
+    otpauth_uri: str
+    password: str = STAFF_PASSWORD
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The API's Authorization header for this staff member."""
+        return bearer(self.token)
+
+    def code(self, at: datetime | None = None) -> str:
+        """The authenticator's code now (or at a given time)."""
+        return pyotp.TOTP(self.totp_secret).at(at or utcnow())
+
+
+def make_staff(app, role: str = "agent", name: str | None = None) -> StaffMember:
+    """Create a staff member through the staff service, with STAFF_PASSWORD as console password."""
+    name = name or f"{role}-{uuid.uuid4().hex[:8]}"
     with app.extensions["lockdesk"].sessions() as session:
-        created = create_staff(session, name=name or f"{role}-{time.monotonic_ns()}", role=role)
-    return created.token
+        created = create_staff(session, name=name, role=role)
+        set_password(session, name=name, password=STAFF_PASSWORD)
+    return StaffMember(id=created.staff.id, name=name, role=role, token=created.token,
+                       totp_secret=created.totp_secret, otpauth_uri=created.otpauth_uri)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -45,14 +79,12 @@ def signed_anomaly(body: dict[str, Any], *, secret: str = WEBHOOK_SECRET,
     return raw, {"X-Lockdesk-Signature": header, "Content-Type": "application/json"}
 
 
-OWNER_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # 160 bits, as authenticator apps enrol
-
-
-def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 400, **overrides: Any) -> str:
-    """Open an account in the embedded exchange back office; return its id."""
+def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 400, now: datetime | None = None,
+                     **overrides: Any) -> str:
+    """Open an account in the embedded exchange back office, its factors bound `bound_days_ago` (trusted by
+    default); return its id."""
     from datetime import timedelta
 
-    from app.db import utcnow
     from exchange_sim.backoffice import NewAccount, add_account
 
     bound = utcnow() - timedelta(days=bound_days_ago)
@@ -60,7 +92,7 @@ def exchange_account(app, account_id: str = "U1001", *, bound_days_ago: int = 40
               "totp_secret": OWNER_TOTP_SECRET, "totp_bound_at": bound, "phone_bound_at": bound,
               "anti_phishing_code": "BLUE-HERON", **overrides}
     with app.extensions["lockdesk"].sessions() as session:
-        add_account(session, account=NewAccount(**fields))
+        add_account(session, account=NewAccount(**fields), now=now)
     return account_id
 
 

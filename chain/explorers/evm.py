@@ -32,6 +32,15 @@ from chain.explorers.port import (
 )
 
 
+# The native coin of the EVM chains that do not pay their fees in ETH.
+NATIVE_ASSETS = {"polygon": "POL", "bsc": "BNB", "avalanche": "AVAX", "gnosis": "xDAI", "fantom": "FTM"}
+
+
+def native_asset(chain: str) -> str:
+    """The coin an EVM chain pays its fees in (ETH unless NATIVE_ASSETS says otherwise)."""
+    return NATIVE_ASSETS.get(chain, "ETH")
+
+
 class EvmExplorer(AddressHistory, TokenBalances):
     """An Explorer for any EVM chain; batches lookups so a hop costs one round trip."""
 

@@ -12,7 +12,7 @@ from app.db import utcnow
 from incidents.audit import _PENDING as PENDING
 from incidents.audit import GENESIS_HASH, record, savepoint, seal, seal_all, verify_chain
 from incidents.models import AuditEvent
-from tests.factories import bearer, report_body, staff_token
+from tests.factories import report_body, make_staff
 
 
 def test_sealed_events_link_each_to_the_one_before_in_order(client, session):
@@ -71,11 +71,11 @@ def test_concurrent_writers_and_sealers_keep_one_unbroken_chain(app, session, is
 def test_the_api_reports_the_chain_to_admins_only(client, app, session):
     client.post("/api/v1/reports", json=report_body())
     seal_all(session)
-    admin = bearer(staff_token(app, "admin"))
+    admin = make_staff(app, "admin").headers
     answer = client.get("/api/v1/audit/verify", headers=admin).get_json()
     assert answer["valid"] is True and answer["events"] > 0 and len(answer["head"]) == 64
     assert answer["pending"] >= 1  # creating the admin added events the sealer has not linked yet
-    assert client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "risk_officer"))).status_code == 403
+    assert client.get("/api/v1/audit/verify", headers=make_staff(app, "risk_officer").headers).status_code == 403
 
 
 def test_the_database_refuses_to_change_an_audit_row(client, session):
@@ -126,7 +126,7 @@ def test_an_edited_row_breaks_the_chain_at_that_event(client, app, runner, sessi
     assert result.exit_code == 1
     output = json.loads(result.output)
     assert (output["valid"], output["events"], output["first_bad_event"]) == (False, ids.index(target), target)
-    answer = client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "admin"))).get_json()
+    answer = client.get("/api/v1/audit/verify", headers=make_staff(app, "admin").headers).get_json()
     assert answer["valid"] is False and answer["first_bad_event"] == target
 
 

@@ -17,7 +17,7 @@ from incidents import checkpoints
 from incidents.audit import seal_all
 from incidents.checkpoints import AuditCheckpoint, ChainBroken, signed_part, write_checkpoint
 from incidents.models import AuditEvent
-from tests.factories import bearer, report_body, staff_token
+from tests.factories import report_body, make_staff
 
 
 def some_events(client, session, accounts=("A1", "B1")) -> list[int]:
@@ -78,7 +78,7 @@ def test_verify_fails_when_the_newest_events_were_deleted_after_a_checkpoint(app
     code, output = verify(runner)
     assert code == 1 and output["valid"] is False and output["events"] == len(ids) - 3
     assert "events were removed" in output["problems"][0]
-    answer = client.get("/api/v1/audit/verify", headers=bearer(staff_token(app, "admin"))).get_json()
+    answer = client.get("/api/v1/audit/verify", headers=make_staff(app, "admin").headers).get_json()
     assert answer["valid"] is False and answer["problems"]
 
 
@@ -131,7 +131,7 @@ def test_the_chain_must_hold_the_signed_head_at_the_checkpoints_position(app, cl
 def test_the_api_checks_an_exported_checkpoint_posted_to_it(app, client, runner, session, is_postgresql):
     ids = some_events(client, session)
     document = json.loads(runner.invoke(args=["audit", "checkpoint"]).output)
-    admin = bearer(staff_token(app, "admin"))
+    admin = make_staff(app, "admin").headers
     assert client.post("/api/v1/audit/verify", json=document, headers=admin).get_json()["valid"] is True
     behind_the_triggers(session, is_postgresql, f"DELETE FROM audit_events WHERE id >= {ids[-1]}",
                         "DELETE FROM audit_checkpoints")

@@ -14,8 +14,7 @@ from chain.models import Trace
 from incidents.casework import change_status
 from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 from incidents.models import Incident, UnfreezeRequest
-from tests.factories import bearer, exchange_account, last_sms_code, report_body
-from tests.web.conftest import OWNER_TOTP_SECRET
+from tests.factories import bearer, exchange_account, last_sms_code, OWNER_TOTP_SECRET, report_body
 
 ROOT = Path(__file__).resolve().parents[2]
 

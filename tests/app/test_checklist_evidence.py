@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from incidents.models import AuditEvent
 from tests.app.test_unfreeze_api import raise_over_http
-from tests.factories import bearer
-from tests.incidents.review_support import frozen_case, new_staff, pass_verification
+from tests.factories import bearer, make_staff
+from tests.incidents.review_support import frozen_case, pass_verification
 
 
 def _attest(client, request_id, agent, item, **body):
@@ -26,7 +26,7 @@ def test_a_hand_tick_of_a_recovery_step_needs_the_evidence(app, client, item):
     case = frozen_case(app)
     pass_verification(app, case)
     request_id = raise_over_http(client, case).get_json()["id"]
-    agent = new_staff(app, "agent")
+    agent = make_staff(app, "agent")
 
     for body in ({}, {"note": None}, {"note": "   "}):
         refused = _attest(client, request_id, agent, item, **body)
@@ -46,7 +46,7 @@ def test_other_items_and_withdrawing_a_tick_need_no_note(app, client):
     case = frozen_case(app)
     pass_verification(app, case)
     request_id = raise_over_http(client, case).get_json()["id"]
-    agent = new_staff(app, "agent")
+    agent = make_staff(app, "agent")
     assert _attest(client, request_id, agent, "no_new_anomalies").status_code == 200
     assert _attest(client, request_id, agent, "password_reset", note="seen").status_code == 200
     withdrawn = client.post(f"/api/v1/unfreeze-requests/{request_id}/checklist/password_reset",

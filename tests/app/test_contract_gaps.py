@@ -14,7 +14,7 @@ from incidents.models import AnomalyEvent
 from incidents.signatures import sign
 from tests.app.test_anomalies import event, post
 from tests.app.test_verification_api import settle, start
-from tests.factories import OWNER_TOTP_SECRET, bearer, last_sms_code, report_body, staff_token
+from tests.factories import OWNER_TOTP_SECRET, bearer, last_sms_code, report_body, make_staff
 
 
 def test_webhook_event_ids_are_remembered_after_24_hours(session):
@@ -47,7 +47,7 @@ def test_several_v1_signatures_are_accepted_over_http_during_rotation(client):
 
 
 def test_forbidden_not_found_and_conflict_are_their_problem_types(client, app):
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     assert client.get("/api/v1/audit", headers=agent).get_json()["type"] == "/problems/forbidden"
     missing = client.get("/api/v1/incidents/00000000-0000-0000-0000-000000000000", headers=agent)
     assert missing.get_json()["type"] == "/problems/not-found"
@@ -57,7 +57,7 @@ def test_forbidden_not_found_and_conflict_are_their_problem_types(client, app):
 
 
 def test_the_queue_filters_by_containment_and_status(client, app):
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     frozen = client.post("/api/v1/reports", json=report_body("U1001")).get_json()["incident"]
     post(client, event("w1", account_id="WATCH-1", type_="sim_swap"))  # a watch incident, not frozen
     items = client.get("/api/v1/incidents?containment=frozen", headers=agent).get_json()["items"]
@@ -99,7 +99,7 @@ def test_five_wrong_totp_codes_lock_the_factor_429_too_many_attempts(client, rep
 def test_the_owners_totp_secret_is_never_in_an_api_answer(app, client, reported):
     """§6: TOTP secrets never returned by any API."""
     incident_id, owner = reported
-    staff = bearer(staff_token(app, "admin"))
+    staff = make_staff(app, "admin").headers
     vid = start(client, incident_id, owner)["id"]
     answers = [client.get(f"/api/v1/verifications/{vid}", headers=owner),
                client.get(f"/api/v1/incidents/{incident_id}", headers=owner),
@@ -124,5 +124,5 @@ def test_every_json_route_refuses_a_form_body_with_415_and_a_huge_body_with_413(
 def test_a_damaged_unfreeze_queue_cursor_is_a_422_naming_the_cursor(app, client, cursor):
     """Not base64 JSON, an incident list's cursor ([1, 2]), a time with something that is not a request id."""
     response = client.get("/api/v1/unfreeze-requests", query_string={"cursor": cursor},
-                          headers=bearer(staff_token(app, "risk_officer")))
+                          headers=make_staff(app, "risk_officer").headers)
     assert response.status_code == 422 and "cursor" in response.get_json()["errors"]

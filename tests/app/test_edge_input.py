@@ -16,8 +16,7 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from incidents.models import Incident, Report
-from tests.factories import OWNER_TOTP_SECRET, bearer, report_body, signed_anomaly, staff_token
-from tests.incidents.review_support import new_staff
+from tests.factories import bearer, make_staff, OWNER_TOTP_SECRET, report_body, signed_anomaly
 
 SOME_ID = "3f1c6a52-5b1e-4c55-9a57-0c2b8f1d9e10"
 LONE_SURROGATE = "\udcff"
@@ -110,7 +109,7 @@ TEXT_FIELDS = [
 @pytest.mark.parametrize(("method", "path", "field"), TEXT_FIELDS, ids=lambda v: str(v).rsplit("/", 1)[-1])
 def test_text_that_cannot_be_stored_is_422_naming_the_field(app, client, method, path, field, bad):
     body = {**PUBLIC_BODIES, **STAFF_BODIES}[(method, path)]
-    headers = bearer(staff_token(app, "admin")) if (method, path) in STAFF_BODIES else {}
+    headers = make_staff(app, "admin").headers if (method, path) in STAFF_BODIES else {}
     response = send_json(client, method, path, with_value(body, field, f"x{bad}y"), headers)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.content_type == "application/problem+json"
@@ -143,7 +142,7 @@ def test_every_route_with_a_body_is_in_the_text_table(client):
                                    "/api/v1/unfreeze-requests?cursor=%00", "/api/v1/audit?cursor=a%0Ab",
                                    "/api/v1/incidents?x%00=1"])
 def test_a_query_argument_with_control_characters_is_422(app, client, query):
-    response = client.get(query, headers=bearer(staff_token(app, "admin")))
+    response = client.get(query, headers=make_staff(app, "admin").headers)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.content_type == "application/problem+json" and response.get_json()["errors"]
 
@@ -160,7 +159,7 @@ def test_a_refused_reason_does_not_spend_the_officers_code(app, client):
     from tests.incidents.review_support import frozen_case
 
     request_id = ready_request(app, client, frozen_case(app))
-    officer = new_staff(app, "risk_officer")
+    officer = make_staff(app, "risk_officer")
     code = officer.code()
     refused = client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions", headers=bearer(officer.token),
                           json={"decision": "approve", "reason": "fine\x00", "totp": code})
@@ -189,7 +188,7 @@ TRAILING_NEWLINE_FIELDS = [
 def test_a_pattern_must_match_the_whole_value_not_up_to_a_trailing_newline(app, client, method, path, field,
                                                                            value):
     body = {**PUBLIC_BODIES, **STAFF_BODIES}[(method, path)]
-    headers = bearer(staff_token(app, "risk_officer")) if (method, path) in STAFF_BODIES else {}
+    headers = make_staff(app, "risk_officer").headers if (method, path) in STAFF_BODIES else {}
     response = send_json(client, method, path, with_value(body, field, value + "\n"), headers)
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.get_json()["errors"]
@@ -214,7 +213,7 @@ def test_an_account_id_with_a_trailing_newline_opens_no_second_incident(app, cli
 
 
 def test_a_queue_filter_with_a_trailing_newline_is_422(app, client):
-    response = client.get("/api/v1/incidents?account_id=U1001%0A", headers=bearer(staff_token(app)))
+    response = client.get("/api/v1/incidents?account_id=U1001%0A", headers=make_staff(app).headers)
     assert response.status_code == 422
 
 
@@ -309,11 +308,11 @@ def test_only_risk_officers_decide_unfreezes_not_admins(app, client):
     from tests.incidents.review_support import frozen_case
 
     request_id = ready_request(app, client, frozen_case(app))
-    admin = new_staff(app, "admin")
+    admin = make_staff(app, "admin")
     response = client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions", headers=bearer(admin.token),
                            json={"decision": "approve", "reason": "fine", "totp": admin.code()})
     assert response.status_code == 403 and response.content_type == "application/problem+json"
-    officer = new_staff(app, "risk_officer")
+    officer = make_staff(app, "risk_officer")
     response = client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions", headers=bearer(officer.token),
                            json={"decision": "approve", "reason": "fine", "totp": officer.code()})
     assert response.status_code == 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.factories import bearer, report_body, staff_token
+from tests.factories import bearer, report_body, make_staff
 
 
 def document(client) -> dict:
@@ -16,7 +16,7 @@ def test_an_incident_is_documented_in_both_views_and_each_answer_fits_one(app, c
     views = [ref["$ref"].rsplit("/", 1)[1] for ref in schema["content"]["application/json"]["schema"]["anyOf"]]
     assert views == ["IncidentOut", "ReporterIncidentOut"]
     schemas = document(client)["components"]["schemas"]
-    staff = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=bearer(staff_token(app))).get_json()
+    staff = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=make_staff(app).headers).get_json()
     reporter = client.get(f"/api/v1/incidents/{answer['incident']['id']}",
                           headers=bearer(answer["access_token"])).get_json()
     assert set(staff) <= set(schemas["IncidentOut"]["properties"])
@@ -26,7 +26,7 @@ def test_an_incident_is_documented_in_both_views_and_each_answer_fits_one(app, c
 
 def test_any_cursor_of_the_documented_form_is_a_position_not_a_422(app, client):
     paths = document(client)["paths"]
-    staff = bearer(staff_token(app, "risk_officer"))
+    staff = make_staff(app, "risk_officer").headers
     for path, cursor in (("/api/v1/incidents", "1764700000000000.42"),
                          ("/api/v1/unfreeze-requests", "0." + uuid.uuid4().hex),
                          ("/api/v1/audit", "7")):
@@ -39,7 +39,7 @@ def test_any_cursor_of_the_documented_form_is_a_position_not_a_422(app, client):
 def test_paging_with_the_new_cursors_walks_every_incident_once(app, client):
     for index in range(5):
         client.post("/api/v1/reports", json=report_body(f"P{index}"))
-    staff, seen, cursor = bearer(staff_token(app)), [], None
+    staff, seen, cursor = make_staff(app).headers, [], None
     while True:
         page = client.get("/api/v1/incidents?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=staff)
         body = page.get_json()
@@ -60,6 +60,6 @@ def test_a_hash_is_documented_by_its_chain(client):
 
 
 def test_a_trace_for_an_incident_that_is_not_there_is_404(app, client):
-    response = client.post("/api/v1/traces", headers=bearer(staff_token(app)),
+    response = client.post("/api/v1/traces", headers=make_staff(app).headers,
                            json={"chain": "bitcoin", "tx_hash": "ab" * 32, "incident_id": str(uuid.uuid4())})
     assert response.status_code == 404

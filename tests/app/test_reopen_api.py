@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import AuditEvent, ExchangeCommand, Incident
-from tests.factories import bearer, exchange_account, report_body, staff_token
+from tests.factories import bearer, exchange_account, report_body, make_staff
 
 
 def _read(app, query):
@@ -31,7 +31,7 @@ def _closed_as_unknown(client, account_id: str) -> tuple[str, dict]:
 def test_reopening_a_case_closed_as_account_unknown_freezes_the_account_once(client, app):
     incident_id, owner = _closed_as_unknown(client, "U7301")
     exchange_account(app, "U7301")  # the exchange knows the account now (say it was still being created)
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
 
     answer = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "the owner confirmed the ID"},
                          headers=agent)
@@ -53,7 +53,7 @@ def test_reopening_a_case_closed_as_account_unknown_freezes_the_account_once(cli
 
 def test_reopening_refuses_a_blank_reason_an_open_case_and_an_owner(client, app):
     incident_id, owner = _closed_as_unknown(client, "U7302")
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     blank = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "   "}, headers=agent)
     assert blank.status_code == 422 and "reason" in blank.get_json()["errors"]
     assert client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "x"},
@@ -72,7 +72,7 @@ def test_a_newer_open_case_of_the_account_wins_over_a_reopening(client, app):
     exchange_account(app, "U7304")
     newer = client.post("/api/v1/reports", json=report_body("U7304")).get_json()["incident"]["id"]
     assert newer != incident_id
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     refused = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "x"}, headers=agent)
     assert refused.status_code == 409 and refused.get_json()["incident_id"] == newer
     assert _read(app, select(Incident.status).where(Incident.id == uuid.UUID(incident_id))) == "closed"
@@ -82,7 +82,7 @@ def test_a_case_frozen_before_is_reopened_without_a_new_freeze(client, app):
     exchange_account(app, "U7305")
     answer = client.post("/api/v1/reports", json=report_body("U7305")).get_json()
     incident_id = answer["incident"]["id"]
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     client.post(f"/api/v1/incidents/{incident_id}/transitions", json={"to": "closed", "reason": "dup"}, headers=agent)
     reopened = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "not a duplicate"},
                            headers=agent)
@@ -92,7 +92,7 @@ def test_a_case_frozen_before_is_reopened_without_a_new_freeze(client, app):
 
 def test_reopening_an_account_the_exchange_still_does_not_know_closes_it_again_and_says_so(client, app):
     incident_id, _owner = _closed_as_unknown(client, "U7306")
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     answer = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "the owner insists"},
                          headers=agent)
     assert answer.status_code == 200 and answer.get_json()["status"] == "closed"  # the exchange's 404, again
@@ -105,7 +105,7 @@ def test_reopening_an_account_the_exchange_still_does_not_know_closes_it_again_a
 def test_a_risk_officer_reopens_and_the_reason_is_at_most_2000_characters(client, app):
     incident_id, _owner = _closed_as_unknown(client, "U7307")
     exchange_account(app, "U7307")
-    officer = bearer(staff_token(app, "risk_officer"))
+    officer = make_staff(app, "risk_officer").headers
     too_long = client.post(f"/api/v1/incidents/{incident_id}/reopen", json={"reason": "x" * 2001}, headers=officer)
     assert too_long.status_code == 422 and "reason" in too_long.get_json()["errors"]
     assert _read(app, select(Incident.status).where(Incident.id == uuid.UUID(incident_id))) == "closed"

@@ -4,14 +4,9 @@ from web3 import Web3
 
 from tests.chain.conftest import anvil  # noqa: F401  (the session's anvil node)
 from tests.chain.scenario import lay_out_theft
-from tests.factories import bearer, exchange_account, report_body, staff_token
+from tests.factories import bearer, exchange_account, report_body
 
 HASH = "0x" + "ab" * 32
-
-
-@pytest.fixture
-def agent(app):
-    return bearer(staff_token(app, "agent"))
 
 
 @pytest.mark.parametrize("body,field", [
@@ -22,12 +17,12 @@ def agent(app):
     ({"chain": "ethereum", "tx_hash": HASH, "extra": 1}, "extra"),
 ])
 def test_malformed_requests_are_422_naming_the_field(client, agent, body, field):
-    response = client.post("/api/v1/traces", json=body, headers=agent)
+    response = client.post("/api/v1/traces", json=body, headers=agent.headers)
     assert response.status_code == 422 and field in response.get_json()["errors"]
 
 
 def test_a_chain_with_no_explorer_configured_is_refused_before_any_network_call(client, agent):
-    response = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": HASH}, headers=agent)
+    response = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": HASH}, headers=agent.headers)
     assert response.status_code == 422
     assert "no explorer configured for chain ethereum" in response.get_json()["errors"]["chain"][0]
 
@@ -43,7 +38,7 @@ def test_a_reporter_may_trace_only_its_own_hashes(client):
 
 def test_reported_hashes_are_queued_for_tracing_automatically(client, agent):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
-    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent).get_json()
+    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent.headers).get_json()
     assert [(t["chain"], t["tx_hash"], t["status"]) for t in detail["traces"]] == [("ethereum", HASH, "queued")]
 
 
@@ -57,7 +52,7 @@ def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, clie
             address="0x00000000000000000000000000000000000a0a00", tx_hash=stolen))
     answer = client.post("/api/v1/reports", json=report_body("U1001", transactions=[])).get_json()
     app.extensions["lockdesk"].ports["dispatcher"].drain()
-    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent).get_json()
+    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent.headers).get_json()
     assert [w["tx_hash"] for w in detail["withdrawals"]] == [stolen]
     assert {"chain": "ethereum", "hash": stolen, "source": "exchange"} in detail["transactions"]
     assert [(t["tx_hash"], t["depth"]) for t in detail["traces"]] == [(stolen, 3)]
@@ -66,7 +61,7 @@ def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, clie
 def test_a_queued_trace_without_an_explorer_fails_with_a_clear_error(app, client, agent):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
     assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1
-    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent).get_json()
+    detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent.headers).get_json()
     trace = detail["traces"][0]
     assert trace["status"] == "failed" and "no explorer configured for chain ethereum" in trace["error"]
 
@@ -101,11 +96,11 @@ class TestOnAnvil:
 
     def test_staff_trace_any_hash_and_a_repeat_costs_one_round_trip(self, app, client, agent, theft):
         first = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": theft.root, "depth": 3},
-                            headers=agent)
+                            headers=agent.headers)
         assert first.status_code == 202 and first.get_json()["status"] == "queued"
         app.extensions["lockdesk"].ports["tracer"].run_due()
         again = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": theft.root, "depth": 3},
-                            headers=agent).get_json()
+                            headers=agent.headers).get_json()
         app.extensions["lockdesk"].ports["tracer"].run_due()
-        repeat = client.get(f"/api/v1/traces/{again['id']}", headers=agent).get_json()
+        repeat = client.get(f"/api/v1/traces/{again['id']}", headers=agent.headers).get_json()
         assert repeat["status"] == "done" and repeat["round_trips"] == 1

@@ -13,14 +13,9 @@ from tests.chain.tron_scenario import (
     USDT,
     lay_out_tron_theft,
 )
-from tests.factories import bearer, exchange_account, report_body, staff_token
+from tests.factories import bearer, exchange_account, report_body
 
 TRON_HASH = "ab" * 32
-
-
-@pytest.fixture
-def agent(app):
-    return bearer(staff_token(app, "agent"))
 
 
 @pytest.mark.parametrize("body", [
@@ -29,7 +24,7 @@ def agent(app):
     {"chain": "tron", "tx_hash": TRON_HASH[:-1] + "g"},
 ])
 def test_a_hash_of_the_wrong_shape_for_its_chain_is_422_naming_tx_hash(client, agent, body):
-    response = client.post("/api/v1/traces", json=body, headers=agent)
+    response = client.post("/api/v1/traces", json=body, headers=agent.headers)
     assert response.status_code == 422 and "tx_hash" in response.get_json()["errors"]
 
 
@@ -125,12 +120,12 @@ class TestWithATronApi:
                                                                                   theft, peer):
         body = {"chain": "tron", "tx_hash": theft.root, "depth": 3}
         tracer = app.extensions["lockdesk"].ports["tracer"]
-        client.post("/api/v1/traces", json=body, headers=agent)
+        client.post("/api/v1/traces", json=body, headers=agent.headers)
         tracer.run_due()
         asked = len(peer.requests)
-        again = client.post("/api/v1/traces", json=body, headers=agent).get_json()
+        again = client.post("/api/v1/traces", json=body, headers=agent.headers).get_json()
         tracer.run_due()
-        repeat = client.get(f"/api/v1/traces/{again['id']}", headers=agent).get_json()
+        repeat = client.get(f"/api/v1/traces/{again['id']}", headers=agent.headers).get_json()
         assert [path for _, path, _, _ in peer.requests[asked:]] == [
             "/walletsolidity/getnowblock", *["/wallet/triggerconstantcontract"] * 6]
         # the balances of the six addresses the USDT reached (pooled services aside, a spent-out mule
@@ -142,9 +137,9 @@ class TestWithATronApi:
                                                                          peer):
         peer.faults["/wallet/gettransactionbyid"] = [(200, b"<html>Bad gateway</html>")]
         queued = client.post("/api/v1/traces", json={"chain": "tron", "tx_hash": theft.root},
-                             headers=agent).get_json()
+                             headers=agent.headers).get_json()
         app.extensions["lockdesk"].ports["tracer"].run_due()
-        trace = client.get(f"/api/v1/traces/{queued['id']}", headers=agent)
+        trace = client.get(f"/api/v1/traces/{queued['id']}", headers=agent.headers)
         assert trace.status_code == 200
         assert trace.get_json()["status"] == "failed"
         assert trace.get_json()["error"] == "the explorer sent non-JSON for /wallet/gettransactionbyid"

@@ -6,14 +6,8 @@ from datetime import timedelta
 import pytest
 
 from app.db import utcnow
-from tests.factories import bearer
-from tests.incidents.review_support import (
-    drain,
-    frozen_case,
-    incident_of,
-    new_staff,
-    pass_verification,
-)
+from tests.factories import bearer, make_staff
+from tests.incidents.review_support import drain, frozen_case, incident_of, pass_verification
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def ready_request(app, client, case):
     pass_verification(app, case)
     created = raise_over_http(client, case)
     assert created.status_code == 201, created.get_json()
-    agent = new_staff(app, "agent")
+    agent = make_staff(app, "agent")
     for item in ("password_reset", "two_factor_rebound"):
         assert attest_over_http(client, created.get_json()["id"], agent, item).status_code == 200
     return created.get_json()["id"]
@@ -53,7 +47,7 @@ def test_unfreeze_before_verification_is_409(client, case):
 
 
 def test_staff_cannot_raise_the_owners_request(app, client, case):
-    agent = new_staff(app, "agent")
+    agent = make_staff(app, "agent")
     response = client.post(f"/api/v1/incidents/{case.incident_id}/unfreeze-requests", headers=bearer(agent.token))
     assert response.status_code == 403
 
@@ -73,14 +67,14 @@ def test_the_owner_raises_a_request_with_its_checklist(app, client, case):
 
 def test_an_agent_deciding_is_403(app, client, case):
     request_id = ready_request(app, client, case)
-    response = decide_over_http(client, request_id, new_staff(app, "agent"))
+    response = decide_over_http(client, request_id, make_staff(app, "agent"))
     assert response.status_code == 403
 
 
 def test_the_same_officer_approving_twice_is_409(app, client):
     case = frozen_case(app, loss="99999")
     request_id = ready_request(app, client, case)
-    officer = new_staff(app, "risk_officer")
+    officer = make_staff(app, "risk_officer")
     first = decide_over_http(client, request_id, officer)
     assert first.status_code == 200 and first.get_json()["approvals"] == 1
     assert first.get_json()["approvals_required"] == 2
@@ -90,7 +84,7 @@ def test_the_same_officer_approving_twice_is_409(app, client):
 
 def test_a_wrong_step_up_code_is_refused_and_nothing_is_decided(app, client, case):
     request_id = ready_request(app, client, case)
-    officer = new_staff(app, "risk_officer")
+    officer = make_staff(app, "risk_officer")
     wrong = "000000" if officer.code() != "000000" else "111111"
     response = decide_over_http(client, request_id, officer, code=wrong)
     assert response.status_code == 422 and response.get_json()["type"] == "/problems/wrong-code"
@@ -100,7 +94,7 @@ def test_a_wrong_step_up_code_is_refused_and_nothing_is_decided(app, client, cas
 
 def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(app, client, case):
     request_id = ready_request(app, client, case)
-    officer = new_staff(app, "risk_officer")
+    officer = make_staff(app, "risk_officer")
     approved = decide_over_http(client, request_id, officer).get_json()
     assert approved["status"] == "approved" and approved["executes_at"]
     frozen_at = incident_of(app, case).frozen_at
@@ -116,7 +110,7 @@ def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(ap
 
 
 def test_the_queue_lists_pending_requests_by_sla(app, client):
-    agent = new_staff(app, "agent")
+    agent = make_staff(app, "agent")
     ids = []
     for account in ("Q1", "Q2", "Q3"):
         case = frozen_case(app, account)
@@ -145,7 +139,7 @@ def test_the_owner_reads_only_their_own_request_redacted(app, client, case):
 
 def test_an_unknown_checklist_item_is_404_and_a_bad_code_422(app, client, case):
     request_id = ready_request(app, client, case)
-    agent, officer = new_staff(app, "agent"), new_staff(app, "risk_officer")
+    agent, officer = make_staff(app, "agent"), make_staff(app, "risk_officer")
     assert attest_over_http(client, request_id, agent, "feelings").status_code == 404
     bad = client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions",
                       json={"decision": "approve", "reason": "ok", "totp": "１２３４５６"}, headers=bearer(officer.token))

@@ -14,7 +14,7 @@ from tests.factories import (
     last_sms_code,
     report_body,
     seal_audit_events,
-    staff_token,
+    make_staff,
 )
 
 
@@ -134,7 +134,7 @@ def test_another_reporter_cannot_touch_this_verification(client, app, reported):
 def test_staff_cannot_enter_the_owners_codes(client, app, reported):
     incident_id, owner = reported
     vid = start(client, incident_id, owner)["id"]
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     assert client.get(f"/api/v1/verifications/{vid}", headers=agent).status_code == 200
     response = client.post(f"/api/v1/verifications/{vid}/totp", json={"code": "123456"}, headers=agent)
     assert response.status_code == 403
@@ -177,8 +177,8 @@ class TestRecentlyRebound:
         totp = {f["kind"]: f for f in verification["factors"]}["totp"]
         assert totp["trusted"] is False
 
-        officer = bearer(staff_token(app, "risk_officer"))
-        agent = bearer(staff_token(app, "agent"))
+        officer = make_staff(app, "risk_officer").headers
+        agent = make_staff(app, "agent").headers
         url = f"/api/v1/verifications/{verification['id']}/manual-review"
         body = {"decision": "approve", "evidence": "passport and selfie match KYC on file"}
         assert client.post(url, json=body, headers=agent).status_code == 403

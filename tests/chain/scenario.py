@@ -29,7 +29,7 @@ class Theft:
     hashes: dict[str, str] = field(default_factory=dict)
 
 
-def _send(w3: Web3, sender: str, to: str, value: int = 0, data: str = "0x") -> str:
+def send_and_wait(w3: Web3, sender: str, to: str, value: int = 0, data: str = "0x") -> str:
     """Send from an unlocked or impersonated account and wait for the receipt."""
     tx_hash = w3.eth.send_transaction({"from": Web3.to_checksum_address(sender),
                                        "to": Web3.to_checksum_address(to), "value": value,
@@ -38,7 +38,7 @@ def _send(w3: Web3, sender: str, to: str, value: int = 0, data: str = "0x") -> s
     return tx_hash.to_0x_hex()
 
 
-def _impersonate(w3: Web3, address: str) -> None:
+def impersonate(w3: Web3, address: str) -> None:
     """Let the node sign for an arbitrary address and give it gas money."""
     w3.provider.make_request("anvil_impersonateAccount", [Web3.to_checksum_address(address)])
     w3.provider.make_request("anvil_setBalance", [Web3.to_checksum_address(address),
@@ -51,19 +51,19 @@ def lay_out_theft(w3: Web3) -> Theft:
     deploy = w3.eth.send_transaction({"from": w3.eth.accounts[0],
                                       "data": "0x" + deployment_code(token_runtime("USDX", 6)).hex()})
     token = w3.eth.wait_for_transaction_receipt(deploy)["contractAddress"].lower()
-    theft = Theft(root=_send(w3, hot, thief, 10 * ETHER), exchange_hot=hot, thief=thief,
+    theft = Theft(root=send_and_wait(w3, hot, thief, 10 * ETHER), exchange_hot=hot, thief=thief,
                   token=token)
     for mule in (MULE_A, MULE_B, MULE_C):
-        _impersonate(w3, mule)
-    theft.hashes["thief->a"] = _send(w3, thief, MULE_A, 6 * ETHER)
-    theft.hashes["thief->b"] = _send(w3, thief, MULE_B, 3 * ETHER)
-    theft.hashes["thief->dust"] = _send(w3, thief, DUST, 10**14)
-    theft.hashes["root usdx"] = _send(w3, hot, token, data=transfer_call(thief, 500 * 10**6))
-    theft.hashes["thief->b usdx"] = _send(w3, thief, token, data=transfer_call(MULE_B, 500 * 10**6))
-    theft.hashes["a->okx"] = _send(w3, MULE_A, OKX, 59 * ETHER // 10)
-    theft.hashes["b->tornado"] = _send(w3, MULE_B, TORNADO_1_ETH, ETHER)
-    theft.hashes["b->c"] = _send(w3, MULE_B, MULE_C, 15 * ETHER // 10)
-    theft.hashes["b->kucoin usdx"] = _send(w3, MULE_B, token,
+        impersonate(w3, mule)
+    theft.hashes["thief->a"] = send_and_wait(w3, thief, MULE_A, 6 * ETHER)
+    theft.hashes["thief->b"] = send_and_wait(w3, thief, MULE_B, 3 * ETHER)
+    theft.hashes["thief->dust"] = send_and_wait(w3, thief, DUST, 10**14)
+    theft.hashes["root usdx"] = send_and_wait(w3, hot, token, data=transfer_call(thief, 500 * 10**6))
+    theft.hashes["thief->b usdx"] = send_and_wait(w3, thief, token, data=transfer_call(MULE_B, 500 * 10**6))
+    theft.hashes["a->okx"] = send_and_wait(w3, MULE_A, OKX, 59 * ETHER // 10)
+    theft.hashes["b->tornado"] = send_and_wait(w3, MULE_B, TORNADO_1_ETH, ETHER)
+    theft.hashes["b->c"] = send_and_wait(w3, MULE_B, MULE_C, 15 * ETHER // 10)
+    theft.hashes["b->kucoin usdx"] = send_and_wait(w3, MULE_B, token,
                                            data=transfer_call(KUCOIN, 500 * 10**6))
-    theft.hashes["c->sanctioned"] = _send(w3, MULE_C, SANCTIONED, 14 * ETHER // 10)
+    theft.hashes["c->sanctioned"] = send_and_wait(w3, MULE_C, SANCTIONED, 14 * ETHER // 10)
     return theft

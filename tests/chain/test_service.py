@@ -58,15 +58,6 @@ def test_unconfigured_chain_fails_with_a_clear_error(chain_session):
     assert (done.status, done.error) == ("failed", "no explorer configured for chain polygon")
 
 
-def test_registry_builds_explorers_from_settings():
-    explorers = service.build_explorers({"ETH_RPC_URL": "http://127.0.0.1:1",
-                                         "EVM_RPC_URLS": '{"polygon": "http://127.0.0.1:2"}',
-                                         "ESPLORA_URL": "http://127.0.0.1:3"})
-    assert sorted(explorers) == ["bitcoin", "ethereum", "polygon"]
-    assert explorers["polygon"].native_asset == "POL"
-    assert service.build_explorers({}) == {}
-
-
 @pytest.fixture(scope="module")
 def theft(anvil):
     """The theft played once on the session's anvil node."""

@@ -14,7 +14,7 @@ from chain.stablecoins import Stablecoin
 from tests.chain.anvil import Anvil, anvil_binary
 from tests.chain.counting_proxy import CountingProxy
 from tests.chain.evm_token import deployment_code, token_runtime, transfer_call
-from tests.chain.scenario import MULE_C, SANCTIONED, _impersonate, _send, lay_out_theft
+from tests.chain.scenario import MULE_C, SANCTIONED, impersonate, lay_out_theft, send_and_wait
 from tests.services import require
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -35,9 +35,9 @@ def test_usdt_still_held_is_a_finding_naming_tether_and_the_balance(chain_sessio
     deploy = w3.eth.send_transaction({"from": sender,
                                       "data": "0x" + deployment_code(token_runtime("USDT", 6)).hex()})
     token = w3.eth.wait_for_transaction_receipt(deploy)["contractAddress"].lower()
-    _impersonate(w3, HOLDER_1)
-    root = _send(w3, sender, token, data=transfer_call(HOLDER_1, 1_000 * 10**6))
-    _send(w3, HOLDER_1, token, data=transfer_call(HOLDER_2, 600 * 10**6))
+    impersonate(w3, HOLDER_1)
+    root = send_and_wait(w3, sender, token, data=transfer_call(HOLDER_1, 1_000 * 10**6))
+    send_and_wait(w3, HOLDER_1, token, data=transfer_call(HOLDER_2, 600 * 10**6))
     coins = {"ethereum": {token: Stablecoin("USDT", "tether")}}
     explorer = EvmExplorer.over_http(anvil.url, finality_depth=0)
     trace = _trace(chain_session, explorer, root, coins=coins)
@@ -58,7 +58,7 @@ def test_the_same_token_unknown_to_the_issuer_table_gives_no_issuer_finding(chai
     deploy = w3.eth.send_transaction({"from": sender,
                                       "data": "0x" + deployment_code(token_runtime("USDT", 6)).hex()})
     token = w3.eth.wait_for_transaction_receipt(deploy)["contractAddress"].lower()
-    root = _send(w3, sender, token, data=transfer_call(HOLDER_1, 10**6))
+    root = send_and_wait(w3, sender, token, data=transfer_call(HOLDER_1, 10**6))
     trace = _trace(chain_session, EvmExplorer.over_http(anvil.url, finality_depth=0), root)
     assert trace.status == "done" and not [f for f in trace.findings if f["category"] == "stablecoin"]
 
@@ -97,8 +97,8 @@ def test_a_retrace_after_the_head_moved_finds_the_new_hop(chain_session, buried)
     first = _trace(chain_session, explorer, theft.root)
     assert late_receiver not in {n["address"] for n in first.graph["nodes"]}
     w3 = Web3(Web3.HTTPProvider(node.url))
-    _impersonate(w3, MULE_C)
-    late = _send(w3, MULE_C, late_receiver, 10**15)  # the head moves by one block, inside the non-final window
+    impersonate(w3, MULE_C)
+    late = send_and_wait(w3, MULE_C, late_receiver, 10**15)  # the head moves by one block, inside the non-final window
     again = _trace(chain_session, explorer, theft.root)
     hops = {n["address"]: n["hop"] for n in again.graph["nodes"]}
     assert hops[late_receiver] == 4 and hops[SANCTIONED] == 4
@@ -114,10 +114,10 @@ BSC_GNOSIS_BRIDGE = "0x05185872898b6f94aa600177ef41b9334b1fa48b"
 def test_a_chain_from_evm_rpc_urls_uses_its_own_labels_and_says_where_a_bridge_went(chain_session, anvil):
     w3 = Web3(Web3.HTTPProvider(anvil.url))
     thief = "0x" + secrets.token_hex(20)
-    _impersonate(w3, thief)
-    root = _send(w3, w3.eth.accounts[5], thief, 3 * 10**18)
-    _send(w3, thief, BSC_BINANCE, 10**18)
-    _send(w3, thief, BSC_GNOSIS_BRIDGE, 10**18)
+    impersonate(w3, thief)
+    root = send_and_wait(w3, w3.eth.accounts[5], thief, 3 * 10**18)
+    send_and_wait(w3, thief, BSC_BINANCE, 10**18)
+    send_and_wait(w3, thief, BSC_GNOSIS_BRIDGE, 10**18)
     explorer = EvmExplorer.over_http(anvil.url, chain="bsc", native_asset="BNB", finality_depth=0)
     trace = _trace(chain_session, explorer, root, chain="bsc")
     assert trace.status == "done", trace.error

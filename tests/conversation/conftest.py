@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 from PIL import Image
 
-from tests.factories import bearer, exchange_account, report_body, staff_token
+from tests.factories import bearer, exchange_account, report_body, make_staff
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def owner(app, client) -> Reported:
 @pytest.fixture
 def agent_headers(app) -> dict[str, str]:
     """An agent's Authorization header."""
-    return bearer(staff_token(app, "agent"))
+    return make_staff(app, "agent").headers
 
 
 def png(width: int = 40, height: int = 30, color=(200, 30, 30)) -> bytes:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from incidents.models import AuditEvent, Incident
 from tests.conversation.conftest import file_report, messages, move_back, post
-from tests.factories import bearer, staff_token
+from tests.factories import make_staff
 
 
 def test_a_staff_question_waits_for_the_owner_and_the_owner_answer_resumes_the_work(client, owner, agent_headers):
@@ -161,7 +161,7 @@ def test_reply_templates_are_shipped_in_english_and_chinese_for_staff_only(app, 
 
 
 def test_a_staff_author_is_named(app, client, owner):
-    headers = bearer(staff_token(app, "agent", name="Mei Lin"))
+    headers = make_staff(app, "agent", name="Mei Lin").headers
     assert post(client, owner.incident_id, headers, body="hello").json["author_name"] == "Mei Lin"
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from incidents import sla
 from incidents.models import Incident, Notification
 from tests.conversation.conftest import move_back, post
-from tests.factories import bearer, staff_token
+from tests.factories import bearer, make_staff
 from tests.incidents.review_support import ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, frozen_case
 from tests.incidents.test_notifications import deliver, inbox, sms_lines  # noqa: F401 (the SMTP fixture)
 
@@ -31,7 +31,7 @@ def case(app, client):
     """A frozen case reported in Chinese; its reporter's headers and an agent's."""
     found = frozen_case(app, language="zh-CN")
     deliver(app)  # the received and frozen notices are out of the way
-    return str(found.incident_id), bearer(found.access_token), bearer(staff_token(app, "agent"))
+    return str(found.incident_id), bearer(found.access_token), make_staff(app, "agent").headers
 
 
 def notices(app) -> list[str]:

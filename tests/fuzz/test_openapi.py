@@ -24,7 +24,7 @@ from schemathesis.checks import CHECKS, load_all_checks
 
 from app import create_app
 from app.db import utcnow
-from tests.factories import bearer, exchange_account, report_body, staff_token
+from tests.factories import bearer, exchange_account, report_body, make_staff
 
 MAX_EXAMPLES = 5
 # A chain with an explorer: traces on it are queued (the worker that would run them is off).
@@ -76,7 +76,7 @@ def served_document() -> tuple[dict, object]:
 @pytest.fixture(params=["agent", "risk_officer", "admin"])
 def staff_headers(app, request) -> dict[str, str]:
     """A staff token of each role."""
-    return bearer(staff_token(app, request.param))
+    return make_staff(app, request.param).headers
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conversation.conftest import file_report, png, upload
-from tests.factories import bearer, exchange_account, staff_token
+from tests.factories import exchange_account, make_staff
 from tests.handoff.support import finished_trace, members
 
 
@@ -33,7 +33,7 @@ def bundle(client, incident_id: str, headers, language: str = "en"):
 
 def test_the_bundle_lists_every_file_with_its_hash_and_holds_the_case_traces_letters_and_files(app, client, case):
     reported, files, trace_id = case
-    answer = bundle(client, reported.incident_id, bearer(staff_token(app, "agent")))
+    answer = bundle(client, reported.incident_id, make_staff(app, "agent").headers)
     assert answer.status_code == 200 and answer.mimetype == "application/zip"
     assert answer.headers["Content-Disposition"].startswith('attachment; filename="INC-')
     content = members(answer.data)
@@ -54,7 +54,7 @@ def test_the_bundle_lists_every_file_with_its_hash_and_holds_the_case_traces_let
 
 def test_attachments_are_the_decrypted_originals_whose_sha256_the_audit_chain_holds(app, client, case):
     reported, files, _trace_id = case
-    content = members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent"))).data)
+    content = members(bundle(client, reported.incident_id, make_staff(app, "agent").headers).data)
     timeline = json.loads(content["timeline.json"])
     chained = {event["data"]["sha256"] for event in timeline if event["action"] == "attachment.uploaded"}
     for uploaded in files:
@@ -66,7 +66,7 @@ def test_attachments_are_the_decrypted_originals_whose_sha256_the_audit_chain_ho
 
 def test_the_timeline_carries_each_events_link_in_the_audit_chain(app, client, case):
     reported, _files, _trace_id = case
-    timeline = json.loads(members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent"))).data)
+    timeline = json.loads(members(bundle(client, reported.incident_id, make_staff(app, "agent").headers).data)
                           ["timeline.json"])
     assert timeline and all(event["seq"] and len(event["hash"]) == 64 and len(event["prev_hash"]) == 64
                             for event in timeline)
@@ -75,7 +75,7 @@ def test_the_timeline_carries_each_events_link_in_the_audit_chain(app, client, c
 
 def test_writing_a_bundle_is_an_audit_event_with_its_hash(app, client, case):
     reported, _files, _trace_id = case
-    officer = bearer(staff_token(app, "risk_officer"))
+    officer = make_staff(app, "risk_officer").headers
     answer = bundle(client, reported.incident_id, officer, "zh-CN")
     events = client.get(f"/api/v1/incidents/{reported.incident_id}/timeline", headers=officer).json["items"]
     written = [event for event in events if event["action"] == "evidence.bundle_written"]
@@ -85,7 +85,7 @@ def test_writing_a_bundle_is_an_audit_event_with_its_hash(app, client, case):
 
 def test_the_chinese_case_pdf_holds_its_text_in_chinese(app, client, case):
     reported, _files, _trace_id = case
-    content = members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent")), "zh-CN").data)
+    content = members(bundle(client, reported.incident_id, make_staff(app, "agent").headers, "zh-CN").data)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content["case.pdf"])).pages)
     reference = json.loads(content["manifest.json"])["incident"]
     assert reference in text
@@ -100,7 +100,7 @@ def test_the_chinese_case_pdf_holds_its_text_in_chinese(app, client, case):
 
 def test_the_english_case_pdf_names_the_summary_findings_and_decisions(app, client, case):
     reported, _files, _trace_id = case
-    content = members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent")), "en").data)
+    content = members(bundle(client, reported.incident_id, make_staff(app, "agent").headers, "en").data)
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(content["case.pdf"])).pages)
     for words in ("Summary", "Verification of the owner", "Decisions", "Fund flow and findings", "Timeline",
                   "receipt.txt"):
@@ -109,21 +109,21 @@ def test_the_english_case_pdf_names_the_summary_findings_and_decisions(app, clie
 
 def test_a_language_other_than_english_or_chinese_is_refused_naming_it(app, client, case):
     reported, _files, _trace_id = case
-    answer = bundle(client, reported.incident_id, bearer(staff_token(app, "agent")), "fr")
+    answer = bundle(client, reported.incident_id, make_staff(app, "agent").headers, "fr")
     assert answer.status_code == 422 and "language" in json.dumps(answer.json["errors"]), answer.json
 
 
 def test_only_staff_write_bundles_and_an_unknown_case_is_not_found(app, client, case):
     reported, _files, _trace_id = case
     assert bundle(client, reported.incident_id, reported.headers).status_code == 403
-    missing = bundle(client, "00000000-0000-4000-8000-000000000000", bearer(staff_token(app, "admin")))
+    missing = bundle(client, "00000000-0000-4000-8000-000000000000", make_staff(app, "admin").headers)
     assert missing.status_code == 404
 
 
 def test_the_bundle_carries_the_newest_signed_audit_checkpoint(app, client, runner, case):
     reported, _files, _trace_id = case
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
-    content = members(bundle(client, reported.incident_id, bearer(staff_token(app, "agent"))).data)
+    content = members(bundle(client, reported.incident_id, make_staff(app, "agent").headers).data)
     checkpoint = json.loads(content["audit/checkpoint.json"])
     key = client.get("/api/v1/instance/public-key").json
     assert checkpoint["public_key"] == key["public_key"] and checkpoint["key_id"] == key["key_id"]
@@ -133,7 +133,7 @@ def test_the_bundle_carries_the_newest_signed_audit_checkpoint(app, client, runn
 
 def test_each_file_taken_into_a_bundle_is_on_the_chain_of_custody(app, client, case):
     reported, files, _trace_id = case
-    officer = bearer(staff_token(app, "risk_officer"))
+    officer = make_staff(app, "risk_officer").headers
     bundle(client, reported.incident_id, officer)
     events = client.get(f"/api/v1/incidents/{reported.incident_id}/timeline", headers=officer).json["items"]
     read = {(event["subject_id"], event["data"]["sha256"]) for event in events

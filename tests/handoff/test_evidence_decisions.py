@@ -6,14 +6,12 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from tests.factories import bearer, last_sms_code, staff_token
+from tests.factories import last_sms_code, make_staff, OWNER_TOTP_SECRET
 from tests.handoff.support import members
 from tests.incidents.review_support import (
-    OWNER_TOTP,
     attest_remaining,
     decide,
     frozen_case,
-    new_staff,
     pass_verification,
     raise_request,
 )
@@ -26,23 +24,23 @@ def reviewed(app):
     pass_verification(app, case)
     request = raise_request(app, case)
     assert request.approvals_required == 2
-    attest_remaining(app, request.id, new_staff(app, "agent"))
-    decide(app, request.id, new_staff(app, "risk_officer", "officer-hu"), reason="ID photo matches the KYC file")
-    decide(app, request.id, new_staff(app, "risk_officer", "officer-lin"), reason="withdrawal traced, owner called")
+    attest_remaining(app, request.id, make_staff(app, "agent"))
+    decide(app, request.id, make_staff(app, "risk_officer", "officer-hu"), reason="ID photo matches the KYC file")
+    decide(app, request.id, make_staff(app, "risk_officer", "officer-lin"), reason="withdrawal traced, owner called")
     return case
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_the_case_pdf_names_both_officers_with_their_decisions_and_no_secret(app, client, reviewed, language):
     answer = client.get(f"/api/v1/incidents/{reviewed.incident_id}/evidence-bundle",
-                        headers=bearer(staff_token(app, "agent")), query_string={"language": language})
+                        headers=make_staff(app, "agent").headers, query_string={"language": language})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     files = members(answer.data)
     pages = PdfReader(io.BytesIO(files["case.pdf"])).pages
     text = " ".join(" ".join(page.extract_text() for page in pages).split())  # table cells wrap their lines
     for words in ("officer-hu", "ID photo matches the KYC file", "officer-lin", "withdrawal traced, owner called"):
         assert words in text, words
-    secrets = (OWNER_TOTP, reviewed.access_token, last_sms_code(app))
+    secrets = (OWNER_TOTP_SECRET, reviewed.access_token, last_sms_code(app))
     for name, content in files.items():
         for secret in secrets:
             assert secret.encode() not in content, (name, secret)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.conversation.conftest import file_report, png, upload
-from tests.factories import bearer, exchange_account, staff_token
+from tests.factories import exchange_account, make_staff
 from tests.handoff.support import SIGNING_SEED, finished_trace, members, rezip
 
 
@@ -22,7 +22,7 @@ def written(app, client, tmp_path):
     upload(client, reported, reported.headers, png(), "screen.png")
     finished_trace(app, reported.incident_id)
     answer = client.get(f"/api/v1/incidents/{reported.incident_id}/evidence-bundle",
-                        headers=bearer(staff_token(app, "agent")))
+                        headers=make_staff(app, "agent").headers)
     return answer.data, members(answer.data)
 
 

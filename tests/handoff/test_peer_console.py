@@ -8,7 +8,8 @@ import pytest
 
 from incidents.handoff.models import SentFreezeRequest
 from tests.handoff.test_peer_round_trip import alpha_case, beta_customer
-from tests.web.conftest import csrf_of, make_staff
+from tests.factories import make_staff
+from tests.web.conftest import csrf_of
 
 pytestmark = pytest.mark.slow
 

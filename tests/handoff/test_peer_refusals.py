@@ -14,7 +14,7 @@ from incidents.handoff.archive import Signer
 from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import ReceivedFreezeRequest
 from incidents.models import Incident
-from tests.factories import staff_token
+from tests.factories import make_staff
 from tests.handoff.pair import key_id, seed_b64
 from tests.handoff.support import DEPOSIT
 from tests.handoff.test_peer_round_trip import alpha_case, beta_customer, send
@@ -129,8 +129,8 @@ def test_the_sender_refuses_an_exchange_that_is_no_peer_and_addresses_the_trace_
     assert unknown.status_code == 422 and "exchange" in unknown.json()["errors"]
     elsewhere = send(pair, trace_id, agent, addresses=["0x" + "42" * 20])
     assert elsewhere.status_code == 422 and "addresses" in elsewhere.json()["errors"]
-    officer = pair.alpha.api("POST", f"/api/v1/traces/{trace_id}/freeze-requests", staff_token(
-        pair.alpha.app, "risk_officer"), json={"exchange": "Beta"})
+    officer = pair.alpha.api("POST", f"/api/v1/traces/{trace_id}/freeze-requests", make_staff(
+        pair.alpha.app, "risk_officer").token, json={"exchange": "Beta"})
     assert officer.status_code == 403  # agents send requests
 
 

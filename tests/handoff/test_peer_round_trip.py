@@ -8,7 +8,7 @@ import pytest
 
 from exchange_sim.deposits import add_deposit_address
 from incidents.handoff.models import PeerMessage, ReceivedFreezeRequest, SentFreezeRequest
-from tests.factories import exchange_account, report_body, staff_token
+from tests.factories import exchange_account, report_body, make_staff
 from tests.handoff.support import DEPOSIT, finished_trace
 from tests.incidents.exchange_peer import backoffice_account, open_account
 
@@ -29,7 +29,7 @@ def alpha_case(pair, **trace) -> tuple[str, str, str]:
     answer = pair.alpha.api("POST", "/api/v1/reports", json=report_body("U1001")).json()
     incident_id = answer["incident"]["id"]
     trace_id = finished_trace(pair.alpha.app, incident_id, exchange="Beta", **trace)
-    return incident_id, trace_id, staff_token(pair.alpha.app, "agent")
+    return incident_id, trace_id, make_staff(pair.alpha.app, "agent").token
 
 
 def send(pair, trace_id: str, agent: str, **body):
@@ -57,7 +57,7 @@ def test_a_request_is_sent_acknowledged_and_held_and_both_sides_see_it(pair):
     assert [(r["status"], r["reference"]) for r in after] == [("held", sent["reference"])]
     assert after[0]["acknowledged_at"] is not None
 
-    officer = staff_token(pair.beta.app, "risk_officer")
+    officer = make_staff(pair.beta.app, "risk_officer").token
     cases = pair.beta.api("GET", "/api/v1/incidents", officer, params={"account_id": "V2002"}).json()["items"]
     assert len(cases) == 1
     case = pair.beta.api("GET", f"/api/v1/incidents/{cases[0]['id']}", officer).json()
@@ -81,7 +81,7 @@ def test_releasing_the_hold_is_audited_and_reported_back(pair):
     request = send(pair, trace_id, agent).json()
     pair.alpha.tick()
     pair.beta.tick(rounds=2)
-    officer = staff_token(pair.beta.app, "risk_officer")
+    officer = make_staff(pair.beta.app, "risk_officer").token
     cases = pair.beta.api("GET", "/api/v1/incidents", officer, params={"account_id": "V2002"}).json()["items"]
     case_id = cases[0]["id"]
     empty = pair.beta.api("POST", f"/api/v1/incidents/{case_id}/peer-hold/release", officer, json={"reason": ""})

@@ -1,4 +1,4 @@
-"""Building cases for the review tests through the real use cases: account, report, freeze, verification, staff."""
+"""Building cases for the review tests through the real use cases: account, report, freeze, verification."""
 from __future__ import annotations
 
 import uuid
@@ -11,15 +11,12 @@ from sqlalchemy import select
 from app.db import utcnow
 from app.notify import review_policy
 from incidents import ownership, review
-from exchange_sim import backoffice
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident
-from incidents.staff import create_staff
 from incidents.access import resolve_token
-from tests.factories import last_sms_code
+from tests.factories import OWNER_TOTP_SECRET, StaffMember, exchange_account, last_sms_code
 from verification.codes import derive_code_key
 
-OWNER_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 ANTI_PHISHING = "BLUE-OTTER-42"
 REGISTERED_EMAIL = "registered-owner@example.com"
 REGISTERED_PHONE = "+15555550123"
@@ -34,19 +31,6 @@ class Case:
     actor: str
 
 
-@dataclass(frozen=True)
-class Officer:
-    """A staff member with their bearer token and TOTP secret."""
-
-    id: uuid.UUID
-    token: str
-    totp_secret: str
-
-    def code(self, at: datetime | None = None) -> str:
-        """The officer's current code (or at a given time)."""
-        return pyotp.TOTP(self.totp_secret).at(at or utcnow())
-
-
 def sessions_of(app):
     """The application's session factory."""
     return app.extensions["lockdesk"].sessions
@@ -54,12 +38,9 @@ def sessions_of(app):
 
 def open_account(app, account_id: str, *, totp_bound_days_ago: int = 60) -> None:
     """An account at the embedded exchange with long-bound (trusted) factors."""
-    bound = utcnow() - timedelta(days=totp_bound_days_ago)
-    with sessions_of(app)() as session:
-        backoffice.add_account(session, account=backoffice.NewAccount(
-            account_id=account_id, email=REGISTERED_EMAIL, phone=REGISTERED_PHONE, totp_secret=OWNER_TOTP,
-            totp_bound_at=bound, phone_bound_at=bound, anti_phishing_code=ANTI_PHISHING, active_sessions=2,
-            active_api_keys=1), now=bound)
+    bound = utcnow() - timedelta(days=totp_bound_days_ago)  # opened when its factors were bound
+    exchange_account(app, account_id, now=bound, totp_bound_at=bound, phone_bound_at=bound, email=REGISTERED_EMAIL,
+                     phone=REGISTERED_PHONE, anti_phishing_code=ANTI_PHISHING, active_sessions=2, active_api_keys=1)
 
 
 def frozen_case(app, account_id: str = "R1001", *, loss: str | None = None, language: str = "zh-CN",
@@ -99,15 +80,8 @@ def pass_verification(app, case: Case) -> None:
         ownership.send_owner_sms(session, verification_id=started.id, gateway=gateway, code_key=key, actor=case.actor)
         code = last_sms_code(app)
         ownership.check_owner_sms(session, verification_id=started.id, code=code, code_key=key, actor=case.actor)
-        ownership.check_owner_totp(session, verification_id=started.id, code=pyotp.TOTP(OWNER_TOTP).now(),
+        ownership.check_owner_totp(session, verification_id=started.id, code=pyotp.TOTP(OWNER_TOTP_SECRET).now(),
                                    actor=case.actor)
-
-
-def new_staff(app, role: str, name: str | None = None) -> Officer:
-    """A staff member with a token and an enrolled authenticator."""
-    with sessions_of(app)() as session:
-        created = create_staff(session, name=name or f"{role}-{uuid.uuid4().hex[:8]}", role=role)
-    return Officer(id=created.staff.id, token=created.token, totp_secret=created.totp_secret)
 
 
 def policy(app) -> review.ReviewPolicy:
@@ -122,7 +96,7 @@ def raise_request(app, case: Case, now: datetime | None = None):
                                              policy=policy(app), now=now)
 
 
-def attest_remaining(app, request_id: uuid.UUID, agent: Officer, now: datetime | None = None) -> None:
+def attest_remaining(app, request_id: uuid.UUID, agent: StaffMember, now: datetime | None = None) -> None:
     """An agent vouches for what the system cannot see (password reset, 2FA rebound)."""
     for item in ("password_reset", "two_factor_rebound"):
         with sessions_of(app)() as session:
@@ -131,7 +105,7 @@ def attest_remaining(app, request_id: uuid.UUID, agent: Officer, now: datetime |
                                          policy=policy(app), now=now)
 
 
-def decide(app, request_id: uuid.UUID, officer: Officer, decision: str = "approve", *, now: datetime | None = None,
+def decide(app, request_id: uuid.UUID, officer: StaffMember, decision: str = "approve", *, now: datetime | None = None,
            reason: str = "evidence reviewed"):
     """An officer's decision with their step-up code at `now`."""
     with sessions_of(app)() as session:

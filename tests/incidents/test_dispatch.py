@@ -15,7 +15,7 @@ from incidents.outbox.exchange import claim_due, record_outcome
 from incidents.outbox.lease import DispatchPolicy, Lease
 from exchange_sim import backoffice
 from incidents.models import AuditEvent, ExchangeCommand, Incident
-from tests.factories import bearer, report_body, staff_token
+from tests.factories import report_body, make_staff
 from tests.incidents.exchange_peer import (
     TOTP_SECRET,
     backoffice_account,
@@ -240,7 +240,7 @@ def test_staff_can_freeze_by_hand_once_the_account_exists_at_the_exchange(app, c
     answer = client.post("/api/v1/reports", json=report_body(account_id="U2002")).get_json()
     assert answer["incident"]["containment"] == "freeze_failed"
     open_account(session, "U2002")
-    agent = bearer(staff_token(app, "agent"))
+    agent = make_staff(app, "agent").headers
     response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/freeze",
                            json={"scope": "full", "reason": "account restored at the exchange"}, headers=agent)
     assert response.status_code == 202

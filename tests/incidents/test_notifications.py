@@ -17,7 +17,7 @@ from exchange_sim.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
 from incidents.models import AuditEvent, ExchangeCommand, Incident, Notification, Report, Repudiation
 from incidents.notifications import NOTIFICATION_FAILED
-from tests.factories import seal_audit_events
+from tests.factories import make_staff, seal_audit_events
 from tests.incidents.review_support import (
     ANTI_PHISHING,
     REGISTERED_EMAIL,
@@ -27,7 +27,6 @@ from tests.incidents.review_support import (
     drain,
     frozen_case,
     incident_of,
-    new_staff,
     open_account,
     pass_verification,
     raise_request,
@@ -188,9 +187,9 @@ def unfrozen_case(app, tmp_path):
     case = frozen_case(app)
     pass_verification(app, case)
     request = raise_request(app, case)
-    attest_remaining(app, request.id, new_staff(app, "agent"))
+    attest_remaining(app, request.id, make_staff(app, "agent"))
     later = incident_of(app, case).frozen_at + timedelta(minutes=121)
-    decide(app, request.id, new_staff(app, "risk_officer"), now=later)
+    decide(app, request.id, make_staff(app, "risk_officer"), now=later)
     drain(app, now=later)
     with sessions_of(app)() as session:
         review.settle_unfreezes(session, now=later)

@@ -14,13 +14,13 @@ from exchange_sim.backoffice import count_requests
 from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import ExchangeRejected
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, UnfreezeRequest
+from tests.factories import make_staff
 from tests.incidents.review_support import (
     attest_remaining,
     decide,
     drain,
     frozen_case,
     incident_of,
-    new_staff,
     pass_verification,
     policy,
     raise_request,
@@ -221,7 +221,7 @@ def test_review_numbers_it_could_not_honour_stop_the_start(settings, instance, m
 
 def test_a_rejected_request_cannot_be_approved_later(app, agent):
     case, request, _frozen_at = ready_request(app, agent)
-    first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
+    first, second = make_staff(app, "risk_officer"), make_staff(app, "risk_officer")
     rejected = decide(app, request.id, first, "reject", reason="the owner's story does not hold")
     assert rejected.status == "rejected" and rejected.reason == "the owner's story does not hold"
     with pytest.raises(Conflict, match="rejected"):
@@ -232,11 +232,11 @@ def test_a_rejected_request_cannot_be_approved_later(app, agent):
 def test_an_agent_cannot_decide(app, agent):
     _case, request, _frozen_at = ready_request(app, agent)
     with pytest.raises(Forbidden, match="risk officers"):
-        decide(app, request.id, new_staff(app, "agent"))
+        decide(app, request.id, make_staff(app, "agent"))
 
 
 def test_an_officer_who_worked_the_case_cannot_approve_it(app):
-    worker = new_staff(app, "risk_officer")
+    worker = make_staff(app, "risk_officer")
     _case, request, _frozen_at = ready_request(app, worker)
     with pytest.raises(Forbidden, match="worked this case"):
         decide(app, request.id, worker)
@@ -245,7 +245,7 @@ def test_an_officer_who_worked_the_case_cannot_approve_it(app):
 def test_a_high_loss_needs_two_different_officers_and_nobody_approves_twice(app, agent):
     case, request, frozen_at = ready_request(app, agent, loss="250000")
     assert request.approvals_required == 2
-    first, second = new_staff(app, "risk_officer"), new_staff(app, "risk_officer")
+    first, second = make_staff(app, "risk_officer"), make_staff(app, "risk_officer")
     now = frozen_at + timedelta(hours=3)
     assert decide(app, request.id, first, now=now).status == "pending"
     with pytest.raises(Conflict, match="already decided"):

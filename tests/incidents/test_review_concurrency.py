@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from kernel.errors import Conflict
 from incidents.models import ExchangeCommand, UnfreezeExecution
 from tests import services
+from tests.factories import make_staff
 from tests.incidents.review_support import (
     attest_remaining,
     decide,
     frozen_case,
     incident_of,
-    new_staff,
     pass_verification,
     raise_request,
     sessions_of,
@@ -61,9 +61,9 @@ def test_simultaneous_final_approvals_queue_exactly_one_unfreeze(app, tmp_path, 
     case = frozen_case(app, loss=loss)
     pass_verification(app, case)
     request = raise_request(app, case)
-    attest_remaining(app, request.id, new_staff(app, "agent"))
+    attest_remaining(app, request.id, make_staff(app, "agent"))
     now = incident_of(app, case).frozen_at + timedelta(hours=3)
-    outcomes = race(app, request.id, [new_staff(app, "risk_officer") for _ in range(officers)], now)
+    outcomes = race(app, request.id, [make_staff(app, "risk_officer") for _ in range(officers)], now)
     assert count_unfreezes(app, case.incident_id) == 1
     assert outcomes.count("executing") == 1, outcomes
     with sessions_of(app)() as session:

@@ -18,16 +18,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from tests import services
 from tests.conftest import make_settings
-from tests.factories import last_sms_code
-from tests.web.conftest import (
-    ARTIFACTS,
-    STAFF_PASSWORD,
-    Clock,
-    make_staff,
-    open_exchange_account,
-    run_follow_ups,
-    totp_now,
-)
+from tests.factories import exchange_account, last_sms_code, make_staff, STAFF_PASSWORD
+from tests.web.conftest import ARTIFACTS, Clock, run_follow_ups, totp_now
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,9 +127,9 @@ LANGUAGES = {
 def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live, chromium, language):
     words, tag = LANGUAGES[language], language.lower()
     app = live.app
-    open_exchange_account(app, "U1001")
-    agent = make_staff(app, "agent-1", "agent")
-    officers = [make_staff(app, "officer-1", "risk_officer"), make_staff(app, "officer-2", "risk_officer")]
+    exchange_account(app, "U1001")
+    agent = make_staff(app, "agent", "agent-1")
+    officers = [make_staff(app, "risk_officer", "officer-1"), make_staff(app, "risk_officer", "officer-2")]
 
     owner = chromium.new_context(viewport=PHONE, locale=language, device_scale_factor=1, is_mobile=True,
                                  has_touch=True).new_page()

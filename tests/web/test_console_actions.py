@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from chain.models import Trace
 from exchange_sim.models import BackofficeAccount
 from incidents.models import ExchangeCommand, Incident
-from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups
+from tests.factories import exchange_account
+from tests.web.conftest import csrf_of, run_follow_ups
 from tests.web.test_console_pages import sign_in
 from tests.web.test_owner_pages import incident_of, report
 from verification.models import Verification
@@ -45,7 +46,7 @@ def freezes(app, incident_id: uuid.UUID) -> int:
 def test_an_agent_freezes_by_hand_once_the_exchange_knows_the_account(app, client, agent, clock):
     incident_id = reported(app, "U4001")  # the exchange does not know the account yet: the freeze fails
     assert read(app, select(Incident.containment).where(Incident.id == incident_id)) == "freeze_failed"
-    open_exchange_account(app, "U4001")
+    exchange_account(app, "U4001")
     sign_in(client, agent, clock)
 
     page = act(client, incident_id, "freeze", reason="   ")
@@ -63,7 +64,7 @@ def test_an_agent_freezes_by_hand_once_the_exchange_knows_the_account(app, clien
 
 def test_a_risk_officer_reviews_identity_by_hand_and_the_owner_sees_it_verified(app, client, agent, officer,
                                                                                  clock):
-    open_exchange_account(app, "U4002", bound_days_ago=1)
+    exchange_account(app, "U4002", bound_days_ago=1)
     owner = app.test_client()
     answer = owner.get(report(owner, "U4002").headers["Location"])
     incident_id = uuid.UUID(incident_of(answer.text)[0])

@@ -7,9 +7,8 @@ import zipfile
 
 import pytest
 
-from tests.factories import report_body
+from tests.factories import exchange_account, report_body
 from tests.handoff.support import SIGNING_SEED
-from tests.web.conftest import open_exchange_account
 from tests.web.test_console_pages import sign_in
 
 
@@ -20,7 +19,7 @@ def settings(settings):
 
 
 def test_staff_download_the_signed_bundle_in_the_language_chosen_on_the_case_page(app, client, agent, clock):
-    open_exchange_account(app, "U1001")
+    exchange_account(app, "U1001")
     incident_id = client.post("/api/v1/reports", json=report_body("U1001")).json["incident"]["id"]
     sign_in(client, agent, clock)
     page = client.get(f"/console/incidents/{incident_id}").text

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 from chain.models import Trace
-from tests.web.conftest import csrf_of, make_staff
+from tests.factories import exchange_account, make_staff
+from tests.web.conftest import csrf_of
 
 
 def sign_in(client, member, clock, code=None):
@@ -78,7 +79,7 @@ def test_signing_out_ends_the_session_on_every_device(app, agent, clock):
 
 def test_agents_cannot_see_the_audit_and_only_admins_verify_the_chain(app, agent, clock):
     agent_client, officer_client, admin_client = app.test_client(), app.test_client(), app.test_client()
-    officer, admin = make_staff(app, "officer-1", "risk_officer"), make_staff(app, "admin-1", "admin")
+    officer, admin = make_staff(app, "risk_officer", "officer-1"), make_staff(app, "admin", "admin-1")
     sign_in(agent_client, agent, clock)
     sign_in(officer_client, officer, clock)
     sign_in(admin_client, admin, clock)
@@ -123,11 +124,10 @@ def test_trace_page_shows_the_graph_inline_and_highlights_the_exchange(app, clie
 
 
 def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
-    from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report
 
     for account in ("U3001", "U3002"):
-        open_exchange_account(app, account)
+        exchange_account(app, account)
         report(app.test_client(), account)
     sign_in(client, agent, clock)
     page = client.get("/console/")
@@ -138,10 +138,9 @@ def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
 
 
 def test_the_case_timeline_names_the_staff_member_who_acted(app, client, agent, clock):
-    from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report
 
-    open_exchange_account(app, "U3003")
+    exchange_account(app, "U3003")
     report(app.test_client(), "U3003")
     sign_in(client, agent, clock)
     case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
@@ -176,10 +175,9 @@ def _error_of(html: str) -> str:
 
 def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_severity_came_from(app, client,
                                                                                                  agent, clock):
-    from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report
 
-    open_exchange_account(app, "U3004")
+    exchange_account(app, "U3004")
     report(app.test_client(), "U3004", language="zh-CN")
     sign_in(client, agent, clock)
     case_url = re.search(r'href="(/console/incidents/[0-9a-f-]{36})"', client.get("/console/").text).group(1)
@@ -192,10 +190,9 @@ def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_s
 
 def test_canned_replies_follow_the_language_of_the_owners_latest_report_as_notifications_do(app, client, agent,
                                                                                              clock):
-    from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report
 
-    open_exchange_account(app, "U3014")
+    exchange_account(app, "U3014")
     report(app.test_client(), "U3014")
     clock.advance(minutes=1)
     report(app.test_client(), "U3014", language="zh-CN")  # joins the open case
@@ -206,10 +203,9 @@ def test_canned_replies_follow_the_language_of_the_owners_latest_report_as_notif
 
 
 def test_a_chain_without_an_explorer_names_the_setting_that_gives_it_one(app, client, agent, clock):
-    from tests.web.conftest import open_exchange_account
     from tests.web.test_owner_pages import report
 
-    open_exchange_account(app, "U3005")
+    exchange_account(app, "U3005")
     report(app.test_client(), "U3005")  # an Ethereum hash, on an instance with no Ethereum explorer
     app.extensions["lockdesk"].ports.tracer.run_due()
     sign_in(client, agent, clock)

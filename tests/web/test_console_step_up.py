@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.factories import last_sms_code
-from tests.web.conftest import csrf_of, open_exchange_account, totp_now
+from tests.factories import exchange_account, last_sms_code
+from tests.web.conftest import csrf_of, totp_now
 from tests.web.test_console_pages import sign_in
 
 SAID = {"en": {"left": re.compile(r"That code is not correct\. Attempts left: (\d+)\."),
@@ -44,7 +44,7 @@ def _wrong(member, at) -> str:
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_a_wrong_step_up_code_says_the_attempts_left_and_a_lock_says_in_how_many_minutes(app, client, officer,
                                                                                          clock, language):
-    open_exchange_account(app, f"U76{len(language)}1")
+    exchange_account(app, f"U76{len(language)}1")
     incident_id, request_id = _asked_unfreeze(app, clock, f"U76{len(language)}1")
     sign_in(client, officer, clock)
     case_url, headers = f"/console/incidents/{incident_id}", {"Accept-Language": language}

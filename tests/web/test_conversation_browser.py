@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conversation.conftest import png
-from tests.web.conftest import make_staff, open_exchange_account
+from tests.factories import exchange_account, make_staff
 from tests.web.test_browser import DESKTOP, PHONE, chromium, live, shot, staff_sign_in, submit  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,8 +21,8 @@ WORDS = {
 def test_owner_uploads_a_png_staff_ask_and_the_owner_replies(live, chromium, tmp_path, language):  # noqa: F811
     words, tag = WORDS[language], "conversation-" + language.lower()
     app = live.app
-    open_exchange_account(app, "U1001")
-    agent = make_staff(app, "agent-1", "agent")
+    exchange_account(app, "U1001")
+    agent = make_staff(app, "agent", "agent-1")
     picture = tmp_path / "withdrawal.png"
     picture.write_bytes(png(320, 200))
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from tests.conversation.conftest import png
-from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups
+from tests.factories import exchange_account
+from tests.web.conftest import csrf_of, run_follow_ups
 from tests.web.test_console_pages import sign_in
 from tests.web.test_owner_pages import incident_of, report
 
@@ -15,7 +16,7 @@ from tests.web.test_owner_pages import incident_of, report
 @pytest.fixture(autouse=True)
 def accounts(app):
     """The account the owners report on."""
-    open_exchange_account(app, "U1001")
+    exchange_account(app, "U1001")
 
 
 def owner_case(app, language="en"):
@@ -124,7 +125,7 @@ def test_a_reply_template_fills_the_console_box_without_javascript(app, agent, c
 
 
 def test_manual_review_asks_the_owner_for_documents_and_shows_them_beside_the_decision(app, officer, clock):
-    open_exchange_account(app, "U3003", bound_days_ago=1)  # factors bound yesterday: not trusted
+    exchange_account(app, "U3003", bound_days_ago=1)  # factors bound yesterday: not trusted
     client = app.test_client()
     sent = report(client, account_id="U3003")
     incident_id, token = incident_of(client.get(sent.headers["Location"]).text)

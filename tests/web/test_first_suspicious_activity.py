@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from app.db import utcnow
 from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
-from tests.factories import last_sms_code
-from tests.web.conftest import csrf_of, open_exchange_account, run_follow_ups, totp_now
+from tests.factories import exchange_account, last_sms_code
+from tests.web.conftest import csrf_of, run_follow_ups, totp_now
 from tests.web.test_console_pages import sign_in
 from tests.web.test_owner_pages import incident_of, report
 
@@ -27,7 +27,7 @@ def verify_on_the_page(app, owner, incident_id: str, clock) -> None:
 
 
 def test_both_case_pages_show_a_withdrawal_two_hours_before_the_report(app, client, agent, clock):
-    open_exchange_account(app, "U3003")
+    exchange_account(app, "U3003")
     taken = utcnow() - timedelta(hours=2)
     with app.extensions["lockdesk"].sessions() as session:
         add_withdrawal(session, withdrawal=NewWithdrawal(

@@ -17,8 +17,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.db import utcnow
 from tests.conftest import make_settings
-from tests.factories import last_sms_code
-from tests.web.conftest import Clock, make_staff, open_exchange_account, totp_now
+from tests.factories import exchange_account, last_sms_code, make_staff
+from tests.web.conftest import Clock, totp_now
 from tests.web.test_browser import (  # noqa: F401
     DESKTOP,
     PHONE,
@@ -114,9 +114,9 @@ def run_jobs(demo: LiveApp) -> None:
 @pytest.mark.parametrize("language", list(WORDS))
 def test_the_readme_walk_reaches_unfrozen_on_make_runs_settings(demo, chromium, language):
     words, tag = WORDS[language], language.lower()
-    open_exchange_account(demo.app, "U1001")
-    agent = make_staff(demo.app, "agent-1", "agent")
-    officers = [make_staff(demo.app, "officer-1", "risk_officer"), make_staff(demo.app, "officer-2", "risk_officer")]
+    exchange_account(demo.app, "U1001")
+    agent = make_staff(demo.app, "agent", "agent-1")
+    officers = [make_staff(demo.app, "risk_officer", "officer-1"), make_staff(demo.app, "risk_officer", "officer-2")]
 
     owner = owner_page(chromium, language)
     link = report(owner, demo, "U1001", loss="25000")  # a high loss: two officers must approve

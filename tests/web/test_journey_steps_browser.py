@@ -14,8 +14,8 @@ from sqlalchemy import select
 from app.db import utcnow
 from exchange_sim.models import BackofficeSecurityEvent
 from incidents.models import Incident
-from tests.factories import last_sms_code
-from tests.web.conftest import OWNER_TOTP_SECRET, make_staff, open_exchange_account, totp_now
+from tests.factories import exchange_account, last_sms_code, make_staff, OWNER_TOTP_SECRET
+from tests.web.conftest import totp_now
 from tests.web.test_browser import DESKTOP, chromium, shot, staff_sign_in, submit, tick_next_item  # noqa: F401
 from tests.web.test_journey_browser import catch_up, demo, owner_page, run_jobs, text  # noqa: F401
 
@@ -65,7 +65,7 @@ def wrong_totp(at) -> str:
 def test_a_burned_sms_code_offers_a_new_verification_and_a_locked_authenticator_says_until_when(
         demo, chromium, language):
     said = SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     page = owner_page(chromium, language)
     page.goto(owner["link"])
@@ -89,7 +89,7 @@ def test_a_burned_sms_code_offers_a_new_verification_and_a_locked_authenticator_
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_owner_can_take_a_report_back_and_is_told_the_account_stays_frozen(demo, chromium, language):
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     _incident_id, owner = api_report(demo)
     page = owner_page(chromium, language)
     page.goto(owner["link"])
@@ -103,7 +103,7 @@ def test_the_owner_can_take_a_report_back_and_is_told_the_account_stays_frozen(d
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_case_link_is_sent_again_to_the_registered_contacts_never_shown(demo, chromium, language):
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, _owner = api_report(demo)
     run_jobs(demo)
     page = owner_page(chromium, language)
@@ -127,7 +127,7 @@ def test_the_case_link_is_sent_again_to_the_registered_contacts_never_shown(demo
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_checklist_says_what_to_do_and_ticks_itself_from_the_exchanges_security_events(
         demo, chromium, language):
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     api_verified_and_asked(demo, incident_id, owner)
     page = owner_page(chromium, language)
@@ -159,11 +159,11 @@ def test_the_checklist_says_what_to_do_and_ticks_itself_from_the_exchanges_secur
 def test_an_officer_sees_before_ticking_that_it_makes_them_the_agent_and_closing_cancels_the_unfreeze(
         demo, chromium, language):
     said = SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo, transactions=[{"chain": "ethereum", "hash": "0x" + "5e" * 32}])
     api_verified_and_asked(demo, incident_id, owner)
     run_jobs(demo)  # the worker tries the reported hash's trace: no explorer is configured for ethereum
-    officer = make_staff(demo.app, "officer-1", "risk_officer")
+    officer = make_staff(demo.app, "risk_officer", "officer-1")
     page = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
     staff_sign_in(page, demo, officer)
     page.goto(f"{demo.url}/console/incidents/{incident_id}")
@@ -186,10 +186,10 @@ def test_an_officer_sees_before_ticking_that_it_makes_them_the_agent_and_closing
 
 
 def test_the_chinese_console_prints_no_raw_keys_and_its_menus_fit(demo, chromium):
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     api_verified_and_asked(demo, incident_id, owner)
-    agent = make_staff(demo.app, "agent-1", "agent")
+    agent = make_staff(demo.app, "agent", "agent-1")
     page = chromium.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     staff_sign_in(page, demo, agent)
     queue = page.inner_text("main")
@@ -237,7 +237,7 @@ def test_a_closed_case_shows_when_it_ended_in_the_queue(demo, chromium):
     with demo.app.extensions["lockdesk"].sessions() as session:
         incident = session.scalar(select(Incident).where(Incident.id == uuid.UUID(incident_id)))
         assert incident.outcome == "account_unknown"
-    officer = make_staff(demo.app, "officer-1", "risk_officer")
+    officer = make_staff(demo.app, "risk_officer", "officer-1")
     page = chromium.new_context(viewport=DESKTOP, locale="en").new_page()
     staff_sign_in(page, demo, officer)
     page.goto(f"{demo.url}/console/?status=closed")
@@ -253,7 +253,7 @@ REPLAY_SAID = {"en": ("already been used", "second"), "zh-CN": ("已被使用", 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_just_used_authenticator_code_says_to_wait_for_the_next_code_and_how_long(demo, chromium, language):
     used, unit = REPLAY_SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     client, headers = demo.app.test_client(), {"Authorization": owner["Authorization"]}
     code = totp_now(demo.clock.now)

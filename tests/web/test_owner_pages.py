@@ -8,20 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import Incident
-from tests.factories import last_sms_code
-from tests.web.conftest import (
-    csrf_of,
-    open_exchange_account,
-    run_follow_ups,
-    totp_now,
-)
+from tests.factories import exchange_account, last_sms_code
+from tests.web.conftest import csrf_of, run_follow_ups, totp_now
 
 
 @pytest.fixture(autouse=True)
 def accounts(app):
     """Accounts the owners report on."""
-    open_exchange_account(app, "U1001")
-    open_exchange_account(app, "U2002")
+    exchange_account(app, "U1001")
+    exchange_account(app, "U2002")
 
 
 def report(client, account_id="U1001", language="en", **fields):

@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from app.edge import local_path
-from tests.web.conftest import STAFF_PASSWORD, csrf_of, make_staff
+from tests.factories import make_staff, STAFF_PASSWORD
+from tests.web.conftest import csrf_of
 
 HOSTILE = ["/%09/evil.example", "/%0A/x", "/%0D%0A/x", "//evil.example", "/\\evil.example", "\\\\evil.example",
            "https://evil.example/", "javascript:alert(1)", "/%20/evil.example", "%2F%2Fevil.example",
@@ -36,7 +37,7 @@ def test_the_language_switch_returns_to_the_page_it_was_on(client):
 @pytest.mark.parametrize("target", ["/\t/evil.example", "/\n/x", "//evil.example", "/\\evil.example",
                                     "https://evil.example/", "/ /evil.example"])
 def test_the_console_sign_in_never_redirects_off_site(app, client, clock, target):
-    member = make_staff(app, "officer-next", "risk_officer")
+    member = make_staff(app, "risk_officer", "officer-next")
     page = client.get("/console/sign-in")
     response = client.post("/console/sign-in", data={
         "csrf_token": csrf_of(page.get_data(as_text=True)), "name": member.name, "password": STAFF_PASSWORD,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import ExchangeCommand, Incident
-from tests.web.conftest import make_staff, open_exchange_account
+from tests.factories import exchange_account, make_staff
 from tests.web.test_browser import DESKTOP, EVIDENCE_NOTE, chromium, shot, staff_sign_in, submit  # noqa: F401
 from tests.web.test_journey_browser import demo, owner_page, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
@@ -43,8 +43,8 @@ def test_staff_reopen_a_case_closed_as_account_unknown_once_and_the_owner_sees_i
     said = SAID[language]
     incident_id, owner = api_report(demo, "U1001")  # the exchange answers 404: the case closes at once
     assert _status(demo, incident_id) == "closed" and _freezes(demo, incident_id) == 1
-    open_exchange_account(demo.app, "U1001")  # the account exists now (say it was still being created)
-    agent = make_staff(demo.app, "agent-1", "agent")
+    exchange_account(demo.app, "U1001")  # the account exists now (say it was still being created)
+    agent = make_staff(demo.app, "agent", "agent-1")
     context = chromium.new_context(viewport=DESKTOP, locale=language)
     page, late_tab = context.new_page(), context.new_page()
     staff_sign_in(page, demo, agent)
@@ -81,10 +81,10 @@ def test_staff_reopen_a_case_closed_as_account_unknown_once_and_the_owner_sees_i
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_hand_tick_of_the_password_reset_asks_for_the_evidence_and_shows_it(demo, chromium, language):
     said = SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     api_verified_and_asked(demo, incident_id, owner)
-    agent = make_staff(demo.app, "agent-1", "agent")
+    agent = make_staff(demo.app, "agent", "agent-1")
     page = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
     staff_sign_in(page, demo, agent)
     page.goto(f"{demo.url}/console/incidents/{incident_id}")
@@ -111,7 +111,7 @@ def test_a_hand_tick_of_the_password_reset_asks_for_the_evidence_and_shows_it(de
 
 def test_reopening_an_account_the_exchange_still_does_not_know_says_it_closed_again(demo, chromium):
     incident_id, _owner = api_report(demo, "U7777")  # mistyped, and still unknown when staff reopen
-    agent = make_staff(demo.app, "agent-1", "agent")
+    agent = make_staff(demo.app, "agent", "agent-1")
     page = chromium.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
     staff_sign_in(page, demo, agent)
     page.goto(f"{demo.url}/console/incidents/{incident_id}")

@@ -13,7 +13,8 @@ from chain.models import Trace
 from tests.chain.tron_peer import TronPeer
 from tests.chain.tron_scenario import BINANCE, MULE_A, lay_out_tron_theft
 from tests.conftest import make_settings
-from tests.web.conftest import Clock, make_staff, open_exchange_account, run_follow_ups
+from tests.factories import exchange_account, make_staff
+from tests.web.conftest import Clock, run_follow_ups
 from tests.web.test_browser import DESKTOP, PHONE, LiveApp, chromium, shot, staff_sign_in, submit  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,7 +60,7 @@ def live_tron(sqlite_template, tmp_path, monkeypatch, theft):
 def test_a_tron_usdt_theft_shows_its_findings_to_the_owner_and_in_the_console(live_tron, chromium, theft,
                                                                                language):
     words, app = WORDS[language], live_tron.app
-    open_exchange_account(app, "U2002")
+    exchange_account(app, "U2002")
     owner = chromium.new_context(viewport=PHONE, locale=language, java_script_enabled=False).new_page()
     owner.goto(f"{live_tron.url}/report")
     owner.fill("#account_id", "U2002")
@@ -80,7 +81,7 @@ def test_a_tron_usdt_theft_shows_its_findings_to_the_owner_and_in_the_console(li
     with app.extensions["lockdesk"].sessions() as session:
         trace_id = session.scalar(select(Trace.id).where(Trace.chain == "tron"))
     desk = chromium.new_context(viewport=DESKTOP, locale=language, java_script_enabled=False).new_page()
-    staff_sign_in(desk, live_tron, make_staff(app, "agent-1", "agent"))
+    staff_sign_in(desk, live_tron, make_staff(app, "agent", "agent-1"))
     desk.goto(f"{live_tron.url}/console/traces/{trace_id}")
     text = desk.inner_text("main")
     assert words["stablecoin"] in text and BINANCE[:6] in text

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.web.conftest import make_staff, open_exchange_account
+from tests.factories import exchange_account, make_staff
 from tests.web.test_browser import DESKTOP, chromium, staff_sign_in, submit, tick_all_items  # noqa: F401
 from tests.web.test_journey_browser import demo, make_run_setting, owner_page, run_jobs, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
@@ -29,7 +29,7 @@ RAW_EVENT = re.compile(r"\b(?:message|attachment|incident|unfreeze|verification|
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_staff_answer_the_owner_who_wrote_last_and_only_that_owner_is_asked(demo, chromium, language):
     said = SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, first = api_report(demo)
     _same_incident, second = api_report(demo)  # the owner reported again from another device: a second thread
     owner = owner_page(chromium, language)
@@ -37,7 +37,7 @@ def test_staff_answer_the_owner_who_wrote_last_and_only_that_owner_is_asked(demo
     owner.fill("#message-body", "The withdrawal at 03:12 was not me.")
     submit(owner, "form:has(#message-body) button[type=submit]")
 
-    agent = make_staff(demo.app, "agent-1", "agent")
+    agent = make_staff(demo.app, "agent", "agent-1")
     desk = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
     staff_sign_in(desk, demo, agent)
     desk.goto(f"{demo.url}/console/incidents/{incident_id}")
@@ -59,11 +59,11 @@ def test_staff_answer_the_owner_who_wrote_last_and_only_that_owner_is_asked(demo
 def test_a_used_step_up_code_says_when_the_next_comes_and_the_owner_learns_when_withdrawals_open(
         demo, chromium, language):
     said = SAID[language]
-    open_exchange_account(demo.app, "U1001")
+    exchange_account(demo.app, "U1001")
     incident_id, owner = api_report(demo)
     api_verified_and_asked(demo, incident_id, owner)
     _closed, _owner = api_report(demo, "U9999")  # unknown to the exchange: closed at once
-    agent, officer = make_staff(demo.app, "agent-1", "agent"), make_staff(demo.app, "officer-1", "risk_officer")
+    agent, officer = make_staff(demo.app, "agent", "agent-1"), make_staff(demo.app, "risk_officer", "officer-1")
     desk = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
     staff_sign_in(desk, demo, agent)
     assert said["worked"] in desk.locator("#f-status option:checked").inner_text()
