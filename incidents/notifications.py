@@ -39,6 +39,7 @@ from incidents.notice_words import (  # noqa: F401 - the renderers are part of t
     render_risk_queue_email,
 )
 from incidents.outbox.delivery import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts, skip_row
+from incidents.outbox.states import INITIAL
 from incidents.repudiation import repudiation_row, write_repudiations
 from verification.service import resolve_language
 from verification.sms import SmsGateway
@@ -100,7 +101,7 @@ def enqueue_for_events(session: Session, events: Sequence[AuditEvent], *, policy
 
 def _message(event: AuditEvent, **columns: Any) -> dict[str, Any]:
     """A pending notification's row for an event (every row of a batch has the same columns)."""
-    return {"id": uuid.uuid4(), "incident_id": event.incident_id, "status": "pending", "attempts": 0,
+    return {"id": uuid.uuid4(), "incident_id": event.incident_id, "status": INITIAL, "attempts": 0,
             "next_attempt_at": event.occurred_at, "created_at": event.occurred_at, **columns}
 
 
