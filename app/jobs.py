@@ -72,10 +72,12 @@ class Worker:
         self._heartbeat = time.monotonic()
         # Other periodic work of the case (SLA sweep, due unfreezes, notifications, webhooks), one call per tick.
         self.periodic: list[Callable[[], int]] = []
+        self._idle_until: dict[Callable[[], int], float] = {}  # when a job that found nothing is due again
         dispatcher.on_wake(self.wake)
 
     def wake(self) -> None:
-        """Look for due work now instead of at the next poll."""
+        """Look for due work now instead of at the next poll (every periodic job included)."""
+        self._idle_until.clear()
         self._wakeup.set()
 
     def is_alive(self) -> bool:
@@ -105,13 +107,25 @@ class Worker:
                 self._wakeup.clear()
 
     def _tick(self) -> int:
-        """One batch, then each periodic job; errors are logged and the loop goes on."""
+        """One batch, then each periodic job that is due; errors are logged and the loop goes on."""
         try:
             done = self.dispatcher.dispatch_due()
         except Exception:
             log.exception("worker batch failed")
             done = 0
-        return done + run_jobs(self.periodic)
+        return done + self._run_periodic()
+
+    def _run_periodic(self) -> int:
+        """Each periodic job that is due: one that found work runs again at the next tick, one that found none only
+        after a poll interval (or a wake-up), so a busy loop does not pay every idle job's queries at each tick."""
+        now, total = time.monotonic(), 0
+        for job in self.periodic:
+            if self._idle_until.get(job, 0.0) > now:
+                continue
+            done = run_jobs([job])
+            self._idle_until[job] = now + self.poll_seconds if done == 0 else 0.0
+            total += done
+        return total
 
     def _stale_after(self) -> float:
         """How long without a beat means the loop is stuck: past a lease, with room."""

@@ -85,9 +85,8 @@ class OutboxWriter:
 
     def __call__(self, session: Session, sealed: Sequence[AuditEvent]) -> None:
         """Write outbox rows for a batch of newly sealed events (rows with the event's columns), in chain order."""
-        for audit_event in sealed:
-            notifications.enqueue_for_event(session, audit_event, policy=self.policy)
-            outbound.enqueue_webhooks(session, audit_event, urls=self.urls)
+        notifications.enqueue_for_events(session, sealed, policy=self.policy)
+        outbound.enqueue_webhooks(session, sealed, urls=self.urls)
 
 
 class ReviewJobs:

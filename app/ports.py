@@ -49,7 +49,10 @@ class Ports:
     # Policies built once from the settings.
     review_policy: ReviewPolicy | None = None
 
-    PERIODIC = ("audit_sealer", "audit_checkpointer", "review_jobs", "conversation_jobs", "peer_jobs", "tracer",
+    # Messages go before sealing: the notifications sealed at one tick are sent at the next, after its batch of
+    # commands ran their freezes' `contain` (the account details a message to the owner needs), instead of being
+    # claimed at once and put off until a retry.
+    PERIODIC = ("review_jobs", "audit_sealer", "audit_checkpointer", "conversation_jobs", "peer_jobs", "tracer",
                 "housekeeping")
 
     def periodic_jobs(self) -> list[Job]:

@@ -225,7 +225,11 @@ PENDING_WATCH = timedelta(hours=24)
 def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, str]], depth: int,
                        incident_id: uuid.UUID | None, requested_by: str,
                        now: datetime | None = None) -> list[Trace]:
-    """Queue traces in the caller's transaction; malformed hashes and ones the incident has a trace of are skipped."""
+    """Queue traces in the caller's transaction; malformed hashes and ones the incident has a trace of are skipped.
+    No transactions, no query (most reports name none)."""
+    transactions = list(transactions)
+    if not transactions:
+        return []
     queued, seen = [], {(row.chain, row.tx_hash) for row in session.execute(select(Trace.chain, Trace.tx_hash).where(
         Trace.incident_id == incident_id))} if incident_id is not None else set()
     for chain, tx_hash in transactions:

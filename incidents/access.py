@@ -6,6 +6,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -52,10 +53,24 @@ class Principal:
 def issue_incident_token(session: Session, *, incident_id: uuid.UUID, report_id: uuid.UUID | None,
                          now: datetime | None = None) -> str:
     """Create a reporter's access token for one incident; the caller commits and shows it once."""
-    token = new_token(INCIDENT_PREFIX)
-    session.execute(_INSERT_TOKEN, {"id": uuid.uuid4(), "token_hash": hash_token(token), "incident_id": incident_id,
-                                    "report_id": report_id, "created_at": now or utcnow()})
+    token, row = incident_token(incident_id=incident_id, report_id=report_id, now=now or utcnow())
+    write_incident_tokens(session, [row])
     return token
+
+
+def incident_token(*, incident_id: uuid.UUID, report_id: uuid.UUID | None,
+                   now: datetime) -> tuple[str, dict[str, Any]]:
+    """A fresh reporter's token for one incident and the row that stores it (not written yet: a batch of messages
+    writes its tokens with `write_incident_tokens`)."""
+    token = new_token(INCIDENT_PREFIX)
+    return token, {"id": uuid.uuid4(), "token_hash": hash_token(token), "incident_id": incident_id,
+                   "report_id": report_id, "created_at": now}
+
+
+def write_incident_tokens(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Store the rows of `incident_token` in the caller's transaction, with one statement."""
+    if rows:
+        session.execute(_INSERT_TOKEN, rows)
 
 
 _INSERT_TOKEN = insert(AccessToken.__table__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,14 +85,18 @@ def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: s
 def store_account_snapshot(session: Session, *, incident_id: uuid.UUID, answer: AccountSnapshot,
                            now: datetime) -> AccountSnapshotRecord:
     """Keep one description of the account by the exchange (its secrets are encrypted by the column)."""
-    record = AccountSnapshotRecord(
-        id=uuid.uuid4(), incident_id=incident_id, account_id=answer.account_id, state=answer.state, email=answer.email,
-        phone=answer.phone, anti_phishing_code=answer.anti_phishing_code, totp_secret=answer.factors.totp.secret,
-        totp_bound_at=answer.factors.totp.bound_at, sms_bound_at=answer.factors.sms.bound_at,
-        security_events=[{"kind": event.kind, "at": format_time(event.at)} for event in answer.security_events],
-        taken_at=now)
+    record = AccountSnapshotRecord(**account_snapshot_values(incident_id=incident_id, answer=answer, now=now))
     session.add(record)
     return record
+
+
+def account_snapshot_values(*, incident_id: uuid.UUID, answer: AccountSnapshot, now: datetime) -> dict[str, Any]:
+    """The columns of one stored description of the account (a Core INSERT of them encrypts the secrets too)."""
+    return {"id": uuid.uuid4(), "incident_id": incident_id, "account_id": answer.account_id, "state": answer.state,
+            "email": answer.email, "phone": answer.phone, "anti_phishing_code": answer.anti_phishing_code,
+            "totp_secret": answer.factors.totp.secret, "totp_bound_at": answer.factors.totp.bound_at,
+            "sms_bound_at": answer.factors.sms.bound_at, "taken_at": now,
+            "security_events": [{"kind": event.kind, "at": format_time(event.at)} for event in answer.security_events]}
 
 
 def latest_account_snapshot(session: Session, *, incident_id) -> AccountSnapshotRecord | None:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
@@ -84,19 +84,28 @@ def wants_webhook(action: str) -> bool:
     return action in WEBHOOK_ACTIONS or action.startswith(WEBHOOK_PREFIXES)
 
 
-def enqueue_webhooks(session: Session, event: AuditEvent, *, urls: list[str]) -> list[OutboundWebhook]:
-    """One outbox row per subscriber for an audit event, in the caller's transaction."""
-    if not urls or not wants_webhook(event.action):
-        return []
-    payload = {"id": f"evt_{uuid.uuid4().hex}", "type": event.action,
-               "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
-               "incident_id": str(event.incident_id) if event.incident_id else None,
-               "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}
-    rows = [OutboundWebhook(id=uuid.uuid4(), url=url, event_type=event.action, incident_id=event.incident_id,
-                            payload=payload, status=INITIAL, attempts=0, next_attempt_at=event.occurred_at,
-                            created_at=event.occurred_at) for url in urls]
-    session.add_all(rows)
-    return rows
+def enqueue_webhooks(session: Session, events: Sequence[AuditEvent], *, urls: list[str]) -> int:
+    """One outbox row per subscriber for each audit event of a batch (sealed, in chain order) that subscribers
+    hear of, written in the caller's transaction with one INSERT; how many."""
+    rows = [{"id": uuid.uuid4(), "url": url, "event_type": event.action, "incident_id": event.incident_id,
+             "payload": payload, "status": INITIAL, "attempts": 0, "next_attempt_at": event.occurred_at,
+             "created_at": event.occurred_at}
+            for event in events if urls and wants_webhook(event.action)
+            for payload in (_payload(event),) for url in urls]
+    if rows:
+        session.execute(_INSERT_WEBHOOKS, rows)
+    return len(rows)
+
+
+def _payload(event: AuditEvent) -> dict:
+    """What subscribers hear of an event (the incident's reference and account are added when it is sent)."""
+    return {"id": f"evt_{uuid.uuid4().hex}", "type": event.action,
+            "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+            "incident_id": str(event.incident_id) if event.incident_id else None,
+            "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}
+
+
+_INSERT_WEBHOOKS = insert(OutboundWebhook.__table__)
 
 
 @dataclass(frozen=True)
@@ -115,18 +124,25 @@ def deliver_webhooks(sessions: sessionmaker[Session], *, transport: WebhookTrans
     """Claim due webhooks, post them signed with their subscriber's secret (`secrets`: URL → secret, no
     transaction open), record each outcome; the number tried."""
     with sessions() as session:
-        prepared = [_prepare(session, row) for row in claim_due_rows(session, OutboundWebhook, now=clock(),
-                                                                      limit=limit)]
+        rows = claim_due_rows(session, OutboundWebhook, now=clock(), limit=limit)
+        incidents = _incidents_of(session, rows)
+        prepared = [_prepare(row, incidents.get(row.incident_id)) for row in rows]
         session.commit()
     attempts = [(item.id, item.token, _post(transport, item, secrets.get(item.url), clock())) for item in prepared]
     record_attempts(sessions, OutboundWebhook, attempts, now=clock())
     return len(prepared)
 
 
-def _prepare(session: Session, row: OutboundWebhook) -> PreparedWebhook:
+def _incidents_of(session: Session, rows: list[OutboundWebhook]) -> dict[uuid.UUID, Incident]:
+    """The incidents of a batch of webhooks, in one query."""
+    ids = {row.incident_id for row in rows if row.incident_id is not None}
+    return {incident.id: incident for incident in session.scalars(select(Incident).where(Incident.id.in_(ids)))} \
+        if ids else {}
+
+
+def _prepare(row: OutboundWebhook, incident: Incident | None) -> PreparedWebhook:
     """The body to send: the event plus the incident's reference and account."""
     payload = dict(row.payload)
-    incident = session.scalar(select(Incident).where(Incident.id == row.incident_id)) if row.incident_id else None
     if incident is not None:
         payload.update(reference=incident.reference, account_id=incident.account_id)
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()

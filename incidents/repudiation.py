@@ -12,8 +12,9 @@ import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -45,12 +46,19 @@ class LinkExpired(DomainError):
     status, slug, title = 410, "link-expired", "This link has expired"
 
 
-def issue_repudiation(session: Session, *, incident_id: uuid.UUID, notice: str, now: datetime,
-                      ttl: timedelta) -> Repudiation:
-    """A new link's row, in the caller's transaction."""
-    row = Repudiation(id=uuid.uuid4(), incident_id=incident_id, notice=notice, created_at=now, expires_at=now + ttl)
-    session.add(row)
-    return row
+def repudiation_row(*, incident_id: uuid.UUID, notice: str, now: datetime, ttl: timedelta) -> dict[str, Any]:
+    """A new link's row, not written yet (`write_repudiations` writes a batch of them)."""
+    return {"id": uuid.uuid4(), "incident_id": incident_id, "notice": notice, "created_at": now,
+            "expires_at": now + ttl}
+
+
+def write_repudiations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Store new links in the caller's transaction, with one statement."""
+    if rows:
+        session.execute(_INSERT_REPUDIATIONS, rows)
+
+
+_INSERT_REPUDIATIONS = insert(Repudiation.__table__)
 
 
 def link_token(repudiation_id: uuid.UUID, *, key: str) -> str:

@@ -6,6 +6,7 @@ until MAX_ATTEMPTS.
 """
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidents.outbox import lease
@@ -46,14 +48,29 @@ def record_attempts(sessions: sessionmaker[Session], model: type, attempts: list
     """
     if not attempts:
         return
+    delivered = [{"row_id": row_id, "token": token, "now": now} for row_id, token, attempt in attempts
+                 if attempt.error is None]
+    missed = {row_id: token for row_id, token, attempt in attempts if attempt.error is not None}
     with sessions() as session:
-        held = lease.reclaim(session, model, {row_id: token for row_id, token, _attempt in attempts})
+        if delivered:  # the usual outcome: one statement for the batch, no rows loaded
+            session.execute(_finish_delivered(model), delivered)
+        held = lease.reclaim(session, model, missed)
         for row_id, _token, attempt in attempts:
             if row_id in held:
                 status = finish_row(held[row_id], error=attempt.error, is_retryable=attempt.is_retryable, now=now)
                 if status == "failed" and on_failed is not None:
                     on_failed(session, held[row_id])
         session.commit()
+
+
+@functools.cache
+def _finish_delivered(model: type) -> Any:
+    """What `finish_row` writes for a delivered row, as one Core UPDATE that only the claim's holder matches (sent
+    once per row, batched); a row whose claim was lost meanwhile is left alone, as `reclaim` would."""
+    table = model.__table__
+    return (table.update().where(table.c.id == bindparam("row_id"), table.c.status == "in_flight",
+                                 table.c.claim_token == bindparam("token"))
+            .values(lease.finished("done", last_error=None, delivered_at=bindparam("now"))))
 
 
 def finish_row(row: Any, *, error: str | None, is_retryable: bool, now: datetime,

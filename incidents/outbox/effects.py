@@ -1,22 +1,30 @@
 """What an exchange answer does to the case: a confirmed command takes effect, a refusal shows on the case."""
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from chain import service as chain_service
 from incidents import audit
-from incidents.containment import ACCOUNT_UNKNOWN_ERROR, CONTAINMENT_STEPS, store_account_snapshot
-from incidents.exchange.models import IncidentWithdrawal
+from incidents.containment import ACCOUNT_UNKNOWN_ERROR, CONTAINMENT_STEPS, account_snapshot_values
+from incidents.exchange.models import AccountSnapshotRecord, IncidentWithdrawal
 from incidents.exchange.port import AccountSnapshot, Cancellation, Revocation, StateChange, Withdrawal
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import can_transition, transition
+
+
+class Case(Protocol):
+    """What the containment steps read of a command's incident: an Incident, or the row a Core recorder locked."""
+
+    id: uuid.UUID
+    containment: str
 
 
 @dataclass(frozen=True)
@@ -73,19 +81,19 @@ def _confirm_unfreeze(session: Session, incident: Incident | None, command: Exch
     return Effect(summary, incident.containment if incident else None)
 
 
-def _count_revoked(_session: Session, incident: Incident | None, _command: ExchangeCommand,
+def _count_revoked(_session: Session, incident: Case | None, _command: ExchangeCommand | None,
                    answer: Revocation, _now: datetime) -> Effect:
     """Sessions or API keys revoked: the count is the evidence for the unfreeze checklist."""
     return Effect({"revoked": answer.revoked}, incident.containment if incident else None)
 
 
-def _note_cancelled(_session: Session, incident: Incident | None, _command: ExchangeCommand,
+def _note_cancelled(_session: Session, incident: Case | None, _command: ExchangeCommand | None,
                     answer: Cancellation, _now: datetime) -> Effect:
     """Pending withdrawals cancelled: their ids are kept on the command."""
     return Effect({"cancelled": answer.cancelled}, incident.containment if incident else None)
 
 
-def _store_withdrawals(session: Session, incident: Incident | None, command: ExchangeCommand,
+def _store_withdrawals(session: Session, incident: Case | None, _command: ExchangeCommand | None,
                        answer: list[Withdrawal], now: datetime) -> Effect:
     """Put the account's withdrawals on the incident (each once) so their hashes can be traced."""
     if incident is None:
@@ -108,19 +116,30 @@ def _store_withdrawals(session: Session, incident: Incident | None, command: Exc
                   incident.containment)
 
 
-def _store_snapshot(session: Session, incident: Incident | None, command: ExchangeCommand,
+def _store_snapshot(session: Session, incident: Case | None, _command: ExchangeCommand | None,
                     answer: AccountSnapshot, now: datetime) -> Effect:
-    """Keep the account as the exchange described it (secrets encrypted) for the factor trust rule."""
+    """Keep the account as the exchange described it (secrets encrypted) for the factor trust rule: one Core
+    INSERT, no entity to flush."""
     if incident is None:
         return Effect({"stored": False})
-    record = store_account_snapshot(session, incident_id=incident.id, answer=answer, now=now)
-    return Effect({"snapshot_id": str(record.id), "state": answer.state,
+    values = account_snapshot_values(incident_id=incident.id, answer=answer, now=now)
+    session.execute(_INSERT_SNAPSHOT, values)
+    return Effect({"snapshot_id": str(values["id"]), "state": answer.state,
                    "totp_bound_at": format_time(answer.factors.totp.bound_at),
                    "sms_bound_at": format_time(answer.factors.sms.bound_at),
                    "security_events": len(answer.security_events)}, incident.containment)
 
 
-def _apply_containment(session: Session, incident: Incident | None, command: ExchangeCommand, answer: Any,
+_INSERT_SNAPSHOT = insert(AccountSnapshotRecord.__table__)
+
+
+def apply_containment(session: Session, incident: Case | None, answer: Any, *, now: datetime) -> Effect:
+    """Every step of a confirmed `contain` command takes effect on its incident (locked by the caller), as if each
+    had been its own command, in the caller's transaction."""
+    return _apply_containment(session, incident, None, answer, now)
+
+
+def _apply_containment(session: Session, incident: Case | None, command: ExchangeCommand | None, answer: Any,
                        now: datetime) -> Effect:
     """Every step of a `contain` command takes effect, as if each had been its own command."""
     answers = {"revoke_sessions": answer.sessions, "revoke_api_keys": answer.api_keys,
@@ -131,7 +150,7 @@ def _apply_containment(session: Session, incident: Incident | None, command: Exc
     return Effect(summary, incident.containment if incident else None)
 
 
-ANSWER_EFFECTS: dict[str, Callable[[Session, Incident | None, ExchangeCommand, Any, datetime], Effect]] = {
+ANSWER_EFFECTS: dict[str, Callable[[Session, Any, ExchangeCommand | None, Any, datetime], Effect]] = {
     "contain": _apply_containment,
     "unfreeze": _confirm_unfreeze,
     "revoke_sessions": _count_revoked,

@@ -21,7 +21,7 @@ from incidents.exchange.port import ExchangePort
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim, send
-from incidents.outbox.freeze_records import DISPATCHER, audit_outcome, record_confirmed_freezes
+from incidents.outbox.freeze_records import DISPATCHER, FINISH_DONE, audit_outcome, record_confirmed_freezes
 from incidents.outbox.lease import DispatchPolicy, Lease
 
 @dataclass(frozen=True)
@@ -184,11 +184,47 @@ def _record_freeze_confirmed(session: Session, claim: Claim, result: CallResult,
                    containment=containment, frozen_after_seconds=seconds)
 
 
+def _record_contained(session: Session, claim: Claim, result: CallResult, _policy: DispatchPolicy, now: datetime,
+                      _rand) -> Outcome:
+    """A confirmed `contain`, the follow-up of every freeze, in Core statements: the command and its incident's
+    containment locked in one read, the steps' rows, the command done and its event; no entity is loaded (a
+    command without an incident, which nothing writes today, goes through the entities)."""
+    if claim.incident_id is None:
+        return _record_done(session, claim, result, _policy, now, _rand)
+    row = session.execute(_LOCK_CONTAINED, {"command_id": claim.command_id}).first()
+    if row is None or not lease.holds(row.status, row.claim_token, claim.token):
+        return _stale(session, claim)
+    case = LockedCase(claim.incident_id, row.containment)
+    effect = effects.apply_containment(session, case, result.answer, now=now)
+    audit_outcome(session, claim, "exchange.command.done", {"result": effect.summary}, now)
+    session.execute(FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": effect.summary})
+    session.commit()
+    held = session.identity_map.get(session.identity_key(ExchangeCommand, claim.command_id))
+    if held is not None:  # a caller's session holding the command reads the committed row next time
+        session.expire(held)
+    return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment)
+
+
+_COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
+_LOCK_CONTAINED = (select(_COMMANDS.c.status, _COMMANDS.c.claim_token, _INCIDENTS.c.containment)
+                   .join_from(_COMMANDS, _INCIDENTS, _INCIDENTS.c.id == _COMMANDS.c.incident_id)
+                   .where(_COMMANDS.c.id == bindparam("command_id")).with_for_update())
+
+
+@dataclass(frozen=True)
+class LockedCase:
+    """The incident of a command a Core recorder locked, as the containment steps read it."""
+
+    id: uuid.UUID
+    containment: str
+
+
 # (action, verdict) → how the outcome is recorded; "*" for any action. A confirmed freeze, the outcome of every
-# report, is written by the one recorder of confirmed freezes (Core statements); every other outcome through
-# the locked entities.
+# report, is written by the one recorder of confirmed freezes, and its confirmed `contain` follow-up by
+# `_record_contained` (Core statements); every other outcome through the locked entities.
 RECORDERS: dict[tuple[str, str], Callable[..., Outcome]] = {
     ("freeze", "done"): _record_freeze_confirmed,
+    ("contain", "done"): _record_contained,
     ("*", "done"): _record_done,
     ("*", "retry"): _record_retry,
     ("*", "failed"): _record_failed,

@@ -49,3 +49,24 @@ def test_ports_answer_in_only_for_their_own_fields():
     assert "dispatcher" not in ports
     assert "PERIODIC" not in ports and "periodic_jobs" not in ports
     assert 1 not in ports
+
+
+def test_a_periodic_job_that_found_nothing_waits_a_poll_interval_unless_the_worker_is_woken():
+    calls = {"idle": 0, "busy": 0}
+
+    def idle() -> int:
+        calls["idle"] += 1
+        return 0
+
+    def busy() -> int:
+        calls["busy"] += 1
+        return 1
+
+    worker = Worker(Dispatcher(), poll_seconds=3600)  # type: ignore[arg-type]
+    worker.periodic = [idle, busy]
+    assert worker._tick() == 2 + 1
+    assert worker._tick() == 2 + 1
+    assert calls == {"idle": 1, "busy": 2}  # the busy job ran at each tick, the idle one waits its interval
+    worker.wake()
+    worker._tick()
+    assert calls == {"idle": 2, "busy": 3}

@@ -73,6 +73,7 @@ def test_the_worker_escalates_a_breached_sla_once(app, subscriber, instance):
         assert session.scalar(select(func.count()).select_from(SlaEscalation)) == 0
 
     app.config["LOCKDESK_CLOCK"] = lambda: due + timedelta(minutes=1)
+    worker.wake()  # the clock moved past the deadline: every job looks now, not after its idle poll interval
     worker._tick()
     worker._tick()
     assert breaches() == before + 1
