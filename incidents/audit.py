@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from app.db import is_postgresql, utcnow
+from app.db import insert_rows, is_postgresql, utcnow
 from kernel.errors import InvalidInput
 from incidents.models import AuditEvent
 
@@ -42,7 +42,7 @@ SEAL_BATCH = 500
 ON_SEALED = "lockdesk.audit.on_sealed"
 # Key of `Session.info`: the rows recorded in this transaction and not yet written.
 _PENDING = "lockdesk.audit.pending"
-_INSERT_EVENTS = insert(AuditEvent.__table__)
+_RECORDED = ("occurred_at", "actor", "action", "subject_type", "subject_id", "incident_id", "data")
 
 
 def canonical_json(value: Any) -> str:
@@ -81,10 +81,11 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
 
 
 def write_pending(session: Session) -> None:
-    """Insert the events recorded since the last write, in the order they were recorded, with one statement."""
+    """Insert the events recorded since the last write, in the order they were recorded, with one statement
+    (`insert_rows`: a wave's thousands of events in one)."""
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(_INSERT_EVENTS, rows)
+        insert_rows(session.connection(), AuditEvent.__table__, rows, _RECORDED)
 
 
 @listens_for(Session, "do_orm_execute")

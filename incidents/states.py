@@ -124,6 +124,16 @@ def opened_moved(session: Session, incident: Incident, *, machine: Machine, to: 
     _audit_move(session, incident.id, machine, current, to, actor, reason, now or utcnow())
 
 
+def opened_moved_row(session: Session, incident_id: uuid.UUID, *, machine: Machine, to: str, actor: str,
+                     reason: str | None, now: datetime) -> None:
+    """`opened_moved` for an incident the caller inserted in `to` with a Core statement (no entity loaded)."""
+    current = INITIAL[machine]
+    if not can_transition(machine, current, to):
+        raise IllegalTransition(f"{machine} cannot open as {to} via {current} → {to}",
+                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    _audit_move(session, incident_id, machine, current, to, actor, reason, now)
+
+
 def _audit_move(session: Session, incident_id: uuid.UUID, machine: Machine, current: str, to: str, actor: str,
                 reason: str | None, now: datetime) -> None:
     """The audit event of one move."""

@@ -108,6 +108,16 @@ class Dispatcher:
         finally:
             self.wake()
 
+    def send_claimed(self, claims: list[Claim]) -> None:
+        """Send freezes this dispatcher holds (a batch webhook's, claimed when written) in freeze batches, in the
+        background: nothing waits for them. Never raises: a claim that could not be handed over, or whose
+        outcome was not recorded, is handed to a worker by its lease."""
+        try:
+            self._freezes.submit_all(claims)
+        except Exception:
+            log.exception("handing %d claimed freezes to the sender failed; their leases will hand them to a worker",
+                          len(claims))
+
     def dispatch_due(self, *, limit: int | None = None, now: datetime | None = None) -> int:
         """Claim one batch of due commands and run its send batches concurrently; the number claimed."""
         with self.sessions() as session:

@@ -89,6 +89,12 @@ def take(row: Any, *, lease: Lease, now: datetime) -> Any:
     return row
 
 
+def take_values(row: dict[str, Any], *, model: type, lease: Lease, now: datetime) -> dict[str, Any]:
+    """`take` for a row of `model` not yet written, given as its columns: the same move and claim."""
+    return {**row, **moved(row["status"], "in_flight",
+                           **taken_columns(model, lease=lease, now=now, attempts=(row["attempts"] or 0) + 1))}
+
+
 def claim_pending(session: Session, model: type, row_id: uuid.UUID, *, lease: Lease, now: datetime,
                   returning: Sequence[Any]) -> Any | None:
     """Take one pending row now, due or not, with one conditional UPDATE … RETURNING (its row lock settles a
