@@ -246,14 +246,21 @@ def _binary_column_arrays(dbapi_connection, _record) -> None:
     dbapi_connection.adapters.register_dumper(ColumnArray, ListBinaryDumper)
 
 
+def unnest_rows(table: Table, columns: Sequence[str], name: str = "rows", *, prefix: str = ""):
+    """`unnest(:c1, :c2, …) WITH ORDINALITY AS name(c1, c2, …, ordinality)`: rows given as one array per column
+    (`by_column`; each parameter named `prefix` + the column, as an UPDATE needs), typed as `table`'s columns,
+    for PostgreSQL statements that take any number of rows in one statement of one parameter per column (its
+    parsing cached by psycopg like any short statement's)."""
+    arrays = [bindparam(prefix + column, type_=_ColumnArrayType(table.c[column].type)) for column in columns]
+    return func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality").render_derived(name)
+
+
 @lru_cache(maxsize=None)
 def unnest_insert(table: Table, columns: tuple[str, ...]) -> postgresql.Insert:
-    """`INSERT INTO table (columns) SELECT … FROM unnest(:c1, :c2, …) WITH ORDINALITY ORDER BY ordinality`: any
-    number of rows in one PostgreSQL statement of one parameter per column (an array each: `by_column`), in
-    the order given, and its parsing cached by psycopg like any short statement. ON CONFLICT and RETURNING are
-    added as to any PostgreSQL INSERT. Built once per table and columns."""
-    arrays = [bindparam(name, type_=_ColumnArrayType(table.c[name].type)) for name in columns]
-    rows = func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality").render_derived("rows")
+    """`INSERT INTO table (columns) SELECT … FROM unnest_rows(…) ORDER BY ordinality`: any number of rows in one
+    PostgreSQL statement, in the order given. ON CONFLICT and RETURNING are added as to any PostgreSQL INSERT.
+    Built once per table and columns."""
+    rows = unnest_rows(table, columns)
     return postgresql.insert(table).from_select(
         list(columns), select(*(rows.c[name] for name in columns)).order_by(rows.c.ordinality))
 
