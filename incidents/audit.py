@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from app.db import insert_rows, is_postgresql, utcnow
+from app.db import insert_rows, is_postgresql, unnest_rows, utcnow
 from kernel.errors import InvalidInput
 from incidents.models import AuditEvent
 
@@ -156,7 +156,7 @@ def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
         links.append({"event_id": event.id, "seq": position, "prev_hash": prev, "hash": link})
         prev = link
     if pending:
-        session.execute(_LINK, links)
+        _link(session, links)
         for consumer in session.info.get(ON_SEALED, ()):
             consumer(session, pending)
     session.commit()
@@ -170,6 +170,20 @@ _UNSEALED = (select(_EVENTS.c.id, _EVENTS.c.occurred_at, _EVENTS.c.actor, _EVENT
              .where(_EVENTS.c.seq.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit")))
 _LINK = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
          .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")))
+_LINKS = unnest_rows(_EVENTS, ("id", "seq", "prev_hash", "hash"), "links", prefix="link_")
+_LINK_ALL = (update(_EVENTS).where(_EVENTS.c.id == _LINKS.c.id)
+             .values(seq=_LINKS.c.seq, prev_hash=_LINKS.c.prev_hash, hash=_LINKS.c.hash))
+
+
+def _link(session: Session, links: list[dict[str, Any]]) -> None:
+    """Write the links: on PostgreSQL one UPDATE … FROM unnest for all of them, else one UPDATE each (a batch)."""
+    if is_postgresql(session):
+        session.execute(_LINK_ALL, {"link_id": [link["event_id"] for link in links],
+                                    "link_seq": [link["seq"] for link in links],
+                                    "link_prev_hash": [link["prev_hash"] for link in links],
+                                    "link_hash": [link["hash"] for link in links]})
+    else:
+        session.execute(_LINK, links)
 
 
 def seal_all(session: Session) -> int:
