@@ -29,21 +29,17 @@ class Coalescer(Generic[T]):
 
     def submit(self, claim: Claim) -> Future[T]:
         """The claim's result to come: sent with the next batch (at once when nothing is being sent)."""
-        return self.submit_all([claim])[0]
-
-    def submit_all(self, claims: list[Claim]) -> list[Future[T]]:
-        """`submit` for several claims at once (a batch webhook's freezes), in order."""
-        futures: list[Future[T]] = [Future() for _claim in claims]
+        future: Future[T] = Future()
         with self._lock:
-            self._waiting.extend(zip(claims, futures))
+            self._waiting.append((claim, future))
             if self._sending:
-                return futures
+                return future
             self._sending = True
         try:
             self._executor.submit(self._send_waiting)
         except Exception as error:  # shutting down: nothing will send them; their leases hand them to a worker
             self._fail_waiting(error)
-        return futures
+        return future
 
     def _send_waiting(self) -> None:
         """Send what is waiting, batch after batch, until nothing is; on any exit nothing is left sending."""
