@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from app.db import by_column, unnest_insert, utcnow
+from app.db import by_column, new_id, unnest_insert, utcnow
 from kernel.errors import Conflict
 from incidents import audit, containment
 from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, ScoringPolicy, watch_incident
@@ -147,7 +147,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
     if now - policy.window <= event.occurred_at <= now + FUTURE_SLACK:
         running[event.account_id] = running.get(event.account_id, 0) + weight
     score = running.get(event.account_id, 0)
-    row = {"id": uuid.uuid4(), "event_id": event.event_id, "account_id": event.account_id, "type": event.type,
+    row = {"id": new_id(), "event_id": event.event_id, "account_id": event.account_id, "type": event.type,
            "occurred_at": event.occurred_at, "details": event.details, "weight": weight, "score": score,
            "action": "ignored", "incident_id": None, "received_at": now}
     decided = _Event(row)
@@ -156,7 +156,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
         return decided
     if case is None:
         opening = watch_incident(score, event.occurred_at, sla_hours, now)
-        case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment="none", risk_score=score,
+        case = cases[event.account_id] = _Case(id=new_id(), containment="none", risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
         decided.opened, row["action"] = True, "watch"
