@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.extensions import get_session, runtime
 from app.observability import REPORTS
 from incidents import repudiation
+from incidents.anomalies import AnomalyOutcome
 from incidents.intake import IntakeResult, ReportInput, submit_report
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.calls import Claim
@@ -69,6 +70,20 @@ def _end_read_transaction() -> None:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("dispatch_after_commit needs the caller's changes committed first")
     session.commit()
+
+
+def send_batch_after_commit(outcomes: list[AnomalyOutcome]) -> None:
+    """Hand a batch webhook's just-committed freezes to this process's dispatcher: those written already claimed
+    (`freeze_claimer`) are sent at once in freeze batches, in the background (the answer does not wait for
+    them), and the workers are woken for the follow-ups (and for the freezes, when none was claimed)."""
+    dispatcher = runtime().ports.dispatcher
+    if dispatcher is None or not any(outcome.action == "frozen" and not outcome.duplicate for outcome in outcomes):
+        return
+    _end_read_transaction()
+    claims = [outcome.freeze_claim for outcome in outcomes if outcome.freeze_claim is not None]
+    if claims:
+        dispatcher.send_claimed(claims)
+    dispatcher.wake()
 
 
 def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | None,

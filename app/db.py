@@ -6,14 +6,20 @@ of Flask) can import it, and Alembic sees one metadata for every table.
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import JSON, DateTime, Engine, MetaData, String, Text, create_engine, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, Connection, DateTime, Engine, MetaData, String, Table, Text, bindparam, create_engine, \
+    event, func, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -34,9 +40,23 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# Random bytes for ids, drawn from the OS a few KiB at a time per thread (emptied in a forked child).
+_RANDOM = threading.local()
+_RANDOM_DRAW = 16 * 256
+os.register_at_fork(after_in_child=_RANDOM.__dict__.clear)
+
+
 def new_id() -> uuid.UUID:
-    """Return a fresh random UUID for a primary or public key."""
-    return uuid.uuid4()
+    """Return a fresh random UUID (version 4, from the OS's random bytes like `uuid.uuid4`) for a primary or public
+    key. Each draw from the OS lets go of the GIL: a wave's thousands of ids drawn one at a time made the request
+    queue for the GIL behind the dispatcher's threads once per id, so the bytes are drawn 256 ids at a time."""
+    state = _RANDOM.__dict__
+    pool, at = state.get("pool", b""), state.get("at", 0)
+    if at >= len(pool):
+        pool, at = os.urandom(_RANDOM_DRAW), 0
+        state["pool"] = pool
+    state["at"] = at + 16
+    return uuid.UUID(bytes=pool[at:at + 16], version=4)
 
 
 class UTCDateTime(TypeDecorator):
@@ -196,6 +216,7 @@ def make_engine(url: str, **options: Any) -> Engine:
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
     engine = create_engine(url, json_serializer=_dumps, **options)
+    event.listen(engine, "connect", _binary_column_arrays)
     # Several rows of one table (audit events, a freeze and its follow-up) go as one multi-row INSERT, as
     # with psycopg2, rather than through psycopg's pipelined executemany, which cost more CPU for the
     # handful of rows a transaction writes.
@@ -215,6 +236,67 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def is_postgresql(session: Session) -> bool:
     """Tell whether the session talks to PostgreSQL (row locks, advisory locks)."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+class ColumnArray(list):
+    """One column of many rows (`unnest_insert`'s parameters), which psycopg sends as a binary array: quoting and
+    escaping each value into an array's text form cost more CPU than the database spent inserting the rows."""
+
+
+class _ColumnArrayType(TypeDecorator):
+    """`ARRAY(item type)` whose values reach the driver as a `ColumnArray` (each item processed as the column's)."""
+
+    impl = ARRAY
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        """The array's own processing, then the binary array."""
+        process = super().bind_processor(dialect)
+        return lambda value: None if value is None else ColumnArray(process(value) if process else value)
+
+
+def _binary_column_arrays(dbapi_connection, _record) -> None:
+    """Let psycopg send a `ColumnArray` in binary (a plain list keeps the text form)."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(ColumnArray, ListBinaryDumper)
+
+
+def unnest_rows(table: Table, columns: Sequence[str], name: str = "rows", *, prefix: str = ""):
+    """`unnest(:c1, :c2, …) WITH ORDINALITY AS name(c1, c2, …, ordinality)`: rows given as one array per column
+    (`by_column`; each parameter named `prefix` + the column, as an UPDATE needs), typed as `table`'s columns,
+    for PostgreSQL statements that take any number of rows in one statement of one parameter per column (its
+    parsing cached by psycopg like any short statement's)."""
+    arrays = [bindparam(prefix + column, type_=_ColumnArrayType(table.c[column].type)) for column in columns]
+    return func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality").render_derived(name)
+
+
+@lru_cache(maxsize=None)
+def unnest_insert(table: Table, columns: tuple[str, ...]) -> postgresql.Insert:
+    """`INSERT INTO table (columns) SELECT … FROM unnest_rows(…) ORDER BY ordinality`: any number of rows in one
+    PostgreSQL statement, in the order given. ON CONFLICT and RETURNING are added as to any PostgreSQL INSERT.
+    Built once per table and columns."""
+    rows = unnest_rows(table, columns)
+    return postgresql.insert(table).from_select(
+        list(columns), select(*(rows.c[name] for name in columns)).order_by(rows.c.ordinality))
+
+
+def by_column(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> dict[str, list[Any]]:
+    """The rows as one list per column: the parameters of `unnest_insert`."""
+    return {name: [row[name] for row in rows] for name in columns}
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                columns: Sequence[str]) -> None:
+    """Insert the rows (each holding every one of `columns`) in order: on PostgreSQL, more rows than one short
+    multi-row INSERT holds go as one `unnest_insert` (a wave's thousands of rows cost one round trip instead
+    of one per few rows); otherwise one multi-row INSERT."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql" and len(rows) * len(columns) > PSYCOPG_CACHED_PARAMETERS:
+        connection.execute(unnest_insert(table, tuple(columns)), by_column(rows, columns))
+    else:
+        connection.execute(insert(table), [{name: row[name] for name in columns} for row in rows])
 
 
 def _dumps(value: Any) -> str:

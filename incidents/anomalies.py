@@ -14,6 +14,7 @@ from incidents import audit
 from incidents.containment import request_freeze
 from incidents.intake import find_open_incident, note_suspicion, open_or_attach, sla_due
 from incidents.models import AnomalyEvent, ExchangeCommand
+from incidents.outbox.calls import Claim
 from incidents.suspicion import clamp_claim
 
 DEFAULT_WEIGHTS: dict[str, int] = {
@@ -48,13 +49,15 @@ class AnomalyInput:
 
 @dataclass(frozen=True)
 class AnomalyOutcome:
-    """The webhook's answer, and the freeze to dispatch once committed."""
+    """The webhook's answer, and the freeze to dispatch once committed (a batch's freeze: its claim, when the
+    batch wrote it already claimed for the caller)."""
 
     event_id: str
     action: str
     incident_id: Any
     duplicate: bool
     freeze_command: ExchangeCommand | None = None
+    freeze_claim: Claim | None = None
 
 
 def ingest_anomaly(session: Session, *, event: AnomalyInput, policy: ScoringPolicy,

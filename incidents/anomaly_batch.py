@@ -4,9 +4,11 @@ if it had been sent alone, in the order sent, with set-based writes in one trans
 `ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
 window scores and open incidents are read with one query each, every decision is made in memory in the
 order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
-incidents, the events, the freeze commands (built by `containment.request_freeze` / `freeze_opened` into one
-list, written by `outbox.commands.write_commands`) and the audit events are each
-written with one multi-row statement. Nothing is written unless the whole batch is.
+incidents, the events, the freeze commands (built as rows by `containment.freeze_opened_rows`, or through
+`containment.request_freeze` for an incident that was open before) and the audit events are each written
+with one statement (on PostgreSQL an `unnest` of one array per column, whatever the number of rows: no
+entity, and no round trip, per event). Nothing is written unless the whole batch is. With a lease, the
+freezes are written already claimed under it, for the caller to send right after the commit.
 """
 from __future__ import annotations
 
@@ -16,16 +18,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import by_column, new_id, unnest_insert, utcnow
 from kernel.errors import Conflict
 from incidents import audit, containment
 from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, ScoringPolicy, watch_incident
-from incidents.intake import note_suspicion, record_opened
-from incidents.outbox.commands import write_commands
-from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
+from incidents.intake import note_suspicion, record_opened_row
+from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident, \
+    format_reference
+from incidents.outbox.calls import Claim
+from incidents.outbox.commands import command_values, write_command_rows
+from incidents.outbox.lease import Lease
 from incidents.states import INITIAL
 from incidents.suspicion import clamp_claim
 
@@ -47,8 +52,9 @@ class _Case:
     containment: str
     risk_score: int
     first_suspicious_at: datetime | None
-    incident: Incident | None = None  # loaded (existing) or inserted (new)
+    incident: Incident | None = None  # loaded (an existing one)
     opening: dict[str, Any] | None = None  # the fields of a new incident
+    reference: str = ""  # a new incident's, once inserted
 
 
 @dataclass
@@ -62,16 +68,17 @@ class _Event:
 
 
 def ingest_batch(session: Session, *, events: list[AnomalyInput], policy: ScoringPolicy, sla_hours: int = 24,
-                 now: datetime | None = None) -> list[AnomalyOutcome]:
+                 now: datetime | None = None, lease: Lease | None = None) -> list[AnomalyOutcome]:
     """Record each event once, score and act on it as if sent alone, in order; one commit for the batch.
 
     An event id seen before, earlier in the batch included, answers with the first answer (duplicate).
-    The outcomes carry the freeze commands queued (for the dispatcher to be woken).
+    With `lease`, each freeze is written already claimed under it and its outcome carries the claim, for the
+    caller to send once committed (should the caller die first, the lease runs out and a worker takes it).
     """
     now = now or utcnow()
     for _ in range(BATCH_TRIES):
         try:
-            outcomes = _ingest(session, events, policy, sla_hours, now)
+            outcomes = _ingest(session, events, policy, sla_hours, now, lease)
             session.commit()
             return outcomes
         except _Raced:  # only the two races above; any other failure is a fault, not a race, and is raised
@@ -80,7 +87,7 @@ def ingest_batch(session: Session, *, events: list[AnomalyInput], policy: Scorin
 
 
 def _ingest(session: Session, events: list[AnomalyInput], policy: ScoringPolicy, sla_hours: int,
-            now: datetime) -> list[AnomalyOutcome]:
+            now: datetime, lease: Lease | None) -> list[AnomalyOutcome]:
     """Decide every event in memory, then write the batch (the caller commits)."""
     seen = _seen(session, [event.event_id for event in events])
     fresh_events = _unique_fresh(events, seen)
@@ -92,7 +99,7 @@ def _ingest(session: Session, events: list[AnomalyInput], policy: ScoringPolicy,
         decided[event.event_id] = _decide(event, running, cases, policy, sla_hours, now)
     _insert_incidents(session, [case for case in cases.values() if case.opening is not None])
     _insert_events(session, [item.row for item in decided.values()])
-    freezes = _record(session, list(decided.values()), policy, now)
+    freezes = _record(session, list(decided.values()), now, lease)
     return _answers(events, seen, decided, freezes)
 
 
@@ -141,7 +148,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
     if now - policy.window <= event.occurred_at <= now + FUTURE_SLACK:
         running[event.account_id] = running.get(event.account_id, 0) + weight
     score = running.get(event.account_id, 0)
-    row = {"id": uuid.uuid4(), "event_id": event.event_id, "account_id": event.account_id, "type": event.type,
+    row = {"id": new_id(), "event_id": event.event_id, "account_id": event.account_id, "type": event.type,
            "occurred_at": event.occurred_at, "details": event.details, "weight": weight, "score": score,
            "action": "ignored", "incident_id": None, "received_at": now}
     decided = _Event(row)
@@ -150,7 +157,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
         return decided
     if case is None:
         opening = watch_incident(score, event.occurred_at, sla_hours, now)
-        case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment=INITIAL["containment"], risk_score=score,
+        case = cases[event.account_id] = _Case(id=new_id(), containment=INITIAL["containment"], risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
         decided.opened, row["action"] = True, "watch"
@@ -175,12 +182,12 @@ def _insert_incidents(session: Session, opening: list[_Case]) -> None:
         return
     rows = [{**case.opening, "id": case.id, "status": INITIAL["status"], "containment": case.containment,
              "risk_score": case.risk_score, "first_suspicious_at": case.first_suspicious_at} for case in opening]
-    inserted = {incident.id: incident for incident in session.scalars(
-        _INSERT_UNLESS_OPEN[session.get_bind().dialect.name], rows)}
-    if len(inserted) != len(opening):
+    inserted = session.execute(*_statement(session, _INSERT_UNLESS_OPEN, rows, _INCIDENT_COLUMNS))
+    numbers = {row.id: row.number for row in inserted}
+    if len(numbers) != len(opening):
         raise _Raced
-    for case in opening:
-        case.incident = inserted[case.id]
+    for case, row in zip(opening, rows, strict=True):
+        case.reference = format_reference(row["created_at"].year, numbers[case.id])
 
 
 def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -188,22 +195,26 @@ def _insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     index: the row is skipped, not an error) makes the batch read again."""
     if not rows:
         return
-    inserted = session.execute(_INSERT_UNLESS_SEEN[session.get_bind().dialect.name], rows).all()
-    if len(inserted) != len(rows):
+    if len(session.execute(*_statement(session, _INSERT_UNLESS_SEEN, rows, _EVENT_COLUMNS)).all()) != len(rows):
         raise _Raced
 
 
-def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now: datetime) -> dict[str, ExchangeCommand]:
+def _record(session: Session, decided: list[_Event], now: datetime,
+            lease: Lease | None) -> dict[str, dict[str, Any]]:
     """In the order sent: each event's audit trail and freeze commands, as `ingest_anomaly` writes them; the
-    existing incidents' new scores. The freeze commands by event id."""
-    freezes: dict[str, ExchangeCommand] = {}
-    commands: list[ExchangeCommand] = []
+    existing incidents' new scores. The freeze commands' rows by event id."""
+    freezes: dict[str, dict[str, Any]] = {}
+    commands: list[dict[str, Any]] = []
     for item in decided:
         case = item.case
         if item.opened:
-            record_opened(session, case.incident, now)
+            record_opened_row(session, incident_id=case.id, reference=case.reference,
+                              account_id=case.opening["account_id"], kind=case.opening["kind"],
+                              source=case.opening["source"], now=now)
         if item.freeze_reason is not None:
-            freezes[item.row["event_id"]] = _queue_freeze(session, case, item.freeze_reason, now, commands)
+            rows = _queue_freeze(session, case, item.freeze_reason, now, lease)
+            freezes[item.row["event_id"]] = rows[0]
+            commands.extend(rows)
         row = item.row
         audit.record(session, actor="risk-engine", action="anomaly.received", subject_type="anomaly_event",
                      subject_id=row["id"], incident_id=row["incident_id"],
@@ -213,28 +224,30 @@ def _record(session: Session, decided: list[_Event], policy: ScoringPolicy, now:
         if case.opening is None:  # an existing incident: its score and suspicion, flushed with the commit
             case.incident.risk_score = max(case.incident.risk_score, case.risk_score)
             note_suspicion(case.incident, case.first_suspicious_at)
-    if commands:
-        write_commands(session, commands)
+    write_command_rows(session, commands)
     return freezes
 
 
 def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime,
-                  pending: list[ExchangeCommand]) -> ExchangeCommand:
-    """Move the case to freeze_pending and build its freeze and follow-ups into `pending`, as `ingest_anomaly`
-    does through `containment.request_freeze` (a new incident was inserted already freeze_pending)."""
-    freeze_as = {"scope": "full", "reason": reason, "actor": "risk-engine", "now": now, "pending": pending}
+                  lease: Lease | None) -> list[dict[str, Any]]:
+    """Move the case to freeze_pending and build its freeze and follow-ups' rows (the freeze first), as
+    `ingest_anomaly` does through `containment.request_freeze` (a new incident was inserted already
+    freeze_pending, and has no entity: its rows are built as such)."""
+    freeze_as = {"scope": "full", "reason": reason, "actor": "risk-engine", "now": now, "lease": lease}
     if case.opening is not None:
-        return containment.freeze_opened(session, case.incident, **freeze_as)
-    freeze = containment.request_freeze(session, case.incident, **freeze_as)
-    if freeze is None:  # `_decide` froze only a case in FREEZABLE, which the incident still is
+        return containment.freeze_opened_rows(session, incident_id=case.id, account_id=case.opening["account_id"],
+                                              reference=case.reference, **freeze_as)
+    pending: list[ExchangeCommand] = []
+    if containment.request_freeze(session, case.incident, pending=pending, **freeze_as) is None:
+        # `_decide` froze only a case in FREEZABLE, which the incident still is
         raise AssertionError(f"incident {case.id} was not freezable")
-    return freeze
+    return [command_values(command) for command in pending]
 
 
 def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decided: dict[str, _Event],
-             freezes: dict[str, ExchangeCommand]) -> list[AnomalyOutcome]:
+             freezes: dict[str, dict[str, Any]]) -> list[AnomalyOutcome]:
     """What the sender is told about each event, in the order sent; an id repeated in the batch gets the
-    first occurrence's answer, as a duplicate."""
+    first occurrence's answer, as a duplicate. A freeze written already claimed comes with its claim."""
     answers: list[AnomalyOutcome] = []
     answered: set[str] = set()
     for event in events:
@@ -246,19 +259,34 @@ def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decid
         row = decided[event.event_id].row
         first = event.event_id not in answered
         answered.add(event.event_id)
+        freeze = freezes.get(event.event_id) if first else None
+        claim = Claim.of_values(freeze) if freeze is not None and freeze["status"] == "in_flight" else None
         answers.append(AnomalyOutcome(event_id=event.event_id, action=row["action"], incident_id=row["incident_id"],
-                                      duplicate=not first,
-                                      freeze_command=freezes.get(event.event_id) if first else None))
+                                      duplicate=not first, freeze_claim=claim))
     return answers
 
 
+def _statement(session: Session, statements: dict[str, Any], rows: list[dict[str, Any]],
+               columns: tuple[str, ...]) -> tuple[Any, Any]:
+    """The statement for this database and its parameters: on PostgreSQL the rows as one array per column."""
+    name = session.get_bind().dialect.name
+    return (statements[name], by_column(rows, columns) if name == "postgresql" else rows)
+
+
+_INCIDENTS, _EVENTS = Incident.__table__, AnomalyEvent.__table__
+_INCIDENT_COLUMNS = ("id", "account_id", "kind", "source", "severity", "risk_score", "status", "containment", "queue",
+                     "sla_due_at", "first_suspicious_at", "created_at", "updated_at")
+_EVENT_COLUMNS = tuple(column.key for column in _EVENTS.columns)
 _INSERT_UNLESS_OPEN = {
-    name: dialect.insert(Incident).on_conflict_do_nothing(index_elements=["account_id"],
-                                                          index_where=text(OPEN_INCIDENT_SQL)).returning(Incident)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    "postgresql": unnest_insert(_INCIDENTS, _INCIDENT_COLUMNS)
+    .on_conflict_do_nothing(index_elements=["account_id"], index_where=text(OPEN_INCIDENT_SQL))
+    .returning(_INCIDENTS.c.id, _INCIDENTS.c.number),
+    "sqlite": sqlite.insert(_INCIDENTS).on_conflict_do_nothing(index_elements=["account_id"],
+                                                               index_where=text(OPEN_INCIDENT_SQL))
+    .returning(_INCIDENTS.c.id, _INCIDENTS.c.number),
 }
 _INSERT_UNLESS_SEEN = {
-    name: dialect.insert(AnomalyEvent.__table__).on_conflict_do_nothing(index_elements=["event_id"])
-    .returning(AnomalyEvent.__table__.c.event_id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    "postgresql": unnest_insert(_EVENTS, _EVENT_COLUMNS).on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(_EVENTS.c.event_id),
+    "sqlite": sqlite.insert(_EVENTS).on_conflict_do_nothing(index_elements=["event_id"]).returning(_EVENTS.c.event_id),
 }

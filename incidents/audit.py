@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from app.db import is_postgresql, utcnow
+from app.db import insert_rows, is_postgresql, unnest_rows, utcnow
 from kernel.errors import InvalidInput
 from incidents.models import AuditEvent
 
@@ -42,7 +42,7 @@ SEAL_BATCH = 500
 ON_SEALED = "lockdesk.audit.on_sealed"
 # Key of `Session.info`: the rows recorded in this transaction and not yet written.
 _PENDING = "lockdesk.audit.pending"
-_INSERT_EVENTS = insert(AuditEvent.__table__)
+_RECORDED = ("occurred_at", "actor", "action", "subject_type", "subject_id", "incident_id", "data")
 
 
 def canonical_json(value: Any) -> str:
@@ -81,10 +81,11 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
 
 
 def write_pending(session: Session) -> None:
-    """Insert the events recorded since the last write, in the order they were recorded, with one statement."""
+    """Insert the events recorded since the last write, in the order they were recorded, with one statement
+    (`insert_rows`: a wave's thousands of events in one)."""
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(_INSERT_EVENTS, rows)
+        insert_rows(session.connection(), AuditEvent.__table__, rows, _RECORDED)
 
 
 @listens_for(Session, "do_orm_execute")
@@ -155,7 +156,7 @@ def seal(session: Session, *, limit: int = SEAL_BATCH) -> int:
         links.append({"event_id": event.id, "seq": position, "prev_hash": prev, "hash": link})
         prev = link
     if pending:
-        session.execute(_LINK, links)
+        _link(session, links)
         for consumer in session.info.get(ON_SEALED, ()):
             consumer(session, pending)
     session.commit()
@@ -169,6 +170,20 @@ _UNSEALED = (select(_EVENTS.c.id, _EVENTS.c.occurred_at, _EVENTS.c.actor, _EVENT
              .where(_EVENTS.c.seq.is_(None)).order_by(_EVENTS.c.id).limit(bindparam("limit")))
 _LINK = (update(_EVENTS).where(_EVENTS.c.id == bindparam("event_id"))
          .values(seq=bindparam("seq"), prev_hash=bindparam("prev_hash"), hash=bindparam("hash")))
+_LINKS = unnest_rows(_EVENTS, ("id", "seq", "prev_hash", "hash"), "links", prefix="link_")
+_LINK_ALL = (update(_EVENTS).where(_EVENTS.c.id == _LINKS.c.id)
+             .values(seq=_LINKS.c.seq, prev_hash=_LINKS.c.prev_hash, hash=_LINKS.c.hash))
+
+
+def _link(session: Session, links: list[dict[str, Any]]) -> None:
+    """Write the links: on PostgreSQL one UPDATE … FROM unnest for all of them, else one UPDATE each (a batch)."""
+    if is_postgresql(session):
+        session.execute(_LINK_ALL, {"link_id": [link["event_id"] for link in links],
+                                    "link_seq": [link["seq"] for link in links],
+                                    "link_prev_hash": [link["prev_hash"] for link in links],
+                                    "link_hash": [link["hash"] for link in links]})
+    else:
+        session.execute(_LINK, links)
 
 
 def seal_all(session: Session) -> int:

@@ -15,9 +15,9 @@ from incidents.exchange.models import AccountSnapshotRecord, IncidentWithdrawal
 from incidents.exchange.port import AccountNotFound, AccountSnapshot
 from incidents.exchange.wire import format_time
 from incidents.models import ExchangeCommand, Incident
-from incidents.outbox.commands import new_command, write_commands
-from incidents.outbox.lease import Lease, take
-from incidents.states import opened_moved, transition
+from incidents.outbox.commands import command_row, write_commands
+from incidents.outbox.lease import Lease, take_values
+from incidents.states import opened_moved, opened_moved_row, transition
 
 # How the outbox records an AccountNotFound refusal (outbox/calls.call_exchange and the freeze batch's item
 # refusals: "<error class>: <detail>").
@@ -66,20 +66,41 @@ def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: s
                   now: datetime, lease: Lease | None, pending: list[ExchangeCommand] | None) -> ExchangeCommand:
     """The freeze command, its follow-ups and the event saying they were queued; the commands are written,
     or appended to `pending` for the caller to write."""
-    freeze = new_command(incident, "freeze", {"scope": scope, "reason": reason, "reference": incident.reference},
-                         now=now)
-    if lease is not None:
-        take(freeze, lease=lease, now=now)
-    commands = [freeze] + [new_command(incident, action, {"reference": incident.reference}, now=now)
-                           for action in FOLLOW_UPS]
+    commands = [ExchangeCommand(**row) for row in freeze_rows(
+        session, incident_id=incident.id, account_id=incident.account_id, reference=incident.reference, scope=scope,
+        reason=reason, actor=actor, now=now, lease=lease)]
     if pending is None:
         write_commands(session, commands)
     else:
         pending.extend(commands)
+    return commands[0]
+
+
+def freeze_rows(session: Session, *, incident_id: uuid.UUID, account_id: str, reference: str, scope: str,
+                reason: str, actor: str, now: datetime, lease: Lease | None = None) -> list[dict[str, Any]]:
+    """The rows of a freeze (first; already claimed under `lease` if given) and its follow-ups, not written, and
+    the event saying they were queued: every freeze's commands, built here (a wave's are written as rows by
+    `write_command_rows`, without an entity each)."""
+    freeze = command_row(incident_id=incident_id, account_id=account_id, action="freeze",
+                         payload={"scope": scope, "reason": reason, "reference": reference}, now=now)
+    if lease is not None:
+        freeze = take_values(freeze, model=ExchangeCommand, lease=lease, now=now)
+    rows = [freeze] + [command_row(incident_id=incident_id, account_id=account_id, action=action,
+                                   payload={"reference": reference}, now=now) for action in FOLLOW_UPS]
     audit.record(session, actor=actor, action="exchange.command.queued", subject_type="exchange_command",
-                 subject_id=freeze.id, incident_id=incident.id,
+                 subject_id=freeze["id"], incident_id=incident_id,
                  data={"action": "freeze", "scope": scope, "follow_ups": list(FOLLOW_UPS)}, now=now)
-    return freeze
+    return rows
+
+
+def freeze_opened_rows(session: Session, *, incident_id: uuid.UUID, account_id: str, reference: str, scope: str,
+                       reason: str, actor: str, now: datetime, lease: Lease | None = None) -> list[dict[str, Any]]:
+    """`freeze_opened` for an incident inserted with OPENED_FREEZING by a Core statement (no entity loaded): the
+    same events, the commands as `freeze_rows` gives them."""
+    opened_moved_row(session, incident_id, machine="containment", to="freeze_pending", actor=actor, reason=reason,
+                     now=now)
+    return freeze_rows(session, incident_id=incident_id, account_id=account_id, reference=reference, scope=scope,
+                       reason=reason, actor=actor, now=now, lease=lease)
 
 
 def store_account_snapshot(session: Session, *, incident_id: uuid.UUID, answer: AccountSnapshot,

@@ -187,10 +187,16 @@ def open_or_attach(session: Session, *, account_id: str, new_incident: dict[str,
 
 def record_opened(session: Session, incident: Incident, now: datetime) -> None:
     """The audit event of a newly opened incident."""
+    record_opened_row(session, incident_id=incident.id, reference=incident.reference, account_id=incident.account_id,
+                      kind=incident.kind, source=incident.source, now=now)
+
+
+def record_opened_row(session: Session, *, incident_id: uuid.UUID, reference: str, account_id: str, kind: str,
+                      source: str, now: datetime) -> None:
+    """`record_opened` for an incident inserted by a Core statement (no entity loaded)."""
     audit.record(session, actor="system", action="incident.opened", subject_type="incident",
-                 subject_id=incident.id, incident_id=incident.id,
-                 data={"reference": incident.reference, "account_id": incident.account_id,
-                       "kind": incident.kind, "source": incident.source}, now=now)
+                 subject_id=incident_id, incident_id=incident_id,
+                 data={"reference": reference, "account_id": account_id, "kind": kind, "source": source}, now=now)
 
 
 def _insert_unless_open(session: Session, fields: dict[str, Any]):

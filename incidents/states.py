@@ -68,14 +68,14 @@ def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]]
                     actor: str, now: datetime) -> None:
     """The move of `transition` for many incidents the caller locked and read, each given as (id, current,
     reason), in Core statements instead of loading and flushing the entities (the hot path of confirmed
-    freezes): one UPDATE statement per current state, sent as a batch, then every move's audit event (one
-    INSERT at the commit)."""
-    by_current: dict[str, list[dict[str, Any]]] = {}
+    freezes): one UPDATE of every incident in one current state, then every move's audit event (one INSERT
+    at the commit)."""
+    by_current: dict[str, list[uuid.UUID]] = {}
     for incident_id, current, _reason in moves:
-        by_current.setdefault(current, []).append({"incident_id": incident_id})
+        by_current.setdefault(current, []).append(incident_id)
     for current, ids in by_current.items():
-        session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id == bindparam("incident_id"))
-                        .values(_changes(machine, current, to, now)), ids)
+        session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id.in_(bindparam("ids", expanding=True)))
+                        .values(_changes(machine, current, to, now)), {"ids": ids})
     for incident_id, current, reason in moves:
         _audit_move(session, incident_id, machine, current, to, actor, reason, now)
 
@@ -127,6 +127,16 @@ def opened_moved(session: Session, incident: Incident, *, machine: Machine, to: 
         raise IllegalTransition(f"{machine} cannot open as {getattr(incident, machine)} via {current} → {to}",
                                 current=current, allowed=allowed(TABLES[machine], current))
     _audit_move(session, incident.id, machine, current, to, actor, reason, now or utcnow())
+
+
+def opened_moved_row(session: Session, incident_id: uuid.UUID, *, machine: Machine, to: str, actor: str,
+                     reason: str | None, now: datetime) -> None:
+    """`opened_moved` for an incident the caller inserted in `to` with a Core statement (no entity loaded)."""
+    current = INITIAL[machine]
+    if not can_transition(machine, current, to):
+        raise IllegalTransition(f"{machine} cannot open as {to} via {current} → {to}",
+                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    _audit_move(session, incident_id, machine, current, to, actor, reason, now)
 
 
 def _audit_move(session: Session, incident_id: uuid.UUID, machine: Machine, current: str, to: str, actor: str,

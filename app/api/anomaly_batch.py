@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 from app.api.anomalies import AnomalyAnswerOut, AnomalyIn, check_signature, scoring_policy
 from app.api.parsing import Blueprint
 from app.db import utcnow
-from app.extensions import get_session, runtime
+from app.containment import freeze_claimer, send_batch_after_commit
+from app.extensions import get_session
 from app.observability import ANOMALIES
 from incidents.anomalies import AnomalyInput
 from incidents.anomaly_batch import MAX_BATCH_EVENTS, ingest_batch
@@ -52,10 +53,9 @@ def post_anomaly_batch(data):
     One invalid event refuses the whole batch (422 naming `events.<index>.<field>`) and stores nothing.
     """
     outcomes = ingest_batch(get_session(), events=[AnomalyInput(**event) for event in data["events"]],
-                            policy=scoring_policy(), sla_hours=current_app.config["SLA_HOURS"], now=utcnow())
-    dispatcher = runtime().ports.get("dispatcher")
-    if dispatcher is not None and any(outcome.freeze_command is not None for outcome in outcomes):
-        dispatcher.wake()  # the freezes go through the outbox's workers, many at a time
+                            policy=scoring_policy(), sla_hours=current_app.config["SLA_HOURS"], now=utcnow(),
+                            lease=freeze_claimer())
+    send_batch_after_commit(outcomes)  # the freezes go to the exchange in batches of 500, not waited for
     for outcome in outcomes:
         ANOMALIES.labels(outcome.action).inc()
     return {"results": outcomes}

@@ -43,6 +43,13 @@ class Claim:
                    account_id=command.account_id, incident_id=command.incident_id, payload=dict(command.payload),
                    attempts=command.attempts, created_at=command.created_at, claimed_until=command.claimed_until)
 
+    @classmethod
+    def of_values(cls, row: dict[str, Any]) -> Claim:
+        """The claim held on a command this process is writing already taken, given as its columns."""
+        return cls(command_id=row["id"], token=row["claim_token"], action=row["action"], account_id=row["account_id"],
+                   incident_id=row["incident_id"], payload=dict(row["payload"]), attempts=row["attempts"],
+                   created_at=row["created_at"], claimed_until=row["claimed_until"])
+
 
 @dataclass(frozen=True)
 class CallResult:

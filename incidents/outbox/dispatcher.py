@@ -108,6 +108,19 @@ class Dispatcher:
         finally:
             self.wake()
 
+    def send_claimed(self, claims: list[Claim]) -> None:
+        """Send freezes this dispatcher holds (a batch webhook's, claimed when written) in the background, nothing
+        waiting for them: each freeze batch (`chunk_size`) at once on the batch pool, so the batches of a wave
+        are at the exchange and recorded side by side. Never raises: a claim that could not be handed over, or
+        whose outcome was not recorded, is handed to a worker by its lease."""
+        size = chunk_size(self.policy)
+        try:
+            for start in range(0, len(claims), size):
+                self._batch.submit(self._run_safely, claims[start:start + size])
+        except Exception:
+            log.exception("handing %d claimed freezes to the senders failed; their leases will hand them to a worker",
+                          len(claims))
+
     def dispatch_due(self, *, limit: int | None = None, now: datetime | None = None) -> int:
         """Claim one batch of due commands and run its send batches concurrently; the number claimed."""
         with self.sessions() as session:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
@@ -42,17 +42,27 @@ def claim_due(session: Session, *, worker: str, policy: DispatchPolicy, limit: i
     """Claim due commands, freezes first; one commit.
 
     Up to `policy.freeze_batch_size` due freezes (oldest due first) are taken before anything else; the
-    other commands (containment steps, pulls, unfreezes), up to `limit`, only when the freezes due fit in
-    this claim, so a wave's follow-ups never hold back its freezes."""
+    other commands (containment steps, pulls, unfreezes), up to `limit`, only when the freezes in flight (these
+    and those other processes are sending, a batch webhook's included) fit in one freeze batch, so a wave's
+    follow-ups never hold back its freezes."""
     now, held = now or utcnow(), Lease(worker, policy)
     freezes = lease.claim_due(session, ExchangeCommand, lease=held, now=now, limit=policy.freeze_batch_size,
                               only=ExchangeCommand.action == "freeze")
-    others = [] if len(freezes) >= policy.freeze_batch_size else lease.claim_due(
+    busy = len(freezes) >= policy.freeze_batch_size or _freezes_in_flight(
+        session, now, policy.freeze_batch_size) >= policy.freeze_batch_size
+    others = [] if busy else lease.claim_due(
         session, ExchangeCommand, lease=held, now=now, limit=limit or policy.batch_size,
         only=ExchangeCommand.action != "freeze")
     claims = [Claim.of(row) for row in freezes + others]
     session.commit()
     return claims
+
+
+def _freezes_in_flight(session: Session, now: datetime, cap: int) -> int:
+    """How many freezes are in flight under a live lease (these just taken included), counted up to `cap`."""
+    held = (select(ExchangeCommand.id).where(ExchangeCommand.action == "freeze", ExchangeCommand.status == "in_flight",
+                                             ExchangeCommand.claimed_until >= now).limit(cap).subquery())
+    return session.scalar(select(func.count()).select_from(held))
 
 
 # The columns `Claim.of` reads, returned by the claiming UPDATE.

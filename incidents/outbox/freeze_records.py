@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, null, select
 from sqlalchemy.orm import Session
 
+from app.db import is_postgresql, unnest_rows
 from incidents import audit
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
@@ -60,14 +61,13 @@ def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResu
             recorded[claim.command_id] = ("stale", None, None)
             continue
         summary = effects.state_summary(result.answer)
-        finished.append({"command_id": claim.command_id, "done_at": now, "answer": summary})
+        finished.append({"command_id": claim.command_id, "answer": summary})
         if row.containment is not None and can_transition("containment", row.containment, "frozen"):
             moves.append((claim.incident_id, row.containment, f"exchange confirmed command {claim.command_id}"))
             recorded[claim.command_id] = ("done", "frozen", (now - claim.created_at).total_seconds())
         else:
             recorded[claim.command_id] = ("done", row.containment, None)
-    if finished:
-        session.execute(FINISH_DONE, finished)
+    _finish_done(session, finished, now)
     if moves:  # the moves' events first, then the commands', as each single outcome records them
         transition_rows(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
     for claim, result in pairs:
@@ -77,6 +77,18 @@ def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResu
     session.commit()
     _expire_held(session, pairs)
     return recorded
+
+
+def _finish_done(session: Session, finished: list[dict[str, Any]], now: datetime) -> None:
+    """The commands' "done" moves: on PostgreSQL one UPDATE … FROM unnest for all of them, else one UPDATE each
+    (sent as a batch)."""
+    if not finished:
+        return
+    if is_postgresql(session):
+        session.execute(_FINISH_ALL_DONE, {"done_at": now, "done_id": [row["command_id"] for row in finished],
+                                           "done_result": [row["answer"] for row in finished]})
+    else:
+        session.execute(FINISH_DONE, [{**row, "done_at": now} for row in finished])
 
 
 def audit_outcome(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime, *,
@@ -100,3 +112,8 @@ def _expire_held(session: Session, pairs: list[tuple[Claim, CallResult]]) -> Non
 FINISH_DONE = (_COMMANDS.update().where(_COMMANDS.c.id == bindparam("command_id"))
                .values(lease.finished("done", completed_at=bindparam("done_at"), result=bindparam("answer"),
                                       last_error=None)))
+# ... and for many commands in one PostgreSQL statement, each with its own answer (arrays `done_id`, `done_result`).
+_DONE = unnest_rows(_COMMANDS, ("id", "result"), "done", prefix="done_")
+_FINISH_ALL_DONE = (_COMMANDS.update().where(_COMMANDS.c.id == _DONE.c.id)
+                    .values(lease.finished("done", completed_at=bindparam("done_at"), result=_DONE.c.result,
+                                           last_error=None)))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.db import new_id
 from incidents.outbox.states import moved, transition
 
 
@@ -77,7 +78,7 @@ def claim_due(session: Session, model: type, *, lease: Lease, now: datetime, lim
 def taken_columns(table: Any, *, lease: Lease, now: datetime, attempts: Any) -> dict[str, Any]:
     """The columns a claim sets on a row of `table` (a model or a row): its attempt, a fresh token, the lease's
     end and, where the table keeps it, the worker. `take` and `claim_pending` both claim with these."""
-    values = {"attempts": attempts, "claim_token": uuid.uuid4().hex, "claimed_until": lease.until(now)}
+    values = {"attempts": attempts, "claim_token": new_id().hex, "claimed_until": lease.until(now)}
     if hasattr(table, "claimed_by"):
         values["claimed_by"] = lease.worker[:100]
     return values
@@ -87,6 +88,12 @@ def take(row: Any, *, lease: Lease, now: datetime) -> Any:
     """Mark a row the caller locked (or is writing) in flight under a fresh token and lease."""
     transition(row, "in_flight", **taken_columns(row, lease=lease, now=now, attempts=(row.attempts or 0) + 1))
     return row
+
+
+def take_values(row: dict[str, Any], *, model: type, lease: Lease, now: datetime) -> dict[str, Any]:
+    """`take` for a row of `model` not yet written, given as its columns: the same move and claim."""
+    return {**row, **moved(row["status"], "in_flight",
+                           **taken_columns(model, lease=lease, now=now, attempts=(row["attempts"] or 0) + 1))}
 
 
 def claim_pending(session: Session, model: type, row_id: uuid.UUID, *, lease: Lease, now: datetime,

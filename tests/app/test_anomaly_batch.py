@@ -10,6 +10,14 @@ from tests.app.test_anomalies import event, stored
 from tests.factories import report_body, signed_anomaly
 
 
+@pytest.fixture
+def settings(settings):
+    """The batch's freezes stay queued for the workers, so each test reads what intake wrote (the freezes sent
+    right after the commit have tests of their own below)."""
+    settings["FREEZE_WAIT_MS"] = 0
+    return settings
+
+
 def post_batch(client, events, **sign_options):
     raw, headers = signed_anomaly({"events": events}, **sign_options)
     return client.post("/api/v1/anomalies/batch", data=raw, headers=headers)
@@ -49,11 +57,8 @@ def test_answers_come_in_the_order_sent_with_the_same_actions_as_single_events(c
 
 
 class TestLikeSingleEvents:
-    @pytest.fixture
-    def settings(self, settings):
-        """Single events queue their freeze without sending it, as the batch does: the two then write the same."""
-        settings["FREEZE_WAIT_MS"] = 0
-        return settings
+    """Single events queue their freeze without sending it (FREEZE_WAIT_MS=0), as the batch does: the two then
+    write the same."""
 
     def test_a_batch_gives_the_same_answers_rows_and_audit_trail_as_the_events_sent_one_by_one(self, client, session):
         def events(prefix):
@@ -222,3 +227,64 @@ def test_a_constraint_fault_that_is_no_race_is_not_retried_nor_reported_as_a_con
         anomaly_batch.ingest_batch(session, events=[AnomalyInput(event_id="f1", account_id="U2002", type="sim_swap",
                                                                  occurred_at=utcnow())], policy=ScoringPolicy())
     assert len(tries) == 1
+
+
+class TestSentRightAfterTheCommit:
+    """With a dispatcher and FREEZE_WAIT_MS > 0, the batch writes its freezes already claimed by this process and
+    hands them to its dispatcher once committed: they go to the exchange in batches, with no worker, while the
+    answer does not wait for them."""
+
+    @pytest.fixture
+    def settings(self, settings):
+        settings["FREEZE_WAIT_MS"] = 2000
+        return settings
+
+    def test_the_freezes_are_claimed_by_this_process_and_sent_without_a_worker(self, app, client, session):
+        from tests.incidents.exchange_peer import open_account
+
+        accounts = ["Q1", "Q2", "Q3"]
+        for account in accounts:
+            open_account(session, account)
+        session.commit()
+        dispatcher = app.extensions["lockdesk"].ports.dispatcher
+        answers = results(post_batch(client, [event(f"s{n}", a, "sim_swap") for n, a in enumerate(accounts)] +
+                                     [event(f"p{n}", a, "phone_changed") for n, a in enumerate(accounts)]))
+        assert [a["action"] for a in answers] == ["watch"] * 3 + ["frozen"] * 3
+        dispatcher.shutdown()  # waits for the sender the request handed the freezes to
+        session.rollback()
+        freezes = session.execute(select(ExchangeCommand.status, ExchangeCommand.attempts, ExchangeCommand.claimed_by)
+                                  .where(ExchangeCommand.action == "freeze")).all()
+        assert [tuple(row) for row in freezes] == [("done", 1, dispatcher.name)] * 3  # claimed once, at intake
+        frozen = session.scalars(select(Incident.containment).where(Incident.account_id.in_(accounts))).all()
+        assert frozen == ["frozen"] * 3
+        contain = session.scalars(select(ExchangeCommand.status).where(ExchangeCommand.action == "contain")).all()
+        assert contain == ["pending"] * 3  # the follow-ups are the workers'
+
+    def test_a_freeze_the_process_never_sent_is_taken_over_by_a_worker_once_its_lease_ran_out(self, app, client,
+                                                                                             session):
+        from datetime import timedelta
+
+        from app.db import utcnow
+        from tests.incidents.exchange_peer import open_account
+
+        open_account(session, "Q4")
+        session.commit()
+        dispatcher = app.extensions["lockdesk"].ports.dispatcher
+        dispatcher.shutdown()  # this process dies after the commit, before sending: nothing sends the claim
+        results(post_batch(client, [event("q4", "Q4", "sim_swap"), event("q5", "Q4", "phone_changed")]))
+        session.rollback()
+        freeze = session.scalar(select(ExchangeCommand).where(ExchangeCommand.action == "freeze"))
+        assert (freeze.status, freeze.attempts) == ("in_flight", 1)
+        session.rollback()
+        from incidents.outbox.dispatcher import Dispatcher
+
+        worker = Dispatcher(app.extensions["lockdesk"].sessions, dispatcher.exchange, policy=dispatcher.policy,
+                            name="a-worker")
+        try:
+            worker.drain(now=utcnow() + timedelta(seconds=dispatcher.policy.lease_seconds + 1))
+        finally:
+            worker.shutdown()
+        session.rollback()
+        freeze = session.scalar(select(ExchangeCommand).where(ExchangeCommand.action == "freeze"))
+        assert (freeze.status, freeze.attempts) == ("done", 2)
+        assert session.scalar(select(Incident.containment).where(Incident.account_id == "Q4")) == "frozen"
