@@ -31,6 +31,7 @@ from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, Exc
 from incidents.outbox.calls import Claim
 from incidents.outbox.commands import command_values, write_command_rows
 from incidents.outbox.lease import Lease
+from incidents.states import INITIAL
 from incidents.suspicion import clamp_claim
 
 MAX_BATCH_EVENTS = 1000
@@ -156,7 +157,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
         return decided
     if case is None:
         opening = watch_incident(score, event.occurred_at, sla_hours, now)
-        case = cases[event.account_id] = _Case(id=new_id(), containment="none", risk_score=score,
+        case = cases[event.account_id] = _Case(id=new_id(), containment=INITIAL["containment"], risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
         decided.opened, row["action"] = True, "watch"
@@ -179,7 +180,7 @@ def _insert_incidents(session: Session, opening: list[_Case]) -> None:
     the same account meanwhile (the unique index of open incidents) makes the batch read again."""
     if not opening:
         return
-    rows = [{**case.opening, "id": case.id, "status": "open", "containment": case.containment,
+    rows = [{**case.opening, "id": case.id, "status": INITIAL["status"], "containment": case.containment,
              "risk_score": case.risk_score, "first_suspicious_at": case.first_suspicious_at} for case in opening]
     inserted = session.execute(*_statement(session, _INSERT_UNLESS_OPEN, rows, _INCIDENT_COLUMNS))
     numbers = {row.id: row.number for row in inserted}

@@ -11,13 +11,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import insert_rows, new_id
 from incidents.models import ExchangeCommand, Incident
+from incidents.outbox.states import INITIAL
 
 
 def command_row(*, incident_id: uuid.UUID, account_id: str, action: str, payload: dict[str, Any],
                 now: datetime) -> dict[str, Any]:
     """The columns of one pending outbox row for an incident's account (every column but `result`)."""
     return {"id": new_id(), "incident_id": incident_id, "account_id": account_id, "action": action,
-            "payload": payload, "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "payload": payload, "status": INITIAL, "attempts": 0, "next_attempt_at": now, "created_at": now,
             "claim_token": None, "claimed_by": None, "claimed_until": None, "last_error": None, "completed_at": None}
 
 
