@@ -40,20 +40,18 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Random bytes for ids, drawn from the OS a few KiB at a time per thread (emptied in a forked child).
+# Random bytes for ids, drawn from the OS 256 ids at a time per thread (emptied in a forked child).
 _RANDOM = threading.local()
-_RANDOM_DRAW = 16 * 256
 os.register_at_fork(after_in_child=_RANDOM.__dict__.clear)
 
 
 def new_id() -> uuid.UUID:
-    """Return a fresh random UUID (version 4, from the OS's random bytes like `uuid.uuid4`) for a primary or public
-    key. Each draw from the OS lets go of the GIL: a wave's thousands of ids drawn one at a time made the request
-    queue for the GIL behind the dispatcher's threads once per id, so the bytes are drawn 256 ids at a time."""
+    """A fresh random UUID (version 4, of the OS's random bytes as `uuid.uuid4`) for a primary or public key. A draw
+    lets go of the GIL: one per id made a wave's request queue behind the dispatcher's threads once per id."""
     state = _RANDOM.__dict__
     pool, at = state.get("pool", b""), state.get("at", 0)
     if at >= len(pool):
-        pool, at = os.urandom(_RANDOM_DRAW), 0
+        pool, at = os.urandom(16 * 256), 0
         state["pool"] = pool
     state["at"] = at + 16
     return uuid.UUID(bytes=pool[at:at + 16], version=4)
@@ -239,8 +237,8 @@ def is_postgresql(session: Session) -> bool:
 
 
 class ColumnArray(list):
-    """One column of many rows (`unnest_insert`'s parameters), which psycopg sends as a binary array: quoting and
-    escaping each value into an array's text form cost more CPU than the database spent inserting the rows."""
+    """One column of many rows (`unnest_rows`), sent by psycopg as a binary array: an array's text form (each value
+    quoted and escaped) cost more CPU than the database spent inserting the rows."""
 
 
 class _ColumnArrayType(TypeDecorator):
@@ -258,15 +256,13 @@ class _ColumnArrayType(TypeDecorator):
 def _binary_column_arrays(dbapi_connection, _record) -> None:
     """Let psycopg send a `ColumnArray` in binary (a plain list keeps the text form)."""
     from psycopg.types.array import ListBinaryDumper
-
     dbapi_connection.adapters.register_dumper(ColumnArray, ListBinaryDumper)
 
 
 def unnest_rows(table: Table, columns: Sequence[str], name: str = "rows", *, prefix: str = ""):
-    """`unnest(:c1, :c2, …) WITH ORDINALITY AS name(c1, c2, …, ordinality)`: rows given as one array per column
-    (`by_column`; each parameter named `prefix` + the column, as an UPDATE needs), typed as `table`'s columns,
-    for PostgreSQL statements that take any number of rows in one statement of one parameter per column (its
-    parsing cached by psycopg like any short statement's)."""
+    """`unnest(:c1, :c2, …) WITH ORDINALITY AS name(c1, …, ordinality)`: any number of rows as one array per column
+    (`by_column`; parameters named `prefix` + column, as an UPDATE needs) typed as `table`'s, for PostgreSQL
+    statements of one parameter per column (whose parsing psycopg caches like any short statement's)."""
     arrays = [bindparam(prefix + column, type_=_ColumnArrayType(table.c[column].type)) for column in columns]
     return func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality").render_derived(name)
 
@@ -282,15 +278,14 @@ def unnest_insert(table: Table, columns: tuple[str, ...]) -> postgresql.Insert:
 
 
 def by_column(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> dict[str, list[Any]]:
-    """The rows as one list per column: the parameters of `unnest_insert`."""
+    """The rows as one list per column: the parameters of `unnest_rows`."""
     return {name: [row[name] for row in rows] for name in columns}
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
                 columns: Sequence[str]) -> None:
-    """Insert the rows (each holding every one of `columns`) in order: on PostgreSQL, more rows than one short
-    multi-row INSERT holds go as one `unnest_insert` (a wave's thousands of rows cost one round trip instead
-    of one per few rows); otherwise one multi-row INSERT."""
+    """Insert the rows (each holding every one of `columns`) in order: on PostgreSQL, more than one short multi-row
+    INSERT holds go as one `unnest_insert` (a wave's thousands in one round trip), else one multi-row INSERT."""
     if not rows:
         return
     if connection.dialect.name == "postgresql" and len(rows) * len(columns) > PSYCOPG_CACHED_PARAMETERS:
