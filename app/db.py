@@ -40,9 +40,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# Random bytes for ids, drawn from the OS 256 ids at a time per thread (emptied in a forked child).
+# Random bytes for ids, drawn from the OS 256 ids at a time per thread and process (a forked child, whichever
+# thread forked it, draws its own: it never reuses the bytes its parent has left).
 _RANDOM = threading.local()
-os.register_at_fork(after_in_child=_RANDOM.__dict__.clear)
 
 
 def new_id() -> uuid.UUID:
@@ -50,9 +50,9 @@ def new_id() -> uuid.UUID:
     lets go of the GIL: one per id made a wave's request queue behind the dispatcher's threads once per id."""
     state = _RANDOM.__dict__
     pool, at = state.get("pool", b""), state.get("at", 0)
-    if at >= len(pool):
+    if at >= len(pool) or state.get("pid") != os.getpid():
         pool, at = os.urandom(16 * 256), 0
-        state["pool"] = pool
+        state["pool"], state["pid"] = pool, os.getpid()
     state["at"] = at + 16
     return uuid.UUID(bytes=pool[at:at + 16], version=4)
 
