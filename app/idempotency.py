@@ -16,7 +16,7 @@ from app.db import FieldCipher, utcnow
 from kernel.errors import Conflict, DomainError, InvalidInput
 from app.extensions import runtime
 from incidents.audit import canonical_json
-from app.idempotency_record import IdempotencyRecord
+from app.idempotency_record import IdempotencyRecord, transition
 
 KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
 RETENTION = timedelta(hours=24)
@@ -124,11 +124,10 @@ def _answer_existing(session: Session, record: IdempotencyRecord, request_hash: 
 def remember(session: Session, *, scope: str, key: str, response: Response) -> None:
     """Keep the answer (encrypted: it may carry a token shown once)."""
     record = session.get(IdempotencyRecord, (scope, key))
-    record.status = "done"
-    record.response_status = response.status_code
-    record.response_body = FieldCipher.active().encrypt(response.get_data(as_text=True))
-    record.response_headers = {name: response.headers[name] for name in REPLAYED_HEADERS
-                               if name in response.headers}
+    transition(record, "done", response_status=response.status_code,
+               response_body=FieldCipher.active().encrypt(response.get_data(as_text=True)),
+               response_headers={name: response.headers[name] for name in REPLAYED_HEADERS
+                                 if name in response.headers})
     session.commit()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import is_postgresql, utcnow
 from kernel.errors import DomainError, InvalidInput, NotFound
+from chain import states
 from chain.caching import CachedHistory, cacheable_transaction, transaction_key
 from chain.explorers.port import Explorer, Transaction
 from chain.drafts import FreezeRequest, IssuerRequest, draft_freeze_requests, draft_issuer_requests
@@ -46,7 +47,7 @@ def request_trace(session: Session, *, chain: str, tx_hash: str, depth: int,
     if not isinstance(depth, int) or not 0 <= depth <= MAX_DEPTH:
         raise InvalidInput("depth", f"must be an integer from 0 to {MAX_DEPTH}")
     trace = Trace(chain=chain, tx_hash=normalize_hash(chain, tx_hash), depth=depth,
-                  incident_id=incident_id, requested_by=requested_by, status="queued",
+                  incident_id=incident_id, requested_by=requested_by, status=states.INITIAL,
                   created_at=now or utcnow())
     session.add(trace)
     session.commit()
@@ -86,7 +87,7 @@ def run_trace(session: Session, *, trace_id: uuid.UUID, explorers: Mapping[str, 
               coins: Mapping[str, Mapping[str, Stablecoin]] = SHIPPED) -> Trace:
     """Fetch and follow the money with no transaction open during network calls; one final commit."""
     trace = get_trace(session, trace_id=trace_id)
-    trace.status, trace.started_at, trace.error = "running", now or utcnow(), None
+    states.transition(trace, "running", started_at=now or utcnow(), error=None)
     session.commit()
     explorer = explorers.get(trace.chain)
     # Explorers live as long as the worker and count every trip; this trace's are the difference.
@@ -167,7 +168,7 @@ def _label_index(session: Session, chain: str) -> LabelIndex:
 def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Explorer, trips_before: int,
                  now: datetime | None) -> Trace:
     """Store the results and the new cache rows in one commit."""
-    trace.status = "done"
+    states.transition(trace, "done")
     trace.transaction = json.loads(json.dumps(result.transaction.to_json()))
     trace.graph, trace.findings = result.graph, result.findings
     trace.round_trips = explorer.round_trips - trips_before
@@ -180,7 +181,7 @@ def _finish_done(session: Session, trace: Trace, result: _Followed, explorer: Ex
 def _finish_failed(session: Session, trace: Trace, error: str, explorer: Explorer | None, trips_before: int,
                    now: datetime | None) -> Trace:
     """Record a clean failure the reader can act on."""
-    trace.status, trace.error = "failed", error
+    states.transition(trace, "failed", error=error)
     trace.round_trips = explorer.round_trips - trips_before if explorer is not None else 0
     trace.finished_at = now or utcnow()
     session.commit()
@@ -236,7 +237,7 @@ def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, st
             continue
         seen.add((chain, normalized))
         trace = Trace(chain=chain, tx_hash=normalized, depth=depth, incident_id=incident_id,
-                      requested_by=requested_by, status="queued", created_at=now or utcnow())
+                      requested_by=requested_by, status=states.INITIAL, created_at=now or utcnow())
         session.add(trace)
         queued.append(trace)
     return queued
@@ -259,6 +260,6 @@ def claim_next_trace(session: Session, *, now: datetime | None = None) -> uuid.U
     if trace is None:
         session.rollback()
         return None
-    trace.status, trace.started_at = "running", now
+    states.transition(trace, "running", started_at=now)
     session.commit()
     return trace.id

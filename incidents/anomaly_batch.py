@@ -26,6 +26,7 @@ from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, Scor
 from incidents.intake import note_suspicion, record_opened
 from incidents.outbox.commands import write_commands
 from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident
+from incidents.states import INITIAL
 from incidents.suspicion import clamp_claim
 
 MAX_BATCH_EVENTS = 1000
@@ -149,7 +150,7 @@ def _decide(event: AnomalyInput, running: dict[str, int], cases: dict[str, _Case
         return decided
     if case is None:
         opening = watch_incident(score, event.occurred_at, sla_hours, now)
-        case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment="none", risk_score=score,
+        case = cases[event.account_id] = _Case(id=uuid.uuid4(), containment=INITIAL["containment"], risk_score=score,
                                                first_suspicious_at=opening["first_suspicious_at"],
                                                opening={**opening, "account_id": event.account_id})
         decided.opened, row["action"] = True, "watch"
@@ -172,7 +173,7 @@ def _insert_incidents(session: Session, opening: list[_Case]) -> None:
     the same account meanwhile (the unique index of open incidents) makes the batch read again."""
     if not opening:
         return
-    rows = [{**case.opening, "id": case.id, "status": "open", "containment": case.containment,
+    rows = [{**case.opening, "id": case.id, "status": INITIAL["status"], "containment": case.containment,
              "risk_score": case.risk_score, "first_suspicious_at": case.first_suspicious_at} for case in opening]
     inserted = {incident.id: incident for incident in session.scalars(
         _INSERT_UNLESS_OPEN[session.get_bind().dialect.name], rows)}

@@ -38,6 +38,7 @@ from incidents.notice_words import (  # noqa: F401 - the renderers are part of t
     render_risk_queue_email,
 )
 from incidents.outbox.delivery import Attempt, claim_due_rows, finish_row, postpone_row, record_attempts, skip_row
+from incidents.outbox.states import INITIAL
 from incidents.repudiation import issue_repudiation
 from verification.service import resolve_language
 from verification.sms import SmsGateway
@@ -83,7 +84,7 @@ def enqueue_for_event(session: Session, event: AuditEvent, *, policy: NoticePoli
     if risk_notice and policy.risk_queue_email:
         row = Notification(id=uuid.uuid4(), incident_id=event.incident_id, audience="risk_queue", channel="email",
                            notice=risk_notice, recipient=policy.risk_queue_email, data=dict(event.data),
-                           status="pending", attempts=0, next_attempt_at=event.occurred_at,
+                           status=INITIAL, attempts=0, next_attempt_at=event.occurred_at,
                            created_at=event.occurred_at)
         session.add(row)
         return [row]
@@ -96,7 +97,7 @@ def _enqueue_owner(session: Session, event: AuditEvent, notice: str, policy: Not
                                     ttl=policy.repudiation_ttl)
     rows = [Notification(id=uuid.uuid4(), incident_id=event.incident_id, audience="owner", channel=channel,
                          notice=notice, repudiation_id=repudiation.id, data=_notice_data(event),
-                         status="pending", attempts=0, next_attempt_at=event.occurred_at,
+                         status=INITIAL, attempts=0, next_attempt_at=event.occurred_at,
                          created_at=event.occurred_at) for channel in OWNER_CHANNELS]
     session.add_all(rows)
     return rows

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db import utcnow
 from kernel.errors import DomainError
 from incidents.models import AuditEvent, Incident, OutboundWebhook
+from incidents.pinned_http import post_pinned
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
+from incidents.outbox.states import INITIAL
 from incidents.signatures import signature_header
 
 WEBHOOK_PREFIXES = ("incident.status.", "incident.containment.")
@@ -59,11 +61,19 @@ class HttpWebhookTransport:
             raise WebhookUnreachable(f"{type(exc).__name__}") from exc
         return response.status_code
 
-    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-        """POST like `post`, and give back the answer's body as well (a peer's answer carries its reference)."""
+    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str],
+                        connect_to: str | None = None) -> tuple[int, bytes]:
+        """POST like `post`, and give back the answer's body as well (a peer's answer carries its reference).
+
+        With `connect_to` (a vetted IP address) the connection goes to that address only, the URL's host name
+        kept for the Host header and TLS (`incidents.pinned_http`)."""
         try:
-            response = self._session.post(url, data=body, headers=headers, timeout=self._timeout,
-                                          allow_redirects=False)
+            if connect_to is None:
+                response = self._session.post(url, data=body, headers=headers, timeout=self._timeout,
+                                              allow_redirects=False)
+            else:
+                response = post_pinned(self._session, url, connect_to, body=body, headers=headers,
+                                       timeout=self._timeout)
         except requests.RequestException as exc:
             raise WebhookUnreachable(f"{type(exc).__name__}") from exc
         return response.status_code, response.content[:65536]
@@ -83,7 +93,7 @@ def enqueue_webhooks(session: Session, event: AuditEvent, *, urls: list[str]) ->
                "incident_id": str(event.incident_id) if event.incident_id else None,
                "subject": {"type": event.subject_type, "id": event.subject_id}, "data": event.data}
     rows = [OutboundWebhook(id=uuid.uuid4(), url=url, event_type=event.action, incident_id=event.incident_id,
-                            payload=payload, status="pending", attempts=0, next_attempt_at=event.occurred_at,
+                            payload=payload, status=INITIAL, attempts=0, next_attempt_at=event.occurred_at,
                             created_at=event.occurred_at) for url in urls]
     session.add_all(rows)
     return rows

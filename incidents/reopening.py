@@ -1,8 +1,9 @@
 """Staff reopen a closed case (say one closed because the exchange answered 404 to its account).
 
 A closed case is final for every other path (the status table lists no move out of `closed`); this is the one
-door back, taken by staff with a reason. If the account was never frozen, the reopening asks the exchange to
-freeze it again through the outbox, exactly once however many times the button is pressed.
+door back (`states.REOPEN_TRANSITIONS`), taken by staff with a reason. If the account was never frozen, the
+reopening asks the exchange to freeze it again through the outbox, exactly once however many times the button
+is pressed.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exc, select, update
+from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -20,6 +21,7 @@ from incidents.containment import request_freeze
 from incidents.conversation.messages import other_open_case
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from incidents.queue import get_incident
+from incidents.states import reopen_statement
 
 REOPENED = "incident.reopened"
 REOPENED_STATUS = "in_progress"
@@ -67,9 +69,8 @@ def reopen_case(session: Session, *, incident_id: uuid.UUID, reason: str, actor:
     outcome_before = incident.outcome
     try:
         moved = session.execute(
-            update(Incident).where(Incident.id == incident.id, Incident.status == "closed")
-            .values(status=REOPENED_STATUS, outcome=None, closed_at=None, updated_at=now,
-                    sla_due_at=now + timedelta(hours=sla_hours))
+            reopen_statement(incident.id, to=REOPENED_STATUS, now=now, outcome=None,
+                             sla_due_at=now + timedelta(hours=sla_hours))
             .execution_options(synchronize_session=False)).rowcount
     except exc.IntegrityError as error:  # a report opened a case for the account in between
         session.rollback()

@@ -40,6 +40,7 @@ from incidents.review_rules import (
 from incidents.review_execution import execute_due_unfreezes, settle_unfreezes  # noqa: F401
 from incidents.review_rules import RECHECK_INCOMPLETE, REQUEST_STATUSES, decision_standing  # noqa: F401
 from incidents.states import mark_in_progress
+from incidents.unfreeze_states import ITEM_INITIAL, REQUEST_INITIAL
 from kernel.errors import Conflict, InvalidInput, NotFound
 from verification import service as verification_service
 
@@ -61,9 +62,10 @@ def raise_unfreeze_request(session: Session, *, incident_id: uuid.UUID, actor: s
     if existing is not None:
         raise Conflict("an unfreeze request is already open for this incident", request_id=str(existing.id))
     request = UnfreezeRequest(id=uuid.uuid4(), incident_id=incident.id, verification_id=verification.id,
-                              status="pending", raised_by=actor, approvals_required=1,
+                              status=REQUEST_INITIAL, raised_by=actor, approvals_required=1,
                               executes_at=earliest_execution(incident, policy, now), created_at=now, updated_at=now)
-    request.items = [UnfreezeChecklistItem(item=item, position=index) for index, item in enumerate(ITEMS)]
+    request.items = [UnfreezeChecklistItem(item=item, position=index, status=ITEM_INITIAL)
+                     for index, item in enumerate(ITEMS)]
     session.add(request)
     states = refresh(session, request, incident, policy, now)
     flush_or_conflict(session, "an unfreeze request is already open for this incident")

@@ -24,7 +24,7 @@ from incidents.models import (
     UnfreezeRequest,
 )
 from incidents.queue import REQUEST_CURSOR, cursor_values
-from incidents.unfreeze_states import transition_request
+from incidents.unfreeze_states import transition_item, transition_request
 from kernel.errors import Conflict, NotFound
 from verification.models import Verification
 
@@ -144,11 +144,11 @@ def _apply(row: UnfreezeChecklistItem, state: ItemState, now: datetime) -> None:
     """Store an item's judged state, stamping who and when only when it changes."""
     if state.is_done and state.is_auto:
         if not (row.status == "done" and row.is_auto):
-            row.status, row.is_auto, row.by, row.at = "done", True, "system", now
+            transition_item(row, "done", is_auto=True, by="system", at=now)
     elif state.is_done:
-        row.status, row.is_auto, row.by, row.at = "done", False, row.attested_by, row.attested_at
+        transition_item(row, "done", is_auto=False, by=row.attested_by, at=row.attested_at)
     elif row.status != "pending" or row.by is not None:
-        row.status, row.is_auto, row.by, row.at = "pending", False, None, None
+        transition_item(row, "pending", is_auto=False, by=None, at=None)
 
 
 def earliest_execution(incident: Incident, policy: ReviewPolicy, now: datetime) -> datetime:

@@ -5,11 +5,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from kernel.errors import DomainError
+from kernel.errors import IllegalTransition
+from kernel.transitions import allowed, can_move, check_move
 from incidents import audit
 from incidents.waiting import waiting_changes
 from incidents.models import Incident
@@ -39,18 +40,16 @@ TABLES: dict[str, dict[str, frozenset[str]]] = {
     "containment": CONTAINMENT_TRANSITIONS,
 }
 
+# Staff's one door back out of `closed` (`incidents/reopening.py`, one conditional UPDATE); no move of
+# `transition`, so every other path finds `closed` final.
+REOPEN_TRANSITIONS: dict[str, frozenset[str]] = {"closed": frozenset({"in_progress"})}
+
 TERMINAL_STATUSES = frozenset({"resolved", "closed"})
-
-
-class IllegalTransition(DomainError):
-    """A move the state machine does not list."""
-
-    status, slug, title = 409, "illegal-transition", "Illegal transition"
 
 
 def can_transition(machine: Machine, current: str, target: str) -> bool:
     """Whether the table lists current → target."""
-    return target in TABLES[machine].get(current, frozenset())
+    return can_move(TABLES[machine], current, target)
 
 
 def transition(session: Session, incident: Incident, *, machine: Machine, to: str, actor: str,
@@ -83,9 +82,7 @@ def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]]
 
 def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str, Any]:
     """The columns one move sets; an unlisted move is refused."""
-    if not can_transition(machine, current, to):
-        raise IllegalTransition(f"{machine} cannot go from {current} to {to}",
-                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    check_move(TABLES[machine], current, to, subject=machine)
     changes: dict[str, Any] = {machine: to, "updated_at": now}
     if machine == "containment" and to == "frozen" and current != "unfreeze_pending":
         changes["frozen_at"] = now
@@ -97,6 +94,14 @@ def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str
 
 
 _INCIDENTS = Incident.__table__
+
+
+def reopen_statement(incident_id: uuid.UUID, *, to: str, now: datetime, **changes: Any) -> Update:
+    """The reopening's one conditional UPDATE (`WHERE status = 'closed'`, so of two clicks one wins), its move
+    checked against `REOPEN_TRANSITIONS`; the caller reads the row count."""
+    check_move(REOPEN_TRANSITIONS, "closed", to, subject="status")
+    return (update(Incident).where(Incident.id == incident_id, Incident.status == "closed")
+            .values(status=to, closed_at=None, updated_at=now, **changes))
 
 
 def mark_in_progress(session: Session, incident: Incident, *, actor: str, reason: str,
@@ -120,7 +125,7 @@ def opened_moved(session: Session, incident: Incident, *, machine: Machine, to: 
     current = INITIAL[machine]
     if not can_transition(machine, current, to) or getattr(incident, machine) != to:
         raise IllegalTransition(f"{machine} cannot open as {getattr(incident, machine)} via {current} → {to}",
-                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+                                current=current, allowed=allowed(TABLES[machine], current))
     _audit_move(session, incident.id, machine, current, to, actor, reason, now or utcnow())
 
 

@@ -1,10 +1,10 @@
-"""The unfreeze request's state machine, as data, and the one function that moves a request."""
+"""The unfreeze request's state machine and its checklist items', as data, and the one function that moves each."""
 from __future__ import annotations
 
 from typing import Any
 
-from incidents.models import UnfreezeRequest
-from incidents.states import IllegalTransition
+from kernel.transitions import can_move as listed, move
+from incidents.models import UnfreezeChecklistItem, UnfreezeRequest
 
 # pending → approved (the last approval needed) or rejected; approved → executing (the unfreeze is queued);
 # executing → completed or failed (the exchange's answer); any open request → cancelled (the owner disowned
@@ -18,18 +18,28 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset(),
     "cancelled": frozenset(),
 }
+REQUEST_INITIAL = "pending"
+
+# A checklist item is judged again on every look at the request: it goes done when the evidence (or a staff
+# attestation) is there and back to pending when it is not; a done item may be judged done again with other
+# stamps (attested, then shown by the system's own evidence), a pending one cleared of a stale attestation.
+ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"done", "pending"}),
+    "done": frozenset({"pending", "done"}),
+}
+ITEM_INITIAL = "pending"
 
 
 def can_move(current: str, to: str) -> bool:
-    """Whether the table lists current → to."""
-    return to in REQUEST_TRANSITIONS.get(current, frozenset())
+    """Whether the request's table lists current → to."""
+    return listed(REQUEST_TRANSITIONS, current, to)
 
 
 def transition_request(request: UnfreezeRequest, to: str, **changes: Any) -> None:
     """Move a request (and set the columns that go with the move); the only assignment of its status."""
-    if not can_move(request.status, to):
-        raise IllegalTransition(f"an unfreeze request cannot go from {request.status} to {to}",
-                                current=request.status, allowed=sorted(REQUEST_TRANSITIONS.get(request.status, ())))
-    request.status = to
-    for column, value in changes.items():
-        setattr(request, column, value)
+    move(request, REQUEST_TRANSITIONS, to, subject="an unfreeze request", **changes)
+
+
+def transition_item(item: UnfreezeChecklistItem, to: str, **stamps: Any) -> None:
+    """Move a checklist item (with who and when it was done); the only assignment of its status."""
+    move(item, ITEM_TRANSITIONS, to, subject="a checklist item", **stamps)

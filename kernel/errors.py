@@ -64,3 +64,9 @@ class RateLimited(DomainError):
     """Too many attempts; try again after `retry_after` seconds."""
 
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class IllegalTransition(DomainError):
+    """A move a state machine's table does not list (or a step the current state no longer allows)."""
+
+    status, slug, title = 409, "illegal-transition", "Illegal transition"

@@ -48,9 +48,3 @@ class TotpKeptForPhoneHolder(TooManyAttempts):
 
 class TotpNotEnrolled(Forbidden):
     """A staff member has no authenticator enrolled, so step-up cannot succeed."""
-
-
-class IllegalTransition(DomainError):
-    """The verification's status does not allow this step."""
-
-    status, slug, title = 409, "illegal-transition", "Illegal transition"

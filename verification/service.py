@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, InvalidInput
+from verification import states
 from verification.audit import AuditSink
 from verification.authenticators import (
     StaffTotpEnrolment,
@@ -73,14 +74,14 @@ def start_verification(session: Session, *, incident_id: uuid.UUID, account_id: 
     needs_review = not all(verdict.trusted for verdict in trust.values())
     verification = Verification(
         id=uuid.uuid4(), incident_id=incident_id, account_id=account_id,
-        status="manual_review" if needs_review else "pending", manual_review_required=needs_review,
+        status=states.INITIAL_FOR_REVIEW if needs_review else states.INITIAL, manual_review_required=needs_review,
         phone=phone, anti_phishing_code=anti_phishing_code, language=resolve_language(language),
         expires_at=now + VERIFICATION_LIFETIME, created_at=now, started_by=actor)
     carried = recent_sms_failures(session, account_id=account_id, actor=actor, now=now)
     for position, kind in enumerate(FACTOR_KINDS):
         if kind in registered:
             verification.factors.append(FactorCheck(
-                kind=kind, position=position, status="pending", trusted=trust[kind].trusted,
+                kind=kind, position=position, status=states.FACTOR_INITIAL, trusted=trust[kind].trusted,
                 trust_reason=trust[kind].reason, destination=mask_phone(phone) if kind == "sms" else None,
                 attempts=carried if kind == "sms" else 0))
     session.add(verification)
@@ -106,7 +107,9 @@ def check_totp(session: Session, *, verification_id: uuid.UUID | str, code: str,
     if result.is_accepted or check.status == "passed":
         pass_factor(check, now)
     else:
-        check.status = "locked" if result.state.disabled or result.state.locked_until else "pending"
+        throttled = "locked" if result.state.disabled or result.state.locked_until else "pending"
+        if check.status != throttled:
+            states.transition_factor(check, throttled)
     audit_totp(audit, session, result, actor=actor, subject=("verification", verification.id),
                incident_id=verification.incident_id)
     if verdict.has_just_closed:  # staff are told: someone is guessing this account's codes

@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, DomainError, RateLimited
-from verification import codes
+from verification import codes, states
 from verification.audit import AuditSink
 from verification.authenticators import current_time
 from verification.errors import CodeAlreadyUsed, CodeExpired, TooManyAttempts, WrongCode
@@ -108,7 +108,7 @@ def _apply_sms_check(session: Session, verification: Verification, check: Factor
         return WrongCode(remaining_attempts=result.remaining_attempts)
     if check.status != "failed":
         # The verification stays open but can no longer pass; it lapses at expires_at.
-        check.status = "failed"
+        states.transition_factor(check, "failed")
         audit_event(audit, session, verification, actor, "verification.sms_code_burned",
                {"failures": result.failures})
     return TooManyAttempts("Too many wrong codes.", retry_after=None)

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kernel.errors import Conflict, NotFound
+from kernel.errors import Conflict, IllegalTransition, NotFound
 from verification import states
 from verification.audit import AuditSink
-from verification.errors import CodeExpired, IllegalTransition
+from verification.errors import CodeExpired
 from verification.models import FactorCheck, Verification
 
 
@@ -58,11 +58,8 @@ def factor_of(verification: Verification, kind: str) -> FactorCheck:
 def transition(session: Session, verification: Verification, to: str, *, actor: str,
                 audit: AuditSink, now: datetime, data: dict[str, Any] | None = None) -> None:
     """The one place a verification's status changes: validated, stamped and audited."""
-    if not states.can_transition(verification.status, to):
-        raise IllegalTransition(f"a {verification.status} verification cannot become {to}")
-    previous, verification.status = verification.status, to
-    if to == "passed":
-        verification.passed_at = now
+    previous = verification.status
+    states.transition_verification(verification, to, **({"passed_at": now} if to == "passed" else {}))
     audit_event(audit, session, verification, actor, f"verification.{to}", {"from": previous, **(data or {})})
 
 
@@ -77,7 +74,7 @@ def settle(session: Session, verification: Verification, *, actor: str, audit: A
 def pass_factor(check: FactorCheck, now: datetime) -> None:
     """Mark a factor passed once."""
     if check.status != "passed":
-        check.status, check.passed_at = "passed", now
+        states.transition_factor(check, "passed", passed_at=now)
 
 
 def audit_event(audit: AuditSink, session: Session, verification: Verification, actor: str, action: str,

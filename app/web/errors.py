@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, has_request_context, make_response, render_template
+from flask import Flask, Response, g, has_request_context, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.web import is_page_request
 
@@ -23,6 +24,7 @@ MESSAGES = {
     422: _l("Some of what you entered could not be accepted."),
     429: _l("Too many attempts. Wait a minute, then try again."),
 }
+RETURNABLE = frozenset({400, 409, 413, 422, 429})  # the case page itself is fine: the form was refused
 FALLBACK = _l("Something went wrong on our side. If it happens again, quote the reference below.")
 
 
@@ -31,8 +33,8 @@ def render_error_page(status: int, *, detail: str = "", headers: dict[str, str] 
     if not has_request_context() or not is_page_request():
         return None
     try:
-        body = render_template("error.html", status=status, message=MESSAGES.get(status, FALLBACK),
-                               request_id=g.get("request_id"))
+        body = render_template("error.html", status=status, message=_message(status, headers or {}),
+                               request_id=g.get("request_id"), back_to_case=_case_page(status))
     except Exception:  # a broken template must not hide the original error behind a second one
         log.exception("the error page could not be rendered")
         body = f"<!doctype html><title>{status}</title><p>Error {status}.</p>"
@@ -41,6 +43,26 @@ def render_error_page(status: int, *, detail: str = "", headers: dict[str, str] 
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _message(status: int, headers: dict[str, str]) -> str:
+    """What went wrong; a rate limit says when the next try is accepted (its Retry-After, in minutes)."""
+    retry = headers.get("Retry-After", "")
+    if status == 429 and retry.isdigit():
+        minutes = max(1, -(-int(retry) // 60))
+        return ngettext("Too many attempts. Try again in %(num)d minute.",
+                        "Too many attempts. Try again in %(num)d minutes.", minutes)
+    return str(MESSAGES.get(status, FALLBACK))
+
+
+def _case_page(status: int) -> str | None:
+    """The case page a refused form was posted from, so the error page leads back there (not for a case that
+    is missing or closed to the asker, where that page would refuse again)."""
+    incident_id = (request.view_args or {}).get("incident_id")
+    if status not in RETURNABLE or incident_id is None or request.endpoint is None:
+        return None
+    endpoint = "console.incident" if request.path.startswith("/console/") else "owner.case_page"
+    return url_for(endpoint, incident_id=incident_id)
 
 
 def init_app(app: Flask) -> None:

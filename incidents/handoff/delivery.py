@@ -18,7 +18,8 @@ from incidents import audit
 from incidents.handoff.archive import Signer
 from incidents.handoff.httpsig import sign_request
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
-from incidents.handoff.peers import Peer, check_callback
+from incidents.handoff.peers import Peer, callback_address
+from incidents.handoff.states import transition_sent
 from incidents.outbound import WebhookUnreachable
 from incidents.outbox.delivery import Attempt, claim_due_rows, record_attempts
 from kernel.errors import DomainError
@@ -45,7 +46,8 @@ def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer:
 
     A status callback's URL is checked again against its peer (`peers`, the configured ones) just before it is
     sent: the host a peer named was checked when its request came, but a name can be made to resolve elsewhere
-    later. A callback refused then, or whose peer is no longer configured, fails for good."""
+    later. It is then sent to the address that check resolved, not looked up again. A callback refused then,
+    or whose peer is no longer configured, fails for good."""
     with sessions() as session:
         prepared = [_Prepared(row.id, row.claim_token, row.url,
                               json.dumps(row.body, separators=(",", ":"), ensure_ascii=False).encode(), row.kind,
@@ -62,23 +64,27 @@ def deliver_peer_messages(sessions: sessionmaker[Session], *, transport, signer:
 
 def _guarded_post(transport, item: _Prepared, signer: Signer, now: datetime,
                   peers: dict[str, Peer]) -> tuple[Attempt, dict | None]:
-    """Post one message, a status callback only once its URL has passed its peer's check again."""
+    """Post one message; a status callback only once its URL has passed its peer's check again, and then over
+    a connection to the very address that check judged (a second lookup could answer another)."""
+    address = None
     if item.kind == "status":
         if item.peer not in peers:
             return Attempt(error=f"refused at sending: {item.peer} is no longer a configured peer",
                            is_retryable=False), None
         try:
-            check_callback(item.url, peers[item.peer])
+            address = callback_address(item.url, peers[item.peer])
         except DomainError as exc:
             return Attempt(error=f"refused at sending: {exc.detail}", is_retryable=False), None
-    return _post(transport, item, signer, now)
+    return _post(transport, item, signer, now, address)
 
 
-def _post(transport, item: _Prepared, signer: Signer, now: datetime) -> tuple[Attempt, dict | None]:
-    """Sign and post one message; the attempt and the peer's JSON answer when it took it."""
+def _post(transport, item: _Prepared, signer: Signer, now: datetime,
+          address: str | None) -> tuple[Attempt, dict | None]:
+    """Sign and post one message (to `address` when given); the attempt and the peer's JSON answer when it
+    took it. A redirect is not followed: its 3xx is the answer."""
     headers = sign_request("POST", item.url, item.body, signer=signer, created=now)
     try:
-        status, raw = transport.post_for_answer(item.url, body=item.body, headers=headers)
+        status, raw = transport.post_for_answer(item.url, body=item.body, headers=headers, connect_to=address)
     except WebhookUnreachable as exc:
         return Attempt(error=f"unreachable: {exc.detail}", is_retryable=True), None
     if 200 <= status < 300:
@@ -102,11 +108,11 @@ def _settle_requests(sessions: sessionmaker[Session], answered: list[tuple[_Prep
             if sent is None or message is None:
                 continue
             if message.status == "done" and sent.status == "queued":
-                sent.status, sent.updated_at = "sent", now
+                transition_sent(sent, "sent", updated_at=now)
                 sent.reference = (answer or {}).get("reference") or sent.reference
                 _audit(session, sent, "sent", {"reference": sent.reference}, now)
             elif message.status == "failed" and sent.status == "queued":
-                sent.status, sent.resolution, sent.updated_at = "failed", message.last_error, now
+                transition_sent(sent, "failed", resolution=message.last_error, updated_at=now)
                 _audit(session, sent, "failed", {"error": message.last_error}, now)
         session.commit()
 

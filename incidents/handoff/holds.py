@@ -12,6 +12,7 @@ from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.handoff.models import PeerHold, ReceivedFreezeRequest
 from incidents.handoff.receiving import RECEIVER, queue_status
+from incidents.handoff.states import transition_hold, transition_received
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import transition
 from incidents.outbox.commands import queue_command
@@ -25,13 +26,13 @@ def report_holds(session: Session, *, now: datetime | None = None) -> int:
     touched: set[uuid.UUID] = set()
     for hold, containment in rows:
         if containment == "frozen":
-            hold.status, hold.held_at = "held", now
+            transition_hold(hold, "held", held_at=now)
             touched.add(hold.received_id)
     for received_id in touched:
         received = session.get(ReceivedFreezeRequest, received_id, with_for_update=True)
         holds = list(session.scalars(select(PeerHold).where(PeerHold.received_id == received_id)))
         if received.status == "acknowledged" and all(h.status == "held" for h in holds):
-            received.status = "held"
+            transition_received(received, "held")
             queue_status(session, received, "held", now=now,
                          reason=f"withdrawals of {len(holds)} account(s) held")
             audit.record(session, actor=RECEIVER, action="peer.freeze_request.held",
@@ -67,8 +68,9 @@ def release_hold(session: Session, *, incident_id: uuid.UUID, reason: str, actor
         "withdrawal_cooldown_hours": 0}, now=now)
     transition(session, incident, machine="containment", to="unfreeze_pending", actor=actor,
                reason=f"peer hold released: {reason}", now=now)
-    hold.status, hold.released_at, hold.released_by, hold.release_reason = "released", now, actor, reason
-    received.status = "released"
+    transition_hold(hold, "released", released_at=now, released_by=actor, release_reason=reason)
+    if received.status != "released":  # another of its holds was released first: the peer is told again
+        transition_received(received, "released")
     queue_status(session, received, "released", reason=reason, now=now)
     audit.record(session, actor=actor, action="peer.hold.released", subject_type="incident", subject_id=incident.id,
                  incident_id=incident.id, now=now,

@@ -5,7 +5,7 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from kernel.errors import InvalidInput
 from incidents.handoff.archive import load_public_key
@@ -51,15 +51,44 @@ def check_callback(url: str, peer: Peer) -> None:
 
     Otherwise a signed request could make this server call inside its own network.
     """
+    parts = _callback_parts(url)
+    if not _is_configured(parts, peer):
+        _public_addresses(parts.hostname)
+
+
+def callback_address(url: str, peer: Peer) -> str:
+    """The one address a callback may be connected to, vetted by `check_callback`'s rule on a single lookup.
+
+    The sender connects to this address and to nothing else: a name looked up again to connect could answer
+    another address than the one vetted (DNS rebinding). At the peer's configured host any address is taken.
+    """
+    parts = _callback_parts(url)
+    if _is_configured(parts, peer):
+        return _addresses(parts.hostname)[0]
+    return _public_addresses(parts.hostname)[0]
+
+
+def _callback_parts(url: str) -> SplitResult:
+    """The URL's parts; 422 naming callback_url unless it is an http(s) URL with a host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("callback_url", "must be an http or https URL")
+    return parts
+
+
+def _is_configured(parts: SplitResult, peer: Peer) -> bool:
+    """Whether the URL is at the peer's own configured scheme, host and port."""
     configured = urlsplit(peer.url)
-    if (parts.scheme, parts.hostname, parts.port) == (configured.scheme, configured.hostname, configured.port):
-        return
-    if any(_is_private(address) for address in _addresses(parts.hostname)):
+    return (parts.scheme, parts.hostname, parts.port) == (configured.scheme, configured.hostname, configured.port)
+
+
+def _public_addresses(host: str) -> list[str]:
+    """The host's addresses, refused (422 naming callback_url) when any of them is private or local."""
+    addresses = _addresses(host)
+    if any(_is_private(address) for address in addresses):
         raise InvalidInput("callback_url", "points to a private or local address; only the peer's configured "
                                            "URL may")
+    return addresses
 
 
 def _addresses(host: str) -> list[str]:
@@ -67,19 +96,24 @@ def _addresses(host: str) -> list[str]:
     try:
         return [str(ipaddress.ip_address(host))]
     except ValueError:  # not an IP literal: a name to resolve
-        return _resolved(host)
+        return resolve(host)
 
 
-def _resolved(host: str) -> list[str]:
-    """The addresses a host name resolves to; 422 naming callback_url when it does not resolve."""
+def resolve(host: str) -> list[str]:
+    """The addresses a host name resolves to, in the resolver's order, each once; 422 naming callback_url when
+    it does not resolve."""
     try:
-        return [info[4][0] for info in socket.getaddrinfo(host, None)]
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError as error:
         raise InvalidInput("callback_url", f"its host {host} does not resolve") from error
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise InvalidInput("callback_url", f"its host {host} does not resolve")
+    return addresses
 
 
 def _is_private(address: str) -> bool:
-    """Loopback, private, link-local, reserved or unspecified."""
+    """Loopback, private, link-local, reserved, multicast or unspecified."""
     ip = ipaddress.ip_address(address.split("%")[0])
     return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified \
         or ip.is_multicast

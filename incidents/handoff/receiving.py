@@ -18,8 +18,10 @@ from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
 from incidents.exchange.port import DepositAddress, ExchangePort
 from incidents.handoff.models import PeerHold, PeerMessage, ReceivedFreezeRequest
 from incidents.handoff.peers import Peer, check_callback
+from incidents.handoff.states import HOLD_INITIAL, RECEIVED_ACKNOWLEDGED, RECEIVED_DECLINED
 from incidents.intake import open_or_attach, sla_due
 from incidents.models import ExchangeCommand
+from incidents.outbox.states import INITIAL as MESSAGE_INITIAL
 
 RECEIVER = "peer-desk"  # the actor of what the receiving side does by itself
 
@@ -71,7 +73,7 @@ def _record(session: Session, peer: Peer, body: dict[str, Any], found: dict[str,
         id=uuid.uuid4(), request_id=body["request_id"], from_exchange=peer.name, case_reference=body["case_reference"],
         chain=body["chain"], deposits=body["deposits"], evidence_sha256=body["evidence_sha256"],
         callback_url=body["callback_url"], declined=declined, created_at=now,
-        status="acknowledged" if by_account else "declined")
+        status=RECEIVED_ACKNOWLEDGED if by_account else RECEIVED_DECLINED)
     received.reference = f"PFR-{received.id.hex[:12].upper()}"
     received.answer = {"request_id": received.request_id, "status": "received", "reference": received.reference}
     session.add(received)
@@ -102,7 +104,7 @@ def _hold(session: Session, received: ReceivedFreezeRequest, account_id: str, ad
     command = request_freeze(session, incident, **freeze_as) if opened.attached \
         else freeze_opened(session, incident, **freeze_as)
     session.add(PeerHold(id=uuid.uuid4(), incident_id=incident.id, received_id=received.id, account_id=account_id,
-                         addresses=addresses, status="holding"))
+                         addresses=addresses, status=HOLD_INITIAL))
     audit.record(session, actor=RECEIVER, action="peer.hold.requested", subject_type="incident",
                  subject_id=incident.id, incident_id=incident.id, now=now,
                  data={"from_exchange": received.from_exchange, "reference": received.reference,
@@ -116,4 +118,4 @@ def queue_status(session: Session, received: ReceivedFreezeRequest, status: str,
     """A signed status update to the sender's callback, through the outbox."""
     body = {"request_id": received.request_id, "status": status, "reference": received.reference, "reason": reason}
     session.add(PeerMessage(id=uuid.uuid4(), peer=received.from_exchange, kind="status", url=received.callback_url,
-                            body=body, status="pending", attempts=0, next_attempt_at=now, created_at=now))
+                            body=body, status=MESSAGE_INITIAL, attempts=0, next_attempt_at=now, created_at=now))

@@ -15,10 +15,10 @@ from chain import service as chain_service
 from incidents import audit
 from incidents.handoff.models import PeerMessage, SentFreezeRequest
 from incidents.handoff.peers import Peer
+from incidents.handoff.states import AWAITING_ANSWER, SENT_INITIAL, is_news, transition_sent
+from incidents.outbox.states import INITIAL as MESSAGE_INITIAL
 
 REQUEST_PATH = "/api/v1/peer/freeze-requests"
-# How far each status is along; a late or repeated update never moves a request back.
-PROGRESS = {"queued": 0, "sent": 1, "acknowledged": 2, "held": 3, "declined": 3, "released": 4, "failed": 4}
 # Writes the case's evidence bundle in the caller's transaction and gives its SHA-256.
 EvidenceWriter = Callable[[uuid.UUID], str]
 
@@ -46,7 +46,7 @@ def request_peer_freeze(session: Session, *, trace_id: uuid.UUID, exchange: str,
     evidence = write_evidence(incident_id)
     sent = SentFreezeRequest(id=uuid.uuid4(), trace_id=trace_id, incident_id=incident_id, exchange=exchange,
                              chain=chain, addresses=chosen, deposits=deposits, evidence_sha256=evidence,
-                             status="queued", requested_by=actor, created_at=now, updated_at=now,
+                             status=SENT_INITIAL, requested_by=actor, created_at=now, updated_at=now,
                              ack_due_at=now + timedelta(hours=ack_hours))
     session.add(sent)
     session.flush()  # before its outbox row, which refers to it
@@ -54,7 +54,7 @@ def request_peer_freeze(session: Session, *, trace_id: uuid.UUID, exchange: str,
             "deposits": deposits, "evidence_sha256": evidence,
             "callback_url": callback_url.format(request_id=sent.id)}
     session.add(PeerMessage(id=uuid.uuid4(), peer=exchange, kind="request", url=peers[exchange].endpoint(
-        REQUEST_PATH), body=body, sent_request_id=sent.id, status="pending", attempts=0, next_attempt_at=now,
+        REQUEST_PATH), body=body, sent_request_id=sent.id, status=MESSAGE_INITIAL, attempts=0, next_attempt_at=now,
         created_at=now))
     audit.record(session, actor=actor, action="peer.freeze_request.queued", subject_type="sent_freeze_request",
                  subject_id=sent.id, incident_id=incident_id, now=now,
@@ -102,13 +102,13 @@ def list_sent_requests(session: Session, *, late_at: datetime | None = None, lim
     query = select(SentFreezeRequest).order_by(SentFreezeRequest.ack_due_at).limit(limit)
     if late_at is not None:
         query = query.where(SentFreezeRequest.acknowledged_at.is_(None), SentFreezeRequest.ack_due_at < late_at,
-                            SentFreezeRequest.status.in_(("queued", "sent")))
+                            SentFreezeRequest.status.in_(AWAITING_ANSWER))
     return list(session.scalars(query))
 
 
 def is_late(request: SentFreezeRequest, now: datetime) -> bool:
     """Not acknowledged (nor answered otherwise) by its due time."""
-    return request.acknowledged_at is None and PROGRESS[request.status] < 2 and now > request.ack_due_at
+    return request.acknowledged_at is None and request.status in AWAITING_ANSWER and now > request.ack_due_at
 
 
 def apply_peer_status(session: Session, *, peer: str, body: dict[str, Any], now: datetime | None = None
@@ -123,8 +123,8 @@ def apply_peer_status(session: Session, *, peer: str, body: dict[str, Any], now:
     if sent is None or sent.exchange != peer:
         raise NotFound("no freeze request with that id was sent to this peer")
     status = body["status"]
-    if PROGRESS[status] > PROGRESS[sent.status]:
-        sent.status, sent.updated_at = status, now
+    if is_news(sent, status):
+        transition_sent(sent, status, updated_at=now)
         sent.reference = body.get("reference") or sent.reference
         sent.resolution = body.get("reason") or sent.resolution
         if sent.acknowledged_at is None:  # any answer acknowledges the request

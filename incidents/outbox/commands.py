@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents.models import ExchangeCommand, Incident
+from incidents.outbox.states import INITIAL
 
 
 def new_command(incident: Incident, action: str, payload: dict[str, Any], *, now: datetime) -> ExchangeCommand:
     """One pending outbox row for the incident's account, not yet written (a fast path may claim it first)."""
     return ExchangeCommand(id=uuid.uuid4(), incident_id=incident.id, account_id=incident.account_id,
-                           action=action, payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                           action=action, payload=payload, status=INITIAL, attempts=0, next_attempt_at=now,
                            created_at=now, claim_token=None, claimed_by=None, claimed_until=None,
                            last_error=None, completed_at=None)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidents.states import IllegalTransition
+from kernel import transitions
 
 ROW_TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"in_flight"}),
@@ -18,21 +18,21 @@ ROW_TRANSITIONS: dict[str, frozenset[str]] = {
     "skipped": frozenset(),
 }
 
+INITIAL = "pending"  # every row is written pending (or taken at once by `lease.take`)
+SUBJECT = "an outbox row"
+
 
 def can_move(current: str, to: str) -> bool:
     """Whether the table lists current → to."""
-    return to in ROW_TRANSITIONS.get(current, frozenset())
+    return transitions.can_move(ROW_TRANSITIONS, current, to)
 
 
 def moved(current: str, to: str, **changes: Any) -> dict[str, Any]:
     """The columns of one listed move, for a Core UPDATE (the hot path); an unlisted move is refused."""
-    if not can_move(current, to):
-        raise IllegalTransition(f"an outbox row cannot go from {current} to {to}", current=current,
-                                allowed=sorted(ROW_TRANSITIONS.get(current, ())))
+    transitions.check_move(ROW_TRANSITIONS, current, to, subject=SUBJECT)
     return {"status": to, **changes}
 
 
 def transition(row: Any, to: str, **changes: Any) -> None:
     """Move an outbox row (and set the columns that go with the move); the only assignment of its status."""
-    for column, value in moved(row.status, to, **changes).items():
-        setattr(row, column, value)
+    transitions.move(row, ROW_TRANSITIONS, to, subject=SUBJECT, **changes)

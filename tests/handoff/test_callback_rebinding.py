@@ -1,37 +1,50 @@
 """A status callback is checked again when it is sent: a peer's host name that resolved to a public address
-when its request came, and resolves into this server's own network later (DNS rebinding), is not called."""
+when its request came, and resolves into this server's own network later (DNS rebinding), is not called; one
+that still resolves outside is sent to the address that check saw, never looked up again to connect (the
+connection itself, over sockets: test_callback_pinning.py)."""
 from __future__ import annotations
 
 import socket
 import uuid
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from incidents.handoff import delivery, peers
 from incidents.handoff.archive import Signer
 from incidents.handoff.models import PeerMessage
-from incidents.handoff.peers import Peer, check_callback
+from incidents.handoff.peers import Peer, callback_address, check_callback
+from kernel.errors import InvalidInput
 
 CALLBACK = "http://callbacks.alpha.example/api/v1/peer/freeze-requests/req-1/status"
 ALPHA = Peer(name="Alpha", url="https://api.alpha.example", keys={})
 
 
 class RecordingTransport:
-    """Records what would have been posted; answers 200."""
+    """Records what would have been posted, and to which address; answers 200."""
 
     def __init__(self):
         self.posted: list[str] = []
+        self.connected_to: list[str | None] = []
 
-    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def post_for_answer(self, url: str, *, body: bytes, headers: dict[str, str],
+                        connect_to: str | None = None) -> tuple[int, bytes]:
         self.posted.append(url)
+        self.connected_to.append(connect_to)
         return 200, b"{}"
 
 
-def resolving_to(monkeypatch, address: str) -> None:
-    """Make every name resolve to one address, as a rebinding DNS server would."""
-    monkeypatch.setattr(peers.socket, "getaddrinfo",
-                        lambda host, port, *args, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                                                              (address, 0))])
+def resolving_to(monkeypatch, *addresses: str) -> list[str]:
+    """Make every name resolve to these addresses, one per lookup and then the last for good, as a rebinding
+    DNS server with a zero TTL would; the names looked up, in order."""
+    asked, answers = [], list(addresses)
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append(host)
+        address = answers.pop(0) if len(answers) > 1 else answers[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, 0))]
+    monkeypatch.setattr(peers.socket, "getaddrinfo", getaddrinfo)
+    return asked
 
 
 def queue_status(app) -> uuid.UUID:
@@ -73,6 +86,31 @@ def test_a_callback_that_still_resolves_outside_is_sent(app, monkeypatch):
     transport = RecordingTransport()
     deliver(app, transport)
     assert transport.posted == [CALLBACK] and message(app, message_id).status == "done"
+    assert transport.connected_to == ["93.184.215.14"]
+
+
+def test_a_name_that_rebinds_between_the_check_and_the_connection_is_sent_to_the_address_checked(app,
+                                                                                               monkeypatch):
+    message_id = queue_status(app)
+    asked = resolving_to(monkeypatch, "93.184.215.14", "127.0.0.1")  # public to the check, inside afterwards
+    transport = RecordingTransport()
+    deliver(app, transport)
+    assert asked == ["callbacks.alpha.example"]  # one lookup: the connection does not ask again
+    assert transport.connected_to == ["93.184.215.14"] and message(app, message_id).status == "done"
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "169.254.169.254", "0.0.0.0", "224.0.0.1", "240.0.0.1", "::1",
+                                     "fd00::1", "fe80::1", "::ffff:127.0.0.1"])
+def test_every_kind_of_inside_address_is_refused(monkeypatch, address):
+    resolving_to(monkeypatch, address)
+    with pytest.raises(InvalidInput, match="private or local"):
+        callback_address(CALLBACK, ALPHA)
+
+
+def test_a_name_answering_one_inside_address_among_public_ones_is_refused(monkeypatch):
+    monkeypatch.setattr(peers, "resolve", lambda host: ["93.184.215.14", "10.0.0.7"])
+    with pytest.raises(InvalidInput, match="private or local"):
+        callback_address(CALLBACK, ALPHA)
 
 
 def test_a_callback_of_a_peer_no_longer_configured_is_refused_for_good_and_never_called(app, monkeypatch):

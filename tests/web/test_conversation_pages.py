@@ -142,3 +142,41 @@ def test_manual_review_asks_the_owner_for_documents_and_shows_them_beside_the_de
     documents = console[console.index('data-testid="owner-documents"'):]
     assert "passport.jpg" in documents[:documents.index("</div>")]
     assert 'name="decision"' in console
+
+
+def post_file(client, incident_id, path, name="a.png", language="en"):
+    """Post a message with a file from the case page at `path`; the raw answer (no redirect followed)."""
+    page = client.get(path, headers={"Accept-Language": language})
+    form = {"csrf_token": csrf_of(page.text), "body": "one more file", "visibility": "public",
+            "file": (io.BytesIO(png()), name)}
+    return client.post(f"{path}/messages", data=form, content_type="multipart/form-data",
+                       headers={"Accept-Language": language})
+
+
+def test_a_flood_of_owner_uploads_is_paused_saying_for_how_long_and_leading_back_to_the_case(app):
+    app.config["ATTACHMENT_RATE_LIMIT"] = "2 per 10 minutes"
+    owner, incident_id = owner_case(app, language="zh-CN")
+    assert [post_file(owner, incident_id, f"/i/{incident_id}").status_code for _ in range(2)] == [303, 303]
+    paused = post_file(owner, incident_id, f"/i/{incident_id}", language="zh-CN")
+    assert paused.status_code == 429 and 0 < int(paused.headers["Retry-After"]) <= 600
+    assert "text/html" in paused.headers["Content-Type"]
+    assert "尝试次数过多。请在 10 分钟后重试。" in paused.text
+    assert f'href="/i/{incident_id}" data-testid="back-to-case"' in paused.text
+    assert owner_writes(owner, incident_id, "words alone are not counted").count('data-testid="message"') == 3
+    other, same_incident = owner_case(app)  # a second reporter of the account: its own session, its own count
+    assert same_incident == incident_id and post_file(other, incident_id, f"/i/{incident_id}").status_code == 303
+
+
+def test_a_flood_of_console_uploads_is_paused_per_staff_member(app, agent, officer, clock):
+    app.config["ATTACHMENT_RATE_LIMIT"] = "1 per 10 minutes"
+    _owner, incident_id = owner_case(app)
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, agent, clock)
+    sign_in(second, officer, clock)
+    console = f"/console/incidents/{incident_id}"
+    assert post_file(first, incident_id, console).status_code == 303
+    paused = post_file(first, incident_id, console)
+    assert paused.status_code == 429 and "Too many attempts. Try again in 10 minutes." in paused.text
+    assert f'href="{console}" data-testid="back-to-case"' in paused.text
+    assert post_file(second, incident_id, console).status_code == 303  # another member, another count
+    assert first.get(console).text.count("a.png") == 2  # the two accepted files, nothing of the refused one

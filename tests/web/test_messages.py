@@ -7,13 +7,12 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from kernel.errors import DomainError, RateLimited
+from kernel.errors import DomainError, IllegalTransition, RateLimited
 from app.web.messages import FormInput, explain
 from incidents.ownership import AccountDetailsPending
 from verification.errors import (
     CodeAlreadyUsed,
     CodeExpired,
-    IllegalTransition,
     TooManyAttempts,
     TotpKeptForPhoneHolder,
     WrongCode,

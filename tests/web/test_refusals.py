@@ -190,7 +190,7 @@ def test_each_rule_is_a_whole_message_pattern():
 def test_a_message_or_file_refusal_is_told_once_from_the_catalogue_with_its_limits(app):
     from incidents.conversation.messages import MAX_BODY
     from incidents.conversation.sniffing import FileTooLarge
-    from verification.errors import IllegalTransition
+    from kernel.errors import IllegalTransition
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
         too_large = FileTooLarge("the file is larger than 10485760 bytes", max_bytes=10 * 1024 * 1024)
