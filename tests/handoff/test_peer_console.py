@@ -16,11 +16,11 @@ pytestmark = pytest.mark.slow
 
 def console(app, role: str):
     """A signed-in console client of an instance."""
-    member = make_staff(app, f"{role}-console", role)
+    member = make_staff(app, role, f"{role}-console")
     client = app.test_client()
     form = client.get("/console/sign-in")
     signed = client.post("/console/sign-in", data={
-        "csrf_token": csrf_of(form.text), "name": member.name, "password": "correct horse battery staple",
+        "csrf_token": csrf_of(form.text), "name": member.name, "password": member.password,
         "code": member.code(datetime.now(UTC)), "next": "/console/"})
     assert signed.status_code == 303
     return client

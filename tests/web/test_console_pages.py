@@ -12,7 +12,7 @@ def sign_in(client, member, clock, code=None):
     """Sign in through the form; return the response."""
     form = client.get("/console/sign-in")
     return client.post("/console/sign-in", data={
-        "csrf_token": csrf_of(form.text), "name": member.name, "password": "correct horse battery staple",
+        "csrf_token": csrf_of(form.text), "name": member.name, "password": member.password,
         "code": code or member.code(clock.now), "next": "/console/"})
 
 
