@@ -54,13 +54,13 @@ def upload_attachment(session: Session, *, store: BlobStore, incident_id: uuid.U
     """Clean and store one file of a case; the blob is written before the row, and removed if the row is not."""
     now = now or utcnow()
     clean = clean_upload(filename=filename, data=data, max_bytes=limits.max_bytes)
-    _check_room(session, get_incident(session, incident_id=incident_id), limits)
+    _check_room(session, get_incident(session, incident_id=incident_id), limits, principal)
     session.rollback()  # the store is a network peer: no transaction stays open across the upload
     attachment_id = uuid.uuid4()
     key = f"attachments/{incident_id}/{attachment_id}"
     store.put(key, FieldCipher.active().encrypt_bytes(clean.data))
     try:
-        _check_room(session, get_incident(session, incident_id=incident_id), limits)
+        _check_room(session, get_incident(session, incident_id=incident_id), limits, principal)
         row = Attachment(id=attachment_id, incident_id=incident_id, author=author_of(principal),
                          report_id=principal.report_id if principal.kind == "reporter" else None,
                          actor=principal.actor, filename=clean.filename, content_type=clean.content_type,
@@ -79,12 +79,16 @@ def upload_attachment(session: Session, *, store: BlobStore, incident_id: uuid.U
     return row
 
 
-def _check_room(session: Session, incident: Incident, limits: AttachmentLimits) -> None:
-    """A closed case takes no files, and a case at most `max_per_incident`."""
+def _check_room(session: Session, incident: Incident, limits: AttachmentLimits, principal: Principal) -> None:
+    """A closed case takes no files, and each reporter's thread (and the staff's files) at most
+    `max_per_incident`: a second reporter of the account, who may be the thief, cannot use up the room the
+    owner needs for evidence."""
     if incident.status == "closed":
         raise IllegalTransition("the case is closed", current=incident.status, allowed=[])
-    count = session.scalar(select(func.count()).select_from(Attachment)
-                           .where(Attachment.incident_id == incident.id)) or 0
+    own = principal.report_id if principal.kind == "reporter" else None
+    count = session.scalar(select(func.count()).select_from(Attachment).where(
+        Attachment.incident_id == incident.id,
+        Attachment.report_id == own if own is not None else Attachment.report_id.is_(None))) or 0
     if count >= limits.max_per_incident:
         raise Conflict(f"the case already holds {limits.max_per_incident} files",
                        max_per_incident=limits.max_per_incident)

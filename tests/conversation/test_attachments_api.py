@@ -127,6 +127,16 @@ def test_a_case_takes_at_most_the_configured_number_of_files(app, client, owner,
     assert len(stored_blobs(instance)) == 2
 
 
+def test_a_second_reporter_cannot_use_up_the_owners_room_for_files(app, client, owner, agent_headers, instance):
+    app.config["ATTACHMENT_MAX_PER_INCIDENT"] = 2
+    stranger = file_report(client)  # another reporter of the same account, maybe the thief
+    assert stranger.incident_id == owner.incident_id
+    assert [upload(client, stranger, stranger.headers, png()).status_code for _ in range(3)] == [201, 201, 409]
+    assert [upload(client, owner, owner.headers, png()).status_code for _ in range(3)] == [201, 201, 409]
+    assert upload(client, owner, agent_headers, png()).status_code == 201  # staff files: their own room
+    assert len(stored_blobs(instance)) == 5
+
+
 def test_a_flood_of_uploads_is_rate_limited_per_token(app, client, owner, agent_headers):
     app.config["ATTACHMENT_RATE_LIMIT"] = "3 per minute"
     answers = [upload(client, owner, owner.headers, png()) for _ in range(4)]
