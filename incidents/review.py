@@ -131,10 +131,10 @@ def attest_checklist_item(session: Session, *, request_id: uuid.UUID, item: str,
         raise NotFound(f"no checklist item {item}")
     if item in SYSTEM_ONLY:
         raise Conflict(f"{item} is settled by the owner's verification (or an officer's manual review) only")
-    require_evidence_note(item, status, note)
-    request = lock_request(session, request_id)
+    request = lock_request(session, request_id)  # a request that is missing or settled says so before the note
     if request.status not in ("pending", "approved"):
         raise Conflict(f"the request is {request.status}", status_now=request.status)
+    require_evidence_note(item, status, note)
     row = next(row for row in request.items if row.item == item)
     is_done = status == "done"
     row.attested_by, row.attested_at, row.note = (actor, now, note) if is_done else (None, None, note)
