@@ -122,8 +122,12 @@ def _answer_existing(session: Session, record: IdempotencyRecord, request_hash: 
 
 
 def remember(session: Session, *, scope: str, key: str, response: Response) -> None:
-    """Keep the answer (encrypted: it may carry a token shown once)."""
+    """Keep the answer (encrypted: it may carry a token shown once), unless one is kept already: a retry that
+    took over a stale claim may finish first, and replays give the first answer kept, never a later one."""
     record = session.get(IdempotencyRecord, (scope, key))
+    if record is None or record.status == "done":  # released or answered meanwhile: what is kept stands
+        session.rollback()
+        return
     transition(record, "done", response_status=response.status_code,
                response_body=FieldCipher.active().encrypt(response.get_data(as_text=True)),
                response_headers={name: response.headers[name] for name in REPLAYED_HEADERS

@@ -16,10 +16,10 @@ from kernel.transitions import move
 
 # A key is claimed in flight by its first request and done once its answer is kept (a failed request's claim is
 # deleted instead, so a corrected retry may run). A retry that took over a stale claim runs too: whichever of
-# the two finishes last keeps its answer (done → done).
+# the two finishes first keeps its answer, and a kept answer is final (`idempotency.remember`).
 RECORD_TRANSITIONS: dict[str, frozenset[str]] = {
     "in_flight": frozenset({"done"}),
-    "done": frozenset({"done"}),
+    "done": frozenset(),
 }
 INITIAL = "in_flight"
 

@@ -141,14 +141,21 @@ def refresh(session: Session, request: UnfreezeRequest, incident: Incident, poli
 
 
 def _apply(row: UnfreezeChecklistItem, state: ItemState, now: datetime) -> None:
-    """Store an item's judged state, stamping who and when only when it changes."""
+    """Store an item's judged state, stamping who and when only when it changes; its status moves only when the
+    judgement flips (done on other grounds, say attested and then shown by the system's own evidence, is a new
+    stamp, not a move)."""
     if state.is_done and state.is_auto:
-        if not (row.status == "done" and row.is_auto):
-            transition_item(row, "done", is_auto=True, by="system", at=now)
+        stamps = {"is_auto": True, "by": "system", "at": row.at if row.status == "done" and row.is_auto else now}
     elif state.is_done:
-        transition_item(row, "done", is_auto=False, by=row.attested_by, at=row.attested_at)
-    elif row.status != "pending" or row.by is not None:
-        transition_item(row, "pending", is_auto=False, by=None, at=None)
+        stamps = {"is_auto": False, "by": row.attested_by, "at": row.attested_at}
+    else:
+        stamps = {"is_auto": False, "by": None, "at": None}
+    to = "done" if state.is_done else "pending"
+    if row.status != to:
+        transition_item(row, to, **stamps)
+        return
+    for column, value in stamps.items():
+        setattr(row, column, value)
 
 
 def earliest_execution(incident: Incident, policy: ReviewPolicy, now: datetime) -> datetime:

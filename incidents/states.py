@@ -122,20 +122,19 @@ def opened_moved(session: Session, incident: Incident, *, machine: Machine, to: 
     The chain reads exactly as if the incident had been opened in the initial state and moved by
     `transition`; the move must be one the table lists.
     """
-    current = INITIAL[machine]
-    if not can_transition(machine, current, to) or getattr(incident, machine) != to:
+    if getattr(incident, machine) != to:
+        current = INITIAL[machine]
         raise IllegalTransition(f"{machine} cannot open as {getattr(incident, machine)} via {current} → {to}",
                                 current=current, allowed=allowed(TABLES[machine], current))
-    _audit_move(session, incident.id, machine, current, to, actor, reason, now or utcnow())
+    opened_moved_row(session, incident.id, machine=machine, to=to, actor=actor, reason=reason, now=now or utcnow())
 
 
 def opened_moved_row(session: Session, incident_id: uuid.UUID, *, machine: Machine, to: str, actor: str,
                      reason: str | None, now: datetime) -> None:
     """`opened_moved` for an incident the caller inserted in `to` with a Core statement (no entity loaded)."""
     current = INITIAL[machine]
-    if not can_transition(machine, current, to):
-        raise IllegalTransition(f"{machine} cannot open as {to} via {current} → {to}",
-                                current=current, allowed=sorted(TABLES[machine].get(current, ())))
+    check_move(TABLES[machine], current, to, subject=machine,
+               detail="{subject} cannot open as {to} via {current} → {to}")
     _audit_move(session, incident_id, machine, current, to, actor, reason, now)
 
 

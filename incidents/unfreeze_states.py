@@ -21,11 +21,11 @@ REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
 REQUEST_INITIAL = "pending"
 
 # A checklist item is judged again on every look at the request: it goes done when the evidence (or a staff
-# attestation) is there and back to pending when it is not; a done item may be judged done again with other
-# stamps (attested, then shown by the system's own evidence), a pending one cleared of a stale attestation.
+# attestation) is there and back to pending when it is not. A judgement that keeps the status but changes its
+# grounds (attested, then shown by the system's own evidence) restamps the item without a move.
 ITEM_TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"done", "pending"}),
-    "done": frozenset({"pending", "done"}),
+    "pending": frozenset({"done"}),
+    "done": frozenset({"pending"}),
 }
 ITEM_INITIAL = "pending"
 

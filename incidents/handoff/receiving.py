@@ -39,8 +39,8 @@ def receive_peer_request(session: Session, *, peer: Peer, body: dict[str, Any], 
         raise InvalidInput("from_exchange", f"the request is signed by {peer.name}'s key")
     if body["chain"] not in served_chains:
         raise InvalidInput("chain", f"this exchange takes no deposits on {body['chain']}")
+    session.rollback()  # the callback's host is looked up, and the exchange asked, with no transaction open
     check_callback(body["callback_url"], peer)
-    session.rollback()  # the exchange is asked with no transaction open
     found = {deposit["address"]: exchange.find_deposit_address(deposit["address"]) for deposit in body["deposits"]}
     try:
         return _record(session, peer, body, found, sla_hours, now)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -31,9 +32,15 @@ class Listener:
         self.server.server_close()
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    """A server on an IPv6 address."""
+
+    address_family = socket.AF_INET6
+
+
 def listen(host: str, port: int = 0, *, status: int = 200, location: str | None = None,
            certificate: tuple[Path, Path] | None = None) -> Listener:
-    """A server on (host, port) answering every POST with `status` (and `location`), over TLS when given a
+    """A server on (host, port), an IPv4 or IPv6 address, answering every POST with `status` (and `location`), over TLS when given a
     (certificate, key) pair."""
     box: list[Listener] = []
 
@@ -54,7 +61,8 @@ def listen(host: str, port: int = 0, *, status: int = 200, location: str | None 
         def log_message(self, *args):
             return None
 
-    listener = Listener(ThreadingHTTPServer((host, port), Handler))
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    listener = Listener(server_class((host, port), Handler))
     box.append(listener)
     if certificate:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

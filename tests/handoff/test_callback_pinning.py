@@ -131,3 +131,21 @@ def test_over_tls_a_certificate_for_another_name_is_refused(listeners, tmp_path,
         HttpWebhookTransport().post_for_answer(f"https://{NAME}:{server.port}{PATH}", body=b"{}", headers={},
                                                connect_to="127.0.0.1")
     assert server.received == []
+
+
+def test_an_ipv6_address_vetted_for_a_name_is_connected_to_with_the_name_in_the_host_header(app, monkeypatch,
+                                                                                             listeners, lookups):
+    server = listeners("::1")
+    resolver_answering(monkeypatch, "::1")
+    alpha = Peer(name="Alpha", url=f"http://{NAME}:{server.port}", keys={})
+    row = send_status(app, f"http://{NAME}:{server.port}{PATH}", alpha)
+    assert row.status == "done", row.last_error
+    assert server.received[0]["host"] == f"{NAME}:{server.port}" and NAME not in lookups
+
+
+def test_a_callback_at_an_ipv6_literal_is_sent_there_with_the_bracketed_host(app, listeners):
+    server = listeners("::1")
+    alpha = Peer(name="Alpha", url=f"http://[::1]:{server.port}", keys={})  # its configured host: loopback allowed
+    row = send_status(app, f"http://[::1]:{server.port}{PATH}", alpha)
+    assert row.status == "done", row.last_error
+    assert server.received[0]["host"] == f"[::1]:{server.port}" and server.received[0]["path"] == PATH

@@ -14,6 +14,7 @@ from incidents.handoff import delivery, peers
 from incidents.handoff.archive import Signer
 from incidents.handoff.models import PeerMessage
 from incidents.handoff.peers import Peer, callback_address, check_callback
+from incidents.handoff.receiving import receive_peer_request
 from kernel.errors import InvalidInput
 
 CALLBACK = "http://callbacks.alpha.example/api/v1/peer/freeze-requests/req-1/status"
@@ -122,3 +123,18 @@ def test_a_callback_of_a_peer_no_longer_configured_is_refused_for_good_and_never
     assert transport.posted == []
     assert row.status == "failed" and row.attempts == 1
     assert row.last_error == "refused at sending: Alpha is no longer a configured peer"
+
+
+def test_a_request_is_checked_against_its_callback_with_no_transaction_open(session, monkeypatch):
+    """The callback's host is looked up (a network call that may hang) after the repeat check's read is over."""
+    open_during_lookup = []
+
+    def resolve(host: str) -> list[str]:
+        open_during_lookup.append(session.in_transaction())
+        return ["10.0.0.7"]
+    monkeypatch.setattr(peers, "resolve", resolve)
+    body = {"request_id": "req-9", "from_exchange": "Alpha", "chain": "ethereum", "callback_url": CALLBACK}
+    with pytest.raises(InvalidInput, match="private or local"):
+        receive_peer_request(session, peer=ALPHA, body=body, exchange=None, served_chains={"ethereum"},
+                             sla_hours=24)
+    assert open_during_lookup == [False]

@@ -1,7 +1,9 @@
 """The checklist's pure rules: evidence first, attestations second, identity never by word of mouth."""
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
-from incidents.checklist import ITEMS, Attestation, Facts, evaluate, evaluate_all, missing
+from incidents.checklist import ITEMS, Attestation, Facts, ItemState, evaluate, evaluate_all, missing
+from incidents.review_rules import _apply
 
 T = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ALL_GOOD = Facts(identity_verified=True, sessions_revoked=True, api_keys_revoked=True, password_reset=True,
@@ -32,3 +34,19 @@ def test_an_anomaly_after_the_attestation_reopens_no_new_anomalies():
     word = Attestation(by="staff:x", at=T)
     assert evaluate("no_new_anomalies", Facts(anomalies_since_freeze=(T - timedelta(minutes=1),)), word).is_done
     assert not evaluate("no_new_anomalies", Facts(anomalies_since_freeze=(T + timedelta(minutes=1),)), word).is_done
+
+
+def test_an_item_keeps_its_status_but_takes_the_stamps_of_its_new_grounds():
+    """Attested, then shown by the system's own evidence: still done, now the system's (no move of the status
+    table); evidence gone again: back to the attestation's stamps; both gone: pending, unstamped."""
+    attested_at, now = T, T + timedelta(days=1)
+    row = SimpleNamespace(status="done", is_auto=False, by="staff:a", at=attested_at, attested_by="staff:a",
+                          attested_at=attested_at)
+    _apply(row, ItemState("sessions_revoked", is_done=True, is_auto=True), now)
+    assert (row.status, row.is_auto, row.by, row.at) == ("done", True, "system", now)
+    _apply(row, ItemState("sessions_revoked", is_done=True, is_auto=True), now + timedelta(hours=1))
+    assert row.at == now  # judged again on the same grounds: stamped once
+    _apply(row, ItemState("sessions_revoked", is_done=True, is_auto=False), now)
+    assert (row.status, row.is_auto, row.by, row.at) == ("done", False, "staff:a", attested_at)
+    _apply(row, ItemState("sessions_revoked", is_done=False, is_auto=False), now)
+    assert (row.status, row.is_auto, row.by, row.at) == ("pending", False, None, None)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.db import utcnow
 from incidents import review
+from incidents.access import resolve_token
 from exchange_sim.models import BackofficeAccount
 from incidents.intake import ReportInput, submit_report
 from incidents.models import AuditEvent, ExchangeCommand, Incident, Notification, Report, Repudiation
@@ -180,6 +181,32 @@ def test_a_message_given_up_for_want_of_account_details_is_told_to_staff_on_the_
                                                              AuditEvent.incident_id == filed.incident.id)))
     assert failed and sorted(event.subject_id for event in told) == sorted(str(row.id) for row in failed)
     assert all("account details" in event.data["reason"] for event in told)
+
+
+
+def test_each_case_link_of_a_batch_opens_its_own_case_on_its_first_reporters_thread(app, inbox):
+    """The links' tokens are written together for a batch: each still names its own case and that case's first
+    report, never the report whose event the message tells of (a second reporter may be the thief)."""
+    handler, _port = inbox
+    first = frozen_case(app, "R4001", language="en")
+    other = frozen_case(app, "R4002", language="en")
+    with sessions_of(app)() as session:
+        second = submit_report(session, report=ReportInput(account_id="R4001", kind="stolen_account",
+                                                           description="a second reporter", language="en"))
+        second_report = second.incident.reports[-1].id
+    assert second.attached and second.incident.id == first.incident_id
+    deliver(app)
+    links = [CASE_LINK.search(message.get_content()).group(0) for message in handler.messages]
+    with sessions_of(app)() as session:
+        first_reports = {case.incident_id: resolve_token(session, case.access_token).report_id
+                         for case in (first, other)}
+        named = [(url.split("/i/")[1].split("?")[0], resolve_token(session, url.split("?t=")[1]))
+                 for url in links]
+    assert len(named) == 5  # R4001: received, frozen, received again; R4002: received, frozen
+    assert all(str(holder.incident_id) == incident for incident, holder in named)
+    assert all(holder.report_id == first_reports[holder.incident_id] for _incident, holder in named)
+    assert second_report not in {holder.report_id for _incident, holder in named}
+    assert {holder.incident_id for _incident, holder in named} == {first.incident_id, other.incident_id}
 
 
 def unfrozen_case(app, tmp_path):
