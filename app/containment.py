@@ -75,7 +75,8 @@ def _end_read_transaction() -> None:
 def send_batch_after_commit(outcomes: list[AnomalyOutcome]) -> None:
     """Hand a batch webhook's just-committed freezes to this process's dispatcher: those written already claimed
     (`freeze_claimer`) are sent at once in freeze batches, in the background (the answer does not wait for
-    them), and the workers are woken for the follow-ups (and for the freezes, when none was claimed)."""
+    them), the workers woken for the follow-ups once each batch is recorded; unclaimed ones (FREEZE_WAIT_MS=0)
+    are the workers', woken now."""
     dispatcher = runtime().ports.dispatcher
     if dispatcher is None or not any(outcome.action == "frozen" and not outcome.duplicate for outcome in outcomes):
         return
@@ -83,7 +84,8 @@ def send_batch_after_commit(outcomes: list[AnomalyOutcome]) -> None:
     claims = [outcome.freeze_claim for outcome in outcomes if outcome.freeze_claim is not None]
     if claims:
         dispatcher.send_claimed(claims)
-    dispatcher.wake()
+    else:
+        dispatcher.wake()
 
 
 def dispatch_after_commit(incident: Incident | None, command: ExchangeCommand | None,

@@ -4,8 +4,8 @@ if it had been sent alone, in the order sent, with set-based writes in one trans
 `ingest_anomaly` takes one event per transaction with a round trip per step; here the batch's duplicates,
 window scores and open incidents are read with one query each, every decision is made in memory in the
 order sent (the same weights, window, thresholds and rules as `incidents.anomalies._act`), then the new
-incidents, the events, the freeze commands (built as rows by `containment.freeze_opened_rows`, or through
-`containment.request_freeze` for an incident that was open before) and the audit events are each written
+incidents, the events, the freeze commands (built as rows by `containment.freeze_opened_rows`, or by
+`containment.request_freeze_rows` for an incident that was open before) and the audit events are each written
 with one statement (on PostgreSQL an `unnest` of one array per column, whatever the number of rows: no
 entity, and no round trip, per event). Nothing is written unless the whole batch is. With a lease, the
 freezes are written already claimed under it, for the caller to send right after the commit.
@@ -26,10 +26,9 @@ from kernel.errors import Conflict
 from incidents import audit, containment
 from incidents.anomalies import FUTURE_SLACK, AnomalyInput, AnomalyOutcome, ScoringPolicy, watch_incident
 from incidents.intake import note_suspicion, record_opened_row
-from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, ExchangeCommand, Incident, \
-    format_reference
+from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AnomalyEvent, Incident, format_reference
 from incidents.outbox.calls import Claim
-from incidents.outbox.commands import command_values, write_command_rows
+from incidents.outbox.commands import write_command_rows
 from incidents.outbox.lease import Lease
 from incidents.states import INITIAL
 from incidents.suspicion import clamp_claim
@@ -237,11 +236,10 @@ def _queue_freeze(session: Session, case: _Case, reason: str, now: datetime,
     if case.opening is not None:
         return containment.freeze_opened_rows(session, incident_id=case.id, account_id=case.opening["account_id"],
                                               reference=case.reference, **freeze_as)
-    pending: list[ExchangeCommand] = []
-    if containment.request_freeze(session, case.incident, pending=pending, **freeze_as) is None:
-        # `_decide` froze only a case in FREEZABLE, which the incident still is
+    rows = containment.request_freeze_rows(session, case.incident, **freeze_as)
+    if rows is None:  # `_decide` froze only a case in FREEZABLE, which the incident still is
         raise AssertionError(f"incident {case.id} was not freezable")
-    return [command_values(command) for command in pending]
+    return rows
 
 
 def _answers(events: list[AnomalyInput], seen: dict[str, tuple[str, Any]], decided: dict[str, _Event],

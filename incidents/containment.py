@@ -32,20 +32,26 @@ CONTAINMENT_STEPS = ("revoke_sessions", "revoke_api_keys", "cancel_pending_withd
 
 
 def request_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                   now: datetime | None = None, lease: Lease | None = None,
-                   pending: list[ExchangeCommand] | None = None) -> ExchangeCommand | None:
+                   now: datetime | None = None, lease: Lease | None = None) -> ExchangeCommand | None:
     """Queue a freeze and its follow-ups in the caller's transaction; None if already contained.
 
     With `lease`, the freeze is written already claimed under it (the request's fast path runs it after the
-    commit; should that process die first, the lease runs out and a worker takes it over). With `pending`,
-    the commands are appended to it instead of written: the caller writes many at once (`write_commands`)."""
+    commit; should that process die first, the lease runs out and a worker takes it over)."""
+    rows = request_freeze_rows(session, incident, scope=scope, reason=reason, actor=actor, now=now or utcnow(),
+                               lease=lease)
+    return None if rows is None else _write(session, rows)
+
+
+def request_freeze_rows(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
+                        now: datetime, lease: Lease | None = None) -> list[dict[str, Any]] | None:
+    """`request_freeze` with the commands' rows returned (`freeze_rows`), not written: the caller writes many at
+    once (`write_command_rows`); None if already contained."""
     if incident.containment not in FREEZABLE:
         return None
-    now = now or utcnow()
     transition(session, incident, machine="containment", to="freeze_pending", actor=actor,
                reason=reason, now=now)
-    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
-                         lease=lease, pending=pending)
+    return freeze_rows(session, incident_id=incident.id, account_id=incident.account_id, reference=incident.reference,
+                       scope=scope, reason=reason, actor=actor, now=now, lease=lease)
 
 
 # The fields of an incident opened with its freeze already asked for (see `freeze_opened`).
@@ -53,26 +59,19 @@ OPENED_FREEZING = {"containment": "freeze_pending"}
 
 
 def freeze_opened(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime, lease: Lease | None = None,
-                  pending: list[ExchangeCommand] | None = None) -> ExchangeCommand:
+                  now: datetime, lease: Lease | None = None) -> ExchangeCommand:
     """Queue the freeze of an incident inserted with OPENED_FREEZING; the same rows and events as
-    `request_freeze` on a new incident, without the UPDATE that moving it would cost (`pending` as there)."""
+    `request_freeze` on a new incident, without the UPDATE that moving it would cost."""
     opened_moved(session, incident, machine="containment", to="freeze_pending", actor=actor, reason=reason, now=now)
-    return _queue_freeze(session, incident, scope=scope, reason=reason, actor=actor, now=now,
-                         lease=lease, pending=pending)
+    return _write(session, freeze_rows(session, incident_id=incident.id, account_id=incident.account_id,
+                                       reference=incident.reference, scope=scope, reason=reason, actor=actor, now=now,
+                                       lease=lease))
 
 
-def _queue_freeze(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
-                  now: datetime, lease: Lease | None, pending: list[ExchangeCommand] | None) -> ExchangeCommand:
-    """The freeze command, its follow-ups and the event saying they were queued; the commands are written,
-    or appended to `pending` for the caller to write."""
-    commands = [ExchangeCommand(**row) for row in freeze_rows(
-        session, incident_id=incident.id, account_id=incident.account_id, reference=incident.reference, scope=scope,
-        reason=reason, actor=actor, now=now, lease=lease)]
-    if pending is None:
-        write_commands(session, commands)
-    else:
-        pending.extend(commands)
+def _write(session: Session, rows: list[dict[str, Any]]) -> ExchangeCommand:
+    """Write a freeze's commands (`freeze_rows`), held by the session as entities; the freeze."""
+    commands = [ExchangeCommand(**row) for row in rows]
+    write_commands(session, commands)
     return commands[0]
 
 

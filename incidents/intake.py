@@ -181,19 +181,14 @@ def open_or_attach(session: Session, *, account_id: str, new_incident: dict[str,
     else:
         raise Conflict(f"the open incident of account {account_id} kept changing under concurrent reports; "
                        "send the report again")
-    record_opened(session, incident, now)
-    return Attachment(incident=incident, attached=False)
-
-
-def record_opened(session: Session, incident: Incident, now: datetime) -> None:
-    """The audit event of a newly opened incident."""
-    record_opened_row(session, incident_id=incident.id, reference=incident.reference, account_id=incident.account_id,
+    record_opened_row(session, incident_id=incident.id, reference=incident.reference, account_id=account_id,
                       kind=incident.kind, source=incident.source, now=now)
+    return Attachment(incident=incident, attached=False)
 
 
 def record_opened_row(session: Session, *, incident_id: uuid.UUID, reference: str, account_id: str, kind: str,
                       source: str, now: datetime) -> None:
-    """`record_opened` for an incident inserted by a Core statement (no entity loaded)."""
+    """The audit event of a newly opened incident (an intake's entity or a batch's Core row alike)."""
     audit.record(session, actor="system", action="incident.opened", subject_type="incident",
                  subject_id=incident_id, incident_id=incident_id,
                  data={"reference": reference, "account_id": account_id, "kind": kind, "source": source}, now=now)

@@ -44,16 +44,11 @@ def write_commands(session: Session, commands: list[ExchangeCommand]) -> None:
     Cheaper than the unit of work's flush, which spent more CPU ordering and collecting two rows than
     the database spent writing them; the objects are what `session.add` and a flush would have left.
     """
-    write_command_rows(session, [command_values(command) for command in commands])
+    write_command_rows(session, [{key: getattr(command, key) for key in _WRITTEN} for command in commands])
     for command in commands:
         make_transient_to_detached(command)
         session.add(command)
         set_committed_value(command, "result", None)
-
-
-def command_values(command: ExchangeCommand) -> dict[str, Any]:
-    """The columns `write_commands` writes of a command built by `new_command`."""
-    return {key: getattr(command, key) for key in _WRITTEN}
 
 
 def queue_command(session: Session, incident: Incident, action: str, payload: dict[str, Any], *,

@@ -111,12 +111,13 @@ class Dispatcher:
     def send_claimed(self, claims: list[Claim]) -> None:
         """Send freezes this dispatcher holds (a batch webhook's, claimed when written) in the background, nothing
         waiting for them: each freeze batch (`chunk_size`) at once on the batch pool, so the batches of a wave
-        are at the exchange and recorded side by side. Never raises: a claim that could not be handed over, or
-        whose outcome was not recorded, is handed to a worker by its lease."""
+        are at the exchange and recorded side by side, the workers woken once each is recorded (their follow-ups
+        wait while a freeze batch is in flight). Never raises: a claim that could not be handed over, or whose
+        outcome was not recorded, is handed to a worker by its lease."""
         size = chunk_size(self.policy)
         try:
             for start in range(0, len(claims), size):
-                self._batch.submit(self._run_safely, claims[start:start + size])
+                self._batch.submit(self._run_then_wake, claims[start:start + size])
         except Exception:
             log.exception("handing %d claimed freezes to the senders failed; their leases will hand them to a worker",
                           len(claims))
@@ -153,6 +154,13 @@ class Dispatcher:
             if self._observe is not None:
                 self._observe(outcome)
         return outcomes
+
+    def _run_then_wake(self, claims: list[Claim]) -> None:
+        """Run a batch (`_run_safely`), then wake the workers: the follow-ups it held back may go now."""
+        try:
+            self._run_safely(claims)
+        finally:
+            self.wake()
 
     def _run_safely(self, claims: list[Claim]) -> list[Outcome] | None:
         """Run a batch; a failure to record (database down) leaves it to the lease."""

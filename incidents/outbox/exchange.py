@@ -21,8 +21,9 @@ from incidents.exchange.port import ExchangePort
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim, send
-from incidents.outbox.freeze_records import DISPATCHER, FINISH_DONE, audit_outcome, record_confirmed_freezes
+from incidents.outbox.freeze_records import FINISH_DONE, audit_outcome, expire_held, record_confirmed_freezes
 from incidents.outbox.lease import DispatchPolicy, Lease
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -99,7 +100,7 @@ def execute(sessions: sessionmaker[Session], exchange: ExchangePort, claims: lis
     outcomes: dict[uuid.UUID, Outcome] = {}
     if len(confirmed) > 1:
         with sessions() as session:
-            recorded = record_confirmed_freezes(session, confirmed, now=clock(), actor=DISPATCHER)
+            recorded = record_confirmed_freezes(session, confirmed, now=clock())
         outcomes = {command_id: Outcome(command_id=command_id, action="freeze", outcome=outcome,  # type: ignore[arg-type]
                                         containment=containment, frozen_after_seconds=seconds)
                     for command_id, (outcome, containment, seconds) in recorded.items()}
@@ -162,7 +163,7 @@ def _record_retry(session: Session, claim: Claim, command: ExchangeCommand, _inc
     delay = lease.backoff_delay(command.attempts, policy=policy, retry_after=result.retry_after, rand=rand)
     lease.finish(command, "pending", last_error=result.error, next_attempt_at=now + timedelta(seconds=delay))
     audit_outcome(session, claim, "exchange.command.retry_scheduled",
-           {"error": result.error, "retry_in_seconds": round(delay, 3)}, now)
+                  {"error": result.error, "retry_in_seconds": round(delay, 3)}, now)
     return Outcome(command_id=command.id, action=command.action, outcome="retry",
                    next_attempt_at=command.next_attempt_at)
 
@@ -209,9 +210,7 @@ def _record_contained(session: Session, claim: Claim, result: CallResult, _polic
     audit_outcome(session, claim, "exchange.command.done", {"result": effect.summary}, now)
     session.execute(FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": effect.summary})
     session.commit()
-    held = session.identity_map.get(session.identity_key(ExchangeCommand, claim.command_id))
-    if held is not None:  # a caller's session holding the command reads the committed row next time
-        session.expire(held)
+    expire_held(session, [claim])
     return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment)
 
 

@@ -47,61 +47,60 @@ def _lock(session: Session, pairs: list[tuple[Claim, CallResult]]) -> dict[uuid.
     return rows
 
 
-def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResult]], *, now: datetime,
-                             actor: str = DISPATCHER) -> dict[uuid.UUID, tuple[str, str | None, float | None]]:
+def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResult]], *,
+                             now: datetime) -> dict[uuid.UUID, tuple[str, str | None, float | None]]:
     """Write the confirmed freezes still held: command done, containment frozen (once), the audit events; one
     commit. Each command id → (outcome, containment, seconds from the request to the freeze); "stale" for a
     claim lost meanwhile."""
     rows = _lock(session, pairs)
     recorded: dict[uuid.UUID, tuple[str, str | None, float | None]] = {}
-    finished, moves = [], []
+    done: list[tuple[Claim, dict[str, Any]]] = []
+    moves = []
     for claim, result in pairs:
         row = rows.get(claim.command_id)
         if row is None or not lease.holds(row.status, row.claim_token, claim.token):
             recorded[claim.command_id] = ("stale", None, None)
             continue
         summary = effects.state_summary(result.answer)
-        finished.append({"command_id": claim.command_id, "answer": summary})
+        done.append((claim, summary))
         if row.containment is not None and can_transition("containment", row.containment, "frozen"):
             moves.append((claim.incident_id, row.containment, f"exchange confirmed command {claim.command_id}"))
             recorded[claim.command_id] = ("done", "frozen", (now - claim.created_at).total_seconds())
         else:
             recorded[claim.command_id] = ("done", row.containment, None)
-    _finish_done(session, finished, now)
+    _finish_done(session, done, now)
     if moves:  # the moves' events first, then the commands', as each single outcome records them
         transition_rows(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
-    for claim, result in pairs:
-        if recorded[claim.command_id][0] == "done":
-            audit_outcome(session, claim, "exchange.command.done", {"result": effects.state_summary(result.answer)},
-                          now, actor=actor)
+    for claim, summary in done:
+        audit_outcome(session, claim, "exchange.command.done", {"result": summary}, now)
     session.commit()
-    _expire_held(session, pairs)
+    expire_held(session, [claim for claim, _result in pairs])
     return recorded
 
 
-def _finish_done(session: Session, finished: list[dict[str, Any]], now: datetime) -> None:
-    """The commands' "done" moves: on PostgreSQL one UPDATE … FROM unnest for all of them, else one UPDATE each
-    (sent as a batch)."""
-    if not finished:
+def _finish_done(session: Session, done: list[tuple[Claim, dict[str, Any]]], now: datetime) -> None:
+    """The commands' "done" moves, each with its answer's summary: on PostgreSQL one UPDATE … FROM unnest for all of
+    them, else one UPDATE each (sent as a batch)."""
+    if not done:
         return
     if is_postgresql(session):
-        session.execute(_FINISH_ALL_DONE, {"done_at": now, "done_id": [row["command_id"] for row in finished],
-                                           "done_result": [row["answer"] for row in finished]})
+        session.execute(_FINISH_ALL_DONE, {"done_at": now, "done_id": [claim.command_id for claim, _summary in done],
+                                           "done_result": [summary for _claim, summary in done]})
     else:
-        session.execute(FINISH_DONE, [{**row, "done_at": now} for row in finished])
+        session.execute(FINISH_DONE, [{"command_id": claim.command_id, "answer": summary, "done_at": now}
+                                      for claim, summary in done])
 
 
-def audit_outcome(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime, *,
-                  actor: str = DISPATCHER) -> None:
+def audit_outcome(session: Session, claim: Claim, action: str, data: dict[str, Any], now: datetime) -> None:
     """One audit event per outcome of a claimed command (its attempt is the claim's: only a claim counts one)."""
-    audit.record(session, actor=actor, action=action, subject_type="exchange_command", subject_id=claim.command_id,
+    audit.record(session, actor=DISPATCHER, action=action, subject_type="exchange_command", subject_id=claim.command_id,
                  incident_id=claim.incident_id, data={"action": claim.action, "attempt": claim.attempts, **data},
                  now=now)
 
 
-def _expire_held(session: Session, pairs: list[tuple[Claim, CallResult]]) -> None:
-    """A caller's session that holds a command or incident written here reads the committed row next time."""
-    for claim, _result in pairs:
+def expire_held(session: Session, claims: list[Claim]) -> None:
+    """A caller's session that holds a command or incident a Core recorder wrote reads the committed row next time."""
+    for claim in claims:
         for entity, key in ((ExchangeCommand, claim.command_id), (Incident, claim.incident_id)):
             held = session.identity_map.get(session.identity_key(entity, key)) if key is not None else None
             if held is not None:

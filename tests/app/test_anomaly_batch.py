@@ -121,6 +121,17 @@ def test_an_existing_watch_incident_is_moved_and_frozen_by_the_batch(client, ses
     assert incident.containment == "freeze_pending" and incident.risk_score == 90
 
 
+def test_with_freeze_wait_zero_the_freezes_are_left_unclaimed_and_the_workers_woken_once(app, client, session):
+    woken: list[bool] = []
+    app.extensions["lockdesk"].ports.dispatcher.on_wake(lambda: woken.append(True))
+    results(post_batch(client, [event("z1", "U1001", "sim_swap"), event("z2", "U1001", "phone_changed"),
+                                event("z3", "U2002", "sim_swap"), event("z4", "U2002", "phone_changed")]))
+    session.rollback()
+    freezes = session.execute(select(ExchangeCommand.status, ExchangeCommand.attempts)
+                              .where(ExchangeCommand.action == "freeze")).all()
+    assert [tuple(row) for row in freezes] == [("pending", 0)] * 2 and woken == [True]
+
+
 def test_one_bad_event_is_a_422_naming_its_index_and_field_and_nothing_is_stored(client, session):
     events = [event("ok1", "U1001", "sim_swap"), event("ok2", "U2002", "sim_swap"),
               {**event("bad", "U1001", "sim_swap"), "occurred_at": "yesterday"}]

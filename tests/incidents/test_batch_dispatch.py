@@ -111,3 +111,31 @@ def test_a_burst_of_single_reports_freezes_go_together_while_one_is_at_the_excha
     assert exchange_server.calls.keys_for("/freeze-batch") == [None]  # the three that waited: one batch
     assert statuses(session, "freeze") == {"done": 4}
     assert [backoffice_account(session, a).freezes for a in accounts] == [1, 1, 1, 1]
+
+
+def test_freezes_handed_over_claimed_are_sent_in_batches_and_the_workers_woken_once_they_are_recorded(
+        app, session, exchange_server):
+    accounts = [f"H{n}" for n in range(3)]
+    for account in accounts:
+        open_account(session, account)
+    session.commit()
+    sender = dispatcher(app, exchange_server)
+    outcomes = ingest_batch(session, events=[AnomalyInput(event_id=f"e-{a}", account_id=a, type="sim_swap",
+                                                          occurred_at=utcnow()) for a in accounts],
+                            policy=ScoringPolicy(weights={"sim_swap": 100}), lease=sender.lease)
+    claims = [outcome.freeze_claim for outcome in outcomes]
+    assert all(claim is not None for claim in claims)
+    seen_at_wake: list[dict[str, int]] = []
+
+    def look() -> None:
+        with app.extensions["lockdesk"].sessions() as reader:
+            seen_at_wake.append(statuses(reader, "freeze"))
+
+    sender.on_wake(look)
+    try:
+        sender.send_claimed(claims)
+    finally:
+        sender.shutdown()  # waits for the batch handed over
+    assert exchange_server.calls.keys_for("/freeze-batch") == [None] and exchange_server.calls.keys_for("/freeze") == []
+    assert seen_at_wake == [{"done": 3}]  # the workers heard of it once the freezes were recorded
+    assert statuses(session, "contain") == {"pending": 3}  # the follow-ups are the workers'

@@ -1,5 +1,5 @@
-"""`request_freeze` / `freeze_opened` with `pending`: the same move and audit, the commands collected for the
-caller to write at once instead of written one incident at a time."""
+"""`request_freeze_rows` / `freeze_opened_rows`: the same move and audit as `request_freeze` / `freeze_opened`,
+the commands built as rows for the caller to write at once instead of written one incident at a time."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -8,7 +8,7 @@ from app.db import utcnow
 from incidents import containment
 from incidents.intake import open_or_attach, sla_due
 from incidents.models import AuditEvent, ExchangeCommand
-from incidents.outbox.commands import write_commands
+from incidents.outbox.commands import write_command_rows
 
 
 def _opened(session, account_id: str, **fields):
@@ -22,28 +22,38 @@ def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
-def test_pending_collects_the_freeze_and_follow_ups_and_writes_none(session):
+def test_the_rows_functions_build_the_freeze_and_follow_ups_and_write_none(session):
     watched = _opened(session, "P1")
     opened = _opened(session, "P2", **containment.OPENED_FREEZING)
-    pending: list[ExchangeCommand] = []
-    moved = containment.request_freeze(session, watched, scope="full", reason="r", actor="risk-engine",
-                                       pending=pending)
-    fresh = containment.freeze_opened(session, opened, scope="full", reason="r", actor="risk-engine",
-                                      now=utcnow(), pending=pending)
+    rows = containment.request_freeze_rows(session, watched, scope="full", reason="r", actor="risk-engine",
+                                           now=utcnow())
+    rows += containment.freeze_opened_rows(session, incident_id=opened.id, account_id=opened.account_id,
+                                           reference=opened.reference, scope="full", reason="r", actor="risk-engine",
+                                           now=utcnow())
     assert watched.containment == "freeze_pending"
-    assert [(command.account_id, command.action) for command in pending] == [
+    assert [(row["account_id"], row["action"]) for row in rows] == [
         ("P1", "freeze"), *(("P1", action) for action in containment.FOLLOW_UPS),
         ("P2", "freeze"), *(("P2", action) for action in containment.FOLLOW_UPS)]
-    assert pending[0] is moved and pending[1 + len(containment.FOLLOW_UPS)] is fresh
+    moved, fresh = rows[0], rows[1 + len(containment.FOLLOW_UPS)]
     assert _count(session, ExchangeCommand) == 0
     queued = session.scalars(select(AuditEvent.subject_id).where(AuditEvent.action == "exchange.command.queued"))
-    assert set(queued) == {str(moved.id), str(fresh.id)}
-    write_commands(session, pending)
+    assert set(queued) == {str(moved["id"]), str(fresh["id"])}
+    moves = session.scalars(select(AuditEvent.incident_id)
+                            .where(AuditEvent.action == "incident.containment.freeze_pending"))
+    assert set(moves) == {watched.id, opened.id}
+    write_command_rows(session, rows)
     session.commit()
-    assert _count(session, ExchangeCommand) == len(pending)
+    assert _count(session, ExchangeCommand) == len(rows)
 
 
-def test_without_pending_the_commands_are_written_at_once(session):
+def test_an_incident_already_contained_gets_no_rows_and_no_move(session):
+    contained = _opened(session, "P4", **containment.OPENED_FREEZING)
+    assert containment.request_freeze_rows(session, contained, scope="full", reason="r", actor="risk-engine",
+                                           now=utcnow()) is None
+    assert containment.request_freeze(session, contained, scope="full", reason="r", actor="risk-engine") is None
+
+
+def test_request_freeze_writes_the_commands_at_once(session):
     freeze = containment.request_freeze(session, _opened(session, "P3"), scope="full", reason="r",
                                         actor="risk-engine")
     session.flush()
