@@ -140,6 +140,14 @@ def own_verification(session: Session, *, incident_id: uuid.UUID, actor: str) ->
     return session.scalar(query)
 
 
+def proven_by_another(session: Session, *, incident_id: uuid.UUID, actor: str) -> bool:
+    """Whether another holder (another link, another browser) passed a verification on the incident: a fresh link
+    from a message opens a view of its own that has proven nothing yet."""
+    query = select(Verification.id).where(Verification.incident_id == incident_id, Verification.status == "passed",
+                                          Verification.started_by != actor).limit(1)
+    return session.scalar(query) is not None
+
+
 def has_proven_ownership(session: Session, *, incident_id: uuid.UUID, actor: str) -> bool:
     """Whether this reporter passed a verification on the incident: the owner's view opens to them alone."""
     query = select(Verification.id).where(Verification.incident_id == incident_id, Verification.status == "passed",

@@ -46,6 +46,8 @@ class OwnerCase:
     totp_locked_until: datetime | None = None
     # Staff reopened the case after it was closed (None: never, or it ended again since).
     reopened: ReopenedNote | None = None
+    # Another link or browser proved ownership; this one has not (yet).
+    proven_elsewhere: bool = False
 
     @property
     def is_ended(self) -> bool:
@@ -122,7 +124,9 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
                      unfreeze_request=review.current_request(session, incident_id=incident_id, policy=policy,
                                                              now=now) if proven else None,
                      totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now),
-                     reopened=last_reopening(session, incident_id=incident_id) if incident.is_open else None)
+                     reopened=last_reopening(session, incident_id=incident_id) if incident.is_open else None,
+                     proven_elsewhere=not proven and ownership.proven_by_another(session, incident_id=incident_id,
+                                                                                 actor=principal.actor))
 
 
 def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:

@@ -212,6 +212,7 @@ EVENT_NAME = {
     "exchange.command.failed": _l("Exchange command refused"),
     "exchange.command.retry_scheduled": _l("Exchange command to be retried"),
     "verification.started": _l("Verification started"), "verification.passed": _l("Verification passed"),
+    "verification.failed": _l("Verification failed"), "verification.expired": _l("Verification expired unfinished"),
     "verification.totp_checked": _l("Authenticator code checked"),
     "verification.sms_code_issued": _l("Text-message code sent"),
     "verification.sms_code_checked": _l("Text-message code checked"),

@@ -134,6 +134,8 @@ def _enum_words():
                         if action not in NOT_EVENTS)
     yield from (("EVENT_NAME", f"incident.status.{to}") for to in INCIDENT_TRANSITIONS if to != "open")
     yield from (("EVENT_NAME", f"incident.containment.{to}") for to in CONTAINMENT_TRANSITIONS if to != "none")
+    from verification.states import TRANSITIONS as VERIFICATION_TRANSITIONS  # steps.transition: f"verification.{to}"
+    yield from (("EVENT_NAME", f"verification.{to}") for moves in VERIFICATION_TRANSITIONS.values() for to in moves)
     from incidents.handoff.models import RECEIVED_STATUSES, SENT_STATUSES
     yield from (("EVENT_NAME", f"peer.freeze_request.{status}") for status in (*SENT_STATUSES, *RECEIVED_STATUSES))
 

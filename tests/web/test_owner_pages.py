@@ -1,6 +1,7 @@
 """The owner's pages through the test client: report, access link, case page, verification, errors."""
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from incidents.models import Incident
-from tests.factories import exchange_account, last_sms_code
+from tests.factories import exchange_account, last_sms_code, seal_audit_events
 from tests.web.conftest import csrf_of, run_follow_ups, totp_now
 
 
@@ -153,3 +154,28 @@ def test_wrong_code_message_is_in_chinese_on_a_chinese_page(app, client, clock):
     answer = client.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": wrong},
                          headers=zh, follow_redirects=True)
     assert "验证码不正确" in answer.text and "处理中" in answer.text  # the owner acted: the case is in progress
+
+
+def test_a_link_sent_after_another_holder_verified_says_so_and_asks_this_view_to_verify_too(app, clock):
+    first, second = app.test_client(), app.test_client()
+    incident_id, _ = incident_of(first.get(report(first, language="zh-CN").headers["Location"]).text)
+    assert incident_of(second.get(report(second).headers["Location"]).text)[0] == incident_id  # joins the case
+    run_follow_ups(app)
+    token = csrf_of(second.get(f"/i/{incident_id}").text)
+    second.post(f"/i/{incident_id}/verification", data={"csrf_token": token})
+    second.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": totp_now(clock.now)})
+    second.post(f"/i/{incident_id}/verification/sms", data={"csrf_token": token})
+    second.post(f"/i/{incident_id}/verification/sms/check", data={"csrf_token": token, "code": last_sms_code(app)})
+    assert 'data-testid="proven-elsewhere"' not in second.get(f"/i/{incident_id}").text  # the verifier's own view
+    seal_audit_events(app)
+    clock.advance(minutes=1)  # the messages' rows are due at their events' time, read from the wall clock
+    app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
+        texts = [json.loads(line)["body"] for line in handle]
+    [verified] = [text for text in texts if "Identity verification completed" in text or "身份验证已完成" in text]
+    link = re.search(r"/i/[0-9a-f-]{36}\?t=ldi_[A-Za-z0-9_-]+", verified).group(0)
+    phone = app.test_client()  # the registered phone, following the text's link: a view of its own
+    page = phone.get(phone.get(link).headers["Location"]).text
+    assert 'data-testid="proven-elsewhere"' in page and "verify here too" in page and "Start verification" in page
+    chinese = first.get(f"/i/{incident_id}", headers={"Accept-Language": "zh-CN"}).text
+    assert "账户所有人已在其他设备上或通过其他链接完成验证" in chinese  # the first reporter's view is told too
