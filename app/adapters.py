@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import setting
+from app.config import DEFAULT_SENDER, setting
 from chain.explorers.esplora import EsploraExplorer
 from chain.explorers.etherscan import EtherscanClient
 from chain.explorers.evm import EvmExplorer, native_asset
@@ -41,7 +41,6 @@ EXCHANGE_DEFAULTS: dict[str, Any] = {
     "EXCHANGE_BREAKER_FAILURES": 5,
     "EXCHANGE_BREAKER_RESET_SECONDS": 30.0,
 }
-DEFAULT_SENDER = "Lockdesk <security@lockdesk.invalid>"
 
 
 # --- the exchange ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 DEFAULT_WEBHOOK_SECRET = "lockdesk-demo-webhook-secret"
+DEFAULT_SENDER = "Lockdesk <security@lockdesk.invalid>"  # MAIL_FROM when none is given
 
 T = TypeVar("T")
 
@@ -64,7 +65,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "TWILIO_FROM": env("TWILIO_FROM"),
         "TWILIO_API_BASE": env("TWILIO_API_BASE", "https://api.twilio.com"),
         "SMTP_URL": env("SMTP_URL"),
-        "MAIL_FROM": env("MAIL_FROM", "Lockdesk <security@lockdesk.invalid>"),
+        "MAIL_FROM": env("MAIL_FROM", DEFAULT_SENDER),
         "ETH_RPC_URL": env("ETH_RPC_URL"),
         "EVM_RPC_URLS": _json("EVM_RPC_URLS", {}),
         "ESPLORA_URL": env("ESPLORA_URL"),

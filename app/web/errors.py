@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, has_request_context, make_response, render_template, request, url_for
+from flask import Flask, Response, g, has_request_context, make_response, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from app.web import is_page_request
+from app.web.console_auth import STAFF_KEY
+from app.web.owner_access import SESSION_KEY as OWNER_ACCESS_KEY
 
 log = logging.getLogger("lockdesk.web")
 
@@ -56,13 +58,17 @@ def _message(status: int, headers: dict[str, str]) -> str:
 
 
 def _case_page(status: int) -> str | None:
-    """The case page a refused form was posted from, so the error page leads back there (not for a case that
-    is missing or closed to the asker, where that page would refuse again)."""
+    """The case page a refused form was posted from, so the error page leads back there: only for an asker the
+    page opens for (signed-in staff on the console, an owner whose session holds the case), never for a case
+    that is missing or closed to the asker, where that page would refuse again."""
     incident_id = (request.view_args or {}).get("incident_id")
-    if status not in RETURNABLE or incident_id is None or request.endpoint is None:
+    if status not in RETURNABLE or incident_id is None:
         return None
-    endpoint = "console.incident" if request.path.startswith("/console/") else "owner.case_page"
-    return url_for(endpoint, incident_id=incident_id)
+    if request.path.startswith("/console/"):
+        return url_for("console.incident", incident_id=incident_id) if session.get(STAFF_KEY) else None
+    if str(incident_id) not in (session.get(OWNER_ACCESS_KEY) or {}):
+        return None
+    return url_for("owner.case_page", incident_id=incident_id)
 
 
 def init_app(app: Flask) -> None:

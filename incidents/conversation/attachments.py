@@ -18,6 +18,7 @@ from incidents.conversation.sniffing import clean_upload
 from incidents.conversation.store import BlobMissing, BlobStore
 from incidents.models import Incident
 from incidents.queue import get_incident
+from incidents.review_rules import lock_incident
 from incidents.states import IllegalTransition
 
 
@@ -60,7 +61,8 @@ def upload_attachment(session: Session, *, store: BlobStore, incident_id: uuid.U
     key = f"attachments/{incident_id}/{attachment_id}"
     store.put(key, FieldCipher.active().encrypt_bytes(clean.data))
     try:
-        _check_room(session, get_incident(session, incident_id=incident_id), limits, principal)
+        # Checked again under the case's row lock, so two uploads at the last free place cannot both take it.
+        _check_room(session, lock_incident(session, incident_id), limits, principal)
         row = Attachment(id=attachment_id, incident_id=incident_id, author=author_of(principal),
                          report_id=principal.report_id if principal.kind == "reporter" else None,
                          actor=principal.actor, filename=clean.filename, content_type=clean.content_type,
@@ -80,15 +82,16 @@ def upload_attachment(session: Session, *, store: BlobStore, incident_id: uuid.U
 
 
 def _check_room(session: Session, incident: Incident, limits: AttachmentLimits, principal: Principal) -> None:
-    """A closed case takes no files, and each reporter's thread (and the staff's files) at most
-    `max_per_incident`: a second reporter of the account, who may be the thief, cannot use up the room the
-    owner needs for evidence."""
+    """A closed case takes no files, and each reporter (and the staff together) at most `max_per_incident` of
+    their own uploads: a second reporter of the account, who may be the thief, cannot use up the room the owner
+    needs for evidence, nor can the staff's files sent into the owner's thread."""
     if incident.status == "closed":
         raise IllegalTransition("the case is closed", current=incident.status, allowed=[])
-    own = principal.report_id if principal.kind == "reporter" else None
-    count = session.scalar(select(func.count()).select_from(Attachment).where(
-        Attachment.incident_id == incident.id,
-        Attachment.report_id == own if own is not None else Attachment.report_id.is_(None))) or 0
+    uploads = select(func.count()).select_from(Attachment).where(Attachment.incident_id == incident.id,
+                                                                  Attachment.author == author_of(principal))
+    if principal.kind == "reporter":  # a staff file sent into this thread carries its report_id too
+        uploads = uploads.where(Attachment.report_id == principal.report_id)
+    count = session.scalar(uploads) or 0
     if count >= limits.max_per_incident:
         raise Conflict(f"the case already holds {limits.max_per_incident} files",
                        max_per_incident=limits.max_per_incident)

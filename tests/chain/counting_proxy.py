@@ -1,9 +1,10 @@
 """An HTTP proxy in front of a JSON-RPC node that counts the requests reaching the node."""
 from __future__ import annotations
 
-import threading
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.chain.http_peer import QuietServer, send, start, stop
 
 
 class CountingProxy:
@@ -20,20 +21,14 @@ class CountingProxy:
                 request = urllib.request.Request(target, body, {"Content-Type": "application/json"})
                 with urllib.request.urlopen(request, timeout=10) as answer:
                     data = answer.read()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send(self, 200, data, {"Content-Type": "application/json"})
 
             def log_message(self, *args):
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = start(QuietServer(("127.0.0.1", 0), Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         """Shut the proxy down."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)

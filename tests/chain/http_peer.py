@@ -28,6 +28,28 @@ class QuietServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def start(server: ThreadingHTTPServer) -> ThreadingHTTPServer:
+    """Serve from a daemon thread until `stop(server)`."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop(server: ThreadingHTTPServer) -> None:
+    """Shut the server down and close its socket."""
+    server.shutdown()
+    server.server_close()
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    """Write one whole answer from a handler: the status, the headers, Content-Length and the body."""
+    handler.send_response(status)
+    for key, value in (headers or {}).items():
+        handler.send_header(key, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class HttpPeer:
     """Routes map a path to a callable(query) -> (status, headers, body); requests are logged."""
 
@@ -43,24 +65,17 @@ class HttpPeer:
                 peer.requests.append((url.path, query))
                 route = peer.routes.get(url.path)
                 status, headers, body = route(query) if route else (404, {}, b"Not Found")
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, status, body, headers)
 
             def log_message(self, *args):
                 return None
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.server = start(QuietServer(("127.0.0.1", 0), Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
         """Shut the server down."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
 def json_answer(body: bytes | dict | list, status: int = 200) -> Callable[[dict], Answer]:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from chain.addresses import tron_to_hex
-from tests.chain.http_peer import QuietServer
+from tests.chain.http_peer import QuietServer, send, start, stop
 
 TRANSFER_TOPIC = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 BASE_BLOCK, BASE_TIME = 66_000_000, 1_730_000_000_000  # ms
@@ -157,22 +156,16 @@ class TronPeer:
             def _answer(self, method, path, arguments):
                 peer.requests.append((method, path, arguments, dict(self.headers)))
                 status, body = peer.route(method, path, arguments)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send(self, status, body, {"Content-Type": "application/json; charset=utf-8"})
 
             def log_message(self, *args):
                 return None
 
-        self.server = QuietServer(("127.0.0.1", 0), Handler)
+        self.server = start(QuietServer(("127.0.0.1", 0), Handler))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
     def route(self, method: str, path: str, arguments: dict) -> tuple[int, bytes]:
         """A queued fault for the path first, then what TronGrid would answer."""

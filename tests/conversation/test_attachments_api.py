@@ -137,6 +137,17 @@ def test_a_second_reporter_cannot_use_up_the_owners_room_for_files(app, client, 
     assert len(stored_blobs(instance)) == 5
 
 
+def test_the_staffs_files_sent_into_the_owners_thread_do_not_use_up_the_owners_room(app, client, owner,
+                                                                                    agent_headers):
+    app.config["ATTACHMENT_MAX_PER_INCIDENT"] = 2
+    sent = [upload(client, owner, agent_headers, png()).json["id"] for _ in range(2)]
+    reply = post(client, owner.incident_id, agent_headers, body="Here is what we found.", attachment_ids=sent,
+                 to=owner.report_id)
+    assert reply.status_code == 201, reply.json
+    assert [upload(client, owner, owner.headers, png()).status_code for _ in range(3)] == [201, 201, 409]
+    assert upload(client, owner, agent_headers, png()).status_code == 409  # the staff's own room is full
+
+
 def test_a_flood_of_uploads_is_rate_limited_per_token(app, client, owner, agent_headers):
     app.config["ATTACHMENT_RATE_LIMIT"] = "3 per minute"
     answers = [upload(client, owner, owner.headers, png()) for _ in range(4)]

@@ -4,9 +4,8 @@ from __future__ import annotations
 import datetime
 import socket
 import ssl
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from cryptography import x509
@@ -14,12 +13,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.chain.http_peer import QuietServer, send, start, stop
+
 
 @dataclass
 class Listener:
     """One server: the requests it took (path, Host header, signature header, body) and the TLS names asked."""
 
-    server: ThreadingHTTPServer
+    server: QuietServer
     received: list[dict] = field(default_factory=list)
     server_names: list[str | None] = field(default_factory=list)
 
@@ -28,11 +29,10 @@ class Listener:
         return self.server.server_address[1]
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server)
 
 
-class _IPv6Server(ThreadingHTTPServer):
+class _IPv6Server(QuietServer):
     """A server on an IPv6 address."""
 
     address_family = socket.AF_INET6
@@ -40,8 +40,8 @@ class _IPv6Server(ThreadingHTTPServer):
 
 def listen(host: str, port: int = 0, *, status: int = 200, location: str | None = None,
            certificate: tuple[Path, Path] | None = None) -> Listener:
-    """A server on (host, port), an IPv4 or IPv6 address, answering every POST with `status` (and `location`), over TLS when given a
-    (certificate, key) pair."""
+    """A server on (host, port), an IPv4 or IPv6 address, answering every POST with `status` (and `location`),
+    over TLS when given a (certificate, key) pair."""
     box: list[Listener] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -49,19 +49,13 @@ def listen(host: str, port: int = 0, *, status: int = 200, location: str | None 
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             box[0].received.append({"path": self.path, "host": self.headers["Host"], "body": body,
                                     "signature": self.headers.get("Signature")})
-            answer = b'{"reference":"seen"}'
-            self.send_response(status)
-            if location:
-                self.send_header("Location", location)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            send(self, status, b'{"reference":"seen"}',
+                 {"Content-Type": "application/json", **({"Location": location} if location else {})})
 
         def log_message(self, *args):
             return None
 
-    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    server_class = _IPv6Server if ":" in host else QuietServer
     listener = Listener(server_class((host, port), Handler))
     box.append(listener)
     if certificate:
@@ -69,7 +63,7 @@ def listen(host: str, port: int = 0, *, status: int = 200, location: str | None 
         context.load_cert_chain(*certificate)
         context.sni_callback = lambda _socket, name, _context: listener.server_names.append(name)
         listener.server.socket = context.wrap_socket(listener.server.socket, server_side=True)
-    threading.Thread(target=listener.server.serve_forever, daemon=True).start()
+    start(listener.server)
     return listener
 
 

@@ -167,6 +167,22 @@ def test_a_flood_of_owner_uploads_is_paused_saying_for_how_long_and_leading_back
     assert same_incident == incident_id and post_file(other, incident_id, f"/i/{incident_id}").status_code == 303
 
 
+def test_a_refused_form_leads_back_to_the_case_only_for_whom_the_case_page_opens(app, agent, clock):
+    owner, incident_id = owner_case(app)
+    form = {"body": "no token"}  # without the CSRF token: refused (400) before the view runs
+    refused = owner.post(f"/i/{incident_id}/messages", data=form)
+    assert refused.status_code == 400 and f'href="/i/{incident_id}" data-testid="back-to-case"' in refused.text
+    stranger = app.test_client().post(f"/i/{incident_id}/messages", data=form)
+    assert stranger.status_code == 400 and 'data-testid="back-to-case"' not in stranger.text
+    console = f"/console/incidents/{incident_id}"
+    signed_out = app.test_client().post(f"{console}/messages", data=form)
+    assert signed_out.status_code == 400 and 'data-testid="back-to-case"' not in signed_out.text
+    staff = app.test_client()
+    sign_in(staff, agent, clock)
+    signed_in = staff.post(f"{console}/messages", data=form)
+    assert signed_in.status_code == 400 and f'href="{console}" data-testid="back-to-case"' in signed_in.text
+
+
 def test_a_flood_of_console_uploads_is_paused_per_staff_member(app, agent, officer, clock):
     app.config["ATTACHMENT_RATE_LIMIT"] = "1 per 10 minutes"
     _owner, incident_id = owner_case(app)
