@@ -70,7 +70,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "anti_phishing": "您的防钓鱼码：{code}。我们发送的真实消息都会显示此码。",
         "never_ask": "Lockdesk 绝不会索要您的密码、私钥或任何验证码。请勿将其告诉任何人，包括我们的工作人员。",
         "not_me": "如果这不是您本人的操作，请点击链接再次冻结账户：{link}",
-        "sms": "【Lockdesk】{summary}{case}：{case_link}。{anti_phishing}我们绝不会索要密码或验证码。非本人操作？{link}",
+        "sms": "【Lockdesk】{summary}{case}：{case_link} {anti_phishing}我们绝不会索要密码或验证码。非本人操作？{link}",
         "sms_anti_phishing": "防钓鱼码：{code}。",
     },
 }
