@@ -68,7 +68,7 @@ def _end_read_transaction() -> None:
     if session is None or not session.in_transaction():
         return
     if session.new or session.dirty or session.deleted:
-        raise RuntimeError("dispatch_after_commit needs the caller's changes committed first")
+        raise RuntimeError("a freeze is sent after the commit: the caller's changes must be committed first")
     session.commit()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from incidents.models import ExchangeCommand, Incident
 from tests.factories import exchange_account, make_staff
+from tests.incidents.test_worker_crash import wait_until
 from tests.web.test_browser import DESKTOP, EVIDENCE_NOTE, chromium, shot, staff_sign_in, submit  # noqa: F401
 from tests.web.test_journey_browser import demo, owner_page, text  # noqa: F401
 from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
@@ -53,8 +54,11 @@ def test_staff_reopen_a_case_closed_as_account_unknown_once_and_the_owner_sees_i
     late_tab.goto(case_url)  # a second tab still shows the closed case
     assert said["freeze_note"] in text(page, "[data-testid=reopen-note]")  # told before the click
     page.fill("#reopen-reason", "The owner confirmed the ID; the exchange had not created the account yet")
-    with page.expect_navigation():
-        page.dblclick("[data-testid=reopen]")
+    # Two submissions: the browser abandons the first page load for the second (which a wait for "the"
+    # navigation would see aborted), so wait for the case itself to move.
+    page.dblclick("[data-testid=reopen]")
+    assert wait_until(lambda: _status(demo, incident_id) != "closed", seconds=30)
+    page.wait_for_load_state()
     page.goto(case_url)
     assert text(page, "[data-testid=ticket-status]") == said["in_progress"]
     assert text(page, "[data-testid=containment]") == said["frozen"]
