@@ -20,6 +20,7 @@ from incidents.models import Incident
 from incidents.queue import get_incident
 from incidents.reopening import ReopenedNote, last_reopening
 from incidents.suspicion import Clue, earliest_suspicious_activity
+from incidents.take_back import may_take_back
 from verification.models import OtpFactor, TotpThrottle, Verification
 
 
@@ -48,6 +49,8 @@ class OwnerCase:
     reopened: ReopenedNote | None = None
     # Another link or browser proved ownership; this one has not (yet).
     proven_elsewhere: bool = False
+    # This holder may take the report back: they verified, or nobody else is on the case.
+    can_take_back: bool = True
 
     @property
     def is_ended(self) -> bool:
@@ -126,7 +129,9 @@ def owner_case(session: Session, *, incident_id: uuid.UUID, principal: Principal
                      totp_locked_until=_locked_until(session, incident.account_id, principal.actor, now),
                      reopened=last_reopening(session, incident_id=incident_id) if incident.is_open else None,
                      proven_elsewhere=not proven and ownership.proven_by_another(session, incident_id=incident_id,
-                                                                                 actor=principal.actor))
+                                                                                 actor=principal.actor),
+                     can_take_back=may_take_back(session, incident_id=incident_id, actor=principal.actor,
+                                                 report_id=principal.report_id))
 
 
 def _locked_until(session: Session, account_id: str, actor: str, now: datetime | None) -> datetime | None:

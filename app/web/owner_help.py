@@ -55,7 +55,8 @@ def take_back_report(incident_id: uuid.UUID, principal):
     """Close the case as a false report, after the owner confirmed the consequences."""
     if request.form.get("confirm") != "yes":
         raise FormInput(_("Tick the box to confirm that you understand what taking the report back does."))
-    close_as_false_report(get_session(), incident_id=incident_id, actor=principal.actor, now=now())
+    close_as_false_report(get_session(), incident_id=incident_id, actor=principal.actor,
+                          report_id=principal.report_id, now=now())
     return _("Your report was taken back and the case is closed. Your account stays frozen until you verify "
              "that it is yours.")
 

@@ -101,6 +101,10 @@ RULES: list[tuple[str, Render]] = [
      lambda g, e: _("The case was reopened already (perhaps by a second click); nothing more was done.")),
     (r"the incident is (?P<status>\w+)",
      lambda g, e: _("The case is “%(status)s”, so this step is no longer possible.", status=_status(g["status"]))),
+    (r"others are on this case; prove the account is yours \(the verification on the case page\) to take the report "
+     r"back",
+     lambda g, e: _("Others are on this case too, so only the account's owner may take the report back. Prove that "
+                    "the account is yours in the verification on this page first.")),
     (r"a newer case is open for this account; (?:work|write) there",
      lambda g, e: _("A newer case is open for this account: continue there.")),
     (r"the open incident of account (?P<account>.+) kept changing under concurrent reports; send the report again",
