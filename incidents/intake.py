@@ -128,24 +128,18 @@ def owner_language(session: Session, *, incident_id) -> str:
 
 @dataclass(frozen=True)
 class OwnerReports:
-    """What a message to the owner needs of an incident's reports: the first one (its access links name it) and
-    the language of the latest."""
+    """What a message to the owner needs of an incident's reports: the language of the latest. (Its case link
+    names no report: whoever filed one, even the first, may be the thief.)"""
 
-    first_report_id: uuid.UUID
     language: str
 
 
 def owner_reports(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, OwnerReports]:
-    """The first report and the owner's latest language of several incidents, in one query (incidents without
-    a report are left out)."""
-    query = (select(Report.incident_id, Report.id, Report.language).where(Report.incident_id.in_(incident_ids))
+    """The owner's latest language of several incidents, in one query (incidents without a report are left out)."""
+    query = (select(Report.incident_id, Report.language).where(Report.incident_id.in_(incident_ids))
              .order_by(Report.created_at))
-    first: dict[uuid.UUID, uuid.UUID] = {}
-    latest: dict[uuid.UUID, str] = {}
-    for incident_id, report_id, language in session.execute(query):
-        first.setdefault(incident_id, report_id)
-        latest[incident_id] = language or "en"
-    return {incident_id: OwnerReports(report_id, latest[incident_id]) for incident_id, report_id in first.items()}
+    latest = {incident_id: language or "en" for incident_id, language in session.execute(query)}
+    return {incident_id: OwnerReports(language) for incident_id, language in latest.items()}
 
 
 def note_suspicion(incident: Incident, at: datetime) -> None:

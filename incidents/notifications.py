@@ -184,7 +184,7 @@ class CaseFacts:
 
     @classmethod
     def load(cls, session: Session, incident_ids: set[uuid.UUID]) -> CaseFacts:
-        """The incidents, their newest account snapshots, their first reports and their owners' languages."""
+        """The incidents, their newest account snapshots and their owners' languages."""
         if not incident_ids:
             return cls({}, {}, {})
         incidents = {row.id: row for row in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))}
@@ -238,12 +238,14 @@ def _when(iso: str | None, *, not_before: datetime | None = None) -> str:
 
 def _case_link(incident: Incident, facts: CaseFacts, ports: Ports, now: datetime) -> str:
     """A fresh access link for the owner (tokens are stored hashed, so an old one cannot be sent again); it
-    goes only to the account's registered contacts, its token written in the claim's transaction."""
+    goes only to the account's registered contacts, its token written in the claim's transaction.
+
+    The token is bound to no report: it opens the registered contact's own thread, never a reporter's. Whoever
+    filed a report, the first one included, may be the thief, and what the owner writes and uploads there (ID
+    photos, documents) must not reach that reporter's token."""
     if ports.case_link_for is None:
         return ""
-    reports = facts.reports.get(incident.id)
-    token, row = incident_token(incident_id=incident.id, report_id=reports.first_report_id if reports else None,
-                                now=now)
+    token, row = incident_token(incident_id=incident.id, report_id=None, now=now)
     facts.tokens.append(row)
     return ports.case_link_for(incident.id, token)
 

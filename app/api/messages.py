@@ -1,10 +1,11 @@
 """The case conversation (API.md "The case conversation and evidence files"): messages, files, reply templates."""
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Response, current_app, request
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from app.api.fields import Timestamp
 from app.api.parsing import Blueprint
@@ -14,7 +15,7 @@ from app.conversation import accepts_upload, attachment_limits, upload_rate_limi
 from kernel.errors import InvalidInput
 from app.extensions import get_session, limiter, runtime
 from incidents.conversation import attachments as files
-from incidents.conversation.messages import MAX_BODY, list_messages, post_message
+from incidents.conversation.messages import MAX_BODY, REGISTERED_CONTACT, list_messages, post_message
 from incidents.conversation.models import VISIBILITIES
 from incidents.conversation.replies import LANGUAGES, reply_templates
 
@@ -53,14 +54,36 @@ class MessagePageOut(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+UUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class ThreadTo(fields.String):
+    """Whose thread a staff message answers: a report's id, or the literal `registered-contact` (the account's
+    contact at the exchange, whose links are bound to no report)."""
+
+    PATTERN = re.compile(f"{UUID_TEXT}|{REGISTERED_CONTACT}")
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"pattern": f"^({UUID_TEXT}|{REGISTERED_CONTACT})$", "description":
+                                   f'the id of a report of this case, or "{REGISTERED_CONTACT}"'}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> uuid.UUID | str:
+        """The report's UUID, or the literal; anything else is refused naming the field."""
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.PATTERN.fullmatch(text) is None:
+            raise ValidationError(f'must be the id of a report of this case or "{REGISTERED_CONTACT}"')
+        return text if text == REGISTERED_CONTACT else uuid.UUID(text)
+
+
 class MessageIn(Schema):
-    """A message; `visibility`, `awaiting_reply` and `to` are staff's alone."""
+    """A message; `visibility`, `awaiting_reply` and `to` (a report's thread, or `registered-contact`) are staff's
+    alone."""
 
     body = fields.String(required=True, validate=validate.Length(min=1, max=MAX_BODY))
     attachment_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=20))
     visibility = fields.String(load_default=None, validate=validate.OneOf(VISIBILITIES))
     awaiting_reply = fields.Boolean(load_default=None)
-    to = fields.UUID(load_default=None)
+    to = ThreadTo(load_default=None)
 
 
 class TemplateArgs(Schema):

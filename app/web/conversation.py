@@ -20,7 +20,7 @@ from app.web.refusals import refusal_text
 from app.web.owner_access import owner_principal
 from incidents.access import Principal
 from incidents.conversation import attachments as files
-from incidents.conversation.messages import MAX_BODY, post_message
+from incidents.conversation.messages import MAX_BODY, REGISTERED_CONTACT, post_message
 
 
 def _send(incident_id: uuid.UUID, principal: Principal, **staff_fields) -> None:
@@ -97,7 +97,7 @@ def console_message(principal, incident_id: uuid.UUID):
     try:
         _send(incident_id, principal, visibility="internal" if internal else "public",
               awaiting_reply=None if internal else request.form.get("awaiting_reply") == "1",
-              to=_uuid(to))
+              to=_thread(to))
     except DomainError as error:
         get_session().rollback()
         flash(refusal_text(error), "error")  # a message's or a file's refusal, from the one catalogue
@@ -115,10 +115,10 @@ def console_attachment(principal, attachment_id: uuid.UUID):
     return attachment_response(found)
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    """A posted report id; a damaged one is a refusal naming `to`."""
-    if value is None:
-        return None
+def _thread(value: str | None) -> uuid.UUID | str | None:
+    """A posted report id, or the registered contact's thread; a damaged one is a refusal naming `to`."""
+    if value is None or value == REGISTERED_CONTACT:
+        return value
     try:
         return uuid.UUID(value)
     except ValueError as exc:

@@ -190,7 +190,7 @@ RULES: list[tuple[str, Render]] = [
     (r"body: must not be empty|body: is longer than \S+ characters",
      lambda g, e: _("Write a message of 1 to %(count)d characters.", count=MAX_BODY)),
     (r"(?P<field>\w+): is for staff only", lambda g, e: _("Only staff may set this.")),
-    (r"to: is not a report of this case|to: name the report whose thread you answer .*",
+    (r"to: is neither a report of this case nor .*|to: name the report whose thread you answer.*",
      lambda g, e: _("Choose whose thread you answer.")),
     (r"attachment_ids: .*", lambda g, e: _("That file cannot be attached to this message.")),
     (r"the case already holds (?P<count>\S+) files",

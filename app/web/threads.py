@@ -10,7 +10,7 @@ from flask import request
 from app.extensions import get_session
 from incidents.access import Principal
 from incidents.conversation import attachments as files
-from incidents.conversation.messages import list_messages
+from incidents.conversation.messages import REGISTERED_CONTACT, list_messages
 from incidents.conversation.models import Attachment
 from incidents.conversation.replies import reply_templates
 
@@ -38,9 +38,13 @@ class Thread:
         return False
 
     @property
-    def answer_to(self) -> uuid.UUID | None:
-        """The thread (report) of the owner who wrote last: the console's reply goes there unless staff choose."""
-        return next((message.report_id for message in reversed(self.messages) if message.author == "owner"), None)
+    def answer_to(self) -> str | None:
+        """The thread of the owner who wrote last, as the console's choice names it (a report's id, or
+        `registered-contact`): the reply goes there unless staff choose; None before any owner wrote."""
+        last = next((message for message in reversed(self.messages) if message.author == "owner"), None)
+        if last is None:
+            return None
+        return str(last.report_id) if last.report_id is not None else REGISTERED_CONTACT
 
 
 def thread_for(incident_id: uuid.UUID, principal: Principal) -> Thread:

@@ -84,13 +84,15 @@ def upload_attachment(session: Session, *, store: BlobStore, incident_id: uuid.U
 def _check_room(session: Session, incident: Incident, limits: AttachmentLimits, principal: Principal) -> None:
     """A closed case takes no files, and each reporter (and the staff together) at most `max_per_incident` of
     their own uploads: a second reporter of the account, who may be the thief, cannot use up the room the owner
-    needs for evidence, nor can the staff's files sent into the owner's thread."""
+    needs for evidence, nor can the staff's files sent into the owner's thread. The registered contact's links
+    (bound to no report) share one room of their own, the owner's files with no report."""
     if incident.status == "closed":
         raise IllegalTransition("the case is closed", current=incident.status, allowed=[])
     uploads = select(func.count()).select_from(Attachment).where(Attachment.incident_id == incident.id,
                                                                   Attachment.author == author_of(principal))
     if principal.kind == "reporter":  # a staff file sent into this thread carries its report_id too
-        uploads = uploads.where(Attachment.report_id == principal.report_id)
+        uploads = uploads.where(Attachment.report_id.is_(None) if principal.report_id is None
+                                else Attachment.report_id == principal.report_id)
     count = session.scalar(uploads) or 0
     if count >= limits.max_per_incident:
         raise Conflict(f"the case already holds {limits.max_per_incident} files",
@@ -98,7 +100,9 @@ def _check_room(session: Session, incident: Incident, limits: AttachmentLimits, 
 
 
 def may_read(attachment: Attachment, principal: Principal) -> bool:
-    """Staff, and the reporter in whose thread the file is (its own upload, or a public message to it)."""
+    """Staff, and the reporter in whose thread the file is (its own upload, or a public message to it); for a
+    token bound to no report (the registered contact's), the files of the public messages with no report, never
+    an internal note's."""
     if principal.kind == "staff":
         return True
     if attachment.incident_id != principal.incident_id or attachment.report_id != principal.report_id:

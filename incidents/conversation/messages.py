@@ -1,4 +1,10 @@
-"""Posting and reading the conversation: one thread per reporter, staff replies and internal notes."""
+"""Posting and reading the conversation: one thread per reporter, one for the account's registered contact,
+staff replies and internal notes.
+
+A reporter's token sees the thread of its report. The links Lockdesk sends to the contact the exchange has on
+record for the account are bound to no report: their thread is the public messages with no `report_id`. It is
+apart from every reporter's because whoever filed a report, even the first, may be the thief, while the
+registered contact is the owner's as far as the exchange knows."""
 from __future__ import annotations
 
 import hashlib
@@ -23,11 +29,13 @@ MAX_BODY = 4000
 # An owner's reply this soon after the case was resolved reopens it.
 REOPEN_WINDOW = timedelta(days=7)
 STAFF_ONLY_FIELDS = ("visibility", "awaiting_reply", "to")
+# The `to` of a staff message that answers the account's registered contact (the thread of no report).
+REGISTERED_CONTACT = "registered-contact"
 
 
 def post_message(session: Session, *, incident_id: uuid.UUID, principal: Principal, body: str,
                  attachment_ids: list[uuid.UUID] | None = None, visibility: str | None = None,
-                 awaiting_reply: bool | None = None, to: uuid.UUID | None = None,
+                 awaiting_reply: bool | None = None, to: uuid.UUID | str | None = None,
                  now: datetime | None = None) -> Message:
     """Add a message to a thread, attach its files, move the status as the conversation says; one commit."""
     now = now or utcnow()
@@ -80,20 +88,29 @@ def _owner_message(incident: Incident, principal: Principal, body: str, now: dat
 
 
 def _staff_message(incident: Incident, principal: Principal, body: str, visibility: str,
-                   awaiting_reply: bool | None, to: uuid.UUID | None, now: datetime) -> Message:
-    """A staff reply to one reporter's thread, or an internal note."""
-    report_ids = [report.id for report in incident.reports]
-    if to is not None and to not in report_ids:
-        raise InvalidInput("to", "is not a report of this case")
-    if visibility == "public" and to is None:
-        if len(report_ids) != 1:
-            raise InvalidInput("to", "name the report whose thread you answer (the case has "
-                                     f"{len(report_ids)} reporters)")
-        to = report_ids[0]
+                   awaiting_reply: bool | None, to: uuid.UUID | str | None, now: datetime) -> Message:
+    """A staff reply to one thread (a reporter's, or the registered contact's), or an internal note."""
     waits = visibility == "public" and (awaiting_reply is None or awaiting_reply)
-    return Message(id=uuid.uuid4(), incident_id=incident.id, report_id=to, author="staff",
-                   author_staff_id=principal.id, actor=principal.actor, visibility=visibility, body=body,
-                   awaiting_reply=waits, created_at=now)
+    return Message(id=uuid.uuid4(), incident_id=incident.id, report_id=_thread(incident, visibility, to),
+                   author="staff", author_staff_id=principal.id, actor=principal.actor, visibility=visibility,
+                   body=body, awaiting_reply=waits, created_at=now)
+
+
+def _thread(incident: Incident, visibility: str, to: uuid.UUID | str | None) -> uuid.UUID | None:
+    """The report whose thread a staff message goes to; None for the registered contact's thread (and for a
+    note on the whole case). Left out, a public message goes to the one thread the case has: its single
+    reporter's, or the registered contact's when nobody reported (a case the risk engine opened)."""
+    report_ids = [report.id for report in incident.reports]
+    if to == REGISTERED_CONTACT:
+        return None
+    if to is not None and (not isinstance(to, uuid.UUID) or to not in report_ids):
+        raise InvalidInput("to", f'is neither a report of this case nor "{REGISTERED_CONTACT}"')
+    if visibility == "public" and to is None and report_ids:
+        if len(report_ids) != 1:
+            raise InvalidInput("to", "name the report whose thread you answer, or "
+                                     f'"{REGISTERED_CONTACT}" (the case has {len(report_ids)} reporters)')
+        return report_ids[0]
+    return to
 
 
 def _move_status(session: Session, incident: Incident, message: Message, now: datetime) -> None:
@@ -136,7 +153,8 @@ def _action(message: Message) -> str:
 
 def list_messages(session: Session, *, incident_id: uuid.UUID, principal: Principal, limit: int,
                   cursor: str | None) -> Page:
-    """Oldest first: staff see every thread and note, a reporter the public messages of its own thread."""
+    """Oldest first: staff see every thread and note, a reporter the public messages of its own thread (a token of
+    the registered contact, bound to no report, those with no report)."""
     get_incident(session, incident_id=incident_id)
     query = select(Message).where(Message.incident_id == incident_id)
     if principal.kind == "reporter":

@@ -184,28 +184,27 @@ def test_a_message_given_up_for_want_of_account_details_is_told_to_staff_on_the_
 
 
 
-def test_each_case_link_of_a_batch_opens_its_own_case_on_its_first_reporters_thread(app, inbox):
-    """The links' tokens are written together for a batch: each still names its own case and that case's first
-    report, never the report whose event the message tells of (a second reporter may be the thief)."""
+def test_each_case_link_of_a_batch_opens_its_own_case_on_the_registered_contacts_thread(app, inbox):
+    """The links' tokens are written together for a batch: each still names its own case and no report at all,
+    neither the first (its reporter may be the thief) nor the one whose event the message tells of."""
     handler, _port = inbox
     first = frozen_case(app, "R4001", language="en")
     other = frozen_case(app, "R4002", language="en")
     with sessions_of(app)() as session:
         second = submit_report(session, report=ReportInput(account_id="R4001", kind="stolen_account",
                                                            description="a second reporter", language="en"))
-        second_report = second.incident.reports[-1].id
     assert second.attached and second.incident.id == first.incident_id
     deliver(app)
     links = [CASE_LINK.search(message.get_content()).group(0) for message in handler.messages]
     with sessions_of(app)() as session:
-        first_reports = {case.incident_id: resolve_token(session, case.access_token).report_id
-                         for case in (first, other)}
+        reporters = {resolve_token(session, case.access_token).report_id for case in (first, other)}
         named = [(url.split("/i/")[1].split("?")[0], resolve_token(session, url.split("?t=")[1]))
                  for url in links]
+    assert None not in reporters  # the reporters' own tokens name their reports
     assert len(named) == 5  # R4001: received, frozen, received again; R4002: received, frozen
     assert all(str(holder.incident_id) == incident for incident, holder in named)
-    assert all(holder.report_id == first_reports[holder.incident_id] for _incident, holder in named)
-    assert second_report not in {holder.report_id for _incident, holder in named}
+    assert all(holder.kind == "reporter" and holder.report_id is None for _incident, holder in named)
+    assert len({holder.id for _incident, holder in named}) == 5  # a fresh token in each message
     assert {holder.incident_id for _incident, holder in named} == {first.incident_id, other.incident_id}
 
 

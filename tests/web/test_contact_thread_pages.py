@@ -1,0 +1,83 @@
+"""The registered contact's thread on both case pages, without JavaScript, in English and Chinese: the link mailed
+to the account's registered email opens a thread apart from the reporter's; the console labels it and answers it."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+
+from app.db import utcnow
+from tests.factories import exchange_account, seal_audit_events
+from tests.web.conftest import run_follow_ups
+from tests.web.test_console_pages import sign_in
+from tests.web.test_conversation_pages import owner_case, owner_writes, staff_writes
+
+WORDS = {
+    "en": {"label": "thread of the account's registered contact", "option": "the account's registered contact",
+           "reporter": "thread of reporter 1", "your_report": "Your report"},
+    "zh-CN": {"label": "账户登记联系人的对话", "option": "账户的登记联系人", "reporter": "报告人 1 的对话",
+              "your_report": "您的报告"},
+}
+
+
+@pytest.fixture
+def settings(settings, instance):
+    """Mail goes to a log the test reads, as `make run` has it."""
+    return {**settings, "MAIL_LOG_PATH": str(instance / "mail.jsonl")}
+
+
+@pytest.fixture(autouse=True)
+def accounts(app):
+    """The account the owners report on (its registered email is owner@example.com)."""
+    exchange_account(app, "U1001")
+
+
+def mailed_link(app, clock, instance, incident_id: str) -> str:
+    """Send the due messages; the path of the newest case link mailed to the registered email."""
+    clock.now = max(clock.now, utcnow()) + timedelta(seconds=1)  # the events were stamped by the real clock
+    run_follow_ups(app)
+    seal_audit_events(app)
+    app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    mail = [json.loads(line) for line in (instance / "mail.jsonl").read_text().splitlines()]
+    assert mail and all(message["to"] == "owner@example.com" for message in mail)
+    return re.findall(rf"/i/{incident_id}\?t=ldi_[\w-]+", mail[-1]["text"])[-1]
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_staff_answer_the_registered_contacts_thread_from_the_console(app, agent, clock, instance, language):
+    words = WORDS[language]
+    reporter, incident_id = owner_case(app, language=language)
+    owner_writes(reporter, incident_id, "REPORTER-ONE words", language=language)
+    contact = app.test_client()
+    contact.get(mailed_link(app, clock, instance, incident_id))
+    page = contact.get(f"/i/{incident_id}", headers={"Accept-Language": language}).text
+    assert "REPORTER-ONE" not in page and words["your_report"] not in page  # neither its thread nor its report
+    page = owner_writes(contact, incident_id, "the owner, from the registered email", language=language)
+    assert "the owner, from the registered email" in page
+
+    staff = app.test_client()
+    if language == "zh-CN":
+        staff.get("/language?to=zh_CN&next=/console/")
+    sign_in(staff, agent, clock)
+    console = staff.get(f"/console/incidents/{incident_id}").text
+    assert console.count('data-testid="contact-thread"') == 1 and words["label"] in console
+    assert words["reporter"] in console
+    # The contact wrote last: the reply goes to its thread unless staff choose another.
+    assert re.search(r'<option value="registered-contact" selected>' + words["option"], console)
+    console = staff_writes(staff, incident_id, "We received your document.", to="registered-contact")
+    assert console.count('data-testid="contact-thread"') == 2
+    assert "awaiting-since" in console  # the question waits for the owner
+
+    assert "We received your document." in contact.get(f"/i/{incident_id}").text
+    assert "We received your document." not in reporter.get(f"/i/{incident_id}").text
+    assert "the owner, from the registered email" not in reporter.get(f"/i/{incident_id}").text
+
+
+def test_a_damaged_thread_choice_is_refused_and_nothing_is_written(app, agent, clock, instance):
+    _reporter, incident_id = owner_case(app)
+    staff = app.test_client()
+    sign_in(staff, agent, clock)
+    console = staff_writes(staff, incident_id, "to nobody", to="someone-else")
+    assert "Choose whose thread you answer." in console and "to nobody" not in console
