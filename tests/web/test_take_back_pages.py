@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import exchange_account, last_sms_code
-from tests.web.conftest import csrf_of, run_follow_ups, totp_now
+from tests.factories import exchange_account
+from tests.web.conftest import csrf_of, run_follow_ups
+from tests.web.test_first_suspicious_activity import verify_on_the_page
 from tests.web.test_owner_pages import incident_of, report
 
 WORDS = {
@@ -43,14 +44,6 @@ def take_back(client, incident_id: str, language: str) -> str:
     return page(client, incident_id, language)
 
 
-def verify(app, client, incident_id: str, clock) -> None:
-    token = csrf_of(client.get(f"/i/{incident_id}").text)
-    client.post(f"/i/{incident_id}/verification", data={"csrf_token": token})
-    client.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": totp_now(clock.now)})
-    client.post(f"/i/{incident_id}/verification/sms", data={"csrf_token": token})
-    client.post(f"/i/{incident_id}/verification/sms/check", data={"csrf_token": token, "code": last_sms_code(app)})
-
-
 @pytest.mark.parametrize("language", list(WORDS))
 def test_a_lone_reporter_is_offered_the_form_and_takes_the_report_back(app, language):
     words = WORDS[language]
@@ -81,7 +74,7 @@ def test_the_reporter_who_verified_gets_the_form_back_and_the_other_does_not(app
     first, incident_id = reporter(app, "en")
     second, _joined = reporter(app, "en")
     run_follow_ups(app)
-    verify(app, first, incident_id, clock)
+    verify_on_the_page(app, first, incident_id, clock)
     assert FORM.format(incident_id) in page(first, incident_id, "en")
     assert FORM.format(incident_id) not in page(second, incident_id, "en")
     assert WORDS["en"]["taken"] in take_back(first, incident_id, "en")
