@@ -93,9 +93,20 @@ class RunningStack:
 
         body, stamp = json.dumps(faults).encode(), format_time(utcnow())
         signature = sign(self.env["EXCHANGE_API_SECRET"], timestamp=stamp, method="POST", path="/_faults", body=body)
-        requests.post(f"{self.env['EXCHANGE_API_BASE']}/_faults", data=body, timeout=10, headers={
+        answer = requests.post(f"{self.env['EXCHANGE_API_BASE']}/_faults", data=body, timeout=10, headers={
             "X-Api-Key": self.env["EXCHANGE_API_KEY"], "X-Timestamp": stamp, "X-Signature": signature,
-            "Content-Type": "application/json"}).raise_for_status()
+            "Content-Type": "application/json"})
+        assert answer.ok, f"/_faults answered {answer.status_code} {answer.text}\n{self.log('exchange')}"
+
+    def log(self, part: str) -> str:
+        """The end of one part's log, for a failure's message."""
+        path = self.folder / f"{part}.log"
+        return f"--- {part}.log ---\n" + (path.read_text(errors="replace")[-3000:] if path.exists() else "(none)")
+
+    def connections(self) -> list[tuple]:
+        """The server connections to the stack's database: (pid, application, state)."""
+        return self.sql("SELECT pid, application_name, state FROM pg_stat_activity WHERE datname = %s "
+                        "AND pid <> pg_backend_pid()", self.database, database="postgres")
 
     def stop(self) -> int:
         """Ctrl-C the launcher and wait for it."""
@@ -186,9 +197,14 @@ def test_a_worker_killed_mid_dispatch_loses_nothing_and_freezes_nothing_twice(st
 
 
 def test_a_postgresql_connection_drop_is_survived(stack):
+    # The processes' pools hold connections once they have served a report: make sure they do, then end them all.
+    stack.open_account("E2E-PG0")
+    first = stack.report("E2E-PG0")
+    wait_for(lambda: stack.containment(first) == "frozen", "a freeze before the drop")
+    wait_for(lambda: stack.connections(), "a pooled connection to the stack's database", 30)
     ended = stack.sql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                       "WHERE datname = %s AND pid <> pg_backend_pid()", stack.database, database="postgres")
-    assert ended[0][0] > 0
+    assert ended[0][0] > 0, stack.connections()
     stack.open_account("E2E-PG")
     report = stack.report("E2E-PG")
     wait_for(lambda: stack.containment(report) == "frozen", "a freeze after the drop")
