@@ -12,7 +12,7 @@ import pytest
 from incidents.access import resolve_token
 from tests.app.test_anomalies import event
 from tests.conversation.conftest import file_report, messages, png, post, upload
-from tests.factories import bearer, make_staff, signed_anomaly
+from tests.factories import bearer, signed_anomaly
 from tests.incidents.review_support import REGISTERED_EMAIL, drain, open_account, sessions_of
 from tests.incidents.test_notifications import CASE_LINK, deliver, inbox  # noqa: F401 (the SMTP fixture)
 from tests.web.conftest import csrf_of
@@ -25,12 +25,6 @@ def settings(settings, inbox):  # noqa: F811
     settings["SMTP_URL"] = f"smtp://127.0.0.1:{inbox[1]}"
     settings["MAIL_FROM"] = "Lockdesk Security <security@lockdesk.test>"
     return settings
-
-
-@pytest.fixture
-def agent(app) -> dict[str, str]:
-    """An agent's Authorization header."""
-    return make_staff(app, "agent").headers
 
 
 def contact_link(app, handler) -> tuple[str, str]:
@@ -59,7 +53,7 @@ def thief_first(app, client) -> tuple:
     return thief, second
 
 
-def test_a_thief_who_reported_first_never_shares_a_thread_with_the_registered_contact(app, client, inbox, agent):
+def test_a_thief_who_reported_first_never_shares_a_thread_with_the_registered_contact(app, client, inbox, agent_headers):
     handler, _port = inbox
     thief, second = thief_first(app, client)
     incident_id, token = contact_link(app, handler)
@@ -80,16 +74,16 @@ def test_a_thief_who_reported_first_never_shares_a_thread_with_the_registered_co
         assert "my passport photo" not in bodies(client, incident_id, reporter.headers)
         assert client.get(f"/api/v1/attachments/{file_id}", headers=reporter.headers).status_code == 404
 
-    seen = {message["body"]: message["report_id"] for message in messages(client, incident_id, agent)["items"]}
+    seen = {message["body"]: message["report_id"] for message in messages(client, incident_id, agent_headers)["items"]}
     assert seen == {"thief's words": thief.report_id, "second reporter's words": second.report_id,
                     "my passport photo": None}
-    answer = post(client, incident_id, agent, body="Thank you, we are checking it.", to=CONTACT)
+    answer = post(client, incident_id, agent_headers, body="Thank you, we are checking it.", to=CONTACT)
     assert answer.status_code == 201, answer.json
     assert answer.json["report_id"] is None and answer.json["awaiting_reply"] is True
     assert bodies(client, incident_id, contact) == ["my passport photo", "Thank you, we are checking it."]
     assert bodies(client, incident_id, thief.headers) == ["thief's words"]
     assert bodies(client, incident_id, second.headers) == ["second reporter's words"]
-    assert client.get(f"/api/v1/incidents/{incident_id}", headers=agent).json["status"] == "awaiting_user"
+    assert client.get(f"/api/v1/incidents/{incident_id}", headers=agent_headers).json["status"] == "awaiting_user"
 
     # The question is told to the registered contact like any other, its link on the same thread.
     asked_id, asked_token = contact_link(app, handler)
@@ -98,18 +92,18 @@ def test_a_thief_who_reported_first_never_shares_a_thread_with_the_registered_co
     assert bodies(client, incident_id, bearer(asked_token)) == bodies(client, incident_id, contact)
 
 
-def test_an_internal_note_and_its_file_stay_hidden_from_the_registered_contact(app, client, inbox, agent):
+def test_an_internal_note_and_its_file_stay_hidden_from_the_registered_contact(app, client, inbox, agent_headers):
     handler, _port = inbox
     thief, _second = thief_first(app, client)
     incident_id, token = contact_link(app, handler)
-    staff_file = upload(client, incident_id, agent, png()).json["id"]
-    note = post(client, incident_id, agent, body="the first reporter looks like the thief", visibility="internal",
+    staff_file = upload(client, incident_id, agent_headers, png()).json["id"]
+    note = post(client, incident_id, agent_headers, body="the first reporter looks like the thief", visibility="internal",
                 attachment_ids=[staff_file])
     assert note.status_code == 201 and note.json["report_id"] is None
     for headers in (bearer(token), thief.headers):
         assert "the first reporter looks like the thief" not in bodies(client, incident_id, headers)
         assert client.get(f"/api/v1/attachments/{staff_file}", headers=headers).status_code == 404
-    assert client.get(f"/api/v1/attachments/{staff_file}", headers=agent).status_code == 200
+    assert client.get(f"/api/v1/attachments/{staff_file}", headers=agent_headers).status_code == 200
 
 
 def test_the_registered_contacts_files_have_a_room_of_their_own(app, client, inbox):
@@ -148,7 +142,7 @@ def test_a_fresh_link_asked_for_is_bound_to_no_report(app, client, inbox, asked_
     assert "THIEF: I lost access" not in page and "thief&#39;s words" not in page and "thief's words" not in page
 
 
-def test_a_case_the_risk_engine_opened_is_answered_in_the_registered_contacts_thread(app, client, inbox, agent):
+def test_a_case_the_risk_engine_opened_is_answered_in_the_registered_contacts_thread(app, client, inbox, agent_headers):
     handler, _port = inbox
     open_account(app, "R7002")
     for number, kind in enumerate(("sim_swap", "two_factor_changed")):
@@ -159,13 +153,13 @@ def test_a_case_the_risk_engine_opened_is_answered_in_the_registered_contacts_th
     incident_id, token = contact_link(app, handler)
     contact = bearer(token)
     assert post(client, incident_id, contact, body="Why is my account frozen?").status_code == 201
-    answer = post(client, incident_id, agent, body="We saw a SIM swap. Please verify on your case page.")
+    answer = post(client, incident_id, agent_headers, body="We saw a SIM swap. Please verify on your case page.")
     assert answer.status_code == 201, answer.json
     assert answer.json["report_id"] is None
     assert bodies(client, incident_id, contact) == ["Why is my account frozen?",
                                                     "We saw a SIM swap. Please verify on your case page."]
-    assert client.get(f"/api/v1/incidents/{incident_id}", headers=agent).json["status"] == "awaiting_user"
-    named = post(client, incident_id, agent, body="And the withdrawal hash?", to=CONTACT, awaiting_reply=False)
+    assert client.get(f"/api/v1/incidents/{incident_id}", headers=agent_headers).json["status"] == "awaiting_user"
+    named = post(client, incident_id, agent_headers, body="And the withdrawal hash?", to=CONTACT, awaiting_reply=False)
     assert named.status_code == 201 and named.json["report_id"] is None
 
 
