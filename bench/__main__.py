@@ -91,7 +91,8 @@ def environment_facts() -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Measure the chosen sections, each on a fresh database and server, the burst last; return everything."""
-    from bench.intake import measure_bursts, measure_intake
+    from bench.burst import measure_bursts
+    from bench.intake import measure_intake
     from bench.scale import measure_scale
     from bench.trace import measure_trace
     from bench.trace_tron import measure_tron_trace

@@ -19,7 +19,8 @@ from typing import Any
 import requests
 
 from bench import cpu
-from bench.intake import frozen_incidents, outbox_backlog, wait_all_frozen, wait_drained
+from bench.burst import frozen_incidents, wait_all_frozen
+from bench.intake import outbox_backlog, wait_drained
 from bench.stack import Database, ExchangeBackoffice, LockdeskServer, Settings
 
 BATCH_PATH = "/api/v1/anomalies/batch"

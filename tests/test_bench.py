@@ -3,7 +3,7 @@ starts, and the table it writes (the bench itself is never part of the suite).""
 import time
 
 from bench import table
-from bench.intake import _no_room_for_another, median_run
+from bench.burst import _no_room_for_another, median_run
 
 
 def burst_run(last_frozen_s):
