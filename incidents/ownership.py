@@ -140,6 +140,14 @@ def own_verification(session: Session, *, incident_id: uuid.UUID, actor: str) ->
     return session.scalar(query)
 
 
+def wait_for_verifications(session: Session, *, incident_id: uuid.UUID) -> None:
+    """Lock the incident's verifications (in id order): a verification being passed right now holds its row until
+    its commit, so a decision on who proved the account, taken after this, sees that pass. Take these locks before
+    the incident's row: a pass locks its verification first, then names the incident in its audit row."""
+    session.execute(select(Verification.id).where(Verification.incident_id == incident_id)
+                    .order_by(Verification.id).with_for_update())
+
+
 def proven_by_another(session: Session, *, incident_id: uuid.UUID, actor: str) -> bool:
     """Whether another holder (another link, another browser) passed a verification on the incident: a fresh link
     from a message opens a view of its own that has proven nothing yet."""

@@ -47,9 +47,10 @@ def take_back_report(session, *, incident_id: uuid.UUID, actor: str, report_id: 
     The freeze is not lifted here: whoever took the report back may be the thief with the owner's link,
     so the account is unfrozen only through a verification and a review, as always. Who may take it back is
     decided under the incident's row lock, so a report attached meanwhile is seen (its insert waits for the lock,
-    or the lock for its commit).
+    or the lock for its commit), and after the case's verifications are locked, so a pass committed meanwhile is.
     """
     now = now or utcnow()
+    ownership.wait_for_verifications(session, incident_id=incident_id)
     incident = session.scalar(select(Incident).where(Incident.id == incident_id).with_for_update()
                               .execution_options(populate_existing=True))
     if incident is None:

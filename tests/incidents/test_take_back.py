@@ -7,12 +7,15 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from app.db import utcnow
+from incidents import audit, ownership
 from incidents.access import issue_incident_token, resolve_token
 from incidents.intake import ReportInput, submit_report
 from incidents.models import Incident, Report, UnfreezeRequest
 from incidents.take_back import FALSE_REPORT, OthersOnTheCase, take_back_report
+from verification.models import Verification
 from tests.incidents.review_support import Case, frozen_case, pass_verification, raise_request, sessions_of
 
 
@@ -137,6 +140,32 @@ def test_a_report_attached_while_the_take_back_waits_for_the_lock_is_seen(app, i
         writer.commit()
     taker.join(timeout=10)
     assert len(outcome) == 1 and isinstance(outcome[0], OthersOnTheCase)
+    assert state(app, case)[0] != "closed"
+
+
+def test_a_verification_passed_while_the_take_back_waits_is_seen_without_a_deadlock(app, is_postgresql):
+    if not is_postgresql:
+        pytest.skip("SQLite takes one lock for the whole database: no verification can pass meanwhile")
+    case = frozen_case(app)
+    lone, contact = holder(app, case), registered_contact(app, case)
+    with sessions_of(app)() as session:
+        started = ownership.start_owner_verification(session, incident_id=case.incident_id,
+                                                     actor=contact.case.actor, trust_days=7)
+    outcome: list[BaseException | Incident] = []
+    with sessions_of(app)() as writer:
+        # The registered contact's pass, as the verification's use case writes it: its row locked and moved first,
+        # then its audit row naming the incident (a key-share lock on the incident's row), then the commit.
+        writer.execute(update(Verification).where(Verification.id == started.id)
+                       .values(status="passed", passed_at=utcnow()))
+        taker = threading.Thread(target=lambda: outcome.append(_attempt(app, lone)))
+        taker.start()
+        taker.join(timeout=1)
+        assert taker.is_alive(), "the take-back did not wait for the verification being passed"
+        audit.record(writer, actor=contact.case.actor, action="verification.passed", subject_type="verification",
+                     subject_id=started.id, incident_id=case.incident_id, data={})
+        writer.commit()
+    taker.join(timeout=10)
+    assert len(outcome) == 1 and isinstance(outcome[0], OthersOnTheCase), outcome
     assert state(app, case)[0] != "closed"
 
 
