@@ -14,6 +14,10 @@ from incidents.queue import get_incident
 from incidents.review_execution import cancel_open_requests
 from incidents.states import TERMINAL_STATUSES, transition
 
+# Why ending the case cancelled its unfreeze request, before the staff's own reason (translated by the pages:
+# app/web/words.py CANCEL_REASON).
+ENDED_BY_STAFF = "the case was {status} by staff"
+
 
 def change_status(session: Session, *, incident_id: uuid.UUID, to: str, reason: str | None,
                   actor: str, now: datetime | None = None) -> Incident:
@@ -27,7 +31,7 @@ def change_status(session: Session, *, incident_id: uuid.UUID, to: str, reason: 
     transition(session, incident, machine="status", to=to, actor=actor, reason=reason, now=now)
     if to in TERMINAL_STATUSES:
         cancel_open_requests(session, incident_id=incident.id, actor=actor, now=now,
-                             reason=f"the case was {to} by staff" + (f": {reason}" if reason else ""))
+                             reason=ENDED_BY_STAFF.format(status=to) + (f": {reason}" if reason else ""))
     session.commit()
     return incident
 

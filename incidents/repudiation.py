@@ -32,6 +32,8 @@ from incidents.models import Incident, Repudiation, UnfreezeRequest
 from incidents.review_execution import cancel_open_requests
 
 PURPOSE = b"lockdesk-repudiation:"
+# Why an unfreeze underway was cancelled (the pages translate it: app/web/words.py CANCEL_REASON).
+DISOWNED = "the owner disowned a notice through its one-time link"
 
 
 class LinkUsed(DomainError):
@@ -159,4 +161,4 @@ def _cancel_unfreeze(session: Session, account_id: str, actor: str, now: datetim
     if incident is None:
         return []
     return cancel_open_requests(session, incident_id=incident.id, actor=actor,
-                                reason="the owner disowned a notice through its one-time link", now=now)
+                                reason=DISOWNED, now=now)

@@ -18,6 +18,8 @@ from incidents.review_execution import cancel_open_requests
 from incidents.states import transition
 
 FALSE_REPORT = "false_report"
+# Why the case's open unfreeze request was cancelled (the pages translate it: app/web/words.py CANCEL_REASON).
+TAKEN_BACK = "the owner took the report back"
 
 
 class OthersOnTheCase(Conflict):
@@ -60,7 +62,7 @@ def take_back_report(session, *, incident_id: uuid.UUID, actor: str, report_id: 
     if not may_take_back(session, incident_id=incident.id, actor=actor, report_id=report_id):
         raise OthersOnTheCase("others are on this case; prove the account is yours (the verification on the case "
                               "page) to take the report back")
-    cancel_open_requests(session, incident_id=incident.id, actor=actor, reason="the owner took the report back",
+    cancel_open_requests(session, incident_id=incident.id, actor=actor, reason=TAKEN_BACK,
                          now=now)
     audit.record(session, actor=actor, action="report.taken_back", subject_type="incident", subject_id=incident.id,
                  incident_id=incident.id, data={"containment": incident.containment}, now=now)

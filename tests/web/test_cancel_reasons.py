@@ -1,0 +1,51 @@
+"""A cancelled unfreeze request tells why on the console in the page's language: the system's words translated,
+a staff member's own reason after them as written."""
+from __future__ import annotations
+
+import pytest
+
+from incidents.casework import change_status
+from incidents.take_back import take_back_report
+from tests.incidents.review_support import frozen_case, pass_verification, raise_request, sessions_of
+from tests.web.test_console_pages import sign_in
+
+SAID = {
+    "en": {"taken_back": "Cancelled: the owner took the report back. The account stays frozen.",
+           "closed": "Cancelled: the case was closed by staff: duplicate of case 7. The account stays frozen."},
+    "zh-CN": {"taken_back": "已取消：账户所有人撤回了报告。账户保持冻结。",
+              "closed": "已取消：工作人员已关闭工单：duplicate of case 7。账户保持冻结。"},
+}
+
+
+def cancelled_notice(client, incident_id, language: str) -> str:
+    """The console case page's notice of the cancelled request."""
+    page = client.get(f"/console/incidents/{incident_id}", headers={"Accept-Language": language}).text
+    start = page.index('data-testid="request-cancelled">') + len('data-testid="request-cancelled">')
+    return page[start:page.index("</p>", start)]
+
+
+@pytest.fixture
+def requested(app):
+    """A frozen case whose verified owner asked for the unfreeze."""
+    case = frozen_case(app)
+    pass_verification(app, case)
+    raise_request(app, case)
+    return case
+
+
+@pytest.mark.parametrize("language", list(SAID))
+def test_a_take_back_cancellation_is_told_in_the_pages_language(app, client, agent, clock, requested, language):
+    with sessions_of(app)() as session:
+        take_back_report(session, incident_id=requested.incident_id, actor=requested.actor, report_id=None)
+    sign_in(client, agent, clock)
+    assert cancelled_notice(client, requested.incident_id, language) == SAID[language]["taken_back"]
+
+
+@pytest.mark.parametrize("language", list(SAID))
+def test_a_staff_closing_is_translated_and_the_staff_reason_kept_as_written(app, client, agent, clock, requested,
+                                                                           language):
+    with sessions_of(app)() as session:
+        change_status(session, incident_id=requested.incident_id, to="closed", reason="duplicate of case 7",
+                      actor=f"staff:{agent.id}")
+    sign_in(client, agent, clock)
+    assert cancelled_notice(client, requested.incident_id, language) == SAID[language]["closed"]
