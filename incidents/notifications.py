@@ -24,12 +24,20 @@ from incidents import audit
 from incidents.access import incident_token, write_incident_tokens
 from incidents.containment import latest_account_snapshots
 from incidents.conversation.notices import add_conversation_texts, render_owner_replied
+from incidents.conversation.reporter_notices import (
+    AUDIENCE as REPORTER,
+    REPORTER_NOTICES,
+    recipient,
+    render_for_reporter,
+    report_of,
+    reporter_columns,
+)
 from incidents.exchange.wire import parse_time
 from incidents.exchange.models import AccountSnapshotRecord
 from incidents.intake import OwnerReports, owner_reports
 from kernel.errors import DeliveryFailed
 from incidents.mail import EmailMessage, Mailer
-from incidents.models import AuditEvent, Incident, Notification
+from incidents.models import AuditEvent, Incident, Notification, Report
 from incidents.notice_words import (  # noqa: F401 - the renderers are part of this module's interface
     CATALOGUE,
     SMS_SUMMARY,
@@ -83,7 +91,12 @@ def enqueue_for_events(session: Session, events: Sequence[AuditEvent], *, policy
     messages: list[dict[str, Any]] = []
     for event in events:
         owner_notice = OWNER_NOTICES.get(event.action)
-        if owner_notice and event.incident_id is not None:
+        # A question (or its reminder) in a reporter's thread is for that reporter, not the registered contact.
+        thread = (event.data or {}).get("report_id") if owner_notice in REPORTER_NOTICES else None
+        if thread and event.incident_id is not None:
+            messages += [_message(event, **columns)
+                         for columns in reporter_columns(owner_notice, report_id=thread, event=event.action)]
+        elif owner_notice and event.incident_id is not None:
             link = repudiation_row(incident_id=event.incident_id, notice=owner_notice, now=event.occurred_at,
                                    ttl=policy.repudiation_ttl)
             repudiations.append(link)
@@ -147,7 +160,8 @@ def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, cloc
     with sessions() as session:
         now = clock()
         rows = claim_due_rows(session, Notification, now=now, limit=limit)
-        facts = CaseFacts.load(session, {row.incident_id for row in rows if row.incident_id is not None})
+        facts = CaseFacts.load(session, {row.incident_id for row in rows if row.incident_id is not None},
+                               report_ids={report_of(row) for row in rows if row.audience == REPORTER})
         prepared = []
         for row in rows:
             message = _prepare(row, facts, ports, now)
@@ -163,8 +177,9 @@ def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, cloc
 
 
 def tell_staff_of_failure(session: Session, row: Notification) -> None:
-    """A message to the owner failed for good: say so on the case's timeline, in the same transaction."""
-    if row.audience != "owner" or row.incident_id is None:
+    """A message to the owner (or a reporter) failed for good: say so on the case's timeline, in the same
+    transaction."""
+    if row.audience not in ("owner", REPORTER) or row.incident_id is None:
         return
     audit.record(session, actor="system", action=NOTIFICATION_FAILED, subject_type="notification",
                  subject_id=row.id, incident_id=row.incident_id,
@@ -180,16 +195,20 @@ class CaseFacts:
     incidents: dict[uuid.UUID, Incident]
     snapshots: dict[uuid.UUID, AccountSnapshotRecord]
     reports: dict[uuid.UUID, OwnerReports]
+    reporters: dict[uuid.UUID, Report] = field(default_factory=dict)
     tokens: list[dict] = field(default_factory=list)
 
     @classmethod
-    def load(cls, session: Session, incident_ids: set[uuid.UUID]) -> CaseFacts:
-        """The incidents, their newest account snapshots and their owners' languages."""
+    def load(cls, session: Session, incident_ids: set[uuid.UUID], *, report_ids: set[uuid.UUID]) -> CaseFacts:
+        """The incidents, their newest account snapshots, their owners' languages, and the reports that messages
+        to reporters are about."""
         if not incident_ids:
             return cls({}, {}, {})
         incidents = {row.id: row for row in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))}
+        reporters = ({row.id: row for row in session.scalars(select(Report).where(Report.id.in_(report_ids)))}
+                     if report_ids else {})
         return cls(incidents, latest_account_snapshots(session, incident_ids=incident_ids),
-                   owner_reports(session, incident_ids=incident_ids))
+                   owner_reports(session, incident_ids=incident_ids), reporters)
 
     def language(self, incident_id: uuid.UUID) -> str:
         """The language of the owner's latest report (English for an incident without one)."""
@@ -210,6 +229,8 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
         rendered = render_risk_queue_email(reference=incident.reference, account_id=incident.account_id,
                                            due=str(row.data.get("sla_due_at", incident.sla_due_at.isoformat())))
         return PreparedMessage(id=row.id, token=row.claim_token, channel="email", to=row.recipient, rendered=rendered)
+    if row.audience == REPORTER:
+        return _prepare_for_reporter(row, incident, facts, ports, now)
     snapshot = facts.snapshots.get(incident.id)
     if snapshot is None:
         postpone_row(row, reason="waiting for the exchange's account details", now=now,
@@ -224,6 +245,22 @@ def _prepare(row: Notification, facts: CaseFacts, ports: Ports, now: datetime) -
                       reference=incident.reference, anti_phishing_code=snapshot.anti_phishing_code,
                       link=ports.link_for(row.repudiation_id), case_link=_case_link(incident, facts, ports, now),
                       when=_when(row.data.get("executes_at"), not_before=row.created_at))
+    return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
+
+
+def _prepare_for_reporter(row: Notification, incident: Incident, facts: CaseFacts, ports: Ports,
+                          now: datetime) -> PreparedMessage | None:
+    """A reporter's message, to the contact its report gave, with a fresh link bound to that report."""
+    report = facts.reporters.get(report_of(row))
+    to = recipient(report.contact if report else None, row.channel)
+    if not to:
+        skip_row(row, reason=f"the report gave no {row.channel}")
+        return None
+    token, token_row = incident_token(incident_id=incident.id, report_id=report.id, now=now)
+    facts.tokens.append(token_row)
+    link = ports.case_link_for(incident.id, token) if ports.case_link_for else ""
+    rendered = render_for_reporter(channel=row.channel, notice=row.notice, language=report.language,
+                                   reference=incident.reference, link=link)
     return PreparedMessage(id=row.id, token=row.claim_token, channel=row.channel, to=to, rendered=rendered)
 
 

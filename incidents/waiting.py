@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from incidents import audit
+from incidents.conversation.models import Message
 from incidents.models import Incident
 
 WAITING = "awaiting_user"
@@ -26,6 +27,15 @@ def waiting_changes(incident: Incident, current: str, to: str, now: datetime) ->
             changes["sla_due_at"] = incident.sla_due_at + (now - incident.awaiting_since)
         return changes
     return {}
+
+
+def _waiting_thread(session: Session, incident_id: uuid.UUID) -> str | None:
+    """The report whose thread holds the newest question waiting for an answer (None: the registered contact's
+    thread), so that the reminder goes where the question can be read."""
+    report_id = session.scalar(select(Message.report_id).where(
+        Message.incident_id == incident_id, Message.author == "staff", Message.awaiting_reply.is_(True),
+        Message.visibility == "public").order_by(Message.created_at.desc()).limit(1))
+    return str(report_id) if report_id else None
 
 
 REMINDER_AFTER = (timedelta(hours=24), timedelta(hours=72))
@@ -60,7 +70,8 @@ def sweep_waiting(session: Session, *, close_after: timedelta, now: datetime | N
             incident.reminders_sent += 1
             audit.record(session, actor="waiting-clock", action="incident.owner_reminded", subject_type="incident",
                          subject_id=incident.id, incident_id=incident.id, now=now,
-                         data={"reminder": incident.reminders_sent, "awaiting_since": incident.awaiting_since.isoformat()})
+                         data={"reminder": incident.reminders_sent, "awaiting_since": incident.awaiting_since.isoformat(),
+                               "report_id": _waiting_thread(session, incident.id)})
             sweep.reminded.append(incident.id)
     session.commit()
     return sweep

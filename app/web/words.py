@@ -285,3 +285,15 @@ def cancel_reason(reason: str) -> str:
     if not colon:
         return str(CANCEL_REASON[said])
     return str(_l("%(said)s: %(reason)s", said=CANCEL_REASON[said], reason=staff_reason))
+
+REPORTER_REACH = {
+    (True, True): _l("told by email and text message"),
+    (True, False): _l("told by email"),
+    (False, True): _l("told by text message"),
+    (False, False): _l("not told: the report gave no contact"),
+}
+
+
+def reporter_reach(contact: dict | None) -> str:
+    """How a question in a reporter's thread reaches the reporter: on the contact the report gave, if any."""
+    return str(REPORTER_REACH[bool((contact or {}).get("email")), bool((contact or {}).get("phone"))])

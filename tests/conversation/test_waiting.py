@@ -13,9 +13,11 @@ from incidents.models import Incident, Notification
 from tests.conversation.conftest import move_back, post
 from tests.factories import bearer, make_staff
 from tests.incidents.review_support import ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, frozen_case
-from tests.incidents.test_notifications import deliver, inbox, sms_lines  # noqa: F401 (the SMTP fixture)
+from tests.incidents.test_notifications import CASE_LINK, deliver, inbox, sms_lines  # noqa: F401 (the SMTP fixture)
 
 QUEUE = "risk-queue@lockdesk.test"
+# The contact the case's report gave (tests.incidents.review_support.frozen_case).
+REPORTER_EMAIL, REPORTER_PHONE = "attacker-typed@example.net", "+15550009999"
 
 
 @pytest.fixture
@@ -46,12 +48,35 @@ def status_of(app, incident_id: str) -> str:
         return session.scalar(select(Incident.status).where(Incident.id == __import__("uuid").UUID(incident_id)))
 
 
-def test_a_question_tells_the_owner_in_their_language_with_the_code_but_never_the_question(app, client, inbox,
-                                                                                          case):
+def test_a_question_in_the_reporters_thread_tells_that_reporter_at_the_contact_it_gave_never_the_account(
+        app, client, inbox, case):
     handler, _port = inbox
     incident_id, _owner, agent = case
     handler.messages.clear()
     post(client, incident_id, agent, body="Send the photo of passport number E1234567", awaiting_reply=True)
+    deliver(app)
+    [mail] = handler.messages  # the registered contact's thread holds no question: nothing goes there
+    body = mail.get_content()
+    assert mail["To"] == REPORTER_EMAIL and "关于您提交的报告" in mail["Subject"] and "报告页面" in body
+    # whoever typed the contact may be the thief: nothing of the account, never the question
+    assert ANTI_PHISHING not in body and "E1234567" not in body and "passport" not in body
+    url = CASE_LINK.search(body).group(0)
+    token = url.split("?t=")[1]
+    assert url.split("/i/")[1].split("?")[0] == incident_id
+    seen = client.get(f"/api/v1/incidents/{incident_id}/messages", headers=bearer(token)).json["items"]
+    assert [message["body"] for message in seen] == ["Send the photo of passport number E1234567"]
+    texts = [line for line in sms_lines(app) if "问题" in line["body"]]
+    assert [line["to"] for line in texts] == [REPORTER_PHONE] and "E1234567" not in texts[0]["body"]
+    assert ANTI_PHISHING not in texts[0]["body"] and token not in texts[0]["body"]  # a link of its own
+
+
+def test_a_question_in_the_registered_contacts_thread_tells_the_registered_contact_with_the_code(app, client,
+                                                                                                inbox, case):
+    handler, _port = inbox
+    incident_id, _owner, agent = case
+    handler.messages.clear()
+    post(client, incident_id, agent, body="Send the photo of passport number E1234567", awaiting_reply=True,
+         to="registered-contact")
     deliver(app)
     [mail] = [m for m in handler.messages if "问题" in m["Subject"]]
     body = mail.get_content()
@@ -59,6 +84,20 @@ def test_a_question_tells_the_owner_in_their_language_with_the_code_but_never_th
     assert "E1234567" not in body and "passport" not in body
     texts = [line for line in sms_lines(app) if "问题" in line["body"]]
     assert texts and texts[-1]["to"] == REGISTERED_PHONE and "E1234567" not in texts[-1]["body"]
+
+
+def test_a_reporter_who_gave_no_contact_is_told_nothing_and_the_timeline_says_nothing_failed(app, client, inbox):
+    handler, _port = inbox
+    found = frozen_case(app, language="en", contact={})
+    deliver(app)
+    handler.messages.clear()
+    post(client, str(found.incident_id), make_staff(app, "agent").headers, body="question")
+    deliver(app)
+    assert handler.messages == []
+    with app.extensions["lockdesk"].sessions() as session:
+        rows = session.execute(select(Notification.notice, Notification.status)
+                               .where(Notification.notice == "reporter_question")).all()
+    assert sorted(rows) == [("reporter_question", "skipped")] * 2
 
 
 def test_a_reply_without_awaiting_and_an_internal_note_tell_the_owner_nothing(app, client, case):
@@ -90,7 +129,17 @@ def test_the_owner_is_reminded_after_24_and_72_hours_once_each(app, client, case
     move_back(app, "awaiting_since", timedelta(hours=48), account_id="R1001")
     assert jobs.sweep_waiting() == 1 and jobs.sweep_waiting() == 0
     deliver(app)
-    assert notices(app).count("reminder") == 4  # two reminders, each by email and SMS
+    # two reminders, each by email and SMS, to the reporter whose thread holds the question
+    assert notices(app).count("reporter_reminder") == 4 and notices(app).count("reminder") == 0
+
+
+def test_a_question_to_the_registered_contact_is_reminded_there(app, client, case):
+    incident_id, _owner, agent = case
+    post(client, incident_id, agent, body="question", to="registered-contact")
+    move_back(app, "awaiting_since", timedelta(hours=25), account_id="R1001")
+    assert app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting() == 1
+    deliver(app)
+    assert notices(app).count("reminder") == 2 and notices(app).count("reporter_reminder") == 0
 
 
 def test_a_frozen_account_never_closes_by_itself(app, client, case):

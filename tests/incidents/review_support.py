@@ -44,12 +44,13 @@ def open_account(app, account_id: str, *, totp_bound_days_ago: int = 60) -> None
 
 
 def frozen_case(app, account_id: str = "R1001", *, loss: str | None = None, language: str = "zh-CN",
-                transactions: list | None = None, open_it: bool = True) -> Case:
+                transactions: list | None = None, open_it: bool = True, contact: dict | None = None) -> Case:
     """Report a stolen account and let the outbox freeze it (with its follow-ups)."""
     if open_it:
         open_account(app, account_id)
     report = ReportInput(account_id=account_id, kind="stolen_account", description="not me",
-                         contact={"email": "attacker-typed@example.net", "phone": "+15550009999"},
+                         contact={"email": "attacker-typed@example.net", "phone": "+15550009999"}
+                         if contact is None else contact,
                          transactions=transactions or [], language=language, reported_loss=loss)
     with sessions_of(app)() as session:
         result = submit_report(session, report=report)

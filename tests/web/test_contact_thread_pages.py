@@ -13,6 +13,7 @@ from tests.factories import exchange_account, seal_audit_events
 from tests.web.conftest import run_follow_ups
 from tests.web.test_console_pages import sign_in
 from tests.web.test_conversation_pages import owner_case, owner_writes, staff_writes
+from tests.web.test_owner_pages import report
 
 WORDS = {
     "en": {"label": "thread of the account's registered contact", "option": "the account's registered contact",
@@ -81,3 +82,19 @@ def test_a_damaged_thread_choice_is_refused_and_nothing_is_written(app, agent, c
     sign_in(staff, agent, clock)
     console = staff_writes(staff, incident_id, "to nobody", to="someone-else")
     assert "Choose whose thread you answer." in console and "to nobody" not in console
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_the_console_says_how_each_reporter_is_told_of_a_question(app, agent, clock, language):
+    reach = {"en": ("told by email and text message", "not told: the report gave no contact"),
+             "zh-CN": ("通过邮件和短信通知", "不会通知：报告未填写联系方式")}[language]
+    _first, incident_id = owner_case(app)
+    second = app.test_client()
+    report(second, email="", phone="")  # the same account again, with no contact: attached to the case
+    staff = app.test_client()
+    if language == "zh-CN":
+        staff.get("/language?to=zh_CN&next=/console/")
+    sign_in(staff, agent, clock)
+    options = re.findall(r"<option value=\"[0-9a-f-]{36}\"[^>]*>([^<]*)</option>",
+                         staff.get(f"/console/incidents/{incident_id}").text)
+    assert len(options) == 2 and options[0].endswith(reach[0]) and options[1].endswith(reach[1])
