@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from incidents.exchange.breaker import CircuitBreaker
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from incidents.outbox.dispatcher import Dispatcher
 from incidents.outbox.lease import DispatchPolicy
@@ -112,7 +113,10 @@ def test_a_worker_killed_holding_a_claimed_batch_loses_nothing_and_freezes_nothi
 
 
 def test_an_exchange_down_during_a_batch_is_retried_later_with_the_same_keys(app, session, exchange_server, wave):
-    sender = dispatcher(app, exchange_server, attempts=1)
+    # The adapter's circuit breaker opens once enough calls (the batch, an item, the follow-ups sent beside the
+    # freezes) have failed; "later" is past its cool-down too, on a clock the test moves.
+    seconds = [0.0]
+    sender = dispatcher(app, exchange_server, attempts=1, breaker=CircuitBreaker(clock=lambda: seconds[0]))
     try:
         exchange_server.faults.configure(fail_next=1000, fail_status=503)
         sender.dispatch_due()
@@ -120,6 +124,7 @@ def test_an_exchange_down_during_a_batch_is_retried_later_with_the_same_keys(app
         assert exchange_server.calls.keys_for("/freeze-batch") == [None]
         assert len(exchange_server.calls.keys_for("/freeze")) == 1  # one item alone found it down: the rest wait
         exchange_server.faults.configure(fail_next=0)
+        seconds[0] += LATER.total_seconds()
         sender.drain(now=utcnow() + LATER)
     finally:
         sender.shutdown()

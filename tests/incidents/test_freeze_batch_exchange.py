@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from app.db import utcnow
+from incidents.exchange.breaker import CircuitBreaker
 from incidents.exchange.http import HttpExchange, HttpSettings
 from incidents.outbox.calls import Claim
 from incidents.outbox.freeze_batch import freeze_claims
@@ -25,10 +26,11 @@ def item(account_id: str, key: str, scope: str = "full") -> FreezeItem:
                       idempotency_key=key)
 
 
-def http_client(server, *, attempts: int = 3, read_timeout: float = 5.0) -> HttpExchange:
+def http_client(server, *, attempts: int = 3, read_timeout: float = 5.0,
+                breaker: CircuitBreaker | None = None) -> HttpExchange:
     settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=API_SECRET, max_attempts=attempts,
                             read_timeout=read_timeout)
-    return HttpExchange(settings, sleep=lambda _s: None)
+    return HttpExchange(settings, breaker=breaker, sleep=lambda _s: None)
 
 
 @pytest.fixture
