@@ -13,10 +13,7 @@ from incidents.models import ExchangeCommand, Incident
 from incidents.queue import get_incident
 from incidents.review_execution import cancel_open_requests
 from incidents.states import TERMINAL_STATUSES, transition
-
-# Why ending the case cancelled its unfreeze request, before the staff's own reason (translated by the pages:
-# app/web/words.py CANCEL_REASON).
-ENDED_BY_STAFF = "the case was {status} by staff"
+from incidents.reasons import ENDED_BY_STAFF, with_own_words
 
 
 def change_status(session: Session, *, incident_id: uuid.UUID, to: str, reason: str | None,
@@ -31,7 +28,7 @@ def change_status(session: Session, *, incident_id: uuid.UUID, to: str, reason: 
     transition(session, incident, machine="status", to=to, actor=actor, reason=reason, now=now)
     if to in TERMINAL_STATUSES:
         cancel_open_requests(session, incident_id=incident.id, actor=actor, now=now,
-                             reason=ENDED_BY_STAFF.format(status=to) + (f": {reason}" if reason else ""))
+                             reason=with_own_words(ENDED_BY_STAFF.format(status=to), reason))
     session.commit()
     return incident
 

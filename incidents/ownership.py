@@ -19,6 +19,7 @@ from incidents.suspicion import earliest_suspicious_activity
 from verification import service as verification
 from verification.models import Verification
 from verification.sms import SmsGateway
+from incidents import reasons
 
 # How long a reporter is asked to wait when the exchange has not yet described the account.
 SNAPSHOT_RETRY_SECONDS = 30
@@ -46,7 +47,7 @@ def start_owner_verification(session: Session, *, incident_id: uuid.UUID, actor:
     if snapshot is None:
         raise AccountDetailsPending("the exchange has not sent the account's details yet; try again shortly",
                                     retry_after=SNAPSHOT_RETRY_SECONDS)
-    mark_in_progress(session, incident, actor=actor, reason="the owner started a verification", now=now)
+    mark_in_progress(session, incident, actor=actor, reason=reasons.OWNER_STARTED_VERIFICATION, now=now)
     return verification.start_verification(
         session, incident_id=incident.id, account_id=incident.account_id, totp_secret=snapshot.totp_secret,
         phone=snapshot.phone, factor_bound_at={"totp": snapshot.totp_bound_at, "sms": snapshot.sms_bound_at},

@@ -22,6 +22,7 @@ from incidents.conversation.messages import other_open_case
 from incidents.models import AuditEvent, ExchangeCommand, Incident
 from incidents.queue import get_incident
 from incidents.states import reopen_statement
+from incidents.reasons import REOPENED_BY_STAFF, with_own_words
 
 REOPENED = "incident.reopened"
 REOPENED_STATUS = "in_progress"
@@ -82,7 +83,7 @@ def reopen_case(session: Session, *, incident_id: uuid.UUID, reason: str, actor:
     freeze = None
     if incident.frozen_at is None:
         freeze = request_freeze(session, incident, scope="full", actor=actor, now=now,
-                                reason=f"the case was reopened by staff: {reason}")
+                                reason=with_own_words(REOPENED_BY_STAFF, reason))
     audit.record(session, actor=actor, action=REOPENED, subject_type="incident", subject_id=incident.id,
                  incident_id=incident.id, now=now,
                  data={"from": "closed", "to": REOPENED_STATUS, "reason": reason, "outcome_before": outcome_before,

@@ -30,10 +30,9 @@ from incidents.intake import (
 )
 from incidents.models import Incident, Repudiation, UnfreezeRequest
 from incidents.review_execution import cancel_open_requests
+from incidents.reasons import DISOWNED
 
 PURPOSE = b"lockdesk-repudiation:"
-# Why an unfreeze underway was cancelled (the pages translate it: app/web/words.py CANCEL_REASON).
-DISOWNED = "the owner disowned a notice through its one-time link"
 
 
 class LinkUsed(DomainError):

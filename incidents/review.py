@@ -43,6 +43,7 @@ from incidents.states import mark_in_progress
 from incidents.unfreeze_states import ITEM_INITIAL, REQUEST_INITIAL
 from kernel.errors import Conflict, InvalidInput, NotFound
 from verification import service as verification_service
+from incidents import reasons
 
 
 def raise_unfreeze_request(session: Session, *, incident_id: uuid.UUID, actor: str, policy: ReviewPolicy,
@@ -69,7 +70,7 @@ def raise_unfreeze_request(session: Session, *, incident_id: uuid.UUID, actor: s
     session.add(request)
     states = refresh(session, request, incident, policy, now)
     flush_or_conflict(session, "an unfreeze request is already open for this incident")
-    mark_in_progress(session, incident, actor=actor, reason="the owner asked for the unfreeze", now=now)
+    mark_in_progress(session, incident, actor=actor, reason=reasons.OWNER_ASKED_UNFREEZE, now=now)
     audit.record(session, actor=actor, action="unfreeze.requested", subject_type="unfreeze_request",
                  subject_id=request.id, incident_id=incident.id, now=now,
                  data={"approvals_required": request.approvals_required,
@@ -142,7 +143,7 @@ def attest_checklist_item(session: Session, *, request_id: uuid.UUID, item: str,
                  subject_id=request.id, incident_id=request.incident_id, now=now,
                  data={"item": item, "status": status, "note": note})
     incident = lock_incident(session, request.incident_id)
-    mark_in_progress(session, incident, actor=actor, reason="staff worked the unfreeze checklist", now=now)
+    mark_in_progress(session, incident, actor=actor, reason=reasons.CHECKLIST_WORKED, now=now)
     refresh(session, request, incident, policy, now)
     execute_if_due(session, request, incident, policy, now)
     session.commit()
@@ -174,7 +175,7 @@ def decide_unfreeze_request(session: Session, *, request_id: uuid.UUID, officer_
     if decision == "approve" and missing(states):
         raise Conflict("the checklist is not complete", missing=missing(states))
     record_decision(session, request, officer, decision, reason, now)
-    mark_in_progress(session, incident, actor=f"staff:{officer.id}", reason="a risk officer decided the unfreeze",
+    mark_in_progress(session, incident, actor=f"staff:{officer.id}", reason=reasons.OFFICER_DECIDED,
                      now=now)
     execute_if_due(session, request, incident, policy, now)
     flush_or_conflict(session, "you have already decided this request")

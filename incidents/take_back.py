@@ -16,10 +16,9 @@ from incidents import audit, ownership
 from incidents.models import Incident, Report
 from incidents.review_execution import cancel_open_requests
 from incidents.states import transition
+from incidents.reasons import TAKEN_BACK
 
 FALSE_REPORT = "false_report"
-# Why the case's open unfreeze request was cancelled (the pages translate it: app/web/words.py CANCEL_REASON).
-TAKEN_BACK = "the owner took the report back"
 
 
 class OthersOnTheCase(Conflict):

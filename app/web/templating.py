@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.extensions import get_session
-from app.web import LOCALES, now, page_locale, words
+from app.web import LOCALES, now, page_locale, reasons, words
 from app.web.chain_words import chain_name
 from incidents.exchange.wire import parse_time
 from incidents.models import Staff
@@ -135,6 +135,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(inline_svg)
     app.add_template_global(words.word)
     app.add_template_global(words, "words")
+    app.add_template_global(reasons.reason, "said_reason")
 
     @app.context_processor
     def _review_settings():

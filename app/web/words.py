@@ -3,10 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from incidents.casework import ENDED_BY_STAFF
 from incidents.checklist import EVIDENCE_NOTE_REQUIRED
-from incidents.repudiation import DISOWNED
-from incidents.take_back import TAKEN_BACK
 
 # The owner's words for the ticket, from the exchange-support articles (DESIGN §1).
 TICKET_STATUS = {
@@ -267,24 +264,6 @@ PEER_STATUS = {
     "holding": _l("Holding"),
 }
 
-# Why an unfreeze request was cancelled, when the system says it; a staff member's reason follows after ": ".
-CANCEL_REASON = {
-    TAKEN_BACK: _l("the owner took the report back"),
-    DISOWNED: _l("the owner disowned a notice through its one-time link"),
-    ENDED_BY_STAFF.format(status="resolved"): _l("the case was resolved by staff"),
-    ENDED_BY_STAFF.format(status="closed"): _l("the case was closed by staff"),
-}
-
-
-def cancel_reason(reason: str) -> str:
-    """A cancelled request's reason in the page's language: the system's words translated, a staff member's own
-    reason after them as written."""
-    said, colon, staff_reason = reason.partition(": ")
-    if said not in CANCEL_REASON:
-        return reason
-    if not colon:
-        return str(CANCEL_REASON[said])
-    return str(_l("%(said)s: %(reason)s", said=CANCEL_REASON[said], reason=staff_reason))
 
 REPORTER_REACH = {
     (True, True): _l("told by email and text message"),

@@ -24,6 +24,7 @@ from incidents.conversation.models import Message
 from incidents.models import OPEN_STATUSES, Incident
 from incidents.queue import Page, get_incident
 from incidents.states import IllegalTransition, transition
+from incidents import reasons
 
 MAX_BODY = 4000
 # An owner's reply this soon after the case was resolved reopens it.
@@ -118,12 +119,12 @@ def _move_status(session: Session, incident: Incident, message: Message, now: da
     the work (处理中)."""
     if message.author == "staff" and message.awaiting_reply and incident.status in ("open", "in_progress"):
         transition(session, incident, machine="status", to="awaiting_user", actor=message.actor,
-                   reason="a question to the owner", now=now)
+                   reason=reasons.QUESTION_ASKED, now=now)
     elif message.author == "owner" and incident.status in ("awaiting_user", "resolved"):
         if incident.status == "resolved":
             _refuse_a_second_open_case(session, incident)
         transition(session, incident, machine="status", to="in_progress", actor=message.actor,
-                   reason="the owner replied", now=now)
+                   reason=reasons.OWNER_REPLIED, now=now)
 
 
 def other_open_case(session: Session, *, account_id: str, excluding: uuid.UUID | None = None) -> uuid.UUID | None:

@@ -16,6 +16,7 @@ from incidents.handoff.states import transition_hold, transition_received
 from incidents.models import ExchangeCommand, Incident
 from incidents.states import transition
 from incidents.outbox.commands import queue_command
+from incidents.reasons import PEER_HOLD_RELEASED, with_own_words
 
 
 def report_holds(session: Session, *, now: datetime | None = None) -> int:
@@ -64,10 +65,10 @@ def release_hold(session: Session, *, incident_id: uuid.UUID, reason: str, actor
         raise Conflict(f"the hold is {hold.status} and the account {incident.containment}",
                        containment=incident.containment)
     command = queue_command(session, incident, "unfreeze", {
-        "reason": f"peer hold released: {reason}", "reference": incident.reference,
+        "reason": with_own_words(PEER_HOLD_RELEASED, reason), "reference": incident.reference,
         "withdrawal_cooldown_hours": 0}, now=now)
     transition(session, incident, machine="containment", to="unfreeze_pending", actor=actor,
-               reason=f"peer hold released: {reason}", now=now)
+               reason=with_own_words(PEER_HOLD_RELEASED, reason), now=now)
     transition_hold(hold, "released", released_at=now, released_by=actor, release_reason=reason)
     if received.status != "released":  # another of its holds was released first: the peer is told again
         transition_received(received, "released")

@@ -73,3 +73,46 @@ def test_staff_pick_the_registered_contact_and_the_owner_reads_the_answer(demo, 
     assert [message["body"] for message in seen] == ["FIRST-REPORTER words"]
     desk.context.close()
     owner.context.close()
+
+
+REPORTER_WORDS = {"en": {"subject": "A question about your report", "reach": "told by email"},
+                  "zh-CN": {"subject": "关于您提交的报告，我们有一个问题", "reach": "通过邮件通知"}}
+
+
+@pytest.mark.parametrize("language", list(REPORTER_WORDS))
+def test_a_question_in_the_reporters_thread_reaches_the_reporter_who_answers_it(demo, chromium, language):  # noqa: F811
+    words, tag = {**WORDS[language], **REPORTER_WORDS[language]}, "reporter-question-" + language.lower()
+    exchange_account(demo.app, "U1001")
+    agent = make_staff(demo.app, "agent", "agent-1")
+    incident_id, _first = api_report(demo, contact={"email": "reporter@example.net"}, language=language)
+    run_jobs(demo)
+    mail_log = demo.instance / "mail.jsonl"
+    before = len(mail_log.read_text().splitlines()) if mail_log.exists() else 0
+
+    desk = chromium.new_context(viewport=DESKTOP, locale=language).new_page()
+    staff_sign_in(desk, demo, agent)
+    desk.goto(f"{demo.url}/console/incidents/{incident_id}")
+    assert words["reach"] in desk.locator("#message-to option").nth(0).inner_text()
+    desk.fill("#message-body", "Which wallet received the withdrawal at 03:12?")
+    submit(desk, "form[action$='/messages'] button[type=submit]")  # the one reporter's thread, as the select has it
+    shot(desk, f"{tag}-01-staff-asked")
+
+    run_jobs(demo)
+    mail = [json.loads(line) for line in mail_log.read_text().splitlines()][before:]
+    assert [(m["to"], words["subject"] in m["subject"]) for m in mail] == [("reporter@example.net", True)]
+    assert "03:12" not in mail[0]["text"] and "BLUE-HERON" not in mail[0]["text"]  # never the question, nor the code
+    link = demo.url + re.findall(rf"/i/{incident_id}\?t=ldi_[\w-]+", mail[0]["text"])[-1]
+
+    reporter = owner_page(chromium, language)  # the reporter opens the mail on another device
+    reporter.goto(link)
+    assert "Which wallet received the withdrawal" in text(reporter, "[data-testid=thread]")
+    assert words["waiting"] in text(reporter, "[data-testid=awaiting-reply]")
+    reporter.fill("#message-body", "My own wallet ends in 9f3a; the other one is not mine.")
+    submit(reporter, "form[action$='/messages'] button[type=submit]")
+    assert "ends in 9f3a" in text(reporter, "[data-testid=thread]")
+    shot(reporter, f"{tag}-02-reporter-answered")
+
+    desk.reload()
+    assert "ends in 9f3a" in text(desk, "[data-testid=thread]")
+    desk.context.close()
+    reporter.context.close()
