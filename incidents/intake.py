@@ -119,29 +119,6 @@ def _store_report(session: Session, incident: Incident, report: ReportInput, now
 _INSERT_REPORT = insert(Report.__table__)
 
 
-def owner_language(session: Session, *, incident_id) -> str:
-    """The language of the owner's latest report on the incident (English for risk-engine incidents)."""
-    language = session.scalar(select(Report.language).where(Report.incident_id == incident_id)
-                              .order_by(Report.created_at.desc()).limit(1))
-    return language or "en"
-
-
-@dataclass(frozen=True)
-class OwnerReports:
-    """What a message to the owner needs of an incident's reports: the language of the latest. (Its case link
-    names no report: whoever filed one, even the first, may be the thief.)"""
-
-    language: str
-
-
-def owner_reports(session: Session, *, incident_ids: set[uuid.UUID]) -> dict[uuid.UUID, OwnerReports]:
-    """The owner's latest language of several incidents, in one query (incidents without a report are left out)."""
-    query = (select(Report.incident_id, Report.language).where(Report.incident_id.in_(incident_ids))
-             .order_by(Report.created_at))
-    latest = {incident_id: language or "en" for incident_id, language in session.execute(query)}
-    return {incident_id: OwnerReports(language) for incident_id, language in latest.items()}
-
-
 def note_suspicion(incident: Incident, at: datetime) -> None:
     """Keep the earliest suspicious time (a claim clamped by `clamp_claim`): factors bound after it are not trusted."""
     if incident.first_suspicious_at is None or at < incident.first_suspicious_at:

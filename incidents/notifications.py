@@ -34,7 +34,7 @@ from incidents.conversation.reporter_notices import (
 )
 from incidents.exchange.wire import parse_time
 from incidents.exchange.models import AccountSnapshotRecord
-from incidents.intake import OwnerReports, owner_reports
+from incidents.owner_language import OwnerReports, owner_reports
 from kernel.errors import DeliveryFailed
 from incidents.mail import EmailMessage, Mailer
 from incidents.models import AuditEvent, Incident, Notification, Report

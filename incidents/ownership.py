@@ -12,7 +12,7 @@ from kernel.errors import Conflict, NotFound
 from incidents import audit
 from incidents.containment import latest_account_snapshot, store_account_snapshot
 from incidents.exchange.port import ExchangeError, ExchangePort
-from incidents.intake import owner_language
+from incidents.owner_language import owner_language
 from incidents.queue import get_incident
 from incidents.states import mark_in_progress
 from incidents.suspicion import earliest_suspicious_activity

@@ -25,9 +25,9 @@ from incidents.intake import (
     IntakeResult,
     ReportInput,
     find_open_incident,
-    owner_language,
     submit_report,
 )
+from incidents.owner_language import owner_language
 from incidents.models import Incident, Repudiation, UnfreezeRequest
 from incidents.review_execution import cancel_open_requests
 from incidents.reasons import DISOWNED

@@ -22,7 +22,7 @@ from app.web.refusals import refusal_text, sign_in_paused
 from chain import service as chain_service
 from incidents import audit, ownership, review
 from incidents.casework import change_status, freeze_manually
-from incidents.intake import owner_language
+from incidents.owner_language import owner_language
 from incidents.queue import SORTS, IncidentFilter, list_incidents
 from incidents.staff import SignInRefused
 from incidents.states import CONTAINMENT_TRANSITIONS, INCIDENT_TRANSITIONS
