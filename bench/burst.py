@@ -114,16 +114,23 @@ def wait_all_frozen(database_url: str, prefix: str, expected: int, started_at: d
         engine.dispose()
 
 
-def burst_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[str], prefix: str) -> dict[str, Any]:
-    """Nothing lost (every answered report has its incident and one confirmed freeze), nothing frozen twice."""
+def freeze_rows(database_url: str, prefix: str) -> list[Any]:
+    """Each incident of the accounts named `prefix…`: its freeze commands, how many are done, how many on their way."""
     engine = make_engine(database_url)
     with engine.connect() as connection:
         rows = connection.execute(text(
-            "SELECT i.id, i.containment, count(c.id) AS freezes, "
-            "sum(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END) AS done "
+            "SELECT i.id, count(c.id) AS freezes, "
+            "sum(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END) AS done, "
+            "sum(CASE WHEN c.status IN ('pending', 'in_flight') THEN 1 ELSE 0 END) AS pending "
             "FROM incidents i LEFT JOIN exchange_commands c ON c.incident_id = i.id AND c.action = 'freeze' "
-            "WHERE i.account_id LIKE :p GROUP BY i.id, i.containment"), {"p": f"{prefix}%"}).all()
+            "WHERE i.account_id LIKE :p GROUP BY i.id"), {"p": f"{prefix}%"}).all()
     engine.dispose()
+    return rows
+
+
+def burst_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[str], prefix: str) -> dict[str, Any]:
+    """Nothing lost (every answered report has its incident and one confirmed freeze), nothing frozen twice."""
+    rows = freeze_rows(database_url, prefix)
     by_id = {str(row.id): row for row in rows}
     lost = sum(1 for incident in answered if incident not in by_id or by_id[incident].done != 1)
     counts = exchange.freeze_counts()

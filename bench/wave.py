@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from bench import cpu
-from bench.burst import frozen_incidents, wait_all_frozen
+from bench.burst import freeze_rows, frozen_incidents, wait_all_frozen
 from bench.intake import outbox_backlog, wait_drained
 from bench.stack import Database, ExchangeBackoffice, LockdeskServer, Settings
 
@@ -116,19 +116,7 @@ def wave_checks(database_url: str, exchange: ExchangeBackoffice, answered: list[
     """Lost: an answered incident missing, or without a freeze command that is done or still on its way (a
     freeze the dispatcher has not reached yet is late, not lost: `freezes_pending`). Frozen twice: at the
     exchange."""
-    from sqlalchemy import text
-
-    from app.db import make_engine
-
-    engine = make_engine(database_url)
-    with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT i.id, count(c.id) AS freezes, "
-            "sum(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END) AS done, "
-            "sum(CASE WHEN c.status IN ('pending', 'in_flight') THEN 1 ELSE 0 END) AS pending "
-            "FROM incidents i LEFT JOIN exchange_commands c ON c.incident_id = i.id AND c.action = 'freeze' "
-            "WHERE i.account_id LIKE :p GROUP BY i.id"), {"p": f"{prefix}%"}).all()
-    engine.dispose()
+    rows = freeze_rows(database_url, prefix)
     by_id = {str(row.id): row for row in rows}
     lost = sum(1 for incident in answered if incident not in by_id
                or (by_id[incident].done or 0) + (by_id[incident].pending or 0) != 1)
