@@ -1,13 +1,12 @@
 """The application's ports, typed: one field per outside system or job, each filled once while create_app runs.
 
-Product code reads them as attributes (`runtime().ports.dispatcher`). The mapping methods at the end let
-scripts and tests that name a port by string (`ports["dispatcher"]`) keep working; they accept only the
-fields below.
+Product code, scripts and tests read them as attributes (`runtime().ports.dispatcher`); a test swapping an
+adapter sets the attribute.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -58,42 +57,3 @@ class Ports:
     def periodic_jobs(self) -> list[Job]:
         """The periodic jobs this application has, in their order."""
         return [job for name in self.PERIODIC if (job := getattr(self, name)) is not None]
-
-    # --- by name, for scripts and tests ------------------------------------------------------------------------
-
-    def _field(self, name: str) -> str:
-        """A port's name, checked against the fields."""
-        if name not in {item.name for item in fields(self)}:
-            raise KeyError(name)
-        return name
-
-    def __getitem__(self, name: str) -> Any:
-        """The port of this name; KeyError when it is unset."""
-        value = getattr(self, self._field(name))
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        """Replace a port (a test swapping an adapter)."""
-        setattr(self, self._field(name), value)
-
-    def __contains__(self, name: object) -> bool:
-        """Whether the port is set."""
-        if not isinstance(name, str):
-            return False
-        try:
-            return getattr(self, self._field(name)) is not None
-        except KeyError:
-            return False
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """The port of this name, or `default` when it is unset."""
-        value = getattr(self, self._field(name))
-        return default if value is None else value
-
-    def pop(self, name: str, default: Any = None) -> Any:
-        """Unset a port and return what it held."""
-        value = self.get(name, default)
-        setattr(self, self._field(name), None)
-        return value

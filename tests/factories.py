@@ -107,4 +107,4 @@ def last_sms_code(app) -> str:
 
 def seal_audit_events(app) -> int:
     """Run the worker's audit sealer once: it links new events and writes their notifications and webhooks."""
-    return app.extensions["lockdesk"].ports["audit_sealer"]()
+    return app.extensions["lockdesk"].ports.audit_sealer()

@@ -47,7 +47,7 @@ def test_complete_settings_build_the_http_exchange_and_the_twilio_gateway(start)
     ports = start(EXCHANGE_ADAPTER="http", EXCHANGE_API_BASE="https://exchange.example", EXCHANGE_API_KEY="key",
                   EXCHANGE_API_SECRET="secret", SMS_GATEWAY="twilio",
                   TWILIO_ACCOUNT_SID="AC123", TWILIO_AUTH_TOKEN="token", TWILIO_FROM="+15550100")
-    assert isinstance(ports["exchange"], HttpExchange) and isinstance(ports["sms"], TwilioSmsGateway)
+    assert isinstance(ports.exchange, HttpExchange) and isinstance(ports.sms, TwilioSmsGateway)
 
 
 @pytest.mark.parametrize(("changes", "refusal"), [

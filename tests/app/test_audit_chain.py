@@ -37,7 +37,7 @@ def test_events_wait_unlinked_until_the_sealer_links_them(client, session):
 
 def test_the_worker_tick_seals_the_chain(app, client, session):
     client.post("/api/v1/reports", json=report_body())
-    assert app.extensions["lockdesk"].ports["audit_sealer"]() > 0
+    assert app.extensions["lockdesk"].ports.audit_sealer() > 0
     assert verify_chain(session).pending == 0
 
 

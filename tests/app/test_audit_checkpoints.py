@@ -140,7 +140,7 @@ def test_the_api_checks_an_exported_checkpoint_posted_to_it(app, client, runner,
 
 
 def test_the_worker_signs_the_head_regularly_and_only_when_it_grew(app, client, session):
-    job = app.extensions["lockdesk"].ports["audit_checkpointer"]
+    job = app.extensions["lockdesk"].ports.audit_checkpointer
     some_events(client, session, ("A1",))
     job.every_seconds = 0
     assert job() == 1
@@ -156,7 +156,7 @@ def test_no_checkpoint_is_signed_over_a_broken_chain(app, client, session, is_po
     ids = some_events(client, session)
     behind_the_triggers(session, is_postgresql, f"DELETE FROM audit_events WHERE id = {ids[2]}")
     with pytest.raises(ChainBroken):
-        write_checkpoint(session, signer=app.extensions["lockdesk"].ports["signing_key"])
+        write_checkpoint(session, signer=app.extensions["lockdesk"].ports.signing_key)
     session.rollback()
     assert session.scalar(select(AuditCheckpoint.id).limit(1)) is None
 

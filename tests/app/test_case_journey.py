@@ -70,7 +70,7 @@ def test_a_hash_both_reported_and_pulled_from_the_exchange_is_traced_once(client
             address="0x" + "0a" * 20, tx_hash=tx_hash, created_at=utcnow()))
     answer = client.post("/api/v1/reports", json=report_body(
         "JOURNEY-2", transactions=[{"chain": "ethereum", "hash": tx_hash}])).get_json()
-    app.extensions["lockdesk"].ports["dispatcher"].drain()  # pulls the withdrawal with the same hash
+    app.extensions["lockdesk"].ports.dispatcher.drain()  # pulls the withdrawal with the same hash
     with app.extensions["lockdesk"].sessions() as session:
         traces = session.scalars(select(Trace).where(Trace.incident_id == uuid.UUID(answer["incident"]["id"]))).all()
     assert [(trace.chain, trace.tx_hash) for trace in traces] == [("ethereum", tx_hash)]

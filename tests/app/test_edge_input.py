@@ -260,7 +260,7 @@ def test_the_report_form_refuses_a_time_in_year_one(app, client):
 
 def test_sms_calls_after_the_fifth_wrong_code_answer_429_not_500(app, client):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
     owner = bearer(answer["access_token"])
     vid = client.post(f"/api/v1/incidents/{answer['incident']['id']}/verifications", headers=owner).get_json()["id"]
     assert client.post(f"/api/v1/verifications/{vid}/sms", headers=owner).status_code == 202

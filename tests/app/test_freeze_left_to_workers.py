@@ -16,7 +16,7 @@ def settings(settings):
 
 def test_the_report_answers_freeze_pending_without_claiming_the_command(app, client, session):
     woken: list[bool] = []
-    dispatcher = app.extensions["lockdesk"].ports["dispatcher"]
+    dispatcher = app.extensions["lockdesk"].ports.dispatcher
     dispatcher.on_wake(lambda: woken.append(True))
     answer = client.post("/api/v1/reports", json=report_body())
     assert answer.status_code == 201 and answer.get_json()["incident"]["containment"] == "freeze_pending"

@@ -19,9 +19,9 @@ def test_ready_when_the_database_answers_and_no_worker_runs_in_this_process(clie
 
 
 def test_not_ready_when_the_worker_has_stopped(app, client):
-    worker = Worker(app.extensions["lockdesk"].ports["dispatcher"])
+    worker = Worker(app.extensions["lockdesk"].ports.dispatcher)
     worker.stop()
-    app.extensions["lockdesk"].ports["worker"] = worker
+    app.extensions["lockdesk"].ports.worker = worker
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "not-ready", "checks": {"database": True, "worker": False}}

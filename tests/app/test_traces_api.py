@@ -51,7 +51,7 @@ def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, clie
             withdrawal_id="W-1", account_id="U1001", chain="ethereum", asset="ETH", amount="10",
             address="0x00000000000000000000000000000000000a0a00", tx_hash=stolen))
     answer = client.post("/api/v1/reports", json=report_body("U1001", transactions=[])).get_json()
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
     detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent.headers).get_json()
     assert [w["tx_hash"] for w in detail["withdrawals"]] == [stolen]
     assert {"chain": "ethereum", "hash": stolen, "source": "exchange"} in detail["transactions"]
@@ -60,7 +60,7 @@ def test_withdrawals_pulled_from_the_exchange_are_traced_automatically(app, clie
 
 def test_a_queued_trace_without_an_explorer_fails_with_a_clear_error(app, client, agent):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
-    assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1
+    assert app.extensions["lockdesk"].ports.tracer.run_due() == 1
     detail = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=agent.headers).get_json()
     trace = detail["traces"][0]
     assert trace["status"] == "failed" and "no explorer configured for chain ethereum" in trace["error"]
@@ -82,7 +82,7 @@ class TestOnAnvil:
         body = report_body("ANVIL-1", transactions=[{"chain": "ethereum", "hash": theft.root}])
         answer = client.post("/api/v1/reports", json=body).get_json()
         owner = bearer(answer["access_token"])
-        assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1
+        assert app.extensions["lockdesk"].ports.tracer.run_due() == 1
         traces = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=owner).get_json()["traces"]
         trace = client.get(f"/api/v1/traces/{traces[0]['id']}", headers=owner).get_json()
         assert trace["status"] == "done" and trace["transaction"]["status"] == "confirmed"
@@ -98,9 +98,9 @@ class TestOnAnvil:
         first = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": theft.root, "depth": 3},
                             headers=agent.headers)
         assert first.status_code == 202 and first.get_json()["status"] == "queued"
-        app.extensions["lockdesk"].ports["tracer"].run_due()
+        app.extensions["lockdesk"].ports.tracer.run_due()
         again = client.post("/api/v1/traces", json={"chain": "ethereum", "tx_hash": theft.root, "depth": 3},
                             headers=agent.headers).get_json()
-        app.extensions["lockdesk"].ports["tracer"].run_due()
+        app.extensions["lockdesk"].ports.tracer.run_due()
         repeat = client.get(f"/api/v1/traces/{again['id']}", headers=agent.headers).get_json()
         assert repeat["status"] == "done" and repeat["round_trips"] == 1

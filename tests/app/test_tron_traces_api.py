@@ -59,7 +59,7 @@ class TestWithATronApi:
         answer = client.post("/api/v1/reports", json=body)
         assert answer.status_code == 201, answer.get_json()
         answer = answer.get_json()
-        assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1
+        assert app.extensions["lockdesk"].ports.tracer.run_due() == 1
         owner = bearer(answer["access_token"])
         traces = client.get(f"/api/v1/incidents/{answer['incident']['id']}", headers=owner).get_json()["traces"]
         return owner, client.get(f"/api/v1/traces/{traces[0]['id']}", headers=owner).get_json()
@@ -119,7 +119,7 @@ class TestWithATronApi:
     def test_a_repeated_tron_trace_asks_only_the_solidified_head_and_the_balances(self, app, client, agent,
                                                                                   theft, peer):
         body = {"chain": "tron", "tx_hash": theft.root, "depth": 3}
-        tracer = app.extensions["lockdesk"].ports["tracer"]
+        tracer = app.extensions["lockdesk"].ports.tracer
         client.post("/api/v1/traces", json=body, headers=agent.headers)
         tracer.run_due()
         asked = len(peer.requests)
@@ -138,7 +138,7 @@ class TestWithATronApi:
         peer.faults["/wallet/gettransactionbyid"] = [(200, b"<html>Bad gateway</html>")]
         queued = client.post("/api/v1/traces", json={"chain": "tron", "tx_hash": theft.root},
                              headers=agent.headers).get_json()
-        app.extensions["lockdesk"].ports["tracer"].run_due()
+        app.extensions["lockdesk"].ports.tracer.run_due()
         trace = client.get(f"/api/v1/traces/{queued['id']}", headers=agent.headers)
         assert trace.status_code == 200
         assert trace.get_json()["status"] == "failed"

@@ -99,9 +99,9 @@ def test_an_approval_waits_for_the_minimum_wait_and_the_worker_carries_it_out(ap
     assert approved["status"] == "approved" and approved["executes_at"]
     frozen_at = incident_of(app, case).frozen_at
     app.config["LOCKDESK_CLOCK"] = lambda: frozen_at + timedelta(minutes=121)
-    app.extensions["lockdesk"].ports["review_jobs"]()
+    app.extensions["lockdesk"].ports.review_jobs()
     drain(app, now=frozen_at + timedelta(minutes=121))
-    app.extensions["lockdesk"].ports["review_jobs"]()
+    app.extensions["lockdesk"].ports.review_jobs()
     detail = client.get(f"/api/v1/unfreeze-requests/{request_id}", headers=bearer(officer.token)).get_json()
     assert detail["status"] == "completed" and detail["withdrawal_cooldown_hours"] == 24
     incident = client.get(f"/api/v1/incidents/{case.incident_id}", headers=bearer(officer.token)).get_json()

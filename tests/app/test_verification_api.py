@@ -20,7 +20,7 @@ from tests.factories import (
 
 def settle(app) -> None:
     """Let the worker run the freeze's follow-ups (account snapshot, withdrawals)."""
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
 
 
 @pytest.fixture
@@ -150,9 +150,9 @@ def test_verification_right_after_the_freeze_fetches_the_account_details_itself(
 def test_verification_waits_only_while_the_exchange_is_unreachable(client, app):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
     runtime = app.extensions["lockdesk"]
-    reachable = runtime.ports["exchange"]
+    reachable = runtime.ports.exchange
     # The signed http client pointed at a port where nothing listens: a real connection refused.
-    runtime.ports["exchange"] = build_exchange({
+    runtime.ports.exchange = build_exchange({
         "EXCHANGE_ADAPTER": "http", "EXCHANGE_API_BASE": "http://127.0.0.1:9", "EXCHANGE_API_KEY": "k",
         "EXCHANGE_API_SECRET": "s", "EXCHANGE_MAX_ATTEMPTS": 1, "EXCHANGE_CONNECT_TIMEOUT": 1.0,
         "EXCHANGE_READ_TIMEOUT": 1.0, "EXCHANGE_BUDGET_SECONDS": 2.0, "EXCHANGE_BREAKER_FAILURES": 5,
@@ -161,7 +161,7 @@ def test_verification_waits_only_while_the_exchange_is_unreachable(client, app):
         response = client.post(f"/api/v1/incidents/{answer['incident']['id']}/verifications",
                                headers=bearer(answer["access_token"]))
     finally:
-        runtime.ports["exchange"] = reachable
+        runtime.ports.exchange = reachable
     assert response.status_code == 409 and response.get_json()["type"] == "/problems/account-details-pending"
     assert int(response.headers["Retry-After"]) > 0
 

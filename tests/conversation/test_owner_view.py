@@ -12,7 +12,7 @@ from tests.factories import OWNER_TOTP_SECRET, exchange_account, last_sms_code
 
 def settle(app) -> None:
     """Run the freeze's follow-ups (the account's details arrive)."""
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
 
 
 def verify(app, client, reported: Reported) -> str:

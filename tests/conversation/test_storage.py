@@ -80,7 +80,7 @@ def s3_app_settings(settings, s3_server, bucket):
 
 
 def test_uploads_through_the_api_land_encrypted_in_the_bucket(s3_app_settings, app, client, owner):
-    store = app.extensions["lockdesk"].ports["blob_store"]
+    store = app.extensions["lockdesk"].ports.blob_store
     assert isinstance(store, S3BlobStore)
     stored = upload(client, owner, owner.headers, png()).json
     with app.extensions["lockdesk"].sessions() as session:
@@ -91,7 +91,7 @@ def test_uploads_through_the_api_land_encrypted_in_the_bucket(s3_app_settings, a
 
 
 def test_a_failed_commit_leaves_no_orphan_blob(app, owner, instance, monkeypatch):
-    store = app.extensions["lockdesk"].ports["blob_store"]
+    store = app.extensions["lockdesk"].ports.blob_store
 
     def refuse(*_args, **_kwargs):
         raise RuntimeError("the database went away")
@@ -115,7 +115,7 @@ class BrokenStore(FileBlobStore):
 
 
 def test_a_store_that_fails_leaves_no_row_without_its_blob(app, client, owner, tmp_path):
-    app.extensions["lockdesk"].ports["blob_store"] = BrokenStore(tmp_path / "broken")
+    app.extensions["lockdesk"].ports.blob_store = BrokenStore(tmp_path / "broken")
     answer = upload(client, owner, owner.headers, png())
     assert answer.status_code == 503 and answer.headers["Content-Type"] == "application/problem+json"
     with app.extensions["lockdesk"].sessions() as session:
@@ -128,7 +128,7 @@ def test_files_written_under_an_old_key_are_read_and_rewritten_under_the_new_one
     FieldCipher.install([new_key, TEST_FIELD_KEY])
     try:
         assert client.get(f"/api/v1/attachments/{stored['id']}", headers=owner.headers).status_code == 200
-        store = app.extensions["lockdesk"].ports["blob_store"]
+        store = app.extensions["lockdesk"].ports.blob_store
         with app.extensions["lockdesk"].sessions() as session:
             key = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
         answer = app.test_cli_runner().invoke(args=["attachments", "rotate-keys"])
@@ -158,7 +158,7 @@ def rotate_files_with_keys_rotate(settings, client, owner) -> None:
             for id_ in ids:
                 answer = reader.get(f"/api/v1/attachments/{id_}", headers=owner.headers)
                 assert answer.status_code == 200 and answer.data == before[id_]
-            store = only_new.extensions["lockdesk"].ports["blob_store"]
+            store = only_new.extensions["lockdesk"].ports.blob_store
             with only_new.extensions["lockdesk"].sessions() as session:
                 keys = session.scalars(select(Attachment.storage_key)).all()
             with pytest.raises(ValueError):
@@ -175,13 +175,13 @@ def test_keys_rotate_rewrites_the_stored_files_so_the_old_key_can_go(settings, a
 
 
 def test_keys_rotate_rewrites_the_files_in_an_s3_bucket(s3_app_settings, app, client, owner):
-    assert isinstance(app.extensions["lockdesk"].ports["blob_store"], S3BlobStore)
+    assert isinstance(app.extensions["lockdesk"].ports.blob_store, S3BlobStore)
     rotate_files_with_keys_rotate(s3_app_settings, client, owner)
 
 
 def test_a_tampered_blob_is_never_served(app, client, owner):
     stored = upload(client, owner, owner.headers, png()).json
-    store = app.extensions["lockdesk"].ports["blob_store"]
+    store = app.extensions["lockdesk"].ports.blob_store
     with app.extensions["lockdesk"].sessions() as session:
         key = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
     store.put(key, FieldCipher.active().encrypt_bytes(png(color=(0, 0, 0))))
@@ -192,7 +192,7 @@ def test_files_are_purged_after_the_retention_and_the_purge_is_audited(app, clie
     stored = upload(client, owner, owner.headers, png()).json
     client.post(f"/api/v1/incidents/{owner.incident_id}/transitions", headers=agent_headers,
                 json={"to": "resolved", "reason": "done"})
-    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    jobs = app.extensions["lockdesk"].ports.conversation_jobs
     assert jobs.purge_attachments() == 0  # the case just ended
     move_back(app, "closed_at", timedelta(days=181))
     assert jobs.purge_attachments() == 1
@@ -206,7 +206,7 @@ def test_files_are_purged_after_the_retention_and_the_purge_is_audited(app, clie
 
 def stray_and_kept(app, client, owner) -> tuple[str, str]:
     """One file uploaded as usual, and a blob a killed upload left behind (stored, its row never written)."""
-    store = app.extensions["lockdesk"].ports["blob_store"]
+    store = app.extensions["lockdesk"].ports.blob_store
     stored = upload(client, owner, owner.headers, png()).json
     with app.extensions["lockdesk"].sessions() as session:
         kept = session.get(Attachment, uuid.UUID(stored["id"])).storage_key
@@ -219,7 +219,7 @@ def swept_after_the_grace(app, client, owner) -> None:
     """A stray blob outlives its grace and is deleted; the kept file stays and still downloads."""
     from incidents.conversation.orphans import GRACE, sweep_orphan_blobs
 
-    store = app.extensions["lockdesk"].ports["blob_store"]
+    store = app.extensions["lockdesk"].ports.blob_store
     kept, stray = stray_and_kept(app, client, owner)
     with app.extensions["lockdesk"].sessions() as session:
         assert sweep_orphan_blobs(session, store=store) == 0  # just written: an upload may still be committing
@@ -237,14 +237,14 @@ def test_a_blob_left_by_a_killed_upload_is_swept_from_the_folder(app, client, ow
 
 
 def test_a_blob_left_by_a_killed_upload_is_swept_from_the_bucket(s3_app_settings, app, client, owner):
-    assert isinstance(app.extensions["lockdesk"].ports["blob_store"], S3BlobStore)
+    assert isinstance(app.extensions["lockdesk"].ports.blob_store, S3BlobStore)
     swept_after_the_grace(app, client, owner)
 
 
 def test_the_worker_sweeps_stray_files_with_the_conversations_jobs(app, client, owner):
     kept, stray = stray_and_kept(app, client, owner)
-    store = app.extensions["lockdesk"].ports["blob_store"]
-    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    store = app.extensions["lockdesk"].ports.blob_store
+    jobs = app.extensions["lockdesk"].ports.conversation_jobs
     jobs.clock = lambda: files.utcnow() + timedelta(hours=2)
     assert jobs.sweep_strays() == 1
     assert not store.exists(stray) and store.exists(kept)
@@ -300,8 +300,8 @@ def test_a_blob_under_a_purged_files_key_is_a_stray(app, owner, instance):
 
 def test_the_workers_tick_sweeps_stray_files_once_per_grace(app, client, owner):
     kept, stray = stray_and_kept(app, client, owner)
-    store = app.extensions["lockdesk"].ports["blob_store"]
-    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    store = app.extensions["lockdesk"].ports.blob_store
+    jobs = app.extensions["lockdesk"].ports.conversation_jobs
     jobs.clock, jobs.every_seconds = (lambda: files.utcnow() + timedelta(hours=2)), 0
     jobs()
     assert not store.exists(stray) and store.exists(kept)

@@ -121,7 +121,7 @@ def test_the_owners_answer_tells_the_queue_without_its_words(app, client, inbox,
 
 def test_the_owner_is_reminded_after_24_and_72_hours_once_each(app, client, case):
     incident_id, _owner, agent = case
-    jobs = app.extensions["lockdesk"].ports["conversation_jobs"]
+    jobs = app.extensions["lockdesk"].ports.conversation_jobs
     post(client, incident_id, agent, body="question")
     assert jobs.sweep_waiting() == 0
     move_back(app, "awaiting_since", timedelta(hours=25), account_id="R1001")
@@ -137,7 +137,7 @@ def test_a_question_to_the_registered_contact_is_reminded_there(app, client, cas
     incident_id, _owner, agent = case
     post(client, incident_id, agent, body="question", to="registered-contact")
     move_back(app, "awaiting_since", timedelta(hours=25), account_id="R1001")
-    assert app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting() == 1
+    assert app.extensions["lockdesk"].ports.conversation_jobs.sweep_waiting() == 1
     deliver(app)
     assert notices(app).count("reminder") == 2 and notices(app).count("reporter_reminder") == 0
 
@@ -146,7 +146,7 @@ def test_a_frozen_account_never_closes_by_itself(app, client, case):
     incident_id, _owner, agent = case
     post(client, incident_id, agent, body="question")
     move_back(app, "awaiting_since", timedelta(days=30), account_id="R1001")
-    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    app.extensions["lockdesk"].ports.conversation_jobs.sweep_waiting()
     assert status_of(app, incident_id) == "awaiting_user"
 
 
@@ -158,10 +158,10 @@ def test_a_silent_case_whose_account_is_not_frozen_closes_after_the_configured_d
         session.commit()
     post(client, incident_id, agent, body="question")
     move_back(app, "awaiting_since", timedelta(days=6, hours=23), account_id="R1001")
-    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    app.extensions["lockdesk"].ports.conversation_jobs.sweep_waiting()
     assert status_of(app, incident_id) == "awaiting_user"
     move_back(app, "awaiting_since", timedelta(hours=2), account_id="R1001")
-    app.extensions["lockdesk"].ports["conversation_jobs"].sweep_waiting()
+    app.extensions["lockdesk"].ports.conversation_jobs.sweep_waiting()
     assert status_of(app, incident_id) == "closed"
 
 

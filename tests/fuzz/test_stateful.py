@@ -58,7 +58,7 @@ class FreezePath(RuleBasedStateMachine):
         self.app = create_app(config)
         self.client = self.app.test_client()
         self.sessions = self.app.extensions["lockdesk"].sessions
-        self.dispatcher = self.app.extensions["lockdesk"].ports["dispatcher"]
+        self.dispatcher = self.app.extensions["lockdesk"].ports.dispatcher
         with self.sessions() as session:
             for account in ACCOUNTS:
                 open_account(session, account)

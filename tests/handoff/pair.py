@@ -53,8 +53,8 @@ class Instance:
         """What the worker would do: send the peer outbox, run the exchange outbox, seal the audit chain."""
         ports = self.app.extensions["lockdesk"].ports
         for _ in range(rounds):
-            ports["dispatcher"].drain()
-            ports["peer_jobs"]()
+            ports.dispatcher.drain()
+            ports.peer_jobs()
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         """Call this instance's API over HTTP."""

@@ -62,7 +62,7 @@ def frozen_case(app, account_id: str = "R1001", *, loss: str | None = None, lang
 
 def drain(app, now: datetime | None = None) -> int:
     """Run every due exchange command."""
-    return app.extensions["lockdesk"].ports["dispatcher"].drain(now=now)
+    return app.extensions["lockdesk"].ports.dispatcher.drain(now=now)
 
 
 def incident_of(app, case: Case) -> Incident:
@@ -74,7 +74,7 @@ def incident_of(app, case: Case) -> Incident:
 def pass_verification(app, case: Case) -> None:
     """Prove the owner with the registered authenticator and the code texted to the registered phone."""
     key = derive_code_key(app.config["SECRET_KEY"])
-    gateway = app.extensions["lockdesk"].ports["sms"]
+    gateway = app.extensions["lockdesk"].ports.sms
     with sessions_of(app)() as session:
         started = ownership.start_owner_verification(session, incident_id=case.incident_id, actor=case.actor,
                                                      trust_days=7)

@@ -31,7 +31,7 @@ LATER = datetime.now(UTC) + timedelta(days=1)  # "long after": every backoff has
 
 def dispatcher(app):
     """The application's dispatcher."""
-    return app.extensions["lockdesk"].ports["dispatcher"]
+    return app.extensions["lockdesk"].ports.dispatcher
 
 
 def freeze_command(session, incident_id) -> ExchangeCommand:
@@ -157,7 +157,7 @@ def take_over_after_the_lease(app, session, first, *, policy: DispatchPolicy, st
     second = next(c for c in claim_due(session, worker="b", policy=policy, now=start + timedelta(seconds=31))
                   if c.action == "freeze")
     assert second.idempotency_key == first.idempotency_key and second.attempts == 2
-    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports.exchange.freeze(
         "U1001", scope="full", reason="r", reference="INC", idempotency_key=second.idempotency_key))
     return second, done
 
@@ -261,7 +261,7 @@ def test_a_confirmed_freeze_is_recorded_with_the_same_rows_and_events_and_a_sess
     result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
     incident, command = result.incident, freeze_command(session, result.incident.id)
     claim = next(c for c in claim_due(session, worker="a", policy=policy) if c.action == "freeze")
-    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports.exchange.freeze(
         "U1001", scope="full", reason="r", reference="INC", idempotency_key=claim.idempotency_key))
     before = audit_count(session, "exchange.command.done")
     statements: list[str] = []
@@ -307,7 +307,7 @@ def test_a_confirmed_freeze_of_a_command_without_incident_is_recorded(app, sessi
     session.commit()
     policy = DispatchPolicy(lease_seconds=30)
     claim = next(c for c in claim_due(session, worker="a", policy=policy) if c.command_id == command.id)
-    done = CallResult("done", answer=app.extensions["lockdesk"].ports["exchange"].freeze(
+    done = CallResult("done", answer=app.extensions["lockdesk"].ports.exchange.freeze(
         "U1001", scope="full", reason="r", reference="manual", idempotency_key=claim.idempotency_key))
     outcome = record_outcome(session, claim=claim, result=done, policy=policy)
     assert (outcome.outcome, outcome.containment, outcome.frozen_after_seconds) == ("done", None, None)

@@ -73,7 +73,7 @@ def settings(settings, inbox):
 
 def deliver(app) -> int:
     seal_audit_events(app)
-    return app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    return app.extensions["lockdesk"].ports.review_jobs.deliver_notifications()
 
 
 def sms_lines(app) -> list[dict]:

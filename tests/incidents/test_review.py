@@ -158,7 +158,7 @@ def test_an_unfreeze_the_exchange_refuses_fails_the_request_and_keeps_the_accoun
     def legal_hold(account_id, **_call):
         raise ExchangeRejected(f"{account_id} is under a legal hold")
 
-    monkeypatch.setattr(app.extensions["lockdesk"].ports["exchange"], "unfreeze", legal_hold)
+    monkeypatch.setattr(app.extensions["lockdesk"].ports.exchange, "unfreeze", legal_hold)
     case, request, frozen_at = ready_request(app, agent)
     due = frozen_at + timedelta(minutes=121)
     decide(app, request.id, officer, now=due)

@@ -95,7 +95,7 @@ def test_webhooks_are_signed_and_retried_with_backoff(app, subscriber):
     handler, _url = subscriber
     handler.script = [500]
     frozen_case(app)
-    jobs = app.extensions["lockdesk"].ports["review_jobs"]
+    jobs = app.extensions["lockdesk"].ports.review_jobs
     seal_audit_events(app)
     jobs.deliver_webhooks()
     with sessions_of(app)() as session:

@@ -29,7 +29,7 @@ def twilio(settings):
 def deliver_texts(app) -> list[Notification]:
     """Seal, deliver what is due, and read back the SMS rows."""
     seal_audit_events(app)
-    app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    app.extensions["lockdesk"].ports.review_jobs.deliver_notifications()
     seal_audit_events(app)
     with sessions_of(app)() as session:
         return list(session.scalars(select(Notification).where(Notification.channel == "sms")))

@@ -43,7 +43,7 @@ def settings(settings, subscribers):
 def test_each_subscriber_verifies_its_events_with_its_own_secret(app, subscribers):
     frozen_case(app)
     seal_audit_events(app)
-    app.extensions["lockdesk"].ports["review_jobs"].deliver_webhooks()
+    app.extensions["lockdesk"].ports.review_jobs.deliver_webhooks()
     for name, (handler, _url) in subscribers.items():
         assert handler.received
         other = Webhook(SECRETS["second" if name == "first" else "first"])
@@ -57,7 +57,7 @@ def test_each_subscriber_verifies_its_events_with_its_own_secret(app, subscriber
 def test_the_signature_covers_the_message_id(app, subscribers):
     frozen_case(app)
     seal_audit_events(app)
-    app.extensions["lockdesk"].ports["review_jobs"].deliver_webhooks()
+    app.extensions["lockdesk"].ports.review_jobs.deliver_webhooks()
     headers, body = subscribers["first"][0].received[0]
     assert headers["webhook-id"] == headers["X-Lockdesk-Delivery"]
     with pytest.raises(WebhookVerificationError):

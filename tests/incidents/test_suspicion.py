@@ -27,7 +27,7 @@ def ago(**delta) -> datetime:
 
 def settle(app) -> None:
     """Run the freeze's follow-ups (account snapshot, withdrawals)."""
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
 
 
 def report(session, account_id: str, *, claimed: datetime | None = None, transactions=()) -> Incident:

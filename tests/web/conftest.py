@@ -45,7 +45,7 @@ def settings(settings, clock):
 
 def run_follow_ups(app) -> None:
     """Run the freeze's follow-ups (snapshot, withdrawals) the background worker would run."""
-    app.extensions["lockdesk"].ports["dispatcher"].drain()
+    app.extensions["lockdesk"].ports.dispatcher.drain()
 
 
 def totp_now(at: datetime | None = None) -> str:

@@ -191,7 +191,7 @@ def test_owner_reports_verifies_and_is_unfrozen_after_two_officers_approve(live,
         shot(page, f"{tag}-08-officer-{number}-approved")
         context.close()
 
-    app.extensions["lockdesk"].ports["dispatcher"].drain(now=live.clock.now)  # the unfreeze through the outbox
+    app.extensions["lockdesk"].ports.dispatcher.drain(now=live.clock.now)  # the unfreeze through the outbox
     owner.reload()
     assert owner.inner_text("[data-testid=containment]") == words["unfrozen"]
     shot(owner, f"{tag}-09-unfrozen")

@@ -40,7 +40,7 @@ def mailed_link(app, clock, instance, incident_id: str) -> str:
     clock.now = max(clock.now, utcnow()) + timedelta(seconds=1)  # the events were stamped by the real clock
     run_follow_ups(app)
     seal_audit_events(app)
-    app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    app.extensions["lockdesk"].ports.review_jobs.deliver_notifications()
     mail = [json.loads(line) for line in (instance / "mail.jsonl").read_text().splitlines()]
     assert mail and all(message["to"] == "owner@example.com" for message in mail)
     return re.findall(rf"/i/{incident_id}\?t=ldi_[\w-]+", mail[-1]["text"])[-1]

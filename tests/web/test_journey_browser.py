@@ -103,12 +103,12 @@ def run_jobs(demo: LiveApp) -> None:
     """What the background worker would do now: the outbox, due unfreezes, audit sealing and messages."""
     catch_up(demo)
     ports = demo.app.extensions["lockdesk"].ports
-    ports["dispatcher"].drain(now=demo.clock.now)
-    ports["review_jobs"].execute_unfreezes()
-    ports["dispatcher"].drain(now=demo.clock.now)
-    ports["tracer"].run_due()
-    ports["audit_sealer"]()
-    ports["review_jobs"].deliver_notifications()
+    ports.dispatcher.drain(now=demo.clock.now)
+    ports.review_jobs.execute_unfreezes()
+    ports.dispatcher.drain(now=demo.clock.now)
+    ports.tracer.run_due()
+    ports.audit_sealer()
+    ports.review_jobs.deliver_notifications()
 
 
 @pytest.mark.parametrize("language", list(WORDS))

@@ -169,7 +169,7 @@ def test_a_link_sent_after_another_holder_verified_says_so_and_asks_this_view_to
     assert 'data-testid="proven-elsewhere"' not in second.get(f"/i/{incident_id}").text  # the verifier's own view
     seal_audit_events(app)
     clock.advance(minutes=1)  # the messages' rows are due at their events' time, read from the wall clock
-    app.extensions["lockdesk"].ports["review_jobs"].deliver_notifications()
+    app.extensions["lockdesk"].ports.review_jobs.deliver_notifications()
     with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
         texts = [json.loads(line)["body"] for line in handle]
     [verified] = [text for text in texts if "Identity verification completed" in text or "身份验证已完成" in text]

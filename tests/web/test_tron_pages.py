@@ -71,7 +71,7 @@ def test_a_tron_usdt_theft_shows_its_findings_to_the_owner_and_in_the_console(li
     submit(owner, "form[action$='/report'] button[type=submit]")
     link = owner.input_value("#access-link")
     run_follow_ups(app)
-    assert app.extensions["lockdesk"].ports["tracer"].run_due() == 1
+    assert app.extensions["lockdesk"].ports.tracer.run_due() == 1
     owner.goto(link)
     findings = owner.inner_text(".txs")
     assert "tron" in findings.lower() and "10000 USDT" in findings and words["exchange"] in findings and words["held"] in findings
