@@ -56,3 +56,7 @@ def totp_now(at: datetime | None = None) -> str:
 def csrf_of(html: str) -> str:
     """The CSRF token of the first form on a page."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+# The browser tests' fixtures, for every module here (imported last: tests/web/browser.py uses the helpers above).
+from tests.web.browser import chromium, demo, live  # noqa: E402, F401

@@ -7,113 +7,14 @@ Screenshots of every page land in tests/artifacts/ (git-ignored).
 """
 from __future__ import annotations
 
-import shutil
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
-from tests import services
-from tests.conftest import make_settings
-from tests.factories import exchange_account, last_sms_code, make_staff, STAFF_PASSWORD
-from tests.web.conftest import ARTIFACTS, Clock, run_follow_ups, totp_now
+from tests.factories import exchange_account, last_sms_code, make_staff
+from tests.web.conftest import run_follow_ups, totp_now
+from tests.web.browser import DESKTOP, PHONE, shot, staff_sign_in, submit, tick_all_items
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-@dataclass
-class LiveApp:
-    """The application served on 127.0.0.1, its clock and where the SMS log is."""
-
-    app: object
-    url: str
-    clock: Clock
-    instance: object
-
-
-@pytest.fixture
-def live(sqlite_template, tmp_path, monkeypatch) -> Iterator[LiveApp]:
-    """The app on a real threaded server (SQLite copy of the migrated template)."""
-    database = tmp_path / "live.sqlite"
-    shutil.copyfile(sqlite_template, database)
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
-    clock = Clock()
-    app = create_app({**make_settings(f"sqlite:///{database}", instance), "LOCKDESK_CLOCK": clock})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveApp(app=app, url=f"http://127.0.0.1:{server.server_port}", clock=clock, instance=instance)
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["lockdesk"].engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's Chromium under Playwright (Playwright never downloads a browser of its own)."""
-    services.require("chromium")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=services.chromium_path(), headless=True,
-                                         args=CHROMIUM_ARGS)
-    yield browser
-    browser.close()
-    playwright.stop()
-
-
-def shot(page, name: str) -> None:
-    """Save a full-page screenshot as a test artefact."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def submit(page, selector: str) -> None:
-    """Click a form's button (or a link) and wait until the page it leads to has loaded.
-
-    A bare click returns once the POST is under way, so whatever is read next could still be the old
-    page on a busy machine.
-    """
-    with page.expect_navigation():
-        page.click(selector)
-
-
-EVIDENCE_NOTE = "Exchange back office shows the owner's new password and authenticator (seen on the call)"
-
-
-def tick_next_item(page) -> None:
-    """Tick the first open checklist item by hand, writing the evidence where the item asks for it."""
-    form = page.locator(".staff-checklist form:has(button.primary)").first
-    if form.locator("input[name=note]").count():
-        form.locator("input[name=note]").fill(EVIDENCE_NOTE)
-    with page.expect_navigation():
-        form.locator("button.primary").click()
-
-
-def tick_all_items(page) -> None:
-    """Tick every open checklist item by hand."""
-    while page.locator(".staff-checklist form button.primary").count():
-        tick_next_item(page)
-
-
-def staff_sign_in(page, live: LiveApp, member) -> None:
-    """Sign in to the console through the form."""
-    page.goto(f"{live.url}/console/sign-in")
-    page.fill("#name", member.name)
-    page.fill("#password", STAFF_PASSWORD)
-    page.fill("#code", member.code(live.clock.now))
-    submit(page, "form[action$='/sign-in'] button[type=submit]")
-
 
 LANGUAGES = {
     "en": {"frozen": "Frozen", "verified": "Identity verified", "review": "Under review", "unfrozen": "Unfrozen",

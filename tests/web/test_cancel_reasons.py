@@ -7,7 +7,7 @@ import pytest
 from incidents.casework import change_status
 from incidents.take_back import take_back_report
 from tests.incidents.review_support import frozen_case, pass_verification, raise_request, sessions_of
-from tests.web.test_console_pages import sign_in
+from tests.web.pages import sign_in
 
 SAID = {
     "en": {"taken_back": "Cancelled: the owner took the report back. The account stays frozen.",

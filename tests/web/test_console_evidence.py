@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import exchange_account, report_body
 from tests.handoff.support import SIGNING_SEED
-from tests.web.test_console_pages import sign_in
+from tests.web.pages import sign_in
 
 
 @pytest.fixture

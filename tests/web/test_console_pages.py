@@ -6,14 +6,7 @@ import re
 from chain.models import Trace
 from tests.factories import exchange_account, make_staff
 from tests.web.conftest import csrf_of
-
-
-def sign_in(client, member, clock, code=None):
-    """Sign in through the form; return the response."""
-    form = client.get("/console/sign-in")
-    return client.post("/console/sign-in", data={
-        "csrf_token": csrf_of(form.text), "name": member.name, "password": member.password,
-        "code": code or member.code(clock.now), "next": "/console/"})
+from tests.web.pages import report, sign_in
 
 
 def test_console_pages_send_strangers_to_sign_in(client):
@@ -124,7 +117,6 @@ def test_trace_page_shows_the_graph_inline_and_highlights_the_exchange(app, clie
 
 
 def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
-    from tests.web.test_owner_pages import report
 
     for account in ("U3001", "U3002"):
         exchange_account(app, account)
@@ -138,7 +130,6 @@ def test_queue_lists_cases_by_sla_and_filters(app, client, agent, clock):
 
 
 def test_the_case_timeline_names_the_staff_member_who_acted(app, client, agent, clock):
-    from tests.web.test_owner_pages import report
 
     exchange_account(app, "U3003")
     report(app.test_client(), "U3003")
@@ -175,7 +166,6 @@ def _error_of(html: str) -> str:
 
 def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_severity_came_from(app, client,
                                                                                                  agent, clock):
-    from tests.web.test_owner_pages import report
 
     exchange_account(app, "U3004")
     report(app.test_client(), "U3004", language="zh-CN")
@@ -190,7 +180,6 @@ def test_a_chinese_owners_case_offers_chinese_replies_first_and_says_where_its_s
 
 def test_canned_replies_follow_the_language_of_the_owners_latest_report_as_notifications_do(app, client, agent,
                                                                                              clock):
-    from tests.web.test_owner_pages import report
 
     exchange_account(app, "U3014")
     report(app.test_client(), "U3014")
@@ -203,7 +192,6 @@ def test_canned_replies_follow_the_language_of_the_owners_latest_report_as_notif
 
 
 def test_a_chain_without_an_explorer_names_the_setting_that_gives_it_one(app, client, agent, clock):
-    from tests.web.test_owner_pages import report
 
     exchange_account(app, "U3005")
     report(app.test_client(), "U3005")  # an Ethereum hash, on an instance with no Ethereum explorer

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from incidents.models import ExchangeCommand, Incident
 from tests.web.conftest import csrf_of
-from tests.web.test_console_pages import sign_in
-from tests.web.test_owner_pages import report
+from tests.web.pages import sign_in
+from tests.web.pages import report
 
 SAID = {"en": {"blank": "Say why the case is reopened.", "long": "Write the reason in at most 2000 characters."},
         "zh-CN": {"blank": "请说明重新打开工单的原因。", "long": "原因最多 2000 个字符，请精简后再提交。"}}

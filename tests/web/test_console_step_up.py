@@ -9,7 +9,7 @@ import pytest
 
 from tests.factories import exchange_account, last_sms_code
 from tests.web.conftest import csrf_of, totp_now
-from tests.web.test_console_pages import sign_in
+from tests.web.pages import sign_in
 
 SAID = {"en": {"left": re.compile(r"That code is not correct\. Attempts left: (\d+)\."),
                "locked": re.compile(r"Too many wrong codes\. You can enter a new code in (\d+) minutes? "

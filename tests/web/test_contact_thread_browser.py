@@ -10,9 +10,7 @@ import re
 import pytest
 
 from tests.factories import exchange_account, make_staff
-from tests.web.test_browser import DESKTOP, chromium, shot, staff_sign_in, submit  # noqa: F401
-from tests.web.test_journey_browser import demo, owner_page, run_jobs, text  # noqa: F401
-from tests.web.test_journey_steps_browser import api_report
+from tests.web.browser import DESKTOP, api_report, owner_page, run_jobs, shot, staff_sign_in, submit, text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,9 +11,9 @@ import pytest
 from app.db import utcnow
 from tests.factories import exchange_account, seal_audit_events
 from tests.web.conftest import run_follow_ups
-from tests.web.test_console_pages import sign_in
+from tests.web.pages import sign_in
 from tests.web.test_conversation_pages import owner_case, owner_writes, staff_writes
-from tests.web.test_owner_pages import report
+from tests.web.pages import report
 
 WORDS = {
     "en": {"label": "thread of the account's registered contact", "option": "the account's registered contact",

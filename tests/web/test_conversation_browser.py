@@ -6,7 +6,7 @@ import pytest
 
 from tests.conversation.conftest import png
 from tests.factories import exchange_account, make_staff
-from tests.web.test_browser import DESKTOP, PHONE, chromium, live, shot, staff_sign_in, submit  # noqa: F401
+from tests.web.browser import DESKTOP, PHONE, shot, staff_sign_in, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

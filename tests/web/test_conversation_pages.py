@@ -9,8 +9,8 @@ import pytest
 from tests.conversation.conftest import png
 from tests.factories import exchange_account
 from tests.web.conftest import csrf_of, run_follow_ups
-from tests.web.test_console_pages import sign_in
-from tests.web.test_owner_pages import incident_of, report
+from tests.web.pages import sign_in
+from tests.web.pages import incident_of, report
 
 
 @pytest.fixture(autouse=True)

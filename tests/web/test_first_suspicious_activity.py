@@ -8,8 +8,8 @@ from app.db import utcnow
 from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
 from tests.factories import exchange_account, last_sms_code
 from tests.web.conftest import csrf_of, run_follow_ups, totp_now
-from tests.web.test_console_pages import sign_in
-from tests.web.test_owner_pages import incident_of, report
+from tests.web.pages import sign_in
+from tests.web.pages import incident_of, report
 
 
 def shown(html: str) -> str:

@@ -5,34 +5,26 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import threading
-from collections.abc import Iterator
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from app import create_app
-from app.db import utcnow
-from tests.conftest import make_settings
 from tests.factories import exchange_account, last_sms_code, make_staff
-from tests.web.conftest import Clock, totp_now
-from tests.web.test_browser import (  # noqa: F401
+from tests.web.conftest import totp_now
+from tests.web.browser import (
     DESKTOP,
-    PHONE,
     LiveApp,
-    chromium,
+    make_run_setting,
+    owner_page,
+    run_jobs,
     shot,
     staff_sign_in,
     submit,
+    text,
     tick_all_items,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 WORDS = {
     "en": {"frozen": "Frozen", "unfrozen": "Unfrozen", "accepted": "Accepted", "in_progress": "In progress",
            "resolved": "Resolved", "closed": "Closed", "verified": "Identity verified", "left": "left",
@@ -45,38 +37,6 @@ WORDS = {
 }
 
 
-def make_run_setting(name: str) -> str:
-    """A setting exactly as `make run` exports it (so the walk below runs on the demo's own values)."""
-    return re.search(rf"^run: export {name} \?= (\S+)$", MAKEFILE.read_text(), re.MULTILINE).group(1)
-
-
-@pytest.fixture
-def demo(sqlite_template, tmp_path, monkeypatch) -> Iterator[LiveApp]:
-    """The app on a real threaded server with `make run`'s settings (its 2-minute unfreeze wait, mail log)."""
-    database = tmp_path / "demo.sqlite"
-    shutil.copyfile(sqlite_template, database)
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
-    clock = Clock()
-    settings = {**make_settings(f"sqlite:///{database}", instance), "LOCKDESK_CLOCK": clock,
-                "UNFREEZE_MIN_WAIT_MINUTES": int(make_run_setting("UNFREEZE_MIN_WAIT_MINUTES")),
-                "MAIL_LOG_PATH": str(instance / "mail.jsonl"), "CONSOLE_SIGN_IN_RATE_LIMIT": "3 per minute"}
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveApp(app=app, url=f"http://127.0.0.1:{server.server_port}", clock=clock, instance=instance)
-    server.shutdown()
-    thread.join(timeout=10)
-    app.extensions["lockdesk"].engine.dispose()
-
-
-def owner_page(chromium, language: str):
-    """A phone-sized page in the owner's language."""
-    return chromium.new_context(viewport=PHONE, locale=language, is_mobile=True, has_touch=True).new_page()
-
-
 def report(page, demo: LiveApp, account_id: str, *, tx_hash: str | None = None, loss: str | None = None) -> str:
     """File a report through the form; the access link shown on the answer page."""
     page.goto(f"{demo.url}/report")
@@ -87,28 +47,6 @@ def report(page, demo: LiveApp, account_id: str, *, tx_hash: str | None = None, 
         page.fill("#loss_usd", loss)
     submit(page, "form[action$='/report'] button[type=submit]")
     return page.input_value("#access-link")
-
-
-def text(page, selector: str) -> str:
-    """The visible text of the first match."""
-    return page.locator(selector).first.inner_text()
-
-
-def catch_up(demo: LiveApp) -> None:
-    """Move the pages' clock to just after the real one (the exchange and the outbox stamp real time)."""
-    demo.clock.now = max(demo.clock.now, utcnow()) + timedelta(seconds=1)
-
-
-def run_jobs(demo: LiveApp) -> None:
-    """What the background worker would do now: the outbox, due unfreezes, audit sealing and messages."""
-    catch_up(demo)
-    ports = demo.app.extensions["lockdesk"].ports
-    ports.dispatcher.drain(now=demo.clock.now)
-    ports.review_jobs.execute_unfreezes()
-    ports.dispatcher.drain(now=demo.clock.now)
-    ports.tracer.run_due()
-    ports.audit_sealer()
-    ports.review_jobs.deliver_notifications()
 
 
 @pytest.mark.parametrize("language", list(WORDS))

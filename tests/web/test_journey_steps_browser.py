@@ -16,8 +16,19 @@ from exchange_sim.models import BackofficeSecurityEvent
 from incidents.models import Incident
 from tests.factories import exchange_account, last_sms_code, make_staff, OWNER_TOTP_SECRET
 from tests.web.conftest import totp_now
-from tests.web.test_browser import DESKTOP, chromium, shot, staff_sign_in, submit, tick_next_item  # noqa: F401
-from tests.web.test_journey_browser import catch_up, demo, owner_page, run_jobs, text  # noqa: F401
+from tests.web.browser import (
+    DESKTOP,
+    api_report,
+    api_verified_and_asked,
+    catch_up,
+    owner_page,
+    run_jobs,
+    shot,
+    staff_sign_in,
+    submit,
+    text,
+    tick_next_item,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LANGUAGES = ("en", "zh-CN")
@@ -29,28 +40,6 @@ SAID = {
               "sent": "在交易所登记", "not_set_up": "未配置", "agent": "经办人", "cancelled": "保持冻结",
               "owner_trace": "与交易所一起核查这笔交易"},
 }
-
-
-def api_report(demo, account_id: str = "U1001", **extra) -> tuple[str, dict]:
-    """A report through the JSON API; the incident id and the reporter's headers."""
-    answer = demo.app.test_client().post("/api/v1/reports", json={"account_id": account_id,
-                                                                  "kind": "stolen_account", **extra}).get_json()
-    return answer["incident"]["id"], {"Authorization": f"Bearer {answer['access_token']}",
-                                      "link": f"{demo.url}/i/{answer['incident']['id']}?t={answer['access_token']}"}
-
-
-def api_verified_and_asked(demo, incident_id: str, owner: dict) -> str:
-    """The owner verified with both codes and asked for the unfreeze (through the API); the request id."""
-    client, headers = demo.app.test_client(), {"Authorization": owner["Authorization"]}
-    verification = client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers).get_json()
-    client.post(f"/api/v1/verifications/{verification['id']}/totp", json={"code": totp_now(demo.clock.now)},
-                headers=headers)
-    client.post(f"/api/v1/verifications/{verification['id']}/sms", headers=headers)
-    client.post(f"/api/v1/verifications/{verification['id']}/sms/check", json={"code": last_sms_code(demo.app)},
-                headers=headers)
-    asked = client.post(f"/api/v1/incidents/{incident_id}/unfreeze-requests", headers=headers)
-    assert asked.status_code == 201, asked.get_json()
-    return asked.get_json()["id"]
 
 
 def wrong_totp(at) -> str:

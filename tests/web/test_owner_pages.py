@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from incidents.models import Incident
 from tests.factories import exchange_account, last_sms_code, seal_audit_events
 from tests.web.conftest import csrf_of, run_follow_ups, totp_now
+from tests.web.pages import incident_of, report
 
 
 @pytest.fixture(autouse=True)
@@ -18,21 +19,6 @@ def accounts(app):
     """Accounts the owners report on."""
     exchange_account(app, "U1001")
     exchange_account(app, "U2002")
-
-
-def report(client, account_id="U1001", language="en", **fields):
-    """Fill and send the report form; return the answer page's response."""
-    page = client.get("/report", headers={"Accept-Language": language})
-    form = {"csrf_token": csrf_of(page.text), "account_id": account_id, "kind": "stolen_account",
-            "description": "A withdrawal at 03:12 was not me", "email": "owner@example.com", "phone": "+15550001",
-            "tx_chain_0": "ethereum", "tx_hash_0": "0x" + "ab" * 32, **fields}
-    return client.post("/report", data=form, headers={"Accept-Language": language})
-
-
-def incident_of(answer_html: str) -> tuple[str, str]:
-    """The incident id and access token in the answer page's link."""
-    match = re.search(r"/i/([0-9a-f-]{36})\?t=(ldi_[A-Za-z0-9_-]+)", answer_html)
-    return match.group(1), match.group(2)
 
 
 def test_report_form_speaks_chinese_when_the_browser_asks_for_it(client):

@@ -12,9 +12,17 @@ from sqlalchemy import func, select
 from incidents.models import ExchangeCommand, Incident
 from tests.factories import exchange_account, make_staff
 from tests.incidents.test_worker_crash import wait_until
-from tests.web.test_browser import DESKTOP, EVIDENCE_NOTE, chromium, shot, staff_sign_in, submit  # noqa: F401
-from tests.web.test_journey_browser import demo, owner_page, text  # noqa: F401
-from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
+from tests.web.browser import (
+    DESKTOP,
+    EVIDENCE_NOTE,
+    api_report,
+    api_verified_and_asked,
+    owner_page,
+    shot,
+    staff_sign_in,
+    submit,
+    text,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ from app.web.chain_words import finding_advice, finding_label, graph_svg
 from chain.labels import LABEL_TEXTS, findings_for
 from chain.models import Trace
 from chain.tracing import stopped_findings
-from tests.web.test_console_pages import sign_in
+from tests.web.pages import sign_in
 
 ROOT, MULE, LOOSE = "0x" + "10" * 20, "0x" + "20" * 20, "0x" + "30" * 20
 DEPOSIT_TX, OTHER_TX = "0x" + "ab" * 32, "0x" + "cd" * 32

@@ -15,7 +15,7 @@ from tests.chain.tron_scenario import BINANCE, MULE_A, lay_out_tron_theft
 from tests.conftest import make_settings
 from tests.factories import exchange_account, make_staff
 from tests.web.conftest import Clock, run_follow_ups
-from tests.web.test_browser import DESKTOP, PHONE, LiveApp, chromium, shot, staff_sign_in, submit  # noqa: F401
+from tests.web.browser import DESKTOP, LiveApp, PHONE, shot, staff_sign_in, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

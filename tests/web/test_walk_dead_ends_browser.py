@@ -10,9 +10,18 @@ import re
 import pytest
 
 from tests.factories import exchange_account, make_staff
-from tests.web.test_browser import DESKTOP, chromium, staff_sign_in, submit, tick_all_items  # noqa: F401
-from tests.web.test_journey_browser import demo, make_run_setting, owner_page, run_jobs, text  # noqa: F401
-from tests.web.test_journey_steps_browser import api_report, api_verified_and_asked
+from tests.web.browser import (
+    DESKTOP,
+    api_report,
+    api_verified_and_asked,
+    make_run_setting,
+    owner_page,
+    run_jobs,
+    staff_sign_in,
+    submit,
+    text,
+    tick_all_items,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
