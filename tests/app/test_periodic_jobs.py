@@ -2,6 +2,8 @@
 The ports answer `in` only for their own fields."""
 from __future__ import annotations
 
+import pytest
+
 import logging
 
 from app.jobs import Worker, run_jobs
@@ -43,12 +45,14 @@ def test_run_jobs_counts_the_work_of_the_jobs_that_ran():
     assert run_jobs([]) == 0
 
 
-def test_ports_answer_in_only_for_their_own_fields():
-    ports = Ports(worker=object())
-    assert "worker" in ports
-    assert "dispatcher" not in ports
-    assert "PERIODIC" not in ports and "periodic_jobs" not in ports
-    assert 1 not in ports
+def test_ports_are_attributes_only_so_a_misspelled_port_fails_loudly():
+    worker = object()
+    ports = Ports(worker=worker)
+    assert ports.worker is worker and ports.dispatcher is None
+    with pytest.raises(TypeError):
+        ports["worker"]  # no lookup by string: the name is checked where it is written
+    with pytest.raises(TypeError):
+        Ports(wroker=worker)
 
 
 def test_a_periodic_job_that_found_nothing_waits_a_poll_interval_unless_the_worker_is_woken():
