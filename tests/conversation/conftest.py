@@ -91,3 +91,6 @@ def move_back(app, column: str, delta, account_id: str = "U1001") -> None:
                                    .order_by(Incident.number.desc())).first()
         setattr(incident, column, getattr(incident, column) - delta)
         session.commit()
+
+
+from tests.inbox import inbox  # noqa: E402, F401 - the real SMTP server, for every module here

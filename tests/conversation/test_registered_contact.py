@@ -14,7 +14,7 @@ from tests.app.test_anomalies import event
 from tests.conversation.conftest import file_report, messages, png, post, upload
 from tests.factories import bearer, signed_anomaly
 from tests.incidents.review_support import REGISTERED_EMAIL, drain, open_account, sessions_of
-from tests.incidents.test_notifications import CASE_LINK, deliver, inbox  # noqa: F401 (the SMTP fixture)
+from tests.inbox import CASE_LINK, deliver
 from tests.web.conftest import csrf_of
 
 CONTACT = "registered-contact"

@@ -13,7 +13,7 @@ from incidents.models import Incident, Notification
 from tests.conversation.conftest import move_back, post
 from tests.factories import bearer, make_staff
 from tests.incidents.review_support import ANTI_PHISHING, REGISTERED_EMAIL, REGISTERED_PHONE, frozen_case
-from tests.incidents.test_notifications import CASE_LINK, deliver, inbox, sms_lines  # noqa: F401 (the SMTP fixture)
+from tests.inbox import CASE_LINK, deliver, sms_lines
 
 QUEUE = "risk-queue@lockdesk.test"
 # The contact the case's report gave (tests.incidents.review_support.frozen_case).

@@ -13,6 +13,8 @@ from exchange_sim.server import ExchangeServer
 from exchange_sim import backoffice
 from exchange_sim.models import BackofficeAccount, BackofficeRequest
 from incidents.exchange.port import StateChange
+from incidents.exchange.breaker import CircuitBreaker
+from incidents.exchange.http import HttpExchange, HttpSettings
 
 API_KEY = "test-exchange-key"
 API_SECRET = "test-exchange-secret"
@@ -78,3 +80,10 @@ class RecordingExchange:
         with self._lock:
             self.calls[idempotency_key] += 1
         return StateChange(account_id=account_id, state="frozen", changed_at=datetime.now(UTC))
+
+
+def http_client(server, *, attempts: int = 3, read_timeout: float = 5.0,
+                breaker: CircuitBreaker | None = None) -> HttpExchange:
+    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=API_SECRET, max_attempts=attempts,
+                            read_timeout=read_timeout)
+    return HttpExchange(settings, breaker=breaker, sleep=lambda _s: None)

@@ -2,7 +2,7 @@
 follow-ups; a lone freeze stays a single call; a 404 item fails its command alone and closes its case."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.db import utcnow
 from incidents.anomalies import AnomalyInput, ScoringPolicy
@@ -11,34 +11,17 @@ from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.dispatcher import Dispatcher
 from incidents.outbox.lease import DispatchPolicy
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
-from tests.incidents.test_freeze_batch_exchange import http_client
+from tests.incidents.exchange_peer import http_client
+from tests.incidents.outbox_support import flag, statuses
 
 __all__ = ["exchange_server"]
 POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)
-
-
-def flag(session, accounts: list[str]) -> None:
-    """Each account flagged by one event that crosses the freeze threshold alone (freeze and `contain` queued)."""
-    policy = ScoringPolicy(weights={"sim_swap": 100})
-    for start in range(0, len(accounts), 1000):
-        ingest_batch(session, events=[AnomalyInput(event_id=f"e-{a}", account_id=a, type="sim_swap",
-                                                   occurred_at=utcnow()) for a in accounts[start:start + 1000]],
-                     policy=policy)
 
 
 def dispatcher(app, exchange_server) -> Dispatcher:
     """A dispatcher of this application's database, speaking HTTP to the back office."""
     return Dispatcher(app.extensions["lockdesk"].sessions, http_client(exchange_server), policy=POLICY,
                       concurrency=4, name="test-dispatcher")
-
-
-def statuses(session, action: str) -> dict[str, int]:
-    """How many commands of an action are in each status now."""
-    session.rollback()
-    rows = session.execute(select(ExchangeCommand.status, func.count()).where(ExchangeCommand.action == action)
-                           .group_by(ExchangeCommand.status)).all()
-    session.rollback()
-    return dict(rows)
 
 
 def test_501_due_freezes_take_two_calls_and_come_before_their_follow_ups(app, session, exchange_server):

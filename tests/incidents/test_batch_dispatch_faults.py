@@ -22,9 +22,9 @@ from tests.incidents.exchange_peer import (
     keyed_writes,
     open_account,
 )
-from tests.incidents.test_batch_dispatch import flag, statuses
-from tests.incidents.test_freeze_batch_exchange import http_client
-from tests.incidents.test_worker_crash import wait_until, worker_process
+from tests.incidents.outbox_support import flag, statuses
+from tests.incidents.exchange_peer import http_client
+from tests.incidents.outbox_support import wait_until, worker_process
 
 __all__ = ["exchange_server"]
 ACCOUNTS = [f"F{n}" for n in range(6)]

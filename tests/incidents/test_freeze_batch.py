@@ -25,7 +25,7 @@ from incidents.outbox.freeze_batch import freeze_claims as send_freeze_claims
 from incidents.outbox.freeze_batch import item_result
 from incidents.models import Incident
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
-from tests.incidents.test_freeze_batch_exchange import http_client
+from tests.incidents.exchange_peer import http_client
 
 __all__ = ["exchange_server"]
 POLICY = DispatchPolicy(batch_size=2000)

@@ -8,15 +8,14 @@ from datetime import timedelta
 import pytest
 
 from app.db import utcnow
-from incidents.exchange.breaker import CircuitBreaker
-from incidents.exchange.http import HttpExchange, HttpSettings
 from incidents.outbox.calls import Claim
 from incidents.outbox.freeze_batch import freeze_claims
 from incidents.outbox.lease import DispatchPolicy
 from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangeRejected, ExchangeUnavailable, FreezeItem
-from tests.incidents.exchange_peer import API_KEY, API_SECRET, backoffice_account, exchange_server, keyed_writes, \
+from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, \
     open_account
+from tests.incidents.exchange_peer import http_client
 
 __all__ = ["exchange_server"]
 
@@ -24,13 +23,6 @@ __all__ = ["exchange_server"]
 def item(account_id: str, key: str, scope: str = "full") -> FreezeItem:
     return FreezeItem(account_id=account_id, scope=scope, reason="credential stuffing", reference="INC-2026-000001",
                       idempotency_key=key)
-
-
-def http_client(server, *, attempts: int = 3, read_timeout: float = 5.0,
-                breaker: CircuitBreaker | None = None) -> HttpExchange:
-    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=API_SECRET, max_attempts=attempts,
-                            read_timeout=read_timeout)
-    return HttpExchange(settings, breaker=breaker, sleep=lambda _s: None)
 
 
 @pytest.fixture

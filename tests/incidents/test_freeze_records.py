@@ -15,7 +15,7 @@ from incidents.outbox.exchange import claim_due
 from incidents.outbox.freeze_records import record_confirmed_freezes
 from incidents.outbox.lease import DispatchPolicy
 from tests.incidents.exchange_peer import open_account
-from tests.incidents.test_batch_dispatch import flag
+from tests.incidents.outbox_support import flag
 
 POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)
 

@@ -1,14 +1,10 @@
 """Owner notifications through a real SMTP server, and the one-time "this wasn't me" link they carry."""
 from __future__ import annotations
 
-import email
-import json
 import re
 from datetime import timedelta
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from app.db import utcnow
@@ -33,52 +29,13 @@ from tests.incidents.review_support import (
     raise_request,
     sessions_of,
 )
-from tests.services import free_port
-
-LINK = re.compile(r"http://127\.0\.0\.1:5000(/repudiations/[0-9a-f]{32}\.[A-Za-z0-9_-]{43})")
-CASE_LINK = re.compile(r"http://127\.0\.0\.1:5000/i/[0-9a-f-]{36}\?t=ldi_[A-Za-z0-9_-]{43}", re.IGNORECASE)
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it is given."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.recipients: list[str] = []
-        self.refusal: str | None = None  # what the server answers to every message instead of accepting it
-
-    async def handle_DATA(self, _server, _session, envelope):
-        if self.refusal:
-            return self.refusal
-        self.recipients += envelope.rcpt_tos
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def inbox():
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield handler, controller.port
-    controller.stop()
-
+from tests.inbox import CASE_LINK, LINK, deliver, sms_lines
 
 @pytest.fixture
 def settings(settings, inbox):
     settings["SMTP_URL"] = f"smtp://127.0.0.1:{inbox[1]}"
     settings["MAIL_FROM"] = "Lockdesk Security <security@lockdesk.test>"
     return settings
-
-
-def deliver(app) -> int:
-    seal_audit_events(app)
-    return app.extensions["lockdesk"].ports.review_jobs.deliver_notifications()
-
-
-def sms_lines(app) -> list[dict]:
-    with open(app.config["SMS_LOG_PATH"], encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle]
 
 
 def test_the_owner_is_told_of_the_freeze_on_the_registered_channels_in_their_language(app, inbox):

@@ -1,11 +1,7 @@
 """A worker process killed after the exchange froze the account but before the outbox row was marked done."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +16,7 @@ from tests.incidents.exchange_peer import (
     keyed_writes,
     open_account,
 )
+from tests.incidents.outbox_support import wait_until, worker_process
 
 __all__ = ["exchange_server"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,28 +27,6 @@ def settings(settings, exchange_server):
     """The application (and its worker processes) speak HTTP to the back office."""
     settings.update(http_exchange_settings(exchange_server))
     return settings
-
-
-def worker_process(settings: dict, instance: Path, log: Path) -> subprocess.Popen:
-    """`flask worker` in a process of its own, configured like the test application."""
-    env = {**os.environ, "LOCKDESK_INSTANCE_PATH": str(instance), "WORKER_ENABLED": "0",
-           "DISPATCH_LEASE_SECONDS": "2", "WORKER_POLL_SECONDS": "0.1", "PYTHONPATH": str(ROOT)}
-    env.update({name: str(settings[name]) for name in (
-        "DATABASE_URL", "SECRET_KEY", "FIELD_ENCRYPTION_KEY", "ANOMALY_WEBHOOK_SECRET", "EXCHANGE_ADAPTER",
-        "EXCHANGE_API_BASE", "EXCHANGE_API_KEY", "EXCHANGE_API_SECRET", "EXCHANGE_MAX_ATTEMPTS")})
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-
-
-def wait_until(condition, *, seconds: float = 60.0) -> bool:
-    """Poll until the condition holds (bounded)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def freeze_row(session) -> ExchangeCommand:

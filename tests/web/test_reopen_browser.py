@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from incidents.models import ExchangeCommand, Incident
 from tests.factories import exchange_account, make_staff
-from tests.incidents.test_worker_crash import wait_until
+from tests.incidents.outbox_support import wait_until
 from tests.web.browser import (
     DESKTOP,
     EVIDENCE_NOTE,
