@@ -3,30 +3,13 @@ import json
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from incidents.models import AnomalyEvent, ExchangeCommand, Incident
-from tests.factories import report_body, signed_anomaly
+from tests.factories import report_body
+from tests.app.anomaly_support import event, post, stored
 
 NOW = "2026-11-21T03:12:00Z"
-
-
-def event(event_id="evt-1", account_id="U2002", type_="new_device_login", occurred_at=None, **details):
-    """A risk-engine event body, occurring now unless told."""
-    from datetime import UTC, datetime
-
-    occurred = occurred_at or datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    return {"event_id": event_id, "account_id": account_id, "type": type_, "occurred_at": occurred,
-            "details": details}
-
-
-def post(client, body, **sign_options):
-    raw, headers = signed_anomaly(body, **sign_options)
-    return client.post("/api/v1/anomalies", data=raw, headers=headers)
-
-
-def stored(session, model) -> int:
-    return session.scalar(select(func.count()).select_from(model))
 
 
 def test_a_low_score_event_is_ignored_but_remembered(client, session):

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app.api.anomaly_batch import MAX_BATCH_BODY_BYTES
 from incidents.models import AnomalyEvent, AuditEvent, ExchangeCommand, Incident
-from tests.app.test_anomalies import event, stored
+from tests.app.anomaly_support import event, stored
 from tests.factories import report_body, signed_anomaly
 
 

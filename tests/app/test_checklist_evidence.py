@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from incidents.models import AuditEvent
-from tests.app.test_unfreeze_api import raise_over_http
+from tests.app.api_support import raise_over_http
 from tests.factories import bearer, make_staff
 from tests.incidents.review_support import frozen_case, pass_verification
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from incidents.models import AnomalyEvent, Incident, Report
-from tests.app.test_anomalies import event
+from tests.app.anomaly_support import event
 from tests.factories import report_body, signed_anomaly
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from app.idempotency import purge_expired
 from incidents.anomalies import AnomalyInput, ScoringPolicy, ingest_anomaly
 from incidents.models import AnomalyEvent
 from incidents.signatures import sign
-from tests.app.test_anomalies import event, post
-from tests.app.test_verification_api import settle, start
+from tests.app.anomaly_support import event, post
+from tests.app.api_support import settle, start
 from tests.factories import OWNER_TOTP_SECRET, bearer, last_sms_code, report_body, make_staff
 
 

@@ -8,26 +8,12 @@ import pytest
 from app.db import utcnow
 from tests.factories import bearer, make_staff
 from tests.incidents.review_support import drain, frozen_case, incident_of, pass_verification
+from tests.app.api_support import attest_over_http, decide_over_http, raise_over_http
 
 
 @pytest.fixture
 def case(app):
     return frozen_case(app)
-
-
-def raise_over_http(client, case):
-    return client.post(f"/api/v1/incidents/{case.incident_id}/unfreeze-requests", headers=bearer(case.access_token))
-
-
-def attest_over_http(client, request_id, agent, item):
-    return client.post(f"/api/v1/unfreeze-requests/{request_id}/checklist/{item}",
-                       json={"status": "done", "note": "checked with the owner"}, headers=bearer(agent.token))
-
-
-def decide_over_http(client, request_id, officer, decision="approve", code=None):
-    return client.post(f"/api/v1/unfreeze-requests/{request_id}/decisions",
-                       json={"decision": decision, "reason": "evidence reviewed", "totp": code or officer.code()},
-                       headers=bearer(officer.token))
 
 
 def ready_request(app, client, case):

@@ -16,11 +16,7 @@ from tests.factories import (
     seal_audit_events,
     make_staff,
 )
-
-
-def settle(app) -> None:
-    """Let the worker run the freeze's follow-ups (account snapshot, withdrawals)."""
-    app.extensions["lockdesk"].ports.dispatcher.drain()
+from tests.app.api_support import settle, start
 
 
 @pytest.fixture
@@ -29,12 +25,6 @@ def reported(app, client):
     answer = client.post("/api/v1/reports", json=report_body("U1001")).get_json()
     settle(app)
     return answer["incident"]["id"], bearer(answer["access_token"])
-
-
-def start(client, incident_id, headers) -> dict:
-    response = client.post(f"/api/v1/incidents/{incident_id}/verifications", headers=headers)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def test_the_owner_passes_with_the_authenticator_and_the_sms_code(app, client, reported):

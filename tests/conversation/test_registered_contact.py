@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from incidents.access import resolve_token
-from tests.app.test_anomalies import event
+from tests.app.anomaly_support import event
 from tests.conversation.conftest import file_report, messages, png, post, upload
 from tests.factories import bearer, signed_anomaly
 from tests.incidents.review_support import REGISTERED_EMAIL, drain, open_account, sessions_of

@@ -18,6 +18,10 @@ from exchange_sim.server import ExchangeServer, KeepAliveHandler
 from tests import services
 from tests.conftest import make_settings
 from tests.incidents.exchange_peer import API_KEY, API_SECRET, http_exchange_settings
+from exchange_sim.deposits import add_deposit_address
+from tests.factories import exchange_account, make_staff, report_body
+from tests.handoff.support import DEPOSIT, finished_trace
+from tests.incidents.exchange_peer import backoffice_account, open_account
 
 
 def seed_b64(index: int) -> str:
@@ -95,3 +99,26 @@ def build(name: str, *, database_url: str, tmp_path: Path, port: int, seed: str,
 def free_port() -> int:
     """A port nobody listens on."""
     return services.free_port()
+
+
+def beta_customer(pair, account_id: str = "V2002", address: str = DEPOSIT) -> None:
+    """Beta's customer who received the stolen funds at a deposit address."""
+    with pair.beta.app.extensions["lockdesk"].sessions() as session:
+        if backoffice_account(session, account_id) is None:
+            open_account(session, account_id)
+        add_deposit_address(session, address=address, chain="ethereum", account_id=account_id)
+
+
+def alpha_case(pair, **trace) -> tuple[str, str, str]:
+    """A theft reported at Alpha and traced to Beta's deposit address: (incident id, trace id, agent token)."""
+    exchange_account(pair.alpha.app, "U1001")
+    answer = pair.alpha.api("POST", "/api/v1/reports", json=report_body("U1001")).json()
+    incident_id = answer["incident"]["id"]
+    trace_id = finished_trace(pair.alpha.app, incident_id, exchange="Beta", **trace)
+    return incident_id, trace_id, make_staff(pair.alpha.app, "agent").token
+
+
+def send(pair, trace_id: str, agent: str, **body):
+    """Alpha's agent asks Beta to hold the deposits."""
+    return pair.alpha.api("POST", f"/api/v1/traces/{trace_id}/freeze-requests", agent,
+                          json={"exchange": "Beta", **body})

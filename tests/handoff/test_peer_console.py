@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from incidents.handoff.models import SentFreezeRequest
-from tests.handoff.test_peer_round_trip import alpha_case, beta_customer
+from tests.handoff.pair import alpha_case, beta_customer
 from tests.factories import make_staff
 from tests.web.conftest import csrf_of
 

@@ -17,7 +17,7 @@ from incidents.models import Incident
 from tests.factories import make_staff
 from tests.handoff.pair import key_id, seed_b64
 from tests.handoff.support import DEPOSIT
-from tests.handoff.test_peer_round_trip import alpha_case, beta_customer, send
+from tests.handoff.pair import alpha_case, beta_customer, send
 
 pytestmark = pytest.mark.slow
 PATH = "/api/v1/peer/freeze-requests"

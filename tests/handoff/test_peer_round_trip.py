@@ -6,36 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from exchange_sim.deposits import add_deposit_address
 from incidents.handoff.models import PeerMessage, ReceivedFreezeRequest, SentFreezeRequest
-from tests.factories import exchange_account, report_body, make_staff
-from tests.handoff.support import DEPOSIT, finished_trace
-from tests.incidents.exchange_peer import backoffice_account, open_account
+from tests.factories import make_staff
+from tests.handoff.support import DEPOSIT
+from tests.incidents.exchange_peer import backoffice_account
+from tests.handoff.pair import alpha_case, beta_customer, send
 
 pytestmark = pytest.mark.slow
-
-
-def beta_customer(pair, account_id: str = "V2002", address: str = DEPOSIT) -> None:
-    """Beta's customer who received the stolen funds at a deposit address."""
-    with pair.beta.app.extensions["lockdesk"].sessions() as session:
-        if backoffice_account(session, account_id) is None:
-            open_account(session, account_id)
-        add_deposit_address(session, address=address, chain="ethereum", account_id=account_id)
-
-
-def alpha_case(pair, **trace) -> tuple[str, str, str]:
-    """A theft reported at Alpha and traced to Beta's deposit address: (incident id, trace id, agent token)."""
-    exchange_account(pair.alpha.app, "U1001")
-    answer = pair.alpha.api("POST", "/api/v1/reports", json=report_body("U1001")).json()
-    incident_id = answer["incident"]["id"]
-    trace_id = finished_trace(pair.alpha.app, incident_id, exchange="Beta", **trace)
-    return incident_id, trace_id, make_staff(pair.alpha.app, "agent").token
-
-
-def send(pair, trace_id: str, agent: str, **body):
-    """Alpha's agent asks Beta to hold the deposits."""
-    return pair.alpha.api("POST", f"/api/v1/traces/{trace_id}/freeze-requests", agent,
-                          json={"exchange": "Beta", **body})
 
 
 def test_a_request_is_sent_acknowledged_and_held_and_both_sides_see_it(pair):

@@ -82,8 +82,9 @@ class RecordingExchange:
         return StateChange(account_id=account_id, state="frozen", changed_at=datetime.now(UTC))
 
 
-def http_client(server, *, attempts: int = 3, read_timeout: float = 5.0,
-                breaker: CircuitBreaker | None = None) -> HttpExchange:
-    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=API_SECRET, max_attempts=attempts,
+def client_for(server, *, secret: str = API_SECRET, attempts: int = 3, breaker: CircuitBreaker | None = None,
+               read_timeout: float = 5.0) -> HttpExchange:
+    """An adapter pointed at the server, pausing nowhere between retries."""
+    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=secret, max_attempts=attempts,
                             read_timeout=read_timeout)
-    return HttpExchange(settings, breaker=breaker, sleep=lambda _s: None)
+    return HttpExchange(settings, breaker=breaker or CircuitBreaker(failure_threshold=100), sleep=lambda _s: None)

@@ -11,7 +11,7 @@ from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.dispatcher import Dispatcher
 from incidents.outbox.lease import DispatchPolicy
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
-from tests.incidents.exchange_peer import http_client
+from tests.incidents.exchange_peer import client_for
 from tests.incidents.outbox_support import flag, statuses
 
 __all__ = ["exchange_server"]
@@ -20,7 +20,7 @@ POLICY = DispatchPolicy(lease_seconds=60.0, backoff_base_seconds=0.01, backoff_c
 
 def dispatcher(app, exchange_server) -> Dispatcher:
     """A dispatcher of this application's database, speaking HTTP to the back office."""
-    return Dispatcher(app.extensions["lockdesk"].sessions, http_client(exchange_server), policy=POLICY,
+    return Dispatcher(app.extensions["lockdesk"].sessions, client_for(exchange_server), policy=POLICY,
                       concurrency=4, name="test-dispatcher")
 
 

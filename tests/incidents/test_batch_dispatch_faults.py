@@ -23,7 +23,7 @@ from tests.incidents.exchange_peer import (
     open_account,
 )
 from tests.incidents.outbox_support import flag, statuses
-from tests.incidents.exchange_peer import http_client
+from tests.incidents.exchange_peer import client_for
 from tests.incidents.outbox_support import wait_until, worker_process
 
 __all__ = ["exchange_server"]
@@ -60,7 +60,7 @@ def wave(session):
 
 def dispatcher(app, exchange_server, **adapter) -> Dispatcher:
     """An in-process dispatcher of the test database over HTTP."""
-    return Dispatcher(app.extensions["lockdesk"].sessions, http_client(exchange_server, **adapter), policy=POLICY,
+    return Dispatcher(app.extensions["lockdesk"].sessions, client_for(exchange_server, **adapter), policy=POLICY,
                       concurrency=2, name="in-process")
 
 

@@ -8,7 +8,7 @@ from exchange_sim.deposits import add_deposit_address
 from exchange_sim.local import LocalExchange
 from incidents.exchange.port import AccountNotFound, DepositAddress
 from tests.incidents.exchange_peer import exchange_server, open_account
-from tests.incidents.test_exchange_http import client_for
+from tests.incidents.exchange_peer import client_for
 
 __all__ = ["exchange_server"]
 DEPOSIT = "0xAbCdEf0123456789aBcDeF0123456789AbCdEf01"

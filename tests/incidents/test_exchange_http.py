@@ -21,16 +21,9 @@ from tests.incidents.exchange_peer import (
     exchange_server,
     open_account,
 )
+from tests.incidents.exchange_peer import client_for
 
 __all__ = ["exchange_server"]
-
-
-def client_for(server, *, secret: str = API_SECRET, attempts: int = 3, breaker: CircuitBreaker | None = None,
-               read_timeout: float = 5.0) -> HttpExchange:
-    """An adapter pointed at the server, pausing nowhere between retries."""
-    settings = HttpSettings(base_url=server.url, api_key=API_KEY, secret=secret, max_attempts=attempts,
-                            read_timeout=read_timeout)
-    return HttpExchange(settings, breaker=breaker or CircuitBreaker(failure_threshold=100), sleep=lambda _s: None)
 
 
 class QuietHandler(BaseHTTPRequestHandler):

@@ -25,7 +25,7 @@ from incidents.outbox.freeze_batch import freeze_claims as send_freeze_claims
 from incidents.outbox.freeze_batch import item_result
 from incidents.models import Incident
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, open_account
-from tests.incidents.exchange_peer import http_client
+from tests.incidents.exchange_peer import client_for
 
 __all__ = ["exchange_server"]
 POLICY = DispatchPolicy(batch_size=2000)
@@ -150,7 +150,7 @@ def test_a_wave_is_frozen_with_one_call_and_each_command_recorded_as_before(sess
         open_account(session, account)
     flagged(session, ["V1", "V2", "V3", "GHOST"])
     claims = due_freezes(session)
-    results = freeze_claims(http_client(exchange_server), claims, policy=POLICY)
+    results = freeze_claims(client_for(exchange_server), claims, policy=POLICY)
     assert exchange_server.calls.keys_for("/freeze-batch") == [None]
     assert exchange_server.calls.keys_for("/freeze") == []
     assert sorted(record_all(session, results)) == ["done", "done", "done", "failed"]
@@ -167,7 +167,7 @@ def test_a_batch_the_exchange_failed_is_sent_item_by_item_with_the_same_keys(ses
     flagged(session, ["V1", "V2"])
     claims = due_freezes(session)
     exchange_server.faults.configure(fail_next=1, fail_status=503)
-    results = freeze_claims(http_client(exchange_server, attempts=1), claims, policy=POLICY)
+    results = freeze_claims(client_for(exchange_server, attempts=1), claims, policy=POLICY)
     assert sorted(exchange_server.calls.keys_for("/freeze")) == sorted(c.idempotency_key for c in claims)
     assert record_all(session, results) == ["done", "done"]
     assert [backoffice_account(session, a).freezes for a in ("V1", "V2")] == [1, 1]
@@ -191,7 +191,7 @@ def test_a_batch_applied_but_unanswered_is_replayed_item_by_item_and_freezes_not
     for account in ("V1", "V2", "V3"):
         open_account(session, account)
     flagged(session, ["V1", "V2", "V3"])
-    results = freeze_claims(AnswerLost(http_client(exchange_server)), due_freezes(session), policy=POLICY)
+    results = freeze_claims(AnswerLost(client_for(exchange_server)), due_freezes(session), policy=POLICY)
     assert record_all(session, results) == ["done", "done", "done"]
     assert [backoffice_account(session, a).freezes for a in ("V1", "V2", "V3")] == [1, 1, 1]
     assert keyed_writes(session, "freeze") == 3

@@ -15,7 +15,7 @@ from exchange_sim.local import LocalExchange
 from incidents.exchange.port import ExchangeRejected, ExchangeUnavailable, FreezeItem
 from tests.incidents.exchange_peer import backoffice_account, exchange_server, keyed_writes, \
     open_account
-from tests.incidents.exchange_peer import http_client
+from tests.incidents.exchange_peer import client_for
 
 __all__ = ["exchange_server"]
 
@@ -35,7 +35,7 @@ def exchange(request, sessions):
     """Each adapter: `http` over a real back-office server on 127.0.0.1, `local` over the embedded one."""
     if request.param == "local":
         return LocalExchange(sessions)
-    return http_client(request.getfixturevalue("exchange_server"))
+    return client_for(request.getfixturevalue("exchange_server"))
 
 
 def test_a_batch_freezes_every_account_once_and_answers_in_order(session, exchange):
@@ -107,7 +107,7 @@ def test_an_already_frozen_account_answers_frozen_without_a_second_freeze(sessio
 
 def test_the_http_adapter_refuses_more_than_500_items_before_any_call_and_the_dispatcher_chunks(session,
                                                                                                exchange_server):
-    client = http_client(exchange_server)
+    client = client_for(exchange_server)
     with pytest.raises(ValueError, match="at most 500"):
         client.freeze_batch([item(f"N{n}", f"k{n}") for n in range(501)])
     assert exchange_server.calls.keys_for("/freeze-batch") == []
@@ -119,7 +119,7 @@ def test_the_http_adapter_refuses_more_than_500_items_before_any_call_and_the_di
     assert exchange_server.calls.keys_for("/freeze-batch") == [None]  # 500 in one call
     assert exchange_server.calls.keys_for("/freeze") == [claims[-1].idempotency_key]  # the lone one left
 def test_the_server_refuses_a_malformed_batch_whole(session, exchange_server):
-    client = http_client(exchange_server)
+    client = client_for(exchange_server)
     for body in ({"items": []}, {"items": [{"account_id": "W1"}]}, {"items": [{"idempotency_key": "k"}] * 501},
                  {"items": [{"account_id": "W1", "idempotency_key": "k", "scope": 7}]}):
         with pytest.raises(ExchangeRejected, match="HTTP 422"):
@@ -131,7 +131,7 @@ def test_a_batch_that_timed_out_then_sent_item_by_item_with_the_same_keys_freeze
     for account in ("T1", "T2", "T3"):
         open_account(session, account)
     exchange_server.faults.configure(hold_writes=True)  # the batch commits, then its answer is held
-    client = http_client(exchange_server, attempts=1, read_timeout=0.5)
+    client = client_for(exchange_server, attempts=1, read_timeout=0.5)
     with pytest.raises(ExchangeUnavailable):
         client.freeze_batch([item("T1", "k1"), item("T2", "k2"), item("T3", "k3")])
     assert exchange_server.faults.write_applied.wait(30)
@@ -147,16 +147,16 @@ def test_a_batch_that_timed_out_then_sent_item_by_item_with_the_same_keys_freeze
 def test_a_failing_exchange_is_retried_by_the_adapter_then_reported_unavailable(session, exchange_server):
     open_account(session, "W1")
     exchange_server.faults.configure(fail_next=1, fail_status=503)
-    results = http_client(exchange_server, attempts=2).freeze_batch([item("W1", "k1")])
+    results = client_for(exchange_server, attempts=2).freeze_batch([item("W1", "k1")])
     assert results[0].status == 200 and backoffice_account(session, "W1").freezes == 1
     exchange_server.faults.configure(fail_next=5, fail_status=503)
     with pytest.raises(ExchangeUnavailable):
-        http_client(exchange_server, attempts=2).freeze_batch([item("W1", "k1")])
+        client_for(exchange_server, attempts=2).freeze_batch([item("W1", "k1")])
 
 
 def test_the_back_office_counts_its_calls_by_kind(session, exchange_server):
     open_account(session, "W1")
-    client = http_client(exchange_server)
+    client = client_for(exchange_server)
     client.freeze_batch([item("W1", "k1"), item("W2", "k2")])
     client.freeze("W1", scope="full", reason="r", reference="INC", idempotency_key="k1")
     client.get_account("W1")

@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
+from http.server import ThreadingHTTPServer
 
 import pytest
 from prometheus_client import REGISTRY
@@ -17,25 +16,9 @@ from incidents import signatures
 from incidents.models import AuditEvent, Incident, OutboundWebhook, SlaEscalation
 from tests.factories import seal_audit_events
 from tests.incidents.review_support import frozen_case, incident_of, sessions_of
+from tests.incidents.webhook_peer import Subscriber
 
 WEBHOOK_SECRET = "whsec-outbound-test"
-
-
-class Subscriber(BaseHTTPRequestHandler):
-    """Records each signed event; answers with the next scripted status (200 once the script runs out)."""
-
-    received: ClassVar[list] = []
-    script: ClassVar[list[int]] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).received.append((dict(self.headers), body))
-        status = type(self).script.pop(0) if type(self).script else 200
-        self.send_response(status)
-        self.end_headers()
-
-    def log_message(self, *_args):
-        return
 
 
 @pytest.fixture

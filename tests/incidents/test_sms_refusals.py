@@ -10,7 +10,7 @@ from sqlalchemy import select
 from incidents.models import AuditEvent, Notification
 from tests.factories import seal_audit_events
 from tests.incidents.review_support import frozen_case, sessions_of
-from tests.verification.test_sms_gateways import FROM, SID, TOKEN, FakeTwilio
+from tests.verification.twilio_peer import FROM, FakeTwilio, SID, TOKEN
 
 
 @pytest.fixture

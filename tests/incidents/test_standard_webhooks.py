@@ -12,7 +12,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from app import create_app
 from tests.factories import seal_audit_events
 from tests.incidents.review_support import frozen_case
-from tests.incidents.test_sla import Subscriber
+from tests.incidents.webhook_peer import Subscriber
 
 SECRETS = {"first": "whsec_" + base64.b64encode(b"first subscriber's key-0123456789").decode(),
            "second": "whsec_" + base64.b64encode(b"second subscriber's key-987654321").decode()}

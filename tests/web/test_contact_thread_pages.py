@@ -12,7 +12,7 @@ from app.db import utcnow
 from tests.factories import exchange_account, seal_audit_events
 from tests.web.conftest import run_follow_ups
 from tests.web.pages import sign_in
-from tests.web.test_conversation_pages import owner_case, owner_writes, staff_writes
+from tests.web.pages import owner_case, owner_writes, staff_writes
 from tests.web.pages import report
 
 WORDS = {

@@ -11,42 +11,13 @@ from tests.factories import exchange_account
 from tests.web.conftest import csrf_of, run_follow_ups
 from tests.web.pages import sign_in
 from tests.web.pages import incident_of, report
+from tests.web.pages import owner_case, owner_writes, staff_writes
 
 
 @pytest.fixture(autouse=True)
 def accounts(app):
     """The account the owners report on."""
     exchange_account(app, "U1001")
-
-
-def owner_case(app, language="en"):
-    """A fresh browser that reports U1001 and lands on its case page; (client, incident id, token)."""
-    client = app.test_client()
-    sent = report(client, language=language)
-    incident_id, token = incident_of(client.get(sent.headers["Location"], headers={"Accept-Language": language}).text)
-    client.get(f"/i/{incident_id}?t={token}")
-    return client, incident_id
-
-
-def owner_writes(client, incident_id, body, file=None, language="en"):
-    """Send the owner's reply form, with a file if given; the page after the redirect."""
-    page = client.get(f"/i/{incident_id}", headers={"Accept-Language": language})
-    form = {"csrf_token": csrf_of(page.text), "body": body}
-    if file is not None:
-        form["file"] = (io.BytesIO(file[1]), file[0])
-    sent = client.post(f"/i/{incident_id}/messages", data=form, content_type="multipart/form-data",
-                       headers={"Accept-Language": language})
-    assert sent.status_code == 303 and sent.headers["Location"].endswith("#conversation")
-    return client.get(f"/i/{incident_id}", headers={"Accept-Language": language}).text
-
-
-def staff_writes(client, incident_id, body, **fields):
-    """Send the console's reply form; the console page after the redirect."""
-    page = client.get(f"/console/incidents/{incident_id}")
-    form = {"csrf_token": csrf_of(page.text), "body": body, "visibility": "public", "awaiting_reply": "1", **fields}
-    sent = client.post(f"/console/incidents/{incident_id}/messages", data=form, content_type="multipart/form-data")
-    assert sent.status_code == 303
-    return client.get(f"/console/incidents/{incident_id}").text
 
 
 def test_the_owner_sends_a_png_staff_see_it_ask_and_the_owner_replies(app, agent, clock):

@@ -6,24 +6,16 @@ from datetime import timedelta
 
 from app.db import utcnow
 from exchange_sim.backoffice import NewWithdrawal, add_withdrawal
-from tests.factories import exchange_account, last_sms_code
-from tests.web.conftest import csrf_of, run_follow_ups, totp_now
+from tests.factories import exchange_account
+from tests.web.conftest import run_follow_ups
 from tests.web.pages import sign_in
 from tests.web.pages import incident_of, report
+from tests.web.pages import verify_on_the_page
 
 
 def shown(html: str) -> str:
     """The text of the page's first-suspicious-activity fact."""
     return re.sub(r"\s+", " ", re.search(r'data-testid="first-suspicious">(.*?)</dd>', html, re.S).group(1)).strip()
-
-
-def verify_on_the_page(app, owner, incident_id: str, clock) -> None:
-    """Pass the verification through the case page's forms."""
-    token = csrf_of(owner.get(f"/i/{incident_id}").text)
-    owner.post(f"/i/{incident_id}/verification", data={"csrf_token": token})
-    owner.post(f"/i/{incident_id}/verification/totp", data={"csrf_token": token, "code": totp_now(clock.now)})
-    owner.post(f"/i/{incident_id}/verification/sms", data={"csrf_token": token})
-    owner.post(f"/i/{incident_id}/verification/sms/check", data={"csrf_token": token, "code": last_sms_code(app)})
 
 
 def test_both_case_pages_show_a_withdrawal_two_hours_before_the_report(app, client, agent, clock):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from incidents.models import AuditEvent
 from tests.factories import exchange_account
 from tests.web.pages import sign_in
-from tests.web.test_conversation_pages import owner_case
+from tests.web.pages import owner_case
 
 PAGE_BLUEPRINTS = ("owner.", "console.")
 

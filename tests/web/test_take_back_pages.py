@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import exchange_account
 from tests.web.conftest import csrf_of, run_follow_ups
-from tests.web.test_first_suspicious_activity import verify_on_the_page
+from tests.web.pages import verify_on_the_page
 from tests.web.pages import incident_of, report
 
 WORDS = {
