@@ -1,21 +1,16 @@
 """TRON and USDT findings on the owner's case page and in the console, in Chromium, in both languages."""
 from __future__ import annotations
 
-import shutil
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from app import create_app
 from chain.models import Trace
 from tests.chain.tron_peer import TronPeer
 from tests.chain.tron_scenario import BINANCE, MULE_A, lay_out_tron_theft
-from tests.conftest import make_settings
 from tests.factories import exchange_account, make_staff
-from tests.web.conftest import Clock, run_follow_ups
-from tests.web.browser import DESKTOP, LiveApp, PHONE, shot, staff_sign_in, submit
+from tests.web.conftest import run_follow_ups
+from tests.web.browser import DESKTOP, PHONE, serve, shot, staff_sign_in, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,22 +33,8 @@ def theft():
 def live_tron(sqlite_template, tmp_path, monkeypatch, theft):
     """The app on a real threaded server with a TronGrid stand-in as its TRON API."""
     peer = TronPeer(theft.ledger)
-    database = tmp_path / "live.sqlite"
-    shutil.copyfile(sqlite_template, database)
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    monkeypatch.setenv("LOCKDESK_INSTANCE_PATH", str(instance))
-    clock = Clock()
-    app = create_app({**make_settings(f"sqlite:///{database}", instance), "LOCKDESK_CLOCK": clock,
-                      "TRON_API_URL": peer.url, "TRACE_MIN_AMOUNT": "1"})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveApp(app=app, url=f"http://127.0.0.1:{server.server_port}", clock=clock, instance=instance)
-    server.shutdown()
-    thread.join(timeout=10)
+    yield from serve(sqlite_template, tmp_path, monkeypatch, TRON_API_URL=peer.url, TRACE_MIN_AMOUNT="1")
     peer.stop()
-    app.extensions["lockdesk"].engine.dispose()
 
 
 @pytest.mark.parametrize("language", list(WORDS))
