@@ -26,6 +26,7 @@ from incidents.containment import latest_account_snapshots
 from incidents.conversation.notices import add_conversation_texts, render_owner_replied
 from incidents.conversation.reporter_notices import (
     AUDIENCE as REPORTER,
+    OWNER_NOTICES_ELSEWHERE,
     REPORTER_NOTICES,
     recipient,
     render_for_reporter,
@@ -91,12 +92,13 @@ def enqueue_for_events(session: Session, events: Sequence[AuditEvent], *, policy
     messages: list[dict[str, Any]] = []
     for event in events:
         owner_notice = OWNER_NOTICES.get(event.action)
-        # A question (or its reminder) in a reporter's thread is for that reporter, not the registered contact.
+        # A question (or its reminder) in a reporter's thread goes to that reporter; the owner is told where it waits.
         thread = (event.data or {}).get("report_id") if owner_notice in REPORTER_NOTICES else None
         if thread and event.incident_id is not None:
             messages += [_message(event, **columns)
                          for columns in reporter_columns(owner_notice, report_id=thread, event=event.action)]
-        elif owner_notice and event.incident_id is not None:
+            owner_notice = OWNER_NOTICES_ELSEWHERE[owner_notice]
+        if owner_notice and event.incident_id is not None:
             link = repudiation_row(incident_id=event.incident_id, notice=owner_notice, now=event.occurred_at,
                                    ttl=policy.repudiation_ttl)
             repudiations.append(link)
@@ -177,8 +179,7 @@ def deliver_notifications(sessions: sessionmaker[Session], *, ports: Ports, cloc
 
 
 def tell_staff_of_failure(session: Session, row: Notification) -> None:
-    """A message to the owner (or a reporter) failed for good: say so on the case's timeline, in the same
-    transaction."""
+    """A message to the owner or a reporter failed for good: say so on the case's timeline, in the same transaction."""
     if row.audience not in ("owner", REPORTER) or row.incident_id is None:
         return
     audit.record(session, actor="system", action=NOTIFICATION_FAILED, subject_type="notification",
@@ -200,8 +201,7 @@ class CaseFacts:
 
     @classmethod
     def load(cls, session: Session, incident_ids: set[uuid.UUID], *, report_ids: set[uuid.UUID]) -> CaseFacts:
-        """The incidents, their newest account snapshots, their owners' languages, and the reports that messages
-        to reporters are about."""
+        """The incidents, newest account snapshots, owners' languages, and the reports messages to reporters name."""
         if not incident_ids:
             return cls({}, {}, {})
         incidents = {row.id: row for row in session.scalars(select(Incident).where(Incident.id.in_(incident_ids)))}
@@ -211,7 +211,7 @@ class CaseFacts:
                    owner_reports(session, incident_ids=incident_ids), reporters)
 
     def language(self, incident_id: uuid.UUID) -> str:
-        """The language of the owner's latest report (English for an incident without one)."""
+        """The owner's language (incidents/owner_language.py; English for an incident without a report)."""
         reports = self.reports.get(incident_id)
         return reports.language if reports else "en"
 

@@ -19,6 +19,9 @@ from verification.service import resolve_language
 AUDIENCE = "reporter"
 # The owner notice each conversation event would be, and the reporter's notice it becomes in a reporter's thread.
 REPORTER_NOTICES = {"question": "reporter_question", "reminder": "reporter_reminder"}
+# What the registered contact (the owner's channels, as API.md has every question told) is told instead: where the
+# question waits, and that its link went to the reporter's contact.
+OWNER_NOTICES_ELSEWHERE = {"question": "question_elsewhere", "reminder": "reminder_elsewhere"}
 CHANNELS = ("email", "sms")
 
 TEXTS: dict[str, dict[str, str]] = {

@@ -55,7 +55,7 @@ def test_a_question_in_the_reporters_thread_tells_that_reporter_at_the_contact_i
     handler.messages.clear()
     post(client, incident_id, agent, body="Send the photo of passport number E1234567", awaiting_reply=True)
     deliver(app)
-    [mail] = handler.messages  # the registered contact's thread holds no question: nothing goes there
+    [mail] = [m for m in handler.messages if m["To"] == REPORTER_EMAIL]
     body = mail.get_content()
     assert mail["To"] == REPORTER_EMAIL and "关于您提交的报告" in mail["Subject"] and "报告页面" in body
     # whoever typed the contact may be the thief: nothing of the account, never the question
@@ -66,8 +66,18 @@ def test_a_question_in_the_reporters_thread_tells_that_reporter_at_the_contact_i
     seen = client.get(f"/api/v1/incidents/{incident_id}/messages", headers=bearer(token)).json["items"]
     assert [message["body"] for message in seen] == ["Send the photo of passport number E1234567"]
     texts = [line for line in sms_lines(app) if "问题" in line["body"]]
-    assert [line["to"] for line in texts] == [REPORTER_PHONE] and "E1234567" not in texts[0]["body"]
-    assert ANTI_PHISHING not in texts[0]["body"] and token not in texts[0]["body"]  # a link of its own
+    assert sorted(line["to"] for line in texts) == sorted([REPORTER_PHONE, REGISTERED_PHONE])
+    [text] = [line for line in texts if line["to"] == REPORTER_PHONE]
+    assert "E1234567" not in text["body"]
+    assert ANTI_PHISHING not in text["body"] and token not in text["body"]  # a link of its own
+    # The owner is told on the registered channels, as for every question: where it waits, with the code, and a
+    # case link of the registered contact's own (which opens no reporter's thread).
+    [owner] = [m for m in handler.messages if m["To"] == REGISTERED_EMAIL]
+    told = owner.get_content()
+    assert "报告人" in owner["Subject"] and ANTI_PHISHING in told and "报告页面" in told and "E1234567" not in told
+    contact_token = CASE_LINK.search(told).group(0).split("?t=")[1]
+    assert client.get(f"/api/v1/incidents/{incident_id}/messages",
+                      headers=bearer(contact_token)).json["items"] == []
 
 
 def test_a_question_in_the_registered_contacts_thread_tells_the_registered_contact_with_the_code(app, client,
@@ -86,14 +96,16 @@ def test_a_question_in_the_registered_contacts_thread_tells_the_registered_conta
     assert texts and texts[-1]["to"] == REGISTERED_PHONE and "E1234567" not in texts[-1]["body"]
 
 
-def test_a_reporter_who_gave_no_contact_is_told_nothing_and_the_timeline_says_nothing_failed(app, client, inbox):
+def test_a_reporter_who_gave_no_contact_is_told_nothing_and_only_the_owner_hears_where_it_waits(app, client,
+                                                                                                  inbox):
     handler, _port = inbox
     found = frozen_case(app, language="en", contact={})
     deliver(app)
     handler.messages.clear()
     post(client, str(found.incident_id), make_staff(app, "agent").headers, body="question")
     deliver(app)
-    assert handler.messages == []
+    assert [(m["To"], m["Subject"].startswith("Our team asked the reporter")) for m in handler.messages] == [
+        (REGISTERED_EMAIL, True)]
     with app.extensions["lockdesk"].sessions() as session:
         rows = session.execute(select(Notification.notice, Notification.status)
                                .where(Notification.notice == "reporter_question")).all()
@@ -131,6 +143,7 @@ def test_the_owner_is_reminded_after_24_and_72_hours_once_each(app, client, case
     deliver(app)
     # two reminders, each by email and SMS, to the reporter whose thread holds the question
     assert notices(app).count("reporter_reminder") == 4 and notices(app).count("reminder") == 0
+    assert notices(app).count("reminder_elsewhere") == 4  # the owner hears where the question still waits
 
 
 def test_a_question_to_the_registered_contact_is_reminded_there(app, client, case):

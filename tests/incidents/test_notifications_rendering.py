@@ -1,6 +1,7 @@
 """The owner's words: both languages carry the anti-phishing code, the warning and exactly one link."""
 import pytest
 
+from incidents.conversation.reporter_notices import OWNER_NOTICES_ELSEWHERE, REPORTER_NOTICES, render_for_reporter
 from incidents.notifications import (
     CATALOGUE,
     OWNER_NOTICES,
@@ -10,10 +11,12 @@ from incidents.notifications import (
 )
 
 LINK = "https://lockdesk.example/repudiations/abc.def"
+# Every notice the owner's channels get, the ones telling where a reporter's question waits included.
+NOTICES = sorted(set(OWNER_NOTICES.values()) | set(OWNER_NOTICES_ELSEWHERE.values()))
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
-@pytest.mark.parametrize("notice", sorted(set(OWNER_NOTICES.values())))
+@pytest.mark.parametrize("notice", NOTICES)
 @pytest.mark.parametrize("render", [render_owner_email, render_owner_sms])
 def test_every_owner_message_has_the_code_the_warning_and_one_link(language, notice, render):
     message = render(notice=notice, language=language, reference="INC-2026-000007", anti_phishing_code="OTTER",
@@ -33,7 +36,7 @@ def test_language_tags_resolve_to_a_catalogue(tag, expected):
 
 
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
-@pytest.mark.parametrize("notice", sorted(set(OWNER_NOTICES.values())))
+@pytest.mark.parametrize("notice", NOTICES)
 @pytest.mark.parametrize("render", [render_owner_email, render_owner_sms])
 def test_every_link_ends_where_a_phone_would_end_it(language, notice, render):
     case_link = "https://lockdesk.example/i/9?t=ldi_abc"
@@ -44,3 +47,15 @@ def test_every_link_ends_where_a_phone_would_end_it(language, notice, render):
         assert at >= 0, link
         after = message.text[at + len(link):at + len(link) + 1]
         assert after in ("", " ", "\n"), f"{link!r} is followed by {after!r}"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("notice", sorted(REPORTER_NOTICES.values()))
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_reporters_message_carries_its_one_link_the_warning_and_nothing_of_the_account(language, notice, channel):
+    link = "https://lockdesk.example/i/9?t=ldi_abc"
+    message = render_for_reporter(channel=channel, notice=notice, language=language, reference="INC-2026-000007",
+                                  link=link)
+    assert message.text.count(link) == 1 and "INC-2026-000007" in message.text + message.subject
+    assert "repudiations" not in message.text and message.language == language
+    assert message.text[message.text.find(link) + len(link):][:1] in ("", " ", "\n")  # nothing touches the link
