@@ -18,6 +18,19 @@ STAFF_PREFIX = "lds_"
 INCIDENT_PREFIX = "ldi_"
 ROLES = ("agent", "risk_officer", "admin")
 
+# A reporter in the audit chain and on its verifications: `reporter:<access token id>`.
+REPORTER = "reporter:"
+
+
+def reporter_token_id(actor: str | None) -> uuid.UUID | None:
+    """The access token behind a reporter's actor name (None for any other actor)."""
+    if not actor or not actor.startswith(REPORTER):
+        return None
+    try:
+        return uuid.UUID(actor[len(REPORTER):])
+    except ValueError:
+        return None
+
 
 def new_token(prefix: str) -> str:
     """A fresh token: the kind prefix and 32 random bytes."""
@@ -43,7 +56,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the audit chain names this caller."""
-        return f"staff:{self.id}" if self.kind == "staff" else f"reporter:{self.id}"
+        return f"staff:{self.id}" if self.kind == "staff" else f"{REPORTER}{self.id}"
 
     def has_role(self, *roles: str) -> bool:
         """Whether this is a staff member with one of the roles (admins have all)."""

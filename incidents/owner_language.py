@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.access import reporter_token_id
 from incidents.models import AccessToken, Report
 from verification.models import Verification
-
-REPORTER = "reporter:"
-
 
 @dataclass(frozen=True)
 class OwnerReports:
@@ -53,7 +51,7 @@ def _verified_reports(session: Session, incident_ids: set[uuid.UUID]) -> set[uui
     """The reports whose holders (a token bound to the report) passed a verification on these incidents."""
     actors = session.scalars(select(Verification.started_by).where(Verification.incident_id.in_(incident_ids),
                                                                    Verification.status == "passed"))
-    token_ids = {uuid.UUID(actor[len(REPORTER):]) for actor in actors if actor and actor.startswith(REPORTER)}
+    token_ids = {token_id for actor in actors if (token_id := reporter_token_id(actor)) is not None}
     if not token_ids:
         return set()
     return set(session.scalars(select(AccessToken.report_id).where(AccessToken.id.in_(token_ids),
