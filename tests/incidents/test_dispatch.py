@@ -1,7 +1,6 @@
 """The freeze outbox end to end: the report's fast path, retries, refusals, slow exchanges, lost leases."""
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +23,7 @@ from tests.incidents.exchange_peer import (
     keyed_writes,
     open_account,
 )
+from tests.incidents.outbox_support import wait_until
 
 __all__ = ["exchange_server"]
 LATER = datetime.now(UTC) + timedelta(days=1)  # "long after": every backoff has passed
@@ -54,16 +54,6 @@ def command_statuses(session) -> set[str]:
     statuses = set(session.execute(text("SELECT status FROM exchange_commands")).scalars())
     session.rollback()
     return statuses
-
-
-def wait_for(condition, *, seconds: float = 30.0) -> bool:
-    """Poll until the condition holds (bounded; the assertion is on the outcome, not the time)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_a_report_answers_frozen_and_the_follow_ups_contain_the_account(app, client, session):
@@ -140,7 +130,7 @@ def test_a_slow_exchange_leaves_the_report_pending_and_the_worker_confirms(app, 
     assert answer["incident"]["containment"] == "freeze_pending"
     worker = Worker(dispatcher(app), poll_seconds=0.05).start()
     try:
-        settled = wait_for(lambda: command_statuses(session) == {"done"})
+        settled = wait_until(lambda: command_statuses(session) == {"done"}, seconds=30.0)
     finally:
         worker.stop()
     assert settled
