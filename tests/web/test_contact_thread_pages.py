@@ -98,3 +98,21 @@ def test_the_console_says_how_each_reporter_is_told_of_a_question(app, agent, cl
     options = re.findall(r"<option value=\"[0-9a-f-]{36}\"[^>]*>([^<]*)</option>",
                          staff.get(f"/console/incidents/{incident_id}").text)
     assert len(options) == 2 and options[0].endswith(reach[0]) and options[1].endswith(reach[1])
+
+
+@pytest.mark.parametrize("language", list(WORDS))
+def test_a_question_in_the_reporters_thread_shows_on_the_registered_contacts_page_where_it_waits(
+        app, agent, clock, instance, language):
+    said = {"en": ("Our team is waiting for your reply.", "on the page of a report filed on this case"),
+            "zh-CN": ("我们的团队正在等待您的回复。", "一份报告的页面上提了一个问题")}[language]
+    reporter, incident_id = owner_case(app, language=language)
+    contact = app.test_client()
+    contact.get(mailed_link(app, clock, instance, incident_id))
+    staff = app.test_client()
+    sign_in(staff, agent, clock)
+    staff_writes(staff, incident_id, "Which wallet received the withdrawal?")  # the one reporter's thread
+    reporter_page = reporter.get(f"/i/{incident_id}", headers={"Accept-Language": language}).text
+    contact_page = contact.get(f"/i/{incident_id}", headers={"Accept-Language": language}).text
+    assert said[0] in reporter_page and 'data-testid="awaiting-elsewhere"' not in reporter_page
+    assert said[1] in contact_page and said[0] not in contact_page
+    assert "Which wallet received" not in contact_page
