@@ -50,14 +50,16 @@ def _status(demo, incident_id: str) -> str:
 
 def _open_when_settled(page, url: str, attempts: int = 5) -> None:
     """Open `url` once the page's own navigations are over: the second submission's answer may still arrive
-    and interrupt a navigation started meanwhile, in which case it is started again."""
+    and interrupt or abort a navigation started meanwhile (Chromium says either), in which case it is started
+    again."""
     for attempt in range(attempts):
         page.wait_for_load_state()
         try:
             page.goto(url)
             return
         except PlaywrightError as error:
-            if "interrupted by another navigation" not in str(error) or attempt == attempts - 1:
+            taken_over = "interrupted by another navigation" in str(error) or "net::ERR_ABORTED" in str(error)
+            if not taken_over or attempt == attempts - 1:
                 raise
 
 
