@@ -12,6 +12,8 @@ from markupsafe import Markup
 from app.extensions import get_session
 from app.web import LOCALES, now, page_locale, reasons, words
 from app.web.chain_words import chain_name
+from incidents import reporters
+from incidents.access import REPORTER
 from incidents.exchange.wire import parse_time
 from incidents.models import Staff
 
@@ -80,8 +82,8 @@ def inline_svg(svg: str) -> Markup:
 
 def actor_name(actor: str | None) -> str:
     """`staff:<id>` as the staff member's name (looked up once per request); other actors as they are."""
-    if actor and actor.startswith("reporter:"):
-        return _("the owner (through the case link)")
+    if actor and actor.startswith(REPORTER):
+        return _reporter_name(actor)
     if not actor or not actor.startswith("staff:"):
         return words.word(words.ACTOR, actor)
     names = g.setdefault("staff_names", {})
@@ -91,6 +93,21 @@ def actor_name(actor: str | None) -> str:
         except ValueError:
             staff = None
         names[actor] = staff.name if staff else actor
+    return names[actor]
+
+
+def _reporter_name(actor: str) -> str:
+    """A case link's holder as the console names them: "reporter N" (the report's place on its case) or the
+    account's registered contact; never "the owner", which only a passed verification can show."""
+    names = g.setdefault("reporter_names", {})
+    if actor not in names:
+        who = reporters.identify(get_session(), actor)
+        if who is None:
+            names[actor] = _("a reporter (through a case link)")
+        elif who.registered_contact:
+            names[actor] = _("the account's registered contact (through the case link)")
+        else:
+            names[actor] = _("reporter %(number)s", number=who.number)
     return names[actor]
 
 

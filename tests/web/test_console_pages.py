@@ -1,10 +1,11 @@
 """The staff console through the test client: sign-in with TOTP, session clocks, CSRF, roles, pages."""
 from __future__ import annotations
 
+import html
 import re
 
 from chain.models import Trace
-from tests.factories import exchange_account, make_staff
+from tests.factories import bearer, exchange_account, make_staff, report_body
 from tests.web.conftest import csrf_of
 from tests.web.pages import report, sign_in
 
@@ -202,3 +203,34 @@ def test_a_chain_without_an_explorer_names_the_setting_that_gives_it_one(app, cl
     assert 'data-testid="trace-error"' in page
     error = re.search(r"data-testid=\"trace-error\">([^<]*)<", page).group(1)
     assert "Tracing for Ethereum is not set up" in error and "ETH_RPC_URL" in error and "ESPLORA_URL" not in error
+
+
+def test_the_timeline_names_each_case_link_holder_as_the_console_does_never_as_the_owner(app, client, agent, clock):
+    """A reporter is not the owner until a verification says so: the timeline names reporters by their number
+    on the case (as the message form does) and the registered contact's link as that."""
+    import uuid
+
+    from incidents.access import issue_incident_token
+
+    exchange_account(app, "U3004")
+    first = client.post("/api/v1/reports", json=report_body("U3004"))
+    second = client.post("/api/v1/reports", json=report_body("U3004", description="me too"))
+    incident_id = first.json["incident"]["id"]
+    assert second.json["incident"]["id"] == incident_id
+    with app.extensions["lockdesk"].sessions() as session:
+        contact_token = issue_incident_token(session, incident_id=uuid.UUID(incident_id), report_id=None)
+        session.commit()
+    for token, words in ((second.json["access_token"], "from the second reporter"),
+                         (contact_token, "from the registered contact")):
+        written = client.post(f"/api/v1/incidents/{incident_id}/messages", headers=bearer(token),
+                              json={"body": words})
+        assert written.status_code == 201, written.json
+    sign_in(client, agent, clock)
+    for language, names in (("en", ("reporter 1", "reporter 2",
+                                    "the account's registered contact (through the case link)")),
+                            ("zh-CN", ("报告人 1", "报告人 2", "账户的登记联系人（通过工单链接）"))):
+        page = client.get(f"/console/incidents/{incident_id}", headers={"Accept-Language": language}).text
+        timeline = html.unescape(page[page.index('class="timeline'):])
+        for name in names:
+            assert name in timeline, (language, name)
+        assert "the owner (through the case link)" not in timeline and "账户所有人（通过工单链接）" not in timeline
