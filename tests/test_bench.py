@@ -100,3 +100,28 @@ def test_the_wave_is_held_to_ten_seconds_nothing_lost_and_the_floors_cpu_without
     rendered = table.render({**base, "wave": {"postgresql": wave_result(8.5)}, "targets": met})
     assert "wave: 10,000 accounts in 10 batch webhooks of 1,000" in rendered
     assert "POST /v1/accounts/freeze-batch 20" in rendered
+
+
+def test_a_single_report_is_held_to_four_floors_of_own_cpu_and_to_eight_tenths_of_the_bare_reports_throughput():
+    """Issue 15: both single-report targets are judged in the table, the CPU against the floor's request in the
+    same processes (the load generator's share is shown beside it, not counted)."""
+    floor_cpu = {"web": 1.5, "worker": 0.05, "postgresql": 0.25, "redis": 0.0, "exchange peer": 0.0,
+                 "load generator": 0.7}
+    base = results(burst_run(50.0) | {"reports": 10_000, "exchange_delay_ms": 50.0, "incidents": 10_000,
+                                      "freeze_commands": 10_000})
+    intake = base["intake"]["postgresql"]
+    lean = {"web": 3.0, "worker": 2.5, "postgresql": 1.5, "redis": 0.2, "exchange peer": 6.0, "load generator": 0.9}
+    intake["cpu_ms_per_report"] = {"floor": floor_cpu, "during_load": lean, "with_follow_ups": lean}
+    intake["ratios"]["throughput_intake_over_bare"] = 0.81
+    met = table.targets(base)
+    assert met["intake_postgresql_own_cpu_le_4x_floor"] and met["intake_postgresql_throughput_ge_80pct_of_bare"]
+    heavy = {**lean, "worker": 4.0}  # 8.7 ms: × 4.83 of the floor's own 1.8 ms, though × 3.48 of its whole 2.5 ms
+    intake["cpu_ms_per_report"]["with_follow_ups"] = heavy
+    intake["ratios"]["throughput_intake_over_bare"] = 0.79
+    missed = table.targets(base)
+    assert not missed["intake_postgresql_own_cpu_le_4x_floor"]
+    assert not missed["intake_postgresql_throughput_ge_80pct_of_bare"]
+    text = table.render({**base, "targets": missed})
+    assert "| 8.7 ms | floor 1.8 ms a request in the same processes (2.5 ms with the load generator's share) " \
+           "| × 4.83 (× 3.48) | ≤ 4: **missed** |" in text
+    assert "| bare 150.0 | 0.79 | ≥ 0.8: **missed** |" in text
