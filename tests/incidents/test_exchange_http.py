@@ -208,3 +208,60 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date(header, seconds):
 def test_retry_after_as_a_future_http_date_is_the_time_until_it():
     future = format_datetime(datetime.now(UTC) + timedelta(minutes=2), usegmt=True)
     assert 110 <= _retry_after(future) <= 120
+
+
+def test_a_base_url_with_a_path_is_kept_in_front_of_every_call():
+    """An exchange behind a gateway at `https://gw/exchange`: the pool is the host's, the path stays in the call."""
+    paths: list[str] = []
+
+    class Gateway(QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            paths.append(self.path)
+            self.reply("application/json", json.dumps({"revoked": 3}).encode())
+
+    with serving(Gateway) as url:
+        adapter = HttpExchange(HttpSettings(base_url=url + "/exchange/", api_key=API_KEY, secret=API_SECRET))
+        assert adapter.revoke_api_keys("U 1", idempotency_key="k").revoked == 3
+    assert paths == ["/exchange/v1/accounts/U%201/api-keys/revoke"]
+
+
+def test_calls_go_through_the_environments_proxy_as_whole_urls(monkeypatch, session, exchange_server):
+    """HTTP_PROXY set: every call goes to the proxy, naming the whole URL; a real forwarding proxy on 127.0.0.1
+    passes it to the back office, which checks the signature over the path as ever."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    forwarded: list[str] = []
+
+    class ForwardingProxy(QuietHandler):
+        def _forward(self):
+            forwarded.append(self.path)
+            target = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            upstream = http.client.HTTPConnection(target.hostname, target.port, timeout=5)
+            headers = {name: value for name, value in self.headers.items()
+                       if name.lower() not in ("proxy-connection", "connection", "host")}
+            upstream.request(self.command, target.path + (f"?{target.query}" if target.query else ""), body=body,
+                             headers=headers)
+            answer = upstream.getresponse()
+            self.reply(answer.getheader("Content-Type", "application/json"), answer.read(), answer.status)
+            upstream.close()
+
+        do_GET = do_POST = _forward
+
+    open_account(session)
+    with serving(ForwardingProxy) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.setenv("NO_PROXY", "")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("http_proxy", raising=False)
+        adapter = client_for(exchange_server)
+        change = adapter.freeze("U1001", scope="full", reason="stolen", reference="INC-1", idempotency_key="p-1")
+        snapshot = adapter.get_account("U1001")
+    assert change.state == snapshot.state == "frozen"
+    assert forwarded == [exchange_server.url.rstrip("/") + "/v1/accounts/U1001/freeze",
+                         exchange_server.url.rstrip("/") + "/v1/accounts/U1001"]
