@@ -263,7 +263,8 @@ def unnest_rows(table: Table, columns: Sequence[str], name: str = "rows", *, pre
     """`unnest(:c1, :c2, …) WITH ORDINALITY AS name(c1, …, ordinality)`: any number of rows as one array per column
     (`by_column`; parameters named `prefix` + column, as an UPDATE needs) typed as `table`'s, for PostgreSQL
     statements of one parameter per column (whose parsing psycopg caches like any short statement's)."""
-    arrays = [bindparam(prefix + column, type_=_ColumnArrayType(table.c[column].type)) for column in columns]
+    # One dimension: a JSON list (a report's transactions) is one item, not a second dimension of the array.
+    arrays = [bindparam(prefix + column, type_=_ColumnArrayType(table.c[column].type, dimensions=1)) for column in columns]
     return func.unnest(*arrays).table_valued(*columns, with_ordinality="ordinality").render_derived(name)
 
 

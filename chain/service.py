@@ -224,14 +224,16 @@ PENDING_WATCH = timedelta(hours=24)
 
 def add_trace_requests(session: Session, *, transactions: Iterable[tuple[str, str]], depth: int,
                        incident_id: uuid.UUID | None, requested_by: str,
-                       now: datetime | None = None) -> list[Trace]:
+                       now: datetime | None = None, incident_is_new: bool = False) -> list[Trace]:
     """Queue traces in the caller's transaction; malformed hashes and ones the incident has a trace of are skipped.
-    No transactions, no query (most reports name none)."""
+    No transactions, no query (most reports name none); an incident opened in the caller's transaction has no
+    trace yet, so none is looked for."""
     transactions = list(transactions)
     if not transactions:
         return []
+    has_traces = incident_id is not None and not incident_is_new
     queued, seen = [], {(row.chain, row.tx_hash) for row in session.execute(select(Trace.chain, Trace.tx_hash).where(
-        Trace.incident_id == incident_id))} if incident_id is not None else set()
+        Trace.incident_id == incident_id))} if has_traces else set()
     for chain, tx_hash in transactions:
         try:
             normalized = normalize_hash(chain, tx_hash)

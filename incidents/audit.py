@@ -31,6 +31,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from app.db import insert_rows, is_postgresql, unnest_rows, utcnow
+from app.together import Rows
 from kernel.errors import InvalidInput
 from incidents.models import AuditEvent
 
@@ -78,6 +79,13 @@ def record(session: Session, *, actor: str, action: str, subject_type: str, subj
         "occurred_at": now or utcnow(), "actor": actor, "action": action, "subject_type": subject_type,
         "subject_id": str(subject_id), "incident_id": incident_id, "data": json.loads(canonical_json(data or {})),
     })
+
+
+def take_pending(session: Session) -> Rows | None:
+    """The events recorded since the last write, taken for the caller to write with other rows in one statement
+    (`app.together.insert_together`); None if there are none."""
+    rows = session.info.pop(_PENDING, None)
+    return Rows(AuditEvent.__table__, rows, _RECORDED) if rows else None
 
 
 def write_pending(session: Session) -> None:

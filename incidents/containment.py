@@ -62,10 +62,20 @@ def freeze_opened(session: Session, incident: Incident, *, scope: str, reason: s
                   now: datetime, lease: Lease | None = None) -> ExchangeCommand:
     """Queue the freeze of an incident inserted with OPENED_FREEZING; the same rows and events as
     `request_freeze` on a new incident, without the UPDATE that moving it would cost."""
+    commands = freeze_opened_commands(session, incident, scope=scope, reason=reason, actor=actor, now=now,
+                                      lease=lease)
+    write_commands(session, commands)
+    return commands[0]
+
+
+def freeze_opened_commands(session: Session, incident: Incident, *, scope: str, reason: str, actor: str,
+                           now: datetime, lease: Lease | None = None) -> list[ExchangeCommand]:
+    """`freeze_opened` with its commands (the freeze first) returned as entities not yet written: the caller
+    writes them (`write_commands`, or with other rows through `app.together`, then `adopt_commands`)."""
     opened_moved(session, incident, machine="containment", to="freeze_pending", actor=actor, reason=reason, now=now)
-    return _write(session, freeze_rows(session, incident_id=incident.id, account_id=incident.account_id,
-                                       reference=incident.reference, scope=scope, reason=reason, actor=actor, now=now,
-                                       lease=lease))
+    return [ExchangeCommand(**row) for row in freeze_rows(
+        session, incident_id=incident.id, account_id=incident.account_id, reference=incident.reference, scope=scope,
+        reason=reason, actor=actor, now=now, lease=lease)]
 
 
 def _write(session: Session, rows: list[dict[str, Any]]) -> ExchangeCommand:

@@ -6,19 +6,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
+from app.together import Rows, insert_together
 from kernel.errors import Conflict
 from chain import service as chain_service
 from incidents import audit
-from incidents.access import issue_incident_token
-from incidents.containment import OPENED_FREEZING, freeze_opened, request_freeze
+from incidents.access import incident_token
+from incidents.containment import OPENED_FREEZING, freeze_opened_commands, request_freeze
 from incidents.outbox.calls import Claim
 from incidents.outbox.lease import Lease
-from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, ExchangeCommand, Incident, Report
+from incidents.models import OPEN_INCIDENT_SQL, OPEN_STATUSES, AccessToken, ExchangeCommand, Incident, Report
+from incidents.outbox.commands import adopt_commands, command_part
 from incidents.suspicion import clamp_claim
 
 REPORT_KINDS = ("stolen_account", "unauthorized_withdrawal", "suspicious_login", "phishing", "other")
@@ -84,39 +86,46 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
         "first_suspicious_at": suspicious_at, "reported_loss": report.reported_loss,
         "created_at": now, "updated_at": now, **OPENED_FREEZING})
     incident = attachment.incident
-    stored_id = _store_report(session, incident, report, now)
+    stored = _report_row(session, incident, report, now)
     note_suspicion(incident, suspicious_at)
-    freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored_id}",
+    freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored['id']}",
                  "now": now, "lease": claim_freeze}
-    if attachment.attached:
-        freeze = request_freeze(session, incident, **freeze_as)
+    if attachment.attached:  # the freeze moves the incident: its commands are written with that move
+        freeze, unwritten = request_freeze(session, incident, **freeze_as), []
     else:  # every report asks for the freeze, so a new incident is opened already freeze_pending
-        freeze = freeze_opened(session, incident, **freeze_as)
+        unwritten = freeze_opened_commands(session, incident, **freeze_as)
+        freeze = unwritten[0]
     claim = Claim.of(freeze) if claim_freeze is not None and freeze is not None else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
-                                     incident_id=incident.id, requested_by=f"reporter:{stored_id}", now=now)
-    token = issue_incident_token(session, incident_id=incident.id, report_id=stored_id, now=now)
+                                     incident_id=incident.id, requested_by=f"reporter:{stored['id']}", now=now,
+                                     incident_is_new=not attachment.attached)
+    token, token_row = incident_token(incident_id=incident.id, report_id=stored["id"], now=now)
+    # The report, the new incident's commands, the token and the events: one statement on PostgreSQL.
+    insert_together(session.connection(), [Rows(_REPORTS, [stored], _REPORT_COLUMNS), command_part(unwritten),
+                                            Rows(_TOKENS, [token_row], _TOKEN_COLUMNS), audit.take_pending(session)])
+    adopt_commands(session, unwritten)
     session.commit()
     return IntakeResult(incident=incident, access_token=token, attached=attachment.attached,
                         freeze_command=freeze, freeze_claim=claim)
 
 
-def _store_report(session: Session, incident: Incident, report: ReportInput, now: datetime) -> uuid.UUID:
-    """Insert the report row and record its audit event; the report's id."""
-    report_id = uuid.uuid4()
-    session.execute(_INSERT_REPORT, {
-        "id": report_id, "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
-        "description": report.description, "contact": report.contact, "language": report.language,
-        "last_legitimate_activity_at": report.last_legitimate_activity_at, "transactions": report.transactions,
-        "reported_loss": report.reported_loss, "client_address": report.client_address, "created_at": now})
-    audit.record(session, actor=f"reporter:{report_id}", action="report.received", subject_type="report",
-                 subject_id=report_id, incident_id=incident.id,
+def _report_row(session: Session, incident: Incident, report: ReportInput, now: datetime) -> dict[str, Any]:
+    """The report's row, not yet written, with its audit event recorded."""
+    row = {"id": uuid.uuid4(), "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
+           "description": report.description, "contact": report.contact, "language": report.language,
+           "last_legitimate_activity_at": report.last_legitimate_activity_at, "transactions": report.transactions,
+           "reported_loss": report.reported_loss, "client_address": report.client_address, "created_at": now}
+    audit.record(session, actor=f"reporter:{row['id']}", action="report.received", subject_type="report",
+                 subject_id=row["id"], incident_id=incident.id,
                  data={"kind": report.kind, "transactions": len(report.transactions)}, now=now)
-    return report_id
+    return row
 
 
-_INSERT_REPORT = insert(Report.__table__)
+_REPORTS, _TOKENS = Report.__table__, AccessToken.__table__
+_REPORT_COLUMNS = ("id", "incident_id", "account_id", "kind", "description", "contact", "language",
+                   "last_legitimate_activity_at", "transactions", "reported_loss", "client_address", "created_at")
+_TOKEN_COLUMNS = ("id", "token_hash", "incident_id", "report_id", "created_at")
 
 
 def note_suspicion(incident: Incident, at: datetime) -> None:

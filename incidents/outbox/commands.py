@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import insert_rows, new_id
+from app.together import Rows
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox.states import INITIAL
 
@@ -44,7 +45,19 @@ def write_commands(session: Session, commands: list[ExchangeCommand]) -> None:
     Cheaper than the unit of work's flush, which spent more CPU ordering and collecting two rows than
     the database spent writing them; the objects are what `session.add` and a flush would have left.
     """
-    write_command_rows(session, [{key: getattr(command, key) for key in _WRITTEN} for command in commands])
+    part = command_part(commands)
+    write_command_rows(session, list(part.rows))
+    adopt_commands(session, commands)
+
+
+def command_part(commands: list[ExchangeCommand]) -> Rows:
+    """The commands' rows, for a caller that writes them with other tables' rows (`app.together`)."""
+    return Rows(ExchangeCommand.__table__, [{key: getattr(command, key) for key in _WRITTEN} for command in commands],
+                _WRITTEN)
+
+
+def adopt_commands(session: Session, commands: list[ExchangeCommand]) -> None:
+    """Let the session hold just-written commands as persistent objects."""
     for command in commands:
         make_transient_to_detached(command)
         session.add(command)

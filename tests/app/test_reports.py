@@ -256,14 +256,18 @@ class TestRateLimitsSharedThroughRedis:
 
 
 def test_a_report_that_fails_after_its_first_writes_leaves_nothing_half_written(client, session, monkeypatch):
-    """Intake writes the incident, report and commands as it goes (Core INSERTs, not one flush at the end);
-    a failure at its last step rolls all of them back with the buffered audit events (DESIGN §6)."""
+    """Intake writes the incident first, then the report, commands, token and audit events (Core INSERTs, not one
+    flush at the end); a failure in that last write, after its first rows are in, rolls all of them back with the
+    incident (DESIGN §6)."""
     import incidents.intake
 
-    def broken_token(*_args, **_kwargs):
+    real_insert_together = incidents.intake.insert_together
+
+    def broken_after_the_report(connection, parts):
+        real_insert_together(connection, parts[:1])
         raise RuntimeError("the token store is down")
 
-    monkeypatch.setattr(incidents.intake, "issue_incident_token", broken_token)
+    monkeypatch.setattr(incidents.intake, "insert_together", broken_after_the_report)
     response = client.post("/api/v1/reports", json=report_body())
     assert response.status_code == 500 and response.content_type == "application/problem+json"
     session.rollback()  # read what other transactions see now

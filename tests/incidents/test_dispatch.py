@@ -305,3 +305,42 @@ def test_a_confirmed_freeze_of_a_command_without_incident_is_recorded(app, sessi
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "exchange.command.done"))
     assert (event.incident_id, event.subject_id, event.data["attempt"]) == (None, str(command.id), 1)
     assert session.scalar(select(func.count()).select_from(Incident)) == 0
+
+
+def test_a_new_cases_report_is_written_in_two_statements_on_postgresql_and_reads_back_whole(session):
+    """Issue 15: the incident's INSERT (its answer says whether the account had an open case), then the report,
+    its freeze and follow-up, its token and its events in one statement on PostgreSQL (one INSERT each, in that
+    order, on SQLite), and the traces of its transactions, with no read before them (a new case has none); the
+    rows read back as written, a JSON list (the transactions) included."""
+    from incidents.intake import ReportInput, submit_report
+    from incidents.models import AccessToken, Report
+
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]))
+
+    transactions = [{"chain": "ethereum", "hash": "0x" + "ab" * 32}, {"chain": "bitcoin", "hash": "cd" * 32}]
+    event.listen(session.get_bind(), "before_cursor_execute", keep)
+    try:
+        result = submit_report(session, report=ReportInput(
+            account_id="U1001", kind="stolen_account", transactions=transactions, contact={"email": "o@example.com"}))
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", keep)
+    written = [statement.split(" (")[0] for statement in statements if not statement.startswith("BEGIN")]
+    if session.get_bind().dialect.name == "postgresql":  # the traces are the unit of work's, at the commit
+        assert written == ["INSERT INTO incidents", "WITH w0 AS", "INSERT INTO traces"]
+    else:
+        assert written == ["INSERT INTO incidents", "INSERT INTO reports", "INSERT INTO exchange_commands",
+                           "INSERT INTO access_tokens", "INSERT INTO audit_events", "INSERT INTO traces"]
+    session.expire_all()
+    report = session.scalar(select(Report).where(Report.incident_id == result.incident.id))
+    assert report.transactions == transactions and report.contact == {"email": "o@example.com"}
+    assert session.scalar(select(AccessToken.report_id).where(AccessToken.incident_id == result.incident.id)) == report.id
+    actions = session.scalars(select(ExchangeCommand.action).where(ExchangeCommand.incident_id == result.incident.id)
+                              .order_by(ExchangeCommand.action)).all()
+    assert actions == ["contain", "freeze"]
+    events = session.scalars(select(AuditEvent.action).where(AuditEvent.incident_id == result.incident.id)
+                             .order_by(AuditEvent.id)).all()
+    assert events == ["incident.opened", "report.received", "incident.containment.freeze_pending",
+                      "exchange.command.queued"]
