@@ -5,7 +5,9 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Update, bindparam, update
+from functools import lru_cache
+
+from sqlalchemy import ARRAY, Update, Uuid, any_, bindparam, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -76,8 +78,22 @@ def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]]
     for current, ids in by_current.items():
         session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id.in_(bindparam("ids", expanding=True)))
                         .values(_changes(machine, current, to, now)), {"ids": ids})
+    audit_moves(session, moves=moves, machine=machine, to=to, actor=actor, now=now)
+
+
+def audit_moves(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str, actor: str,
+                now: datetime) -> None:
+    """The audit events of `transition_rows`' moves, for a caller that writes the UPDATE itself (`moves_update`)."""
     for incident_id, current, reason in moves:
         _audit_move(session, incident_id, machine, current, to, actor, reason, now)
+
+
+@lru_cache(maxsize=None)
+def moves_update(machine: Machine, current: str, to: str) -> Update:
+    """`transition_rows`' UPDATE of the incidents moving from one state, as a statement built once: the ids an
+    array (`moved_ids`), the moment `moved_at`; the move is checked here like every move."""
+    return (update(_INCIDENTS).where(_INCIDENTS.c.id == any_(bindparam("moved_ids", type_=ARRAY(Uuid))))
+            .values(_changes(machine, current, to, bindparam("moved_at"))))
 
 
 def _changes(machine: Machine, current: str, to: str, now: datetime) -> dict[str, Any]:
