@@ -17,6 +17,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import utcnow
+from app.together import write_together
+from incidents import audit
 from incidents.exchange.port import ExchangePort
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
@@ -208,7 +210,9 @@ def _record_contained(session: Session, claim: Claim, result: CallResult, _polic
     case = LockedCase(claim.incident_id, row.containment)
     effect = effects.apply_containment(session, case, result.answer, now=now)
     audit_outcome(session, claim, "exchange.command.done", {"result": effect.summary}, now)
-    session.execute(FINISH_DONE, {"command_id": claim.command_id, "done_at": now, "answer": effect.summary})
+    # The command's done move with the events (the steps' and its own): one statement on PostgreSQL.
+    write_together(session.connection(), [(FINISH_DONE, {"command_id": claim.command_id, "done_at": now,
+                                                         "answer": effect.summary})], [audit.take_pending(session)])
     session.commit()
     expire_held(session, [claim])
     return Outcome(command_id=claim.command_id, action=claim.action, outcome="done", containment=effect.containment)

@@ -346,3 +346,44 @@ def test_a_new_cases_report_is_written_in_two_statements_on_postgresql_and_reads
                              .order_by(AuditEvent.id)).all()
     assert events == ["incident.opened", "report.received", "incident.containment.freeze_pending",
                       "exchange.command.queued"]
+
+
+def test_a_confirmed_contain_is_recorded_with_its_steps_and_on_postgresql_its_done_move_and_events_in_one_statement(
+        app, session):
+    """The follow-up of every freeze: the locking read, the account's description, then the command's done move
+    and every event (on PostgreSQL one statement, issue 15); the rows read back as the steps left them."""
+    from incidents.exchange.models import AccountSnapshotRecord
+    from incidents.intake import ReportInput, submit_report
+    from incidents.outbox.calls import call_exchange
+
+    open_account(session)
+    policy = DispatchPolicy(lease_seconds=30)
+    result = submit_report(session, report=ReportInput(account_id="U1001", kind="stolen_account"))
+    claims = claim_due(session, worker="a", policy=policy, limit=10)
+    claim = next(c for c in claims if c.action == "contain")
+    answer = call_exchange(app.extensions["lockdesk"].ports.exchange, claim, policy=policy)
+    assert answer.verdict == "done"
+    statements: list[str] = []
+
+    def keep(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()[:3]).split(" (")[0])
+
+    event.listen(session.get_bind(), "before_cursor_execute", keep)
+    try:
+        outcome = record_outcome(session, claim=claim, result=answer, policy=policy)
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", keep)
+    assert outcome.outcome == "done"
+    written = ["WITH s0 AS"] if session.get_bind().dialect.name == "postgresql" else [
+        "UPDATE exchange_commands SET", "INSERT INTO audit_events"]
+    statements = [statement for statement in statements if not statement.startswith("BEGIN")]
+    assert statements[0].startswith("SELECT exchange_commands.status")  # the locking read
+    assert statements[1:] == ["INSERT INTO account_snapshots", *written]
+    session.expire_all()
+    command = session.get(ExchangeCommand, claim.command_id)
+    assert command.status == "done" and set(command.result) >= {"revoke_sessions", "snapshot_account"}
+    assert session.scalar(select(func.count()).select_from(AccountSnapshotRecord)
+                          .where(AccountSnapshotRecord.incident_id == result.incident.id)) == 1
+    done = session.scalar(select(AuditEvent.data).where(AuditEvent.action == "exchange.command.done",
+                                                        AuditEvent.subject_id == str(claim.command_id)))
+    assert done["action"] == "contain" and done["result"] == command.result
