@@ -40,6 +40,21 @@ class QuietHandler(BaseHTTPRequestHandler):
         pass
 
 
+def keep_alive_peer(answer: dict, seen) -> type[QuietHandler]:
+    """A peer that keeps connections open (werkzeug's test server never does), shows each POST to `seen` and
+    answers `answer` as JSON."""
+
+    class Peer(QuietHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen(self)
+            self.reply("application/json", json.dumps(answer).encode())
+
+    return Peer
+
+
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A plain HTTP peer of the test's own on 127.0.0.1 (for answers the back office never gives); its URL."""
@@ -133,16 +148,7 @@ def test_threads_share_one_pool_of_kept_alive_connections():
     from concurrent.futures import ThreadPoolExecutor
 
     peers: list[int] = []
-
-    class Peer(QuietHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            peers.append(self.client_address[1])
-            self.reply("application/json", json.dumps({"revoked": 1}).encode())
-
-    with serving(Peer) as url:
+    with serving(keep_alive_peer({"revoked": 1}, lambda request: peers.append(request.client_address[1]))) as url:
         adapter = HttpExchange(HttpSettings(base_url=url, api_key=API_KEY, secret=API_SECRET, pool_size=4))
         for n in range(5):
             assert adapter.revoke_sessions("U1001", idempotency_key=f"k{n}").revoked == 1
@@ -213,16 +219,7 @@ def test_retry_after_as_a_future_http_date_is_the_time_until_it():
 def test_a_base_url_with_a_path_is_kept_in_front_of_every_call():
     """An exchange behind a gateway at `https://gw/exchange`: the pool is the host's, the path stays in the call."""
     paths: list[str] = []
-
-    class Gateway(QuietHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            paths.append(self.path)
-            self.reply("application/json", json.dumps({"revoked": 3}).encode())
-
-    with serving(Gateway) as url:
+    with serving(keep_alive_peer({"revoked": 3}, lambda request: paths.append(request.path))) as url:
         adapter = HttpExchange(HttpSettings(base_url=url + "/exchange/", api_key=API_KEY, secret=API_SECRET))
         assert adapter.revoke_api_keys("U 1", idempotency_key="k").revoked == 3
     assert paths == ["/exchange/v1/accounts/U%201/api-keys/revoke"]
