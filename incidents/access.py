@@ -22,6 +22,11 @@ ROLES = ("agent", "risk_officer", "admin")
 REPORTER = "reporter:"
 
 
+def reporter_actor(token_id: uuid.UUID) -> str:
+    """How the audit chain names the holder of an access token (a reporter, or the registered contact's link)."""
+    return f"{REPORTER}{token_id}"
+
+
 def reporter_token_id(actor: str | None) -> uuid.UUID | None:
     """The access token behind a reporter's actor name (None for any other actor)."""
     if not actor or not actor.startswith(REPORTER):
@@ -56,7 +61,7 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the audit chain names this caller."""
-        return f"staff:{self.id}" if self.kind == "staff" else f"{REPORTER}{self.id}"
+        return f"staff:{self.id}" if self.kind == "staff" else reporter_actor(self.id)
 
     def has_role(self, *roles: str) -> bool:
         """Whether this is a staff member with one of the roles (admins have all)."""

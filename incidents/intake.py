@@ -15,7 +15,7 @@ from app.together import Rows, insert_together
 from kernel.errors import Conflict
 from chain import service as chain_service
 from incidents import audit
-from incidents.access import incident_token
+from incidents.access import incident_token, reporter_actor
 from incidents.containment import OPENED_FREEZING, freeze_opened_commands, request_freeze
 from incidents.outbox.calls import Claim
 from incidents.outbox.lease import Lease
@@ -86,10 +86,14 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
         "first_suspicious_at": suspicious_at, "reported_loss": report.reported_loss,
         "created_at": now, "updated_at": now, **OPENED_FREEZING})
     incident = attachment.incident
-    stored = _report_row(session, incident, report, now)
+    report_id = uuid.uuid4()
+    # The reporter acts under its token from the first event on, as on every later one (`access.reporter_actor`).
+    token, token_row = incident_token(incident_id=incident.id, report_id=report_id, now=now)
+    actor = reporter_actor(token_row["id"])
+    stored = _report_row(session, incident, report, report_id=report_id, actor=actor, now=now)
     note_suspicion(incident, suspicious_at)
-    freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": f"reporter:{stored['id']}",
-                 "now": now, "lease": claim_freeze}
+    freeze_as = {"scope": "full", "reason": f"owner report: {report.kind}", "actor": actor, "now": now,
+                 "lease": claim_freeze}
     if attachment.attached:  # the freeze moves the incident: its commands are written with that move
         freeze, unwritten = request_freeze(session, incident, **freeze_as), []
     else:  # every report asks for the freeze, so a new incident is opened already freeze_pending
@@ -98,9 +102,8 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
     claim = Claim.of(freeze) if claim_freeze is not None and freeze is not None else None
     hashes = [(tx["chain"], tx["hash"]) for tx in report.transactions]
     chain_service.add_trace_requests(session, transactions=hashes, depth=chain_service.AUTO_TRACE_DEPTH,
-                                     incident_id=incident.id, requested_by=f"reporter:{stored['id']}", now=now,
+                                     incident_id=incident.id, requested_by=actor, now=now,
                                      incident_is_new=not attachment.attached)
-    token, token_row = incident_token(incident_id=incident.id, report_id=stored["id"], now=now)
     # The report, the new incident's commands, the token and the events: one statement on PostgreSQL.
     insert_together(session.connection(), [Rows(_REPORTS, [stored], _REPORT_COLUMNS), command_part(unwritten),
                                             Rows(_TOKENS, [token_row], _TOKEN_COLUMNS), audit.take_pending(session)])
@@ -110,13 +113,14 @@ def submit_report(session: Session, *, report: ReportInput, sla_hours: int = 24,
                         freeze_command=freeze, freeze_claim=claim)
 
 
-def _report_row(session: Session, incident: Incident, report: ReportInput, now: datetime) -> dict[str, Any]:
+def _report_row(session: Session, incident: Incident, report: ReportInput, *, report_id: uuid.UUID, actor: str,
+                now: datetime) -> dict[str, Any]:
     """The report's row, not yet written, with its audit event recorded."""
-    row = {"id": uuid.uuid4(), "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
+    row = {"id": report_id, "incident_id": incident.id, "account_id": report.account_id, "kind": report.kind,
            "description": report.description, "contact": report.contact, "language": report.language,
            "last_legitimate_activity_at": report.last_legitimate_activity_at, "transactions": report.transactions,
            "reported_loss": report.reported_loss, "client_address": report.client_address, "created_at": now}
-    audit.record(session, actor=f"reporter:{row['id']}", action="report.received", subject_type="report",
+    audit.record(session, actor=actor, action="report.received", subject_type="report",
                  subject_id=row["id"], incident_id=incident.id,
                  data={"kind": report.kind, "transactions": len(report.transactions)}, now=now)
     return row

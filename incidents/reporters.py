@@ -1,9 +1,9 @@
 """Who a reporter's actor name (`reporter:<id>`) stands for on a case: which of its reports, numbered as the
 console numbers them (oldest first), or the account's registered contact.
 
-The id is a report's where intake recorded the report, or an access token's where the holder of a case link
-acted (a verification, a message, a file, taking the report back). A token bound to no report is a link sent
-to the account's registered contact; a token bound to a report is that reporter's.
+The id is an access token's (`access.reporter_actor`): a token bound to a report is that reporter's, one bound to
+no report a link sent to the account's registered contact. Events recorded before intake named its reporter by
+its token named it by the report's id; the chain is never rewritten, so such an id is read as the report's.
 """
 from __future__ import annotations
 
@@ -29,17 +29,11 @@ def identify(session: Session, actor: str | None) -> ReporterRef | None:
     actor_id = reporter_token_id(actor)
     if actor_id is None:
         return None
-    report = session.get(Report, actor_id)
-    if report is None:
-        token = session.get(AccessToken, actor_id)
-        if token is None:
-            return None
-        if token.report_id is None:
-            return ReporterRef(registered_contact=True)
-        report = session.get(Report, token.report_id)
-        if report is None:
-            return None
-    return ReporterRef(number=_number(session, report))
+    token = session.get(AccessToken, actor_id)
+    if token is not None and token.report_id is None:
+        return ReporterRef(registered_contact=True)
+    report = session.get(Report, token.report_id if token is not None else actor_id)
+    return ReporterRef(number=_number(session, report)) if report is not None else None
 
 
 def _number(session: Session, report: Report) -> int:

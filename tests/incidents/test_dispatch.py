@@ -314,6 +314,7 @@ def test_a_new_cases_report_is_written_in_two_statements_on_postgresql_and_reads
     its freeze and follow-up, its token and its events in one statement on PostgreSQL (one INSERT each, in that
     order, on SQLite), and the traces of its transactions, with no read before them (a new case has none); the
     rows read back as written, a JSON list (the transactions) included."""
+    from incidents.access import Principal
     from incidents.intake import ReportInput, submit_report
     from incidents.models import AccessToken, Report
 
@@ -338,7 +339,13 @@ def test_a_new_cases_report_is_written_in_two_statements_on_postgresql_and_reads
     session.expire_all()
     report = session.scalar(select(Report).where(Report.incident_id == result.incident.id))
     assert report.transactions == transactions and report.contact == {"email": "o@example.com"}
-    assert session.scalar(select(AccessToken.report_id).where(AccessToken.incident_id == result.incident.id)) == report.id
+    token_id = session.scalar(select(AccessToken.id).where(AccessToken.incident_id == result.incident.id,
+                                                           AccessToken.report_id == report.id))
+    assert token_id is not None
+    # The reporter is named by its token from the first event on, as every later action through its link is.
+    received = session.scalar(select(AuditEvent.actor).where(AuditEvent.action == "report.received",
+                                                             AuditEvent.incident_id == result.incident.id))
+    assert received == f"reporter:{token_id}" == Principal(kind="reporter", id=token_id).actor
     actions = session.scalars(select(ExchangeCommand.action).where(ExchangeCommand.incident_id == result.incident.id)
                               .order_by(ExchangeCommand.action)).all()
     assert actions == ["contain", "freeze"]

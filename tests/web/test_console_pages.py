@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 import re
 
+from sqlalchemy import select
+
 from chain.models import Trace
 from tests.factories import bearer, exchange_account, make_staff, report_body
 from tests.web.conftest import csrf_of
@@ -234,3 +236,24 @@ def test_the_timeline_names_each_case_link_holder_as_the_console_does_never_as_t
         for name in names:
             assert name in timeline, (language, name)
         assert "the owner (through the case link)" not in timeline and "账户所有人（通过工单链接）" not in timeline
+
+
+def test_an_event_recorded_under_a_reports_id_before_tokens_named_reporters_still_names_that_reporter(app, client):
+    """The audit chain is never rewritten: events intake recorded as `reporter:<report id>` read as that report's
+    reporter; a token's id as its holder; anything else as no one known."""
+    import uuid
+
+    from incidents import reporters
+    from incidents.models import AccessToken, Report
+
+    exchange_account(app, "U3005")
+    answers = [client.post("/api/v1/reports", json=report_body("U3005")) for _ in range(2)]
+    with app.extensions["lockdesk"].sessions() as session:
+        second = session.get(Report, uuid.UUID(client.get(
+            f"/api/v1/incidents/{answers[1].json['incident']['id']}",
+            headers=bearer(answers[1].json["access_token"])).json["report"]["id"]))
+        token_id = session.scalar(select(AccessToken.id).where(AccessToken.report_id == second.id))
+        assert reporters.identify(session, f"reporter:{second.id}") == reporters.ReporterRef(number=2)
+        assert reporters.identify(session, f"reporter:{token_id}") == reporters.ReporterRef(number=2)
+        assert reporters.identify(session, f"reporter:{uuid.uuid4()}") is None
+        assert reporters.identify(session, "staff:someone") is None
