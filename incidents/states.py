@@ -66,31 +66,29 @@ def transition(session: Session, incident: Incident, *, machine: Machine, to: st
     _audit_move(session, incident.id, machine, current, to, actor, reason, now)
 
 
-def transition_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str,
-                    actor: str, now: datetime) -> None:
+def update_rows(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str,
+                now: datetime) -> None:
     """The move of `transition` for many incidents the caller locked and read, each given as (id, current,
     reason), in Core statements instead of loading and flushing the entities (the hot path of confirmed
-    freezes): one UPDATE of every incident in one current state, then every move's audit event (one INSERT
-    at the commit)."""
+    freezes): one UPDATE of every incident in one current state; `audit_moves` records their events."""
     by_current: dict[str, list[uuid.UUID]] = {}
     for incident_id, current, _reason in moves:
         by_current.setdefault(current, []).append(incident_id)
     for current, ids in by_current.items():
         session.execute(update(_INCIDENTS).where(_INCIDENTS.c.id.in_(bindparam("ids", expanding=True)))
                         .values(_changes(machine, current, to, now)), {"ids": ids})
-    audit_moves(session, moves=moves, machine=machine, to=to, actor=actor, now=now)
 
 
 def audit_moves(session: Session, *, moves: list[tuple[uuid.UUID, str, str]], machine: Machine, to: str, actor: str,
                 now: datetime) -> None:
-    """The audit events of `transition_rows`' moves, for a caller that writes the UPDATE itself (`moves_update`)."""
+    """The audit events of moves written by `update_rows` or `moves_update`."""
     for incident_id, current, reason in moves:
         _audit_move(session, incident_id, machine, current, to, actor, reason, now)
 
 
 @lru_cache(maxsize=None)
 def moves_update(machine: Machine, current: str, to: str) -> Update:
-    """`transition_rows`' UPDATE of the incidents moving from one state, as a statement built once: the ids an
+    """`update_rows`' UPDATE of the incidents moving from one state, as a statement built once: the ids an
     array (`moved_ids`), the moment `moved_at`; the move is checked here like every move."""
     return (update(_INCIDENTS).where(_INCIDENTS.c.id == any_(bindparam("moved_ids", type_=ARRAY(Uuid))))
             .values(_changes(machine, current, to, bindparam("moved_at"))))

@@ -21,7 +21,7 @@ from incidents import audit
 from incidents.models import ExchangeCommand, Incident
 from incidents.outbox import effects, lease
 from incidents.outbox.calls import CallResult, Claim
-from incidents.states import audit_moves, can_transition, moves_update, transition_rows
+from incidents.states import audit_moves, can_transition, moves_update, update_rows
 
 DISPATCHER = "exchange-dispatcher"  # the actor of the outbox's audit events
 _COMMANDS, _INCIDENTS = ExchangeCommand.__table__, Incident.__table__
@@ -71,10 +71,8 @@ def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResu
             recorded[claim.command_id] = ("done", row.containment, None)
     if not _write_in_one_statement(session, done, moves, now):
         _finish_done(session, done, now)
-        if moves:  # the moves' events first, then the commands', as each single outcome records them
-            transition_rows(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
-        for claim, summary in done:
-            audit_outcome(session, claim, "exchange.command.done", {"result": summary}, now)
+        update_rows(session, moves=moves, machine="containment", to="frozen", now=now)
+        _record_events(session, done, moves, now)  # one INSERT at the commit
     session.commit()
     expire_held(session, [claim for claim, _result in pairs])
     return recorded
@@ -83,8 +81,9 @@ def record_confirmed_freezes(session: Session, pairs: list[tuple[Claim, CallResu
 def _write_in_one_statement(session: Session, done: list[tuple[Claim, dict[str, Any]]],
                             moves: list[tuple[uuid.UUID, str, str]], now: datetime) -> bool:
     """On PostgreSQL, when every incident moves from one state (a report's freeze always does): the commands' done
-    moves, the incidents' move and every event in one statement (`app.together`), as the three statements below
-    write them. False where it does not apply (SQLite, nothing done, moves from several states)."""
+    moves, the incidents' move and their events in one statement (`app.together`), as `_finish_done`, `update_rows`
+    and the commit would write them. False where it does not apply (SQLite, nothing done, moves from
+    several states)."""
     currents = {current for _incident_id, current, _reason in moves}
     if not done or len(currents) > 1 or not is_postgresql(session):
         return False
@@ -93,11 +92,17 @@ def _write_in_one_statement(session: Session, done: list[tuple[Claim, dict[str, 
     if moves:
         statements.append((moves_update("containment", currents.pop(), "frozen"),
                            {"moved_ids": [incident_id for incident_id, _current, _reason in moves], "moved_at": now}))
-        audit_moves(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
-    for claim, summary in done:
-        audit_outcome(session, claim, "exchange.command.done", {"result": summary}, now)
+    _record_events(session, done, moves, now)
     write_together(session.connection(), statements, [audit.take_pending(session)])
     return True
+
+
+def _record_events(session: Session, done: list[tuple[Claim, dict[str, Any]]], moves: list[tuple[uuid.UUID, str, str]],
+                   now: datetime) -> None:
+    """The moves' events first, then the commands', as each single outcome records them."""
+    audit_moves(session, moves=moves, machine="containment", to="frozen", actor="exchange", now=now)
+    for claim, summary in done:
+        audit_outcome(session, claim, "exchange.command.done", {"result": summary}, now)
 
 
 def _finish_done(session: Session, done: list[tuple[Claim, dict[str, Any]]], now: datetime) -> None:
