@@ -58,6 +58,11 @@ def _statement(statements: tuple[UpdateBase, ...], shape: tuple[tuple[Table, tup
     tables and columns."""
     writes = [statement.cte(f"s{number}") for number, statement in enumerate(statements)]
     for number, (table, columns) in enumerate(shape):
+        # Defaults are not rendered here (their parameters would clash across parts), so a part that left out a
+        # column with one would store NULL where `insert_rows`, on SQLite, stores the default: refuse it instead.
+        unnamed = sorted(column.key for column in table.columns if column.default is not None and column.key not in columns)
+        if unnamed:
+            raise ValueError(f"rows for {table.name} must name every column with a default; missing {unnamed}")
         rows = unnest_rows(table, columns, f"r{number}", prefix=f"p{number}_")
         insert = postgresql.insert(table).from_select(
             list(columns), select(*(rows.c[name] for name in columns)).order_by(rows.c.ordinality),

@@ -127,9 +127,8 @@ def _report_row(session: Session, incident: Incident, report: ReportInput, *, re
 
 
 _REPORTS, _TOKENS = Report.__table__, AccessToken.__table__
-_REPORT_COLUMNS = ("id", "incident_id", "account_id", "kind", "description", "contact", "language",
-                   "last_legitimate_activity_at", "transactions", "reported_loss", "client_address", "created_at")
-_TOKEN_COLUMNS = ("id", "token_hash", "incident_id", "report_id", "created_at")
+_REPORT_COLUMNS = tuple(column.key for column in _REPORTS.columns)  # `_report_row` gives every one
+_TOKEN_COLUMNS = ("id", "token_hash", "incident_id", "report_id", "created_at")  # `incident_token`'s row
 
 
 def note_suspicion(incident: Incident, at: datetime) -> None:

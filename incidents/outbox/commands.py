@@ -3,6 +3,7 @@ by `write_commands` (or `write_command_rows`)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ def new_command(incident: Incident, action: str, payload: dict[str, Any], *, now
 _WRITTEN = tuple(column.key for column in ExchangeCommand.__table__.columns if column.key != "result")
 
 
-def write_command_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def write_command_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows built by `command_row` in the caller's transaction, with one statement (`insert_rows`);
     the session holds no object for them (a wave's thousands of commands)."""
     insert_rows(session.connection(), ExchangeCommand.__table__, rows, _WRITTEN)
@@ -45,8 +46,7 @@ def write_commands(session: Session, commands: list[ExchangeCommand]) -> None:
     Cheaper than the unit of work's flush, which spent more CPU ordering and collecting two rows than
     the database spent writing them; the objects are what `session.add` and a flush would have left.
     """
-    part = command_part(commands)
-    write_command_rows(session, list(part.rows))
+    write_command_rows(session, command_part(commands).rows)
     adopt_commands(session, commands)
 
 
