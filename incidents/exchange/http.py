@@ -71,8 +71,8 @@ class HttpExchange:
         self._clock, self._sleep, self._wall_clock = clock, sleep, wall_clock
         self._pool_lock = threading.Lock()
         self._http: urllib3.HTTPConnectionPool | urllib3.ProxyManager | None = None
-        # What a request names: the path under the base URL for the direct pool, the whole URL for a proxy.
-        self._target_prefix = ""
+        self._base = settings.base_url.rstrip("/")
+        self._base_path = urlsplit(self._base).path
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -165,9 +165,11 @@ class HttpExchange:
         timeout = urllib3.Timeout(connect=min(self._settings.connect_timeout, remaining),
                                   read=min(self._settings.read_timeout, remaining))
         try:
-            response = self._pool().urlopen(method, self._target_prefix + path, body=raw or None,
-                                            headers=self._headers(method, path, raw, key), timeout=timeout,
-                                            retries=False, redirect=False)
+            pool = self._pool()
+            # A proxy is given the whole URL; the exchange's own pool the path under the base URL.
+            target = (self._base if isinstance(pool, urllib3.ProxyManager) else self._base_path) + path
+            response = pool.urlopen(method, target, body=raw or None, headers=self._headers(method, path, raw, key),
+                                    timeout=timeout, retries=False, redirect=False)
         except urllib3.exceptions.HTTPError as error:
             self._breaker.record_failure()
             raise ExchangeUnavailable(f"{method} {path}: {type(error).__name__}") from error
@@ -213,15 +215,10 @@ class HttpExchange:
             return self._http
         with self._pool_lock:
             if self._http is None:
-                base = self._settings.base_url.rstrip("/")
-                proxy = _environment_proxy(base)
-                if proxy:
-                    self._target_prefix = base
-                    self._http = urllib3.ProxyManager(proxy, num_pools=1, maxsize=self._settings.pool_size,
-                                                      block=False)
-                else:
-                    self._target_prefix = urlsplit(base).path
-                    self._http = urllib3.connection_from_url(base, maxsize=self._settings.pool_size, block=False)
+                proxy = _environment_proxy(self._base)
+                size = self._settings.pool_size
+                self._http = (urllib3.ProxyManager(proxy, num_pools=1, maxsize=size, block=False) if proxy
+                              else urllib3.connection_from_url(self._base, maxsize=size, block=False))
             return self._http
 
 
