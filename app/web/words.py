@@ -229,7 +229,7 @@ EVENT_NAME = {
     "unfreeze.rejected": _l("Unfreeze rejected"), "unfreeze.executing": _l("Unfreeze being carried out"),
     "unfreeze.completed": _l("Unfreeze carried out"), "unfreeze.failed": _l("Unfreeze failed"),
     "unfreeze.cancelled": _l("Unfreeze request cancelled"), "notice.repudiated": _l("\"This wasn't me\" link used"),
-    "message.owner_posted": _l("The owner wrote"), "message.staff_asked": _l("Staff asked the owner"),
+    "message.owner_posted": _l("Message received"), "message.staff_asked": _l("Staff asked a question"),
     "message.staff_replied": _l("Staff answered the owner"), "message.note_added": _l("Internal note added"),
     "attachment.uploaded": _l("File attached"), "attachment.read": _l("File opened"),
     "attachment.purged": _l("File deleted after the retention period"),

@@ -236,6 +236,11 @@ def test_the_timeline_names_each_case_link_holder_as_the_console_does_never_as_t
         for name in names:
             assert name in timeline, (language, name)
         assert "the owner (through the case link)" not in timeline and "账户所有人（通过工单链接）" not in timeline
+        # The conversation names each message's writer the same way, and its events say what happened, not who.
+        authors = [html.unescape(found) for found in re.findall(r'data-testid="author">([^<]+)<', page)]
+        assert authors == [names[1], {"en": "the account's registered contact", "zh-CN": "账户的登记联系人"}[language]]
+        assert {"en": "Message received", "zh-CN": "收到消息"}[language] in timeline
+        assert "The owner wrote" not in page and "Owner ·" not in page
 
 
 def test_an_event_recorded_under_a_reports_id_before_tokens_named_reporters_still_names_that_reporter(app, client):
