@@ -206,14 +206,14 @@ def _sqlite_begin(connection) -> None:
 def make_engine(url: str, **options: Any) -> Engine:
     """Build an engine for SQLite (WAL, immediate transactions) or PostgreSQL (psycopg 3)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, json_serializer=_dumps, **options)
+        engine = create_engine(url, json_serializer=dumps, **options)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     options.setdefault("pool_pre_ping", True)
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
-    engine = create_engine(url, json_serializer=_dumps, **options)
+    engine = create_engine(url, json_serializer=dumps, **options)
     event.listen(engine, "connect", _binary_column_arrays)
     # Several rows of one table (audit events, a freeze and its follow-up) go as one multi-row INSERT, as
     # with psycopg2, rather than through psycopg's pipelined executemany, which cost more CPU for the
@@ -295,6 +295,6 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         connection.execute(insert(table), [{name: row[name] for name in columns} for row in rows])
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     """JSON for columns: compact, with datetimes and UUIDs as strings."""
     return json.dumps(value, separators=(",", ":"), default=str)
